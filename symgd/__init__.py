@@ -1,0 +1,41 @@
+"""symgd: turn any function you type into an exact, worked lesson on gradient descent.
+
+The public names are loaded lazily so that ``import symgd`` (and ``symgd --help``) stay fast;
+SymPy and matplotlib are imported only when a stage that needs them runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from symgd.errors import ExpressionError, InputError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "parse": "symgd.parse",
+    "Problem": "symgd.parse",
+    "derive": "symgd.derive",
+    "Derivation": "symgd.derive",
+    "CriticalPoint": "symgd.derive",
+    "descend": "symgd.descend",
+    "Trajectory": "symgd.descend",
+    "explain": "symgd.lesson",
+    "Lesson": "symgd.lesson",
+    "fit": "symgd.fit",
+    "derivative_steps": "symgd.steps",
+}
+
+__all__ = ["ExpressionError", "InputError", "__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from symgd.derive import CriticalPoint, Derivation, derive
+    from symgd.parse import Problem, parse
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'symgd' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,5 @@
+"""``python -m symgd``."""
+
+from symgd.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""The ``symgd`` command line: a thin click group.
+
+Subcommands live in their own ``cli_*`` modules and are imported only when named, so
+``symgd --help`` never pays for SymPy, numpy or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from typing import Any
+
+import click
+
+from symgd import __version__
+
+#: command name -> "module:attribute"; a command whose module is absent is not listed.
+COMMANDS = {
+    "explain": "symgd.cli_explain:explain",
+    "derive": "symgd.cli_derive:derive",
+    "descend": "symgd.cli_descend:descend",
+    "fit": "symgd.cli_fit:fit",
+    "handout": "symgd.cli_handout:handout",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = [n for n, target in COMMANDS.items() if _module_exists(target.split(":")[0])]
+        return names + sorted(super().list_commands(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None or not _module_exists(target.split(":")[0]):
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+def _module_exists(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="symgd")
+def cli() -> None:
+    """Turn a function you type into an exact, worked lesson on gradient descent.
+
+    \b
+    Start here:
+      symgd explain "x**2 + 2*x*y"        a full lesson as an HTML report
+      symgd derive  "x**2 + 2*x*y"        gradient, Hessian, critical points
+      symgd descend "x0**2 + x1**2" --start -3,4 --lr 0.1
+
+    Expressions use Python-like syntax: + - * / ** (or ^), implicit
+    products such as 2x, and the functions sin cos tan exp log sqrt abs
+    sigmoid relu leaky_relu softplus tanh and friends. Nothing you type is
+    ever executed as code.
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the group; unexpected failures exit 1 with a one-line message."""
+    try:
+        return cli.main(args=argv, prog_name="symgd", standalone_mode=True)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("SYMGD_DEBUG"):
+            raise
+        click.echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("Set SYMGD_DEBUG=1 to see the traceback.", err=True)
+        sys.exit(1)

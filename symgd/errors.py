@@ -1,0 +1,31 @@
+"""Errors a user can cause. Everything here means "bad input": the CLI exits with code 2."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input from the user: an expression, a start point, a data file, an option."""
+
+
+class ExpressionError(InputError):
+    """The text is not an expression symgd accepts.
+
+    ``column`` is 1-based and points at the offending character when one can be named.
+    """
+
+    def __init__(self, message: str, column: int | None = None, text: str | None = None) -> None:
+        self.message = message
+        self.column = column
+        self.text = text
+        where = f" (column {column})" if column is not None else ""
+        super().__init__(f"{message}{where}")
+
+    def pointer(self) -> str:
+        """The text with a caret under the offending column, for terminal messages."""
+        if self.text is None or self.column is None or len(self.text) > 200:
+            return ""
+        return f"  {self.text}\n  {' ' * (self.column - 1)}^"
+
+
+class MissingDependencyError(RuntimeError):
+    """An optional dependency needed for the requested output is not importable."""

@@ -1,0 +1,148 @@
+"""The deep-learning activations as SymPy functions that know their derivatives.
+
+They stay unevaluated so that a lesson can name them (``σ(z)``, ``ReLU(z)``), print back to text
+that :func:`symgd.parse` reads, and be differentiated rule by rule. ``rewrite(sympy.exp)`` turns
+``sigmoid`` and ``softplus`` into elementary functions for solvers; the compile stage gives each
+a numerically stable implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+_HALF_SLOPE = sp.Rational(1, 100)
+
+
+class sigmoid(sp.Function):  # noqa: N801 - spelled as users type it
+    """The logistic function σ(z) = 1 / (1 + e^(-z)); σ'(z) = σ(z)(1 - σ(z))."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z: sp.Expr) -> sp.Expr | None:
+        if z.is_zero:
+            return sp.Rational(1, 2)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-z))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+
+class softplus(sp.Function):  # noqa: N801
+    """softplus(z) = log(1 + e^z), a smooth ReLU; its derivative is σ(z)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.log(1 + sp.exp(z))
+
+    def _eval_rewrite_as_log(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.log(1 + sp.exp(z))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+
+
+class relu(sp.Function):  # noqa: N801
+    """ReLU(z) = max(0, z); its derivative is the step H(z) (taken as 0 at z = 0)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z: sp.Expr) -> sp.Expr | None:
+        if z.is_number and z.is_real:
+            return sp.Max(0, z)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Max(0, z)
+
+    def _eval_rewrite_as_Piecewise(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Piecewise((z, z > 0), (0, True))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _eval_is_nonnegative(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
+
+
+class leaky_relu(sp.Function):  # noqa: N801
+    """Leaky ReLU(z, a) = z for z > 0, a·z otherwise (a = 1/100 unless given)."""
+
+    nargs = (1, 2)
+
+    @classmethod
+    def eval(cls, z: sp.Expr, slope: sp.Expr | None = None) -> sp.Expr | None:
+        a = _HALF_SLOPE if slope is None else slope
+        if z.is_number and z.is_real and a.is_number:
+            return z if z > 0 else a * z
+        return None
+
+    @property
+    def slope(self) -> sp.Expr:
+        return self.args[1] if len(self.args) > 1 else _HALF_SLOPE
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        z = self.args[0]
+        if argindex == 1:
+            return sp.Piecewise((1, z > 0), (self.slope, True))
+        return sp.Piecewise((0, z > 0), (z, True))
+
+    def _eval_rewrite_as_Piecewise(self, z: sp.Expr, *rest: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Piecewise((z, z > 0), (self.slope * z, True))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        inner = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{LeakyReLU}}\left({inner}\right)"
+
+
+#: the custom classes, for printers and compilers that need to know them
+ACTIVATIONS: tuple[type[sp.Function], ...] = (sigmoid, softplus, relu, leaky_relu)
+
+
+def to_elementary(expr: sp.Expr) -> sp.Expr:
+    """Rewrite the activations as exp/log/Piecewise so that solvers can work on them."""
+    replacements = {
+        sigmoid: lambda z: 1 / (1 + sp.exp(-z)),
+        softplus: lambda z: sp.log(1 + sp.exp(z)),
+        relu: lambda z: sp.Piecewise((z, z > 0), (0, True)),
+        leaky_relu: lambda z, a=_HALF_SLOPE: sp.Piecewise((z, z > 0), (a * z, True)),
+    }
+    result = expr
+    for cls, rewrite in replacements.items():
+        result = result.replace(cls, rewrite)
+    return result
