@@ -1,0 +1,76 @@
+"""Run a SymPy computation under a hard time budget, in a child process that can be killed.
+
+Signals do not interrupt SymPy reliably (its gmpy2 paths ignore them), and ``solve`` or
+``simplify`` can run for minutes on innocent-looking input, so the work happens in a forked
+child with a memory cap; when the budget runs out the child is killed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: memory cap for a child, in bytes
+CHILD_MEMORY = 4 << 30
+
+
+class BudgetExceeded(Exception):
+    """The computation did not finish within its time budget (or ran out of memory)."""
+
+
+def run_bounded(function: Callable[..., T], *args: Any, seconds: float) -> T:
+    """Return ``function(*args)`` computed in a child process, or raise.
+
+    Raises :class:`BudgetExceeded` on timeout or a crashed child, and re-raises (as
+    ``RuntimeError`` carrying its text) an exception raised by ``function``.
+    """
+    if sys.platform == "win32":  # pragma: no cover - no fork: run inline, unbounded
+        return function(*args)
+    context = mp.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, function, args), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds):
+            raise BudgetExceeded(f"gave up after {seconds:g} s")
+        try:
+            ok, payload = receiver.recv()
+        except (EOFError, OSError) as exc:
+            raise BudgetExceeded("the computation ran out of memory or crashed") from exc
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if not ok:
+        raise ChildError(payload)
+    return payload  # type: ignore[no-any-return]
+
+
+class ChildError(RuntimeError):
+    """The function raised in the child; the message carries its type and text."""
+
+
+def _child(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    except (ImportError, ValueError, OSError):  # pragma: no cover
+        pass
+    try:
+        result = (True, function(*args))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        result = (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+    try:
+        sender.send(result)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+        sender.send((False, f"could not send the result back: {exc}"))
+    finally:
+        sender.close()
