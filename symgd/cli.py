@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the group; unexpected failures exit 1 with a one-line message."""
     try:
         return cli.main(args=argv, prog_name="symgd", standalone_mode=True)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as exc:
         if os.environ.get("SYMGD_DEBUG"):
             raise
         click.echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)

@@ -15,7 +15,7 @@ import sympy as sp
 _HALF_SLOPE = sp.Rational(1, 100)
 
 
-class sigmoid(sp.Function):  # noqa: N801 - spelled as users type it
+class sigmoid(sp.Function):
     """The logistic function σ(z) = 1 / (1 + e^(-z)); σ'(z) = σ(z)(1 - σ(z))."""
 
     nargs = 1
@@ -34,16 +34,16 @@ class sigmoid(sp.Function):  # noqa: N801 - spelled as users type it
         return 1 / (1 + sp.exp(-z))
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _eval_is_positive(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _latex(self, printer: Any) -> str:
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(sp.Function):
     """softplus(z) = log(1 + e^z), a smooth ReLU; its derivative is σ(z)."""
 
     nargs = 1
@@ -58,16 +58,16 @@ class softplus(sp.Function):  # noqa: N801
         return sp.log(1 + sp.exp(z))
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _eval_is_positive(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _latex(self, printer: Any) -> str:
         return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
 
 
-class relu(sp.Function):  # noqa: N801
+class relu(sp.Function):
     """ReLU(z) = max(0, z); its derivative is the step H(z) (taken as 0 at z = 0)."""
 
     nargs = 1
@@ -88,17 +88,21 @@ class relu(sp.Function):  # noqa: N801
         return sp.Piecewise((z, z > 0), (0, True))
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _eval_is_nonnegative(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _latex(self, printer: Any) -> str:
         return rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
 
 
-class leaky_relu(sp.Function):  # noqa: N801
-    """Leaky ReLU(z, a) = z for z > 0, a·z otherwise (a = 1/100 unless given)."""
+class leaky_relu(sp.Function):
+    """Leaky ReLU(z, a) = z for z > 0, a·z otherwise (a = 1/100 unless given).
+
+    Its derivative is written a + (1 - a)·H(z) with the step H(0) = 0, so that it prints as
+    text the parser reads back.
+    """
 
     nargs = (1, 2)
 
@@ -114,16 +118,16 @@ class leaky_relu(sp.Function):  # noqa: N801
         return self.args[1] if len(self.args) > 1 else _HALF_SLOPE
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        z = self.args[0]
+        z, a = self.args[0], self.slope
         if argindex == 1:
-            return sp.Piecewise((1, z > 0), (self.slope, True))
-        return sp.Piecewise((0, z > 0), (z, True))
+            return a + (1 - a) * sp.Heaviside(z, 0)
+        return z * (1 - sp.Heaviside(z, 0))
 
     def _eval_rewrite_as_Piecewise(self, z: sp.Expr, *rest: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.Piecewise((z, z > 0), (self.slope * z, True))
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real  # type: ignore[no-any-return]
+        return self.args[0].is_real
 
     def _latex(self, printer: Any) -> str:
         inner = ", ".join(printer._print(a) for a in self.args)
@@ -136,7 +140,7 @@ ACTIVATIONS: tuple[type[sp.Function], ...] = (sigmoid, softplus, relu, leaky_rel
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """Rewrite the activations as exp/log/Piecewise so that solvers can work on them."""
-    replacements = {
+    replacements: dict[type[sp.Function], Any] = {
         sigmoid: lambda z: 1 / (1 + sp.exp(-z)),
         softplus: lambda z: sp.log(1 + sp.exp(z)),
         relu: lambda z: sp.Piecewise((z, z > 0), (0, True)),

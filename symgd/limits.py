@@ -50,7 +50,7 @@ def run_bounded(function: Callable[..., T], *args: Any, seconds: float) -> T:
         receiver.close()
     if not ok:
         raise ChildError(payload)
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 class ChildError(RuntimeError):
@@ -66,11 +66,11 @@ def _child(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> 
         pass
     try:
         result = (True, function(*args))
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+    except BaseException as exc:
         result = (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
     try:
         sender.send(result)
-    except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+    except Exception as exc:
         sender.send((False, f"could not send the result back: {exc}"))
     finally:
         sender.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from symgd.errors import ExpressionError, InputError
 from symgd.functions import leaky_relu, relu, sigmoid, softplus
@@ -58,6 +59,10 @@ FUNCTIONS: dict[str, tuple[tuple[int, ...], Callable[..., sp.Expr]]] = {
     "softplus": ((1,), softplus),
     "max": ((2,), sp.Max),
     "min": ((2,), sp.Min),
+    "Max": ((2,), sp.Max),
+    "Min": ((2,), sp.Min),
+    "sign": ((1,), sp.sign),
+    "Heaviside": ((1, 2), sp.Heaviside),
 }
 
 CONSTANTS: dict[str, sp.Expr] = {"e": sp.E, "pi": sp.pi}
@@ -128,7 +133,7 @@ def parse(
     """
     if isinstance(text, sp.Basic):
         expr = _check_sympy(text)
-        source = str(expr)
+        source = to_text(expr)
     elif isinstance(text, str):
         expr = _Parser(text).parse()
         source = text
@@ -136,6 +141,18 @@ def parse(
         raise InputError(f"expected a string or a SymPy expression, got {type(text).__name__}")
     _check_result(expr, source)
     return _make_problem(expr, source, variables, allow_parameters)
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's ``str`` form, except that Euler's number prints as ``e`` (``E`` is a variable)."""
+
+    def _print_Exp1(self, expr: sp.Expr) -> str:
+        return "e"
+
+
+def to_text(expr: sp.Expr) -> str:
+    """The text form of ``expr`` that :func:`parse` reads back to the same expression."""
+    return str(_TextPrinter().doprint(expr))
 
 
 def natural_key(name: str) -> tuple[Any, ...]:
@@ -161,12 +178,15 @@ def _make_problem(
     if len(order) > MAX_VARIABLES:
         raise ExpressionError(f"too many variables ({len(order)}; at most {MAX_VARIABLES})")
     chosen = tuple(symbols.get(name, sp.Symbol(name, real=True)) for name in order)
-    rest = tuple(sorted((s for n, s in symbols.items() if n not in order), key=lambda s: natural_key(s.name)))
+    rest = tuple(
+        sorted((s for n, s in symbols.items() if n not in order), key=lambda s: natural_key(s.name))
+    )
     if rest and not allow_parameters:
         names = ", ".join(s.name for s in rest)
+        one = len(rest) == 1
         raise InputError(
-            f"the expression uses {names}, which {'is' if len(rest) == 1 else 'are'} not among "
-            f"the variables ({', '.join(order)}); add {'it' if len(rest) == 1 else 'them'} to --vars"
+            f"the expression uses {names}, which {'is' if one else 'are'} not among "
+            f"the variables ({', '.join(order)}); add {'it' if one else 'them'} to --vars"
         )
     return Problem(expr=expr, variables=chosen, source=source, parameters=rest)
 
@@ -345,7 +365,6 @@ class _Parser:
         return self.power()
 
     def power(self) -> sp.Expr:
-        base_token = self.current
         base = self.atom()
         if self.current.text in ("**", "^"):
             op = self.advance()
@@ -408,7 +427,7 @@ class _Parser:
 
     def name(self, token: _Token) -> sp.Expr:
         text = token.text
-        if keyword.iskeyword(text) or keyword.issoftkeyword(text) and text != "_":
+        if keyword.iskeyword(text) or (keyword.issoftkeyword(text) and text != "_"):
             raise self.error(f"{text!r} is a Python keyword, not a variable or function", token)
         if text.startswith("__"):
             raise self.error("names may not start with '__'", token)

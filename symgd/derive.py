@@ -1,0 +1,666 @@
+"""Problem → :class:`Derivation`: gradient, total differential, Hessian, critical points.
+
+Critical points come from an exact ``solve`` when the gradient is polynomial, run in a killable
+child process under a time budget. Anything else (transcendental systems, a timeout, a solver
+error) falls back to a numeric multi-start Newton search whose points are marked ``exact=False``;
+``critical_points_complete`` is true only when an exact polynomial solve finished, because SymPy
+silently drops whole branches of transcendental systems.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symgd.errors import InputError
+from symgd.functions import to_elementary
+from symgd.limits import BudgetExceeded, ChildError, run_bounded
+from symgd.parse import Problem, parse, to_text
+
+KINDS = ("minimum", "maximum", "saddle", "degenerate")
+#: a numeric eigenvalue this small (relative to the largest) counts as zero
+ZERO_EIGENVALUE = 1e-9
+#: numeric search: box half-width, Newton iterations, point budget
+SEARCH_RADIUS = 5.0
+SEARCH_ITERATIONS = 60
+MAX_POINTS = 24
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """A point where ∇f = 0, with f's value, the Hessian's eigenvalues and its kind."""
+
+    coordinates: tuple[sp.Expr, ...]
+    value: sp.Expr
+    eigenvalues: tuple[sp.Expr, ...]
+    kind: str
+    exact: bool
+    free: tuple[sp.Symbol, ...] = ()
+
+    def as_floats(self) -> tuple[float, ...]:
+        """The coordinates as floats (only for isolated points)."""
+        return tuple(float(c) for c in self.coordinates)
+
+
+@dataclass(frozen=True)
+class Convexity:
+    """A verdict on convexity with the one-line reason behind it."""
+
+    verdict: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Everything symbolic a lesson needs about f."""
+
+    problem: Problem
+    gradient: tuple[sp.Expr, ...]
+    differentials: tuple[sp.Symbol, ...]
+    total_differential: sp.Expr
+    hessian: sp.ImmutableMatrix
+    critical_points: tuple[CriticalPoint, ...]
+    critical_points_complete: bool
+    convexity: Convexity
+    notes: tuple[str, ...] = ()
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        return self.problem.variables
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.problem.expr
+
+    @property
+    def hessian_is_constant(self) -> bool:
+        return not (self.hessian.free_symbols & set(self.variables))
+
+    def _repr_latex_(self) -> str:
+        grad = r"\\".join(sp.latex(g) for g in self.gradient)
+        return (
+            rf"$\displaystyle \nabla f = \begin{{pmatrix}}{grad}\end{{pmatrix}},\quad "
+            rf"H = {sp.latex(self.hessian)}$"
+        )
+
+
+def derive(
+    f: str | sp.Expr | Problem,
+    variables: Sequence[str] | None = None,
+    *,
+    timeout: float = 5.0,
+    analyse: bool = True,
+) -> Derivation:
+    """Differentiate ``f`` exactly and find and classify its critical points.
+
+    ``timeout`` bounds the exact solver (seconds); ``analyse=False`` skips critical points and
+    convexity (just the derivatives, e.g. for large n).
+    """
+    if timeout <= 0:
+        raise InputError("the timeout must be a positive number of seconds")
+    problem = f if isinstance(f, Problem) else parse(f, variables)
+    xs = problem.variables
+    gradient = tuple(sp.diff(problem.expr, v) for v in xs)
+    hessian = _without_dirac(sp.Matrix(gradient).jacobian(list(xs)))
+    differentials = _differential_symbols(problem)
+    total = sp.Add(*(g * d for g, d in zip(gradient, differentials, strict=True)))
+    notes: list[str] = []
+    if hessian != sp.Matrix(gradient).jacobian(list(xs)):
+        notes.append("The Hessian is shown away from the kinks of relu/abs, where it is undefined.")
+    if analyse:
+        points, complete, point_notes = _critical_points(problem, gradient, hessian, timeout)
+        notes.extend(point_notes)
+        convexity = _convexity(problem, hessian)
+    else:
+        points, complete = (), False
+        convexity = Convexity("unknown", "Not analysed.")
+    return Derivation(
+        problem=problem,
+        gradient=gradient,
+        differentials=differentials,
+        total_differential=total,
+        hessian=sp.ImmutableMatrix(hessian),
+        critical_points=points,
+        critical_points_complete=complete,
+        convexity=convexity,
+        notes=tuple(notes),
+    )
+
+
+# -- pieces -----------------------------------------------------------------------------------
+
+
+def _differential_symbols(problem: Problem) -> tuple[sp.Symbol, ...]:
+    taken = {s.name for s in problem.expr.free_symbols} | {v.name for v in problem.variables}
+    result = []
+    for v in problem.variables:
+        name = f"d{v.name}"
+        while name in taken:
+            name = f"d_{name}"
+        result.append(sp.Symbol(name, real=True))
+    return tuple(result)
+
+
+def _without_dirac(matrix: sp.Matrix) -> sp.Matrix:
+    """Drop DiracDelta terms (second derivatives of relu/abs at their kink)."""
+    if not matrix.has(sp.DiracDelta):
+        return matrix
+    return matrix.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+
+
+def _is_polynomial_system(problem: Problem, gradient: Sequence[sp.Expr]) -> bool:
+    return all(g.is_polynomial(*problem.variables) for g in gradient) and not problem.parameters
+
+
+def _critical_points(
+    problem: Problem, gradient: tuple[sp.Expr, ...], hessian: sp.Matrix, timeout: float
+) -> tuple[tuple[CriticalPoint, ...], bool, list[str]]:
+    notes: list[str] = []
+    exact: list[CriticalPoint] = []
+    polynomial = _is_polynomial_system(problem, gradient)
+    solved = False
+    try:
+        exact = run_bounded(
+            _exact_points, problem, gradient, hessian, polynomial, seconds=timeout
+        )
+        solved = True
+    except BudgetExceeded:
+        notes.append(f"The exact solver gave up after {timeout:g} s; a numeric search was used.")
+    except ChildError as exc:
+        if polynomial:
+            first_line = str(exc).splitlines()[0]
+            notes.append(f"The exact solver failed ({first_line}); a numeric search was used.")
+    if problem.parameters:
+        notes.append("The function has parameters; its critical points depend on them.")
+        return tuple(exact), solved and polynomial, notes
+    if solved and polynomial:
+        return tuple(exact), True, notes
+    if not polynomial:
+        notes.append(
+            "The gradient is not polynomial, so no exact method is sure to find every critical "
+            "point; a numeric multi-start search over the box [-5, 5] looked for more."
+        )
+    numeric = _numeric_points(problem, gradient, hessian, exact)
+    return tuple(exact) + numeric, False, notes
+
+
+def _exact_points(
+    problem: Problem, gradient: tuple[sp.Expr, ...], hessian: sp.Matrix, polynomial: bool
+) -> list[CriticalPoint]:
+    """Runs in the child: solve ∇f = 0 exactly, tidy the solutions and classify them."""
+    xs = problem.variables
+    solutions: list[dict[sp.Symbol, sp.Expr]] | None = None
+    if polynomial:
+        solutions = solve_polynomial_system(gradient, xs)
+    if solutions is None:
+        system = [to_elementary(g) for g in gradient]
+        solutions = sp.solve(system, list(xs), dict=True)
+    points: list[CriticalPoint] = []
+    seen: set[tuple[sp.Expr, ...]] = set()
+    for solution in solutions:
+        raw = tuple(solution.get(v, v) for v in xs)
+        tidied = tuple(_tidy_coordinate(c) for c in raw)
+        if any(c is None for c in tidied):
+            continue
+        coords = tuple(c for c in tidied if c is not None)
+        if coords in seen:
+            continue
+        seen.add(coords)
+        free = tuple(sorted((v for v in xs if v not in solution), key=lambda s: s.name))
+        exact_mapping = dict(zip(xs, raw, strict=True))
+        if not free and not _gradient_vanishes(gradient, exact_mapping):
+            continue
+        numeric = any(isinstance(c, sp.Float) for c in coords)
+        if numeric:
+            high = {v: sp.Float(sp.re(c.evalf(40)), 40) for v, c in exact_mapping.items()}
+            value: sp.Expr = sp.Float(_tidy(float(problem.expr.subs(high).evalf(30))), 12)
+            eigenvalues = _eigenvalues_numeric(sp.Matrix(hessian.subs(high)))
+            values = tuple(sp.Float(_tidy(v), 12) for v in eigenvalues)
+            kind = _kind(eigenvalues, singular=False)
+        else:
+            mapping = dict(zip(xs, coords, strict=True))
+            value = problem.expr.subs(mapping)
+            if _small(value):
+                value = sp.simplify(value)
+            values, kind = _classify_exact(sp.Matrix(hessian.subs(mapping)), free)
+        points.append(CriticalPoint(coords, value, values, kind, True, free))
+    points.sort(key=_point_sort_key)
+    return points
+
+
+def _tidy_coordinate(value: sp.Expr) -> sp.Expr | None:
+    """Keep short closed forms; turn unwieldy radicals into 15-digit decimals; drop complex."""
+    if value.free_symbols - {s for s in value.free_symbols if s.is_real}:
+        return None
+    if value.free_symbols:
+        return value
+    if not value.has(sp.I) and not value.has(sp.CRootOf) and len(str(value)) <= 60:
+        return value if _is_real(value) else None
+    number = complex(value.evalf(40))
+    if abs(number.imag) > 1e-25 * max(1.0, abs(number.real)):
+        return None
+    return sp.Float(0 if abs(number.real) < 1e-14 else number.real, 15)
+
+
+def solve_polynomial_system(
+    polynomials: Sequence[sp.Expr], variables: Sequence[sp.Symbol]
+) -> list[dict[sp.Symbol, sp.Expr]] | None:
+    """All real solutions of a zero-dimensional polynomial system, or ``None`` otherwise.
+
+    A lex Gröbner basis triangularises the system; the last variable's real roots come from
+    ``real_roots`` (complete, exact), and the other coordinates by back-substitution, exactly
+    when the root is rational and to 30 digits otherwise. ``sympy.solve`` is not used here
+    because it silently drops roots it cannot write in radicals (Himmelblau's saddles).
+    """
+    xs = list(variables)
+    basis = sp.groebner([sp.expand(p) for p in polynomials], *xs, order="lex")
+    if list(basis.exprs) == [1]:
+        return []
+    if not basis.is_zero_dimensional:
+        return None
+    partial: list[dict[sp.Symbol, sp.Expr]] = [{}]
+    for index in range(len(xs) - 1, -1, -1):
+        variable = xs[index]
+        later = set(xs[index + 1 :])
+        grown: list[dict[sp.Symbol, sp.Expr]] = []
+        for known in partial:
+            relevant = [
+                g for g in basis.exprs
+                if variable in g.free_symbols and g.free_symbols <= later | {variable}
+            ]
+            for root in _real_roots_after(relevant, variable, known):
+                grown.append({**known, variable: root})
+        partial = grown
+    return partial
+
+
+def _real_roots_after(
+    polynomials: Sequence[sp.Expr], variable: sp.Symbol, known: dict[sp.Symbol, sp.Expr]
+) -> list[sp.Expr]:
+    substituted = [sp.expand(p.subs(known)) for p in polynomials]
+    substituted = [p for p in substituted if p != 0]
+    if not substituted:
+        return []
+    if all(isinstance(v, sp.Rational) for v in known.values()):
+        common = substituted[0]
+        for p in substituted[1:]:
+            common = sp.gcd(common, p)
+        poly = sp.Poly(common, variable)
+        if poly.degree() <= 0:
+            return []
+        roots: list[sp.Expr] = []
+        for factor, _ in sp.factor_list(poly)[1]:
+            if factor.degree() <= 2:
+                roots.extend(r for r in sp.roots(factor, filter="R"))
+            else:
+                roots.extend(factor.real_roots())
+        return sorted(set(roots), key=lambda r: float(r.evalf(30)))
+    return _numeric_roots(substituted, variable)
+
+
+def _numeric_roots(polynomials: Sequence[sp.Expr], variable: sp.Symbol) -> list[sp.Expr]:
+    """Real roots of the lowest-degree polynomial that make every polynomial vanish."""
+    import mpmath
+
+    numeric = [sp.Poly(sp.N(p, 40), variable) for p in polynomials]
+    numeric = [p for p in numeric if p.degree() > 0]
+    if not numeric:
+        return []
+    numeric.sort(key=lambda p: p.degree())
+    coefficients = [mpmath.mpf(str(c)) for c in numeric[0].all_coeffs()]
+    with mpmath.workdps(40):
+        candidates = mpmath.polyroots(coefficients, maxsteps=200, extraprec=200)
+    roots = []
+    for candidate in candidates:
+        if abs(mpmath.im(candidate)) > mpmath.mpf(10) ** -20 * max(1, abs(candidate)):
+            continue
+        value = sp.Float(str(mpmath.re(candidate)), 40)
+        if all(abs(p.eval(value)) < 1e-15 * max(1.0, float(max(abs(c) for c in p.coeffs())))
+               for p in numeric[1:]):
+            roots.append(value)
+    return roots
+
+
+def _is_real(value: sp.Expr) -> bool:
+    if value.is_real is not None:
+        return bool(value.is_real)
+    if value.free_symbols:
+        return True
+    try:
+        number = complex(value.evalf(30))
+    except (TypeError, ValueError):
+        return False
+    return abs(number.imag) <= 1e-20 * max(1.0, abs(number.real))
+
+
+def _gradient_vanishes(gradient: Sequence[sp.Expr], mapping: dict[sp.Symbol, sp.Expr]) -> bool:
+    for g in gradient:
+        try:
+            value = complex(to_elementary(g).subs(mapping).evalf(30))
+        except (TypeError, ValueError):
+            return False
+        if abs(value) > 1e-12:
+            return False
+    return True
+
+
+def _small(expr: sp.Expr) -> bool:
+    return sp.count_ops(expr) < 60
+
+
+def _classify_exact(
+    matrix: sp.Matrix, free: tuple[sp.Symbol, ...]
+) -> tuple[tuple[sp.Expr, ...], str]:
+    """Eigenvalues (exact when cheap, else 15-digit floats) and the kind they imply."""
+    n = matrix.shape[0]
+    if matrix.free_symbols:
+        numeric = _eigenvalues_numeric(matrix.subs(dict.fromkeys(matrix.free_symbols, 0)))
+        values: tuple[sp.Expr, ...] = tuple(sp.Float(v, 12) for v in numeric)
+        return values, "degenerate" if free else _kind(numeric, singular=False)
+    singular = matrix.det() == 0
+    if n <= 2 or matrix.is_diagonal():
+        try:
+            exact = [
+                ev for ev, multiplicity in matrix.eigenvals().items() for _ in range(multiplicity)
+            ]
+            exact.sort(key=lambda v: float(sp.re(v.evalf(30))))
+            values = tuple(sp.nsimplify(v) if v.is_Rational else sp.radsimp(v) for v in exact)
+            numeric = [float(sp.re(v.evalf(30))) for v in exact]
+            return values, "degenerate" if free else _kind(numeric, singular)
+        except (NotImplementedError, sp.MatrixError):
+            pass
+    numeric = _eigenvalues_numeric(matrix)
+    return tuple(sp.Float(v, 12) for v in numeric), "degenerate" if free else _kind(
+        numeric, singular
+    )
+
+
+def _eigenvalues_numeric(matrix: sp.Matrix) -> list[float]:
+    array = np.array(matrix.evalf(30).tolist(), dtype=float)
+    return sorted(float(v) for v in np.linalg.eigvalsh((array + array.T) / 2))
+
+
+def _kind(eigenvalues: Sequence[float], singular: bool) -> str:
+    scale = max([1.0, *(abs(v) for v in eigenvalues)])
+    if singular or any(abs(v) <= ZERO_EIGENVALUE * scale for v in eigenvalues):
+        return "degenerate"
+    if all(v > 0 for v in eigenvalues):
+        return "minimum"
+    if all(v < 0 for v in eigenvalues):
+        return "maximum"
+    return "saddle"
+
+
+def _point_sort_key(point: CriticalPoint) -> tuple[Any, ...]:
+    try:
+        return (0, tuple(float(c) for c in point.coordinates))
+    except (TypeError, ValueError):
+        return (1, tuple(str(c) for c in point.coordinates))
+
+
+def _numeric_points(
+    problem: Problem,
+    gradient: tuple[sp.Expr, ...],
+    hessian: sp.Matrix,
+    known: Sequence[CriticalPoint],
+) -> tuple[CriticalPoint, ...]:
+    """Multi-start damped Newton on ∇f = 0 over a box, deduplicated against ``known``."""
+    from symgd.compile import compile_functions
+
+    n = len(problem.variables)
+    compiled = compile_functions(problem.expr, problem.variables, gradient, hessian)
+    starts = _search_starts(n)
+    found = _newton_batch(compiled, starts)
+    known_coordinates = [
+        np.array(p.as_floats()) for p in known if not p.free
+    ]
+    points: list[CriticalPoint] = []
+    for x in found:
+        if any(np.allclose(x, k, atol=1e-6) for k in known_coordinates):
+            continue
+        if any(np.allclose(x, np.array(p.as_floats()), atol=1e-6) for p in points):
+            continue
+        h = compiled.hessian_at(x[None, :])[0]
+        eigenvalues = sorted(float(v) for v in np.linalg.eigvalsh((h + h.T) / 2))
+        value = float(compiled.value_at(x[None, :])[0])
+        points.append(
+            CriticalPoint(
+                coordinates=tuple(sp.Float(_tidy(c), 12) for c in x),
+                value=sp.Float(_tidy(value), 12),
+                eigenvalues=tuple(sp.Float(_tidy(v), 12) for v in eigenvalues),
+                kind=_kind(eigenvalues, singular=False),
+                exact=False,
+            )
+        )
+        if len(points) >= MAX_POINTS:
+            break
+    points.sort(key=_point_sort_key)
+    return tuple(points)
+
+
+def _tidy(value: float) -> float:
+    """Round away solver noise: 1e-17 → 0, 1.3095...e0 kept to 12 digits."""
+    return 0.0 if abs(value) < 1e-11 else float(f"{value:.12g}")
+
+
+def _search_starts(n: int) -> np.ndarray:
+    """A grid over the box for few variables, plus seeded random points."""
+    rng = np.random.default_rng(0)
+    per_axis = {1: 41, 2: 17, 3: 7, 4: 5}.get(n, 0)
+    grids = []
+    if per_axis:
+        axis = np.linspace(-SEARCH_RADIUS, SEARCH_RADIUS, per_axis)
+        grids.append(np.array(list(itertools.product(axis, repeat=n)), dtype=float))
+    count = 200 if n <= 4 else max(50, 2000 // n)
+    grids.append(rng.uniform(-SEARCH_RADIUS, SEARCH_RADIUS, size=(count, n)))
+    return np.concatenate(grids)
+
+
+def _newton_batch(compiled: Any, starts: np.ndarray) -> list[np.ndarray]:
+    """Damped Newton on all starts at once; returns the genuine critical points in the box."""
+    x = starts.copy()
+    n = x.shape[1]
+    with np.errstate(all="ignore"):
+        for _ in range(SEARCH_ITERATIONS):
+            g = compiled.gradient_at(x)
+            h = compiled.hessian_at(x) + 1e-12 * np.eye(n)
+            step = np.linalg.solve(h, g[..., None])[..., 0]
+            step[~np.isfinite(step).all(axis=1)] = 0.0
+            norm = np.linalg.norm(step, axis=1, keepdims=True)
+            x = x - step * np.minimum(1.0, SEARCH_RADIUS / np.maximum(norm, 1e-300))
+            x[~np.isfinite(x).all(axis=1)] = np.nan
+        g_norm = np.linalg.norm(compiled.gradient_at(x), axis=1)
+        ok = np.isfinite(x).all(axis=1) & (g_norm < 1e-9)
+        ok &= (np.abs(x) <= SEARCH_RADIUS + 1e-9).all(axis=1)
+        x, g_norm = x[ok], g_norm[ok]
+        # A plateau (a saturated sigmoid, say) has a tiny gradient everywhere nearby; a real
+        # critical point has a gradient that grows as soon as one steps away from it.
+        delta = 1e-4 * (1.0 + np.abs(x))
+        nearby = np.zeros_like(g_norm)
+        for axis in range(n):
+            shifted = x.copy()
+            shifted[:, axis] += delta[:, axis]
+            nearby = np.maximum(nearby, np.linalg.norm(compiled.gradient_at(shifted), axis=1))
+        genuine = nearby > 100 * g_norm + 1e-13
+    return list(x[genuine])
+
+
+def _convexity(problem: Problem, hessian: sp.Matrix) -> Convexity:
+    xs = problem.variables
+    n = len(xs)
+    if problem.parameters:
+        return Convexity("unknown", "The function has parameters; convexity depends on them.")
+    if not (hessian.free_symbols & set(xs)):
+        numeric = _eigenvalues_numeric(hessian)
+        text = _eigen_text(hessian, numeric)
+        scale = max([1.0, *(abs(v) for v in numeric)])
+        zero = [abs(v) <= ZERO_EIGENVALUE * scale for v in numeric]
+        def constant(kind: str) -> str:
+            return f"The Hessian is constant and {kind}, eigenvalues{text}."
+
+        if all(v > 0 for v in numeric) and not any(zero):
+            return Convexity("strictly convex", constant("positive definite"))
+        if all(v < 0 for v in numeric) and not any(zero):
+            return Convexity("strictly concave", constant("negative definite"))
+        if all(v > 0 or z for v, z in zip(numeric, zero, strict=True)):
+            return Convexity("convex", constant("positive semidefinite"))
+        if all(v < 0 or z for v, z in zip(numeric, zero, strict=True)):
+            return Convexity("concave", constant("negative semidefinite"))
+        return Convexity("neither", f"The Hessian is constant, eigenvalues of both signs{text}.")
+    witness = _sign_witness(problem, hessian)
+    if witness is not None:
+        return witness
+    proven = _prove_definite(hessian, n)
+    if proven is not None:
+        return proven
+    return Convexity(
+        "unknown",
+        "The Hessian was positive semidefinite (or negative semidefinite) at every sampled point, "
+        "but symgd could not prove it everywhere.",
+    )
+
+
+def _eigen_text(hessian: sp.Matrix, numeric: Sequence[float]) -> str:
+    if hessian.shape[0] <= 2:
+        try:
+            values = [v for v, m in hessian.eigenvals().items() for _ in range(m)]
+            values.sort(key=lambda v: float(v.evalf()))
+            return ": " + _join(str(v) for v in values)
+        except (NotImplementedError, sp.MatrixError):
+            pass
+    return ": " + _join(f"{v:.6g}" for v in numeric)
+
+
+def _join(items: Any) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sign_witness(problem: Problem, hessian: sp.Matrix) -> Convexity | None:
+    """Sample the Hessian; a point with mixed-sign eigenvalues, or curvature of both signs
+    at two points, proves the function is neither convex nor concave."""
+    from symgd.compile import compile_functions
+
+    xs = problem.variables
+    n = len(xs)
+    compiled = compile_functions(problem.expr, xs, None, hessian)
+    per_axis = {1: 9, 2: 5, 3: 5}.get(n, 3 if n <= 6 else 0)
+    axis = np.arange(per_axis) - per_axis // 2 if per_axis else np.zeros(0)
+    samples = [np.array(list(itertools.product(axis, repeat=n)), dtype=float)] if per_axis else []
+    samples.append(np.random.default_rng(1).uniform(-3, 3, size=(300, n)))
+    points = np.concatenate(samples).reshape(-1, n)
+    with np.errstate(all="ignore"):
+        h = compiled.hessian_at(points)
+    finite = np.isfinite(h).all(axis=(1, 2))
+    points, h = points[finite], h[finite]
+    if len(points) == 0:
+        return None
+    eig = np.linalg.eigvalsh((h + np.swapaxes(h, 1, 2)) / 2)
+    scale = np.maximum(1.0, np.abs(eig).max(axis=1))
+    tol = 1e-9 * scale
+    has_neg = (eig < -tol[:, None]).any(axis=1)
+    has_pos = (eig > tol[:, None]).any(axis=1)
+    mixed = np.flatnonzero(has_neg & has_pos)
+    if mixed.size:
+        where = _format_point(points[mixed[0]], xs)
+        return Convexity("neither", f"The Hessian has eigenvalues of both signs at {where}.")
+    neg_at, pos_at = np.flatnonzero(has_neg), np.flatnonzero(has_pos)
+    if neg_at.size and pos_at.size:
+        return Convexity(
+            "neither",
+            f"The curvature is positive at {_format_point(points[pos_at[0]], xs)} "
+            f"but negative at {_format_point(points[neg_at[0]], xs)}.",
+        )
+    return None
+
+
+def _format_point(point: np.ndarray, xs: Sequence[sp.Symbol]) -> str:
+    values = ", ".join(f"{v:.4g}" for v in point)
+    return f"({values})"
+
+
+def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
+    """Sylvester-style checks with SymPy's sign assumptions (cheap, may say nothing)."""
+    if n > 3:
+        return None
+    minors = [hessian[:k, :k].det() for k in range(1, n + 1)]
+    principal = [
+        hessian.extract(list(idx), list(idx)).det()
+        for k in range(1, n + 1)
+        for idx in itertools.combinations(range(n), k)
+    ]
+    if all(_sign(m, positive=True) for m in minors):
+        return Convexity(
+            "strictly convex", "Every leading minor of the Hessian is positive everywhere."
+        )
+    if all(_sign(((-1) ** (k + 1)) * m, positive=True) for k, m in enumerate(minors)):
+        return Convexity(
+            "strictly concave", "The leading minors of the Hessian alternate in sign everywhere."
+        )
+    if all(_sign(m, positive=False) for m in principal):
+        return Convexity(
+            "convex", "Every principal minor of the Hessian is nonnegative everywhere "
+            "(positive semidefinite)."
+        )
+    signed = [
+        ((-1) ** len(idx)) * hessian.extract(list(idx), list(idx)).det()
+        for k in range(1, n + 1)
+        for idx in itertools.combinations(range(n), k)
+    ]
+    if all(_sign(m, positive=False) for m in signed):
+        return Convexity(
+            "concave", "The Hessian is negative semidefinite everywhere (signed principal minors)."
+        )
+    return None
+
+
+def _sign(expr: sp.Expr, *, positive: bool) -> bool:
+    expr = sp.factor(sp.expand(expr)) if sp.count_ops(expr) < 200 else expr
+    answer = expr.is_positive if positive else expr.is_nonnegative
+    return bool(answer)
+
+
+# -- JSON --------------------------------------------------------------------------------------
+
+
+def derivation_to_json(d: Derivation) -> dict[str, Any]:
+    """The ``symgd derive --json`` shape: expressions as SymPy ``str`` strings."""
+    names = [v.name for v in d.variables]
+    n = len(names)
+    return {
+        "input": d.problem.source,
+        "expression": to_text(d.expr),
+        "latex": sp.latex(d.expr),
+        "variables": names,
+        "gradient": [to_text(g) for g in d.gradient],
+        "total_differential": to_text(d.total_differential),
+        "hessian": [[to_text(d.hessian[i, j]) for j in range(n)] for i in range(n)],
+        "critical_points": [_point_json(p, names) for p in d.critical_points],
+        "critical_points_complete": d.critical_points_complete,
+        "convexity": {"verdict": d.convexity.verdict, "reason": d.convexity.reason},
+        "notes": list(d.notes),
+    }
+
+
+def _point_json(point: CriticalPoint, names: Sequence[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "point": {n: _expr_text(c) for n, c in zip(names, point.coordinates, strict=True)},
+        "value": _expr_text(point.value),
+        "kind": point.kind,
+        "exact": point.exact,
+        "eigenvalues": [_expr_text(v) for v in point.eigenvalues],
+    }
+    if point.free:
+        result["free"] = [s.name for s in point.free]
+    return result
+
+
+def _expr_text(expr: sp.Expr) -> str:
+    if isinstance(expr, sp.Float):
+        return f"{float(expr):.10g}"
+    return to_text(expr)
