@@ -113,9 +113,16 @@ def derive(
     if hessian != sp.Matrix(gradient).jacobian(list(xs)):
         notes.append("The Hessian is shown away from the kinks of relu/abs, where it is undefined.")
     if analyse:
-        points, complete, point_notes = _critical_points(problem, gradient, hessian, timeout)
+        try:
+            points, complete, point_notes, convexity = run_bounded(
+                _analyse, problem, gradient, hessian, timeout, seconds=2 * timeout + 2
+            )
+        except (BudgetExceeded, ChildError) as exc:
+            points, complete, point_notes = (), False, [
+                f"The search for critical points was stopped ({str(exc).splitlines()[0]})."
+            ]
+            convexity = Convexity("unknown", "The analysis ran out of time.")
         notes.extend(point_notes)
-        convexity = _convexity(problem, hessian)
     else:
         points, complete = (), False
         convexity = Convexity("unknown", "Not analysed.")
@@ -155,6 +162,14 @@ def _without_dirac(matrix: sp.Matrix) -> sp.Matrix:
 
 def _is_polynomial_system(problem: Problem, gradient: Sequence[sp.Expr]) -> bool:
     return all(g.is_polynomial(*problem.variables) for g in gradient) and not problem.parameters
+
+
+def _analyse(
+    problem: Problem, gradient: tuple[sp.Expr, ...], hessian: sp.Matrix, timeout: float
+) -> tuple[tuple[CriticalPoint, ...], bool, list[str], Convexity]:
+    """Runs in a child: critical points (exact solve bounded by ``timeout``) and convexity."""
+    points, complete, notes = _critical_points(problem, gradient, hessian, timeout)
+    return points, complete, notes, _convexity(problem, hessian)
 
 
 def _critical_points(
@@ -468,8 +483,9 @@ def _newton_batch(compiled: Any, starts: np.ndarray) -> list[np.ndarray]:
     with np.errstate(all="ignore"):
         for _ in range(SEARCH_ITERATIONS):
             g = compiled.gradient_at(x)
-            h = compiled.hessian_at(x) + 1e-12 * np.eye(n)
-            step = np.linalg.solve(h, g[..., None])[..., 0]
+            h = compiled.hessian_at(x)
+            h[~np.isfinite(h).all(axis=(1, 2))] = np.eye(n)
+            step = np.einsum("nij,nj->ni", np.linalg.pinv(h, rcond=1e-12), g)
             step[~np.isfinite(step).all(axis=1)] = 0.0
             norm = np.linalg.norm(step, axis=1, keepdims=True)
             x = x - step * np.minimum(1.0, SEARCH_RADIUS / np.maximum(norm, 1e-300))

@@ -33,7 +33,8 @@ def run_bounded(function: Callable[..., T], *args: Any, seconds: float) -> T:
         return function(*args)
     context = mp.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, function, args), daemon=True)
+    # not a daemon: a bounded computation may itself run a bounded sub-computation
+    process = context.Process(target=_child, args=(sender, function, args), daemon=False)
     process.start()
     sender.close()
     try:
