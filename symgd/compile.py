@@ -1,19 +1,34 @@
 """The one place where SymPy expressions become numeric functions (``lambdify``).
 
 Only trees built by :func:`symgd.parse` (or handed over as SymPy objects by a program) reach
-here. Two families come out: scalar functions on Python floats (``modules="math"``), fast for a
-single run, and numpy functions over a batch axis for many starts at once.
+here. Three families come out:
+
+- :func:`compile_functions` → :class:`Compiled`: numpy functions of f, ∇f and the Hessian over
+  a batch axis (many starts at once); ``value_grad_batch`` returns f and ∇f from one shared
+  common-subexpression pass. Results are cached per expression (:func:`compiled_for`).
+- :func:`build_scalar_stepper` → :class:`ScalarStepper`: a fused, tuple-returning function on
+  Python floats (``modules="math"``) that takes the iterate and optimizer state and returns the
+  next ``unroll`` iterates, the new state and |∇f|² — gradient and update rule in one body of
+  straight-line code, with the rule's rounding kept operation for operation.
+- :func:`scalar_source`: the source of a K = 1 step, for the optional numba backend.
+
+The scalar printer writes small integer powers of a name as products (``x*x``) and integer
+literals as floats; both give the same IEEE results as ``x**2`` and ``2*x`` with less
+interpreter work.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
 
 
 def _math_sigmoid(z: float) -> float:
@@ -74,18 +89,36 @@ def lambdify_numpy(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., A
     return sp.lambdify(list(variables), expr, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True)
 
 
+class _LazyFunction:
+    """A lambdified function built on first call (the Hessian is not always needed)."""
+
+    def __init__(self, build: Callable[[], Callable[..., Any]]) -> None:
+        self._build = build
+        self._function: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self._function is None:
+            self._function = self._build()
+        return self._function(*args)
+
+
 @dataclass(frozen=True)
 class Compiled:
     """Numeric versions of f, its gradient and Hessian.
 
     Batch functions take one array per variable (all of one shape) and return arrays that
-    broadcast to it: ``grad_batch`` a tuple of n arrays, ``hess_batch`` an n×n nested tuple.
+    broadcast to it: ``grad_batch`` a tuple of n arrays, ``hess_batch`` an n×n nested tuple,
+    ``value_grad_batch`` the tuple ``(f, ∂f/∂x1, ..., ∂f/∂xn)``.
     """
 
     variables: tuple[sp.Symbol, ...]
     f_batch: Callable[..., Any]
     grad_batch: Callable[..., Any]
     hess_batch: Callable[..., Any]
+    value_grad_batch: Callable[..., Any] | None = None
+    expr: sp.Expr | None = None
+    gradient: tuple[sp.Expr, ...] = ()
+    hessian: sp.ImmutableMatrix | None = None
 
     def gradient_at(self, points: np.ndarray) -> np.ndarray:
         """Gradient at each row of ``points`` (shape ``(N, n)``) → ``(N, n)``."""
@@ -105,6 +138,15 @@ class Compiled:
         """f at each row of ``points`` → ``(N,)``."""
         return np.broadcast_to(self.f_batch(*points.T), points.shape[:1]).astype(float)
 
+    def value_grad_columns(self, columns: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """``(f, g1, ..., gn)`` at points given as n coordinate arrays of one shape."""
+        shape = np.shape(columns[0])
+        if self.value_grad_batch is None:
+            out = (self.f_batch(*columns), *self.grad_batch(*columns))
+        else:
+            out = self.value_grad_batch(*columns)
+        return tuple(np.broadcast_to(np.asarray(v, dtype=float), shape) for v in out)
+
 
 def compile_functions(
     expr: sp.Expr,
@@ -112,16 +154,226 @@ def compile_functions(
     gradient: Sequence[sp.Expr] | None = None,
     hessian: sp.MatrixBase | None = None,
 ) -> Compiled:
-    """Lambdify f, ∇f and the Hessian (derived here when not given) for batch evaluation."""
+    """Lambdify f, ∇f and the Hessian (derived here when not given) for batch evaluation.
+
+    The Hessian is lambdified on first use.
+    """
     variables = tuple(variables)
     if gradient is None:
         gradient = [sp.diff(expr, v) for v in variables]
+    gradient = tuple(gradient)
     if hessian is None:
         hessian = sp.Matrix(gradient).jacobian(list(variables))
-    rows = tuple(tuple(hessian[i, j] for j in range(len(variables))) for i in range(len(variables)))
+    matrix = sp.ImmutableMatrix(hessian)
+    n = len(variables)
+    rows = tuple(tuple(matrix[i, j] for j in range(n)) for i in range(n))
     return Compiled(
         variables=variables,
         f_batch=lambdify_numpy(variables, expr),
-        grad_batch=lambdify_numpy(variables, tuple(gradient)),
-        hess_batch=lambdify_numpy(variables, rows),
+        grad_batch=lambdify_numpy(variables, gradient),
+        hess_batch=_LazyFunction(lambda: lambdify_numpy(variables, rows)),
+        value_grad_batch=lambdify_numpy(variables, (expr, *gradient)),
+        expr=expr,
+        gradient=gradient,
+        hessian=matrix,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def compiled_for(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Compiled:
+    """:func:`compile_functions` for ``expr``, cached: a second run on f compiles nothing."""
+    return compile_functions(expr, variables)
+
+
+# -- fused scalar steps -----------------------------------------------------------------------
+
+class _ScalarPrinter(PythonCodePrinter):
+    """Python-float code: ``x*x`` for small powers of a name, float literals for integers."""
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        exponent = expr.exp
+        if expr.base.is_Symbol and exponent.is_Integer and 2 <= int(exponent) <= 4:
+            name = self._print(expr.base)
+            return "*".join([name] * int(exponent))
+        return str(super()._print_Pow(expr, rational=rational))
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return repr(float(expr)) if abs(int(expr)) < 2**53 else str(expr)
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        if expr._prec <= 53:
+            return repr(float(expr))
+        return str(super()._print_Float(expr))
+
+
+def _scalar_printer() -> _ScalarPrinter:
+    return _ScalarPrinter({
+        "fully_qualified_modules": False,
+        "inline": True,
+        "allow_unknown_functions": True,
+        "user_functions": {name: name for name in MATH_FUNCTIONS},
+    })
+
+
+class RuleLike(Protocol):
+    """What the compiler needs from an elementwise optimizer rule (see :mod:`symgd.optim`)."""
+
+    @property
+    def buffers(self) -> tuple[str, ...]: ...
+
+    @property
+    def uses_step(self) -> bool: ...
+
+    @property
+    def apply(self) -> Callable[..., tuple[Any, tuple[Any, ...]]]: ...
+
+
+class _SymbolicOps:
+    """``sqrt`` and ``let`` for rules applied to symbols: ``let`` records an assignment."""
+
+    def __init__(self, assignments: list[tuple[sp.Symbol, sp.Expr]], prefix: str) -> None:
+        self.assignments = assignments
+        self.prefix = prefix
+        self.count = 0
+        self.known: dict[sp.Basic, sp.Symbol] = {}
+
+    def fresh(self) -> sp.Symbol:
+        self.count += 1
+        return sp.Symbol(f"{self.prefix}{self.count}")
+
+    def let(self, value: Any) -> Any:
+        if isinstance(value, sp.Symbol) or not isinstance(value, sp.Basic):
+            return value
+        if value in self.known:  # the same quantity for another coordinate: compute it once
+            return self.known[value]
+        name = self.fresh()
+        self.assignments.append((name, value))
+        self.known[value] = name
+        return name
+
+    @staticmethod
+    def sqrt(value: Any) -> Any:
+        return sp.sqrt(value)
+
+
+@dataclass(frozen=True)
+class ScalarStepper:
+    """``unroll`` fused optimizer steps on Python floats.
+
+    ``function(x1..xn, s1..sm·n, t)`` returns the flat tuple
+    ``(x⁽¹⁾..., x⁽ᴷ⁾..., buffers..., t + K, |∇f(x⁽ᴷ⁻¹⁾)|²)``: the next K iterates, the optimizer
+    buffers after them (buffer-major, n per buffer), the step counter and the squared gradient
+    norm of the last gradient used. Slicing ``out[(K-1)·n:-1]`` gives the next call's arguments.
+    ``single`` is the same with K = 1. The rule's scalar constants are globals of the
+    generated code, set by :meth:`bind`.
+    """
+
+    n: int
+    buffers: int
+    unroll: int
+    constant_names: tuple[str, ...]
+    function: Callable[..., tuple[float, ...]]
+    single: Callable[..., tuple[float, ...]]
+
+    def bind(self, constants: Mapping[str, float]) -> tuple[Callable[..., tuple[float, ...]],
+                                                             Callable[..., tuple[float, ...]]]:
+        """Copies of ``function`` and ``single`` that read ``constants``."""
+        values = {_constant_name(k): float(constants[k]) for k in self.constant_names}
+        return _with_globals(self.function, values), _with_globals(self.single, values)
+
+
+def _with_globals(function: Callable[..., Any], values: Mapping[str, float]) -> Any:
+    namespace = dict(function.__globals__)
+    namespace.update(values)
+    return types.FunctionType(function.__code__, namespace)
+
+
+def _constant_name(name: str) -> str:
+    return f"_c_{name}"
+
+
+def default_unroll(n: int) -> int:
+    """Steps fused into one call: many for small n (call overhead dominates), 1 for large n."""
+    return max(1, min(8, 16 // max(n, 1)))
+
+
+def build_scalar_stepper(
+    variables: Sequence[sp.Symbol],
+    gradient: Sequence[sp.Expr],
+    rule: RuleLike,
+    constant_names: Sequence[str],
+    values: Mapping[str, float],
+    unroll: int | None = None,
+) -> ScalarStepper:
+    """Fuse ∇f and an elementwise update rule into straight-line float code (see the class)."""
+    n = len(variables)
+    k = default_unroll(n) if unroll is None else unroll
+    function = _lambdify_steps(variables, gradient, rule, constant_names, values, k)
+    single = function if k == 1 else _lambdify_steps(
+        variables, gradient, rule, constant_names, values, 1)
+    return ScalarStepper(n, len(rule.buffers), k, tuple(constant_names), function, single)
+
+
+def scalar_source(
+    variables: Sequence[sp.Symbol],
+    gradient: Sequence[sp.Expr],
+    rule: RuleLike,
+    constant_names: Sequence[str],
+    values: Mapping[str, float],
+) -> tuple[Callable[..., tuple[float, ...]], dict[str, str]]:
+    """A K = 1 step (as in :class:`ScalarStepper`) and the global names its constants use."""
+    function = _lambdify_steps(variables, gradient, rule, constant_names, values, 1)
+    return function, {k: _constant_name(k) for k in constant_names}
+
+
+def _lambdify_steps(
+    variables: Sequence[sp.Symbol],
+    gradient: Sequence[sp.Expr],
+    rule: RuleLike,
+    constant_names: Sequence[str],
+    values: Mapping[str, float],
+    unroll: int,
+) -> Callable[..., tuple[float, ...]]:
+    n = len(variables)
+    # internal names keep user variables (say `math`) from shadowing modules in the code
+    xs = [sp.Symbol(f"_x{i}", real=True) for i in range(n)]
+    rename = dict(zip(variables, xs, strict=True))
+    grads = [sp.sympify(g).xreplace(rename) for g in gradient]
+    buffers = [[sp.Symbol(f"_b{j}_{i}") for i in range(n)] for j in range(len(rule.buffers))]
+    t = sp.Symbol("_t")
+    constants = {name: sp.Symbol(_constant_name(name)) for name in constant_names}
+    replacements, reduced = sp.cse(grads, symbols=sp.numbered_symbols("_w"), order="none")
+    assignments: list[tuple[sp.Symbol, sp.Expr]] = []
+    ops = _SymbolicOps(assignments, "_v")
+    current = list(xs)
+    state = [list(b) for b in buffers]
+    step_count: sp.Expr = t
+    outputs: list[sp.Expr] = []
+    last_gsq: sp.Expr = sp.Integer(0)
+    for _ in range(unroll):
+        mapping: dict[sp.Basic, sp.Basic] = dict(zip(xs, current, strict=True))
+        for name, value in replacements:
+            mapping[name] = ops.let(value.xreplace(mapping))
+        g = [ops.let(component.xreplace(mapping)) for component in reduced]
+        if rule.uses_step:
+            step_count = ops.let(step_count + 1)
+        new_state: list[list[Any]] = [[None] * n for _ in buffers]
+        new_x: list[Any] = []
+        for i in range(n):
+            delta, updated = rule.apply(g[i], tuple(s[i] for s in state), step_count,
+                                        constants, values, ops)
+            new_x.append(ops.let(current[i] + delta))
+            for j, value in enumerate(updated):
+                new_state[j][i] = ops.let(value)
+        last_gsq = sp.Add(*[gi * gi for gi in g])
+        current, state = new_x, new_state
+        outputs.extend(current)
+    if not rule.uses_step:
+        step_count = t + unroll
+    outputs.extend(v for s in state for v in s)
+    outputs.extend([step_count, last_gsq])
+    args = [*xs, *(v for b in buffers for v in b), t]
+    return sp.lambdify(
+        args, tuple(outputs), modules=[MATH_FUNCTIONS, "math"], printer=_scalar_printer(),
+        cse=lambda exprs: (assignments, exprs), dummify=False,
     )

@@ -1,0 +1,686 @@
+"""Run an optimizer on f from one start or many: ``descend(f, start, ...) -> Trajectory``.
+
+``f`` is text (parsed by :func:`symgd.parse`), a SymPy expression, a :class:`Problem` or a
+:class:`~symgd.derive.Derivation`. ``start`` is one point (a sequence in the order of the
+variables, a mapping ``{name: value}``, or a number when there is one variable) or a batch of
+shape ``(N, n)``; with one variable a 1-D array of N values is a batch of N starts.
+
+At each iterate x_k the run evaluates f and ∇f, then stops with
+
+- ``converged`` when |∇f(x_k)| < ``tol`` (default 1e-10);
+- ``diverged`` at the first iterate where x_k, f or ∇f is not finite, or |x_i| or |f| exceeds
+  :data:`RUNAWAY` (1e12), or the arithmetic overflows; ``diverged_at`` is that k;
+- ``singular`` (Newton only) when the Hessian at x_k is singular (condition number > 1e15);
+- ``max_steps`` after ``steps`` updates.
+
+``Trajectory.steps`` counts the updates taken, so ``xs`` holds ``steps + 1`` points (for a
+diverged run, the last is the runaway iterate); ``fs`` and ``grad_norms`` match ``xs``. No
+numpy warning escapes: a run that blows up is a result, not an error.
+
+Backends: ``"python"`` (single start, the default for every method but Newton) runs a fused
+scalar step compiled from ∇f and the update rule, several steps per call; ``"numpy"`` (the
+default for batches and Newton) vectorises over starts; ``"numba"`` compiles the whole loop
+(``pip install symgd[fast]``, imported only when asked for). All give the same numbers up to
+rounding. Compiled functions are cached per expression, so repeated runs on one f are cheap.
+
+In a batch every start runs as if alone and stops on its own; ``row_steps``/``row_status``
+give each start's outcome, ``steps`` is the longest, ``status`` the most severe outcome
+(diverged, singular, max_steps, converged in that order) and ``diverged_at`` the earliest
+divergence. Stopped starts repeat their last point in ``xs``. ``keep_path=False`` keeps only
+the start and final point of each start (shape ``(2, N, n)``), for very large batches.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symgd.compile import Compiled, ScalarStepper, build_scalar_stepper, compiled_for
+from symgd.errors import InputError
+from symgd.optim import DEFAULT_LR, Optimizer, OptState, make_optimizer
+from symgd.parse import Problem, parse
+
+#: |x_i| or |f| beyond this counts as a runaway iterate
+RUNAWAY = 1e12
+#: the default tolerance on |∇f|
+DEFAULT_TOL = 1e-10
+#: most updates one run may take
+MAX_STEPS = 10_000_000
+#: most floats a batch path may hold (xs); beyond it pass keep_path=False
+MAX_PATH_FLOATS = 60_000_000
+BACKENDS = ("auto", "python", "numpy", "numba")
+
+
+class Status(enum.Enum):
+    """Why a run stopped."""
+
+    CONVERGED = "converged"
+    MAX_STEPS = "max_steps"
+    DIVERGED = "diverged"
+    SINGULAR = "singular"
+
+    @property
+    def message(self) -> str:
+        """What the status means, in plain words, with the usual remedy."""
+        return _MESSAGES[self]
+
+
+_MESSAGES = {
+    Status.CONVERGED: "converged: the gradient norm fell below the tolerance",
+    Status.MAX_STEPS: "stopped after the maximum number of steps before the gradient norm fell "
+                      "below the tolerance; allow more steps or adjust the learning rate",
+    Status.DIVERGED: "diverged: the iterates ran away (a value became infinite or larger than "
+                     "1e12); lower the learning rate, or the function may be unbounded below",
+    Status.SINGULAR: "stopped: the Hessian is singular, so Newton's step is undefined there",
+}
+
+#: batch outcome codes, most severe first
+STATUS_ORDER: tuple[Status, ...] = (
+    Status.DIVERGED, Status.SINGULAR, Status.MAX_STEPS, Status.CONVERGED,
+)
+_CODE = {status: code for code, status in enumerate(STATUS_ORDER)}
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """The iterates of one run (or a batch of runs) with f, |∇f| and how the run ended."""
+
+    variables: tuple[str, ...]
+    method: str
+    lr: float
+    hyperparameters: dict[str, float]
+    xs: np.ndarray = field(repr=False)
+    fs: np.ndarray = field(repr=False)
+    grad_norms: np.ndarray = field(repr=False)
+    status: Status
+    diverged_at: int | None
+    steps: int
+    tol: float = DEFAULT_TOL
+    reason: str = ""
+    row_steps: np.ndarray | None = field(default=None, repr=False)
+    row_codes: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def is_batch(self) -> bool:
+        """True when the run started from a batch of points."""
+        return self.xs.ndim == 3
+
+    @property
+    def start(self) -> np.ndarray:
+        """The start point (``(n,)``, or ``(N, n)`` for a batch)."""
+        return self.xs[0]
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last iterate (``(n,)``, or ``(N, n)`` for a batch)."""
+        return self.xs[-1]
+
+    @property
+    def f_final(self) -> Any:
+        """f at the last iterate."""
+        return self.fs[-1] if self.is_batch else float(self.fs[-1])
+
+    @property
+    def grad_norm_final(self) -> Any:
+        """|∇f| at the last iterate."""
+        return self.grad_norms[-1] if self.is_batch else float(self.grad_norms[-1])
+
+    @property
+    def message(self) -> str:
+        """The status in words followed by the specifics of this run."""
+        return f"{self.status.message}. {self.reason}" if self.reason else self.status.message
+
+    def row_status(self) -> list[Status]:
+        """Each start's status (a one-element list for a single run)."""
+        if self.row_codes is None:
+            return [self.status]
+        return [STATUS_ORDER[int(code)] for code in self.row_codes]
+
+    def to_dict(self, trajectory: bool = False) -> dict[str, Any]:
+        """The ``symgd descend --json`` shape (plain floats; ``trajectory`` adds every point)."""
+        if self.is_batch:
+            raise ValueError("to_dict describes a single run; index a batch by row first")
+        names = self.variables
+        payload: dict[str, Any] = {
+            "method": self.method,
+            "lr": float(self.lr),
+            "hyperparameters": {k: float(v) for k, v in self.hyperparameters.items()},
+            "status": self.status.value,
+            "steps": int(self.steps),
+            "variables": list(names),
+            "start": {k: float(v) for k, v in zip(names, self.xs[0], strict=True)},
+            "final": {k: float(v) for k, v in zip(names, self.xs[-1], strict=True)},
+            "f": float(self.fs[-1]),
+            "grad_norm": float(self.grad_norms[-1]),
+            "diverged_at": self.diverged_at,
+        }
+        if trajectory:
+            payload["trajectory"] = [[float(v) for v in point] for point in self.xs]
+        return payload
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        if self.is_batch:
+            return (f"<p>{e(self.method)}, η = {self.lr:g}: {len(self.xs[0])} starts, "
+                    f"{e(self.status.value)}. {e(self.reason)}</p>")
+        rows = "".join(
+            f"<tr><td>{e(name)}</td><td>{self.xs[0][i]:.6g}</td><td>{self.xs[-1][i]:.6g}</td>"
+            "</tr>" for i, name in enumerate(self.variables))
+        return (f"<p><b>{e(self.method)}</b>, η = {self.lr:g}, {self.steps} steps: "
+                f"<b>{e(self.status.value)}</b>. {e(self.reason)}</p>"
+                f"<table><tr><th></th><th>start</th><th>final</th></tr>{rows}</table>"
+                f"<p>f = {self.fs[-1]:.6g}, |∇f| = {self.grad_norms[-1]:.3g}</p>")
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+def descend(
+    f: Any,
+    start: Any,
+    *,
+    method: str = "gd",
+    lr: float | None = None,
+    steps: int = 100,
+    tol: float = DEFAULT_TOL,
+    variables: Sequence[str] | None = None,
+    backend: str = "auto",
+    keep_path: bool = True,
+    **hyper: float,
+) -> Trajectory:
+    """Run ``method`` on ``f`` from ``start`` (see the module docstring for the details).
+
+    ``lr=None`` uses 0.1 (1 for Newton). ``hyper`` are the optimizer's hyperparameters
+    (``momentum``, ``beta1``, ``beta2``, ``eps``, ``alpha``, ``lr_decay``,
+    ``initial_accumulator_value``). Bad input raises :class:`~symgd.errors.InputError`.
+    """
+    problem = _problem(f, variables)
+    optimizer = make_optimizer(method, DEFAULT_LR[_method_name(method)] if lr is None else lr,
+                               **hyper)
+    n_steps = _check_steps(steps)
+    tolerance = _check_tol(tol)
+    points, batch = _start_points(start, problem)
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    compiled = compiled_for(problem.expr, problem.variables)
+    chosen = backend
+    if backend == "auto":
+        chosen = "numpy" if batch or optimizer.rule is None else "python"
+    if chosen == "python" and (batch or optimizer.rule is None):
+        raise InputError("the python backend runs one start with a first-order method; "
+                         "use backend='numpy' for batches and Newton's method")
+    names = problem.names
+    if chosen == "numba":
+        from symgd.fast import run_numba
+
+        result = run_numba(problem, compiled, optimizer, points, n_steps, tolerance, keep_path)
+    elif chosen == "python":
+        result = _run_scalar(problem, compiled, optimizer, points[0], n_steps, tolerance)
+    else:
+        if keep_path and (n_steps + 1) * points.size > MAX_PATH_FLOATS:
+            raise InputError(
+                f"keeping every point of {points.shape[0]} starts × {n_steps} steps needs "
+                f"{(n_steps + 1) * points.size * 8 / 1e9:.1f} GB; pass keep_path=False")
+        result = _run_batch(compiled, optimizer, points, n_steps, tolerance, keep_path)
+    return _finish(result, names, optimizer, tolerance, batch)
+
+
+def _method_name(method: str) -> str:
+    try:
+        return make_optimizer(method).name
+    except InputError:
+        return "gd" if not isinstance(method, str) else method
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+def _problem(f: Any, variables: Sequence[str] | None) -> Problem:
+    if isinstance(f, Problem):
+        problem = f
+        if variables is not None and list(variables) != list(problem.names):
+            problem = parse(problem.expr, list(variables))
+    elif isinstance(f, str | sp.Basic):
+        problem = _parse_cached(f, None if variables is None else tuple(variables))
+    elif hasattr(f, "problem") and hasattr(f, "gradient") and hasattr(f, "hessian"):
+        problem = f.problem
+        if not isinstance(problem, Problem):
+            raise InputError("the derivation does not carry a parsed problem")
+    else:
+        raise InputError(
+            f"expected a string, a SymPy expression, a Problem or a Derivation, "
+            f"got {type(f).__name__}")
+    if problem.parameters:
+        names = ", ".join(p.name for p in problem.parameters)
+        raise InputError(f"the function has parameters without values ({names}); "
+                         "give them numbers or make them variables")
+    return problem
+
+
+_PARSED: dict[tuple[Any, Any], Problem] = {}
+
+
+def _parse_cached(f: str | sp.Basic, variables: tuple[str, ...] | None) -> Problem:
+    key = (f, variables)
+    problem = _PARSED.get(key)
+    if problem is None:
+        problem = parse(f, None if variables is None else list(variables))
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[key] = problem
+    return problem
+
+
+def _check_steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+        raise InputError(f"steps must be a whole number, got {steps!r}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise InputError(f"steps must be between 0 and {MAX_STEPS}, got {steps}")
+    return int(steps)
+
+
+def _check_tol(tol: Any) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, int | float | np.floating | np.integer):
+        raise InputError(f"tol must be a number, got {tol!r}")
+    value = float(tol)
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(f"tol must be a finite number ≥ 0, got {tol!r}")
+    return value
+
+
+def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
+    """The start as an ``(N, n)`` float array and whether it was a batch."""
+    names = problem.names
+    n = len(names)
+    if isinstance(start, Mapping):
+        unknown = [k for k in start if k not in names]
+        if unknown:
+            raise InputError(f"{', '.join(map(str, unknown))} not among the variables "
+                             f"({', '.join(names)})")
+        missing = [k for k in names if k not in start]
+        if missing:
+            raise InputError(f"the start point gives no value for {', '.join(missing)}")
+        start = [start[k] for k in names]
+    try:
+        array = np.array(start, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"the start point must be numbers, got {start!r}") from None
+    batch = False
+    if array.ndim == 0 and n == 1:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1 and array.shape[0] == n:
+        array = array.reshape(1, n)
+    elif array.ndim == 1 and n == 1:
+        array, batch = array.reshape(-1, 1), True
+    elif array.ndim == 2 and array.shape[1] == n:
+        batch = True
+    else:
+        raise InputError(f"the start has shape {array.shape}, but the function has {n} "
+                         f"variable(s) ({', '.join(names)}); give n values or an (N, n) batch")
+    if array.shape[0] == 0:
+        raise InputError("the batch of starts is empty")
+    if not np.isfinite(array).all():
+        raise InputError("the start point must be finite")
+    return np.ascontiguousarray(array), batch
+
+
+# -- results ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a backend returns; :func:`_finish` turns it into a :class:`Trajectory`."""
+
+    xs: np.ndarray           # (S+1, N, n) or (2, N, n)
+    fs: np.ndarray           # (S+1, N)
+    grad_norms: np.ndarray   # (S+1, N)
+    row_steps: np.ndarray    # (N,) updates taken per start
+    row_codes: np.ndarray    # (N,) index into STATUS_ORDER
+    details: tuple[str, ...] = ()   # per start, when known: why it diverged
+
+
+def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol: float,
+            batch: bool) -> Trajectory:
+    codes = result.row_codes
+    worst = int(codes.min())
+    status = STATUS_ORDER[worst]
+    diverged = codes == _CODE[Status.DIVERGED]
+    diverged_at = int(result.row_steps[diverged].min()) if diverged.any() else None
+    steps = int(result.row_steps.max())
+    if batch:
+        counts = {s: int((codes == _CODE[s]).sum()) for s in STATUS_ORDER}
+        parts = [f"{counts[s]} {s.value}" for s in STATUS_ORDER if counts[s]]
+        reason = f"{len(codes)} starts: " + ", ".join(parts)
+        if diverged_at is not None:
+            reason += f"; the first divergence at step {diverged_at}"
+        return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
+                          result.xs, result.fs, result.grad_norms, status, diverged_at, steps,
+                          tol, reason, result.row_steps, result.row_codes)
+    xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
+    detail = result.details[0] if result.details else ""
+    reason = _reason(status, steps, float(gn[-1]), tol, detail)
+    return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
+                      xs, fs, gn, status, diverged_at, steps, tol, reason)
+
+
+def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: str) -> str:
+    plural = "s" if steps != 1 else ""
+    if status is Status.CONVERGED:
+        return f"|∇f| = {grad_norm:.3g} < {tol:g} after {steps} step{plural}"
+    if status is Status.MAX_STEPS:
+        return f"after {steps} step{plural} |∇f| = {grad_norm:.3g} is still ≥ {tol:g}"
+    if status is Status.SINGULAR:
+        return f"the Hessian at step {steps} is singular (condition number above 1e15)"
+    return f"at step {steps} {detail or 'the iterate ran away'}"
+
+
+def _diagnose(x: np.ndarray, f: float, grad_norm: float) -> str:
+    """Why one iterate counts as diverged, in words."""
+    if not np.isfinite(x).all():
+        return "the iterate is no longer a finite number"
+    if np.abs(x).max() > RUNAWAY:
+        return f"a coordinate exceeded {RUNAWAY:g} in size"
+    if not math.isfinite(f):
+        return "f is no longer a finite number"
+    if abs(f) > RUNAWAY:
+        return f"|f| exceeded {RUNAWAY:g}"
+    if not math.isfinite(grad_norm):
+        return "the gradient is no longer finite"
+    return "the arithmetic overflowed"
+
+
+def evaluate_points(compiled: Compiled, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f and |∇f| at each row of ``points`` (non-finite where undefined; no warnings)."""
+    with np.errstate(all="ignore"):
+        values = compiled.value_grad_columns(list(points.T))
+        gsq = np.zeros(points.shape[0])
+        for component in values[1:]:
+            gsq = gsq + component * component
+        return np.asarray(values[0], dtype=float), np.sqrt(gsq)
+
+
+def _first_stop(points: np.ndarray, fs: np.ndarray, gn: np.ndarray, tol: float,
+                ) -> tuple[int | None, Status | None]:
+    """The first index where a run must stop (and why), or ``(None, None)``."""
+    with np.errstate(all="ignore"):
+        bad = (~np.isfinite(points).all(axis=1) | (np.abs(points) > RUNAWAY).any(axis=1)
+               | ~np.isfinite(fs) | (np.abs(fs) > RUNAWAY) | ~np.isfinite(gn))
+        stop = bad | (gn < tol)
+    if not stop.any():
+        return None, None
+    k = int(np.argmax(stop))
+    return k, (Status.DIVERGED if bad[k] else Status.CONVERGED)
+
+
+# -- single start on Python floats ------------------------------------------------------------
+
+_STEPPERS: dict[tuple[Any, ...], ScalarStepper] = {}
+
+#: |∇f|² at which the scalar loop pauses to look at the new points
+_GSQ_ALARM = RUNAWAY * RUNAWAY
+_CALL_ERRORS = (ArithmeticError, ValueError, TypeError)
+
+
+def _stepper(problem: Problem, compiled: Compiled, optimizer: Optimizer) -> ScalarStepper:
+    rule = optimizer.rule
+    assert rule is not None
+    constants = optimizer.constants()
+    key = (problem.expr, problem.variables, optimizer.name, rule.structure(constants))
+    stepper = _STEPPERS.get(key)
+    if stepper is None:
+        stepper = build_scalar_stepper(problem.variables, compiled.gradient, rule,
+                                       tuple(constants), constants)
+        if len(_STEPPERS) > 128:
+            _STEPPERS.clear()
+        _STEPPERS[key] = stepper
+    return stepper
+
+
+def _run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: np.ndarray,
+                steps: int, tol: float) -> RunResult:
+    stepper = _stepper(problem, compiled, optimizer)
+    fused, single = stepper.bind(optimizer.constants())
+    rule = optimizer.rule
+    assert rule is not None
+    n, k = stepper.n, stepper.unroll
+    initial = rule.initial(optimizer.hyperparameters)
+    vals: tuple[float, ...] = (*map(float, x0), *(v for v in initial for _ in range(n)), 0.0)
+    lo = tol * tol
+    segments: list[np.ndarray] = [np.asarray(x0, dtype=float).reshape(1, n)]
+    values: list[np.ndarray] = []
+    norms: list[np.ndarray] = []
+    done = 0          # updates computed so far
+    examined = 0      # points before this index have been checked
+    stop: int | None = None
+    status = Status.MAX_STEPS
+    detail = ""
+    unchecked = 0     # calls to run without the early alarm, after a false alarm
+    quiet = 1
+    while True:
+        error = False
+        alarm = False
+        calls = (steps - done) // k
+        todo = 0
+        if calls:
+            before = vals
+            outs, vals, event = _fast_calls(fused, vals, calls, (k - 1) * n, lo, unchecked)
+            unchecked = max(0, unchecked - len(outs))
+            try:
+                flat = np.fromiter(itertools.chain.from_iterable(outs), float)
+            except TypeError:  # a complex power slipped through: redo these steps one by one
+                vals, event, todo = before, "error", len(outs) * k
+            else:
+                if outs:
+                    segments.append(flat.reshape(len(outs), -1)[:, : k * n].reshape(-1, n))
+                done += len(outs) * k
+            error = event == "error"
+            alarm = event == "alarm"
+        if error or (not calls and done < steps):
+            todo = min(todo + k, steps - done) if error else steps - done
+            block, vals, failed = _careful_steps(single, vals, todo, n)
+            if len(block):
+                segments.append(block)
+                done += len(block)
+            if failed:
+                stop, status, detail = done, Status.DIVERGED, "the arithmetic overflowed"
+        points = np.concatenate(segments)[examined:]
+        fs, gn = evaluate_points(compiled, points)
+        values.append(fs)
+        norms.append(gn)
+        first, why = _first_stop(points, fs, gn, tol)
+        if first is not None and (stop is None or examined + first <= stop):
+            stop, status = examined + first, why or Status.DIVERGED
+            detail = ""
+        examined += len(points)
+        if stop is not None or done >= steps:
+            break
+        if alarm:
+            unchecked, quiet = quiet, quiet * 2
+    xs = np.concatenate(segments)
+    fs_all = np.concatenate(values)
+    gn_all = np.concatenate(norms)
+    end = steps if stop is None else stop
+    xs, fs_all, gn_all = xs[: end + 1], fs_all[: end + 1], gn_all[: end + 1]
+    if status is Status.DIVERGED and not detail:
+        detail = _diagnose(xs[-1], float(fs_all[-1]), float(gn_all[-1]))
+    return RunResult(xs[:, None, :], fs_all[:, None], gn_all[:, None],
+                     np.array([end]), np.array([_CODE[status]], dtype=np.int8), (detail,))
+
+
+def _fast_calls(fused: Callable[..., tuple[float, ...]], vals: tuple[float, ...], calls: int,
+                cut: int, lo: float, unchecked: int,
+                ) -> tuple[list[tuple[float, ...]], tuple[float, ...], str | None]:
+    """Call the fused step up to ``calls`` times; pause on an alarm or an arithmetic error.
+
+    The alarm (|∇f|² below tol² or above 1e24, or not a number) is only a cue to look at the
+    points so far; the exact checks run on them afterwards.
+    """
+    outs: list[tuple[float, ...]] = []
+    keep = outs.append
+    hi = _GSQ_ALARM
+    try:
+        for _ in range(min(unchecked, calls)):
+            out = fused(*vals)
+            keep(out)
+            vals = out[cut:-1]
+        for _ in range(calls - len(outs)):
+            out = fused(*vals)
+            keep(out)
+            vals = out[cut:-1]
+            if not lo <= out[-1] <= hi:
+                return outs, vals, "alarm"
+    except _CALL_ERRORS:
+        return outs, vals, "error"
+    return outs, vals, None
+
+
+def _careful_steps(single: Callable[..., tuple[float, ...]], vals: tuple[float, ...],
+                   count: int, n: int) -> tuple[np.ndarray, tuple[float, ...], bool]:
+    """One step per call, checking every value; ``failed`` when a step cannot be computed."""
+    points: list[tuple[float, ...]] = []
+    for _ in range(count):
+        try:
+            out = single(*vals)
+        except _CALL_ERRORS:
+            return _as_block(points, n), vals, True
+        if not all(type(v) is float for v in out):
+            return _as_block(points, n), vals, True
+        points.append(out[:n])
+        vals = out[:-1]
+    return _as_block(points, n), vals, False
+
+
+def _as_block(points: list[tuple[float, ...]], n: int) -> np.ndarray:
+    return np.array(points, dtype=float).reshape(-1, n)
+
+
+# -- batches (and Newton) with numpy ----------------------------------------------------------
+
+def _block_rows(n: int) -> int:
+    return max(1024, 65536 // max(n, 1))
+
+
+def _run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
+               tol: float, keep_path: bool) -> RunResult:
+    count, n = starts.shape
+    rows = _block_rows(n)
+    row_steps = np.full(count, steps, dtype=np.int64)
+    row_codes = np.full(count, _CODE[Status.MAX_STEPS], dtype=np.int8)
+    final_x = starts.copy()
+    final_f = np.empty(count)
+    final_g = np.empty(count)
+    length = steps + 1 if keep_path else 2
+    xs = np.empty((length, count, n))
+    fs = np.empty((length, count))
+    gn = np.empty((length, count))
+    with np.errstate(all="ignore"):
+        for a in range(0, count, rows):
+            b = min(count, a + rows)
+            _run_block(compiled, optimizer, starts[a:b], steps, tol, keep_path, a,
+                       (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g))
+    longest = int(row_steps.max())
+    if keep_path:
+        xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
+        for s in np.unique(row_steps[row_steps < longest]):
+            which = np.flatnonzero(row_steps == s)
+            xs[s + 1:, which] = xs[s, which]
+            fs[s + 1:, which] = fs[s, which]
+            gn[s + 1:, which] = gn[s, which]
+    else:
+        xs[0], xs[1] = starts, final_x
+        fs[1], gn[1] = final_f, final_g
+    return RunResult(xs, fs, gn, row_steps, row_codes)
+
+
+def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
+               tol: float, keep_path: bool, offset: int,
+               path: tuple[np.ndarray, np.ndarray, np.ndarray],
+               out: tuple[np.ndarray, ...]) -> None:
+    xs, fs, gn = path
+    x = np.ascontiguousarray(starts.T)            # (n, B): one row per coordinate
+    index = np.arange(offset, offset + starts.shape[0])
+    full = True                                   # every row of the block still running
+    state: OptState = optimizer.init(starts if optimizer.needs_hessian else x)
+    tol2 = tol * tol
+    scale = 1.0 / RUNAWAY
+    for k in range(steps + 1):
+        values = compiled.value_grad_columns(list(x))
+        f = values[0]
+        grads = np.stack(values[1:])
+        gsq = np.einsum("ij,ij->j", grads, grads)
+        if keep_path:
+            where = slice(index[0], index[-1] + 1) if full else index
+            xs[k, where] = x.T
+            fs[k, where] = f
+            gn[k, where] = np.sqrt(gsq)
+        elif k == 0:
+            fs[0, index] = f
+            gn[0, index] = np.sqrt(gsq)
+        size = np.abs(f) + np.einsum("ij,ij->j", x, x) * scale + gsq * 0.0
+        stopped = ~(size <= RUNAWAY) | (gsq < tol2)
+        if k == steps:
+            stopped[:] = True
+        hessian = None
+        if not stopped.all():
+            if optimizer.needs_hessian:
+                hessian = compiled.hessian_at(x.T)
+                step_t, state = optimizer.update(grads.T, state, x.T, hessian=hessian)
+                step = step_t.T
+                if state.singular is not None and state.singular.any():
+                    _stop_rows(state.singular & ~stopped, Status.SINGULAR, k, x, f, gsq,
+                               index, out)
+                    stopped = stopped | state.singular
+            else:
+                step, state = optimizer.update(grads, state, x)
+        if stopped.any():
+            flagged = np.flatnonzero(stopped)
+            xf = x[:, flagged]
+            bad = (~np.isfinite(xf).all(axis=0) | (np.abs(xf) > RUNAWAY).any(axis=0)
+                   | ~np.isfinite(f[flagged]) | (np.abs(f[flagged]) > RUNAWAY)
+                   | ~np.isfinite(gsq[flagged]))
+            converged = ~bad & (gsq[flagged] < tol2)
+            real = bad | converged | (k == steps)
+            for mask, status in ((bad, Status.DIVERGED), (converged, Status.CONVERGED)):
+                picked = np.zeros_like(stopped)
+                picked[flagged[mask]] = True
+                _stop_rows(picked, status, k, x, f, gsq, index, out)
+            if k == steps:
+                rest = np.zeros_like(stopped)
+                rest[flagged[~(bad | converged)]] = True
+                _stop_rows(rest, Status.MAX_STEPS, k, x, f, gsq, index, out)
+            # rows flagged by the cheap test but fine on the exact one keep running
+            false_alarm = flagged[~real]
+            stopped[false_alarm] = False
+            if state.singular is not None:
+                stopped |= state.singular
+        if stopped.all():
+            return
+        if stopped.any():
+            keep = ~stopped
+            x, step, index, full = x[:, keep], step[:, keep], index[keep], False
+            state = _compact(state, keep, optimizer.needs_hessian)
+        x = x + step
+
+
+def _stop_rows(mask: np.ndarray, status: Status, k: int, x: np.ndarray, f: np.ndarray,
+               gsq: np.ndarray, index: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
+    if not mask.any():
+        return
+    row_steps, row_codes, final_x, final_f, final_g = out
+    rows = index[mask]
+    row_steps[rows] = k
+    row_codes[rows] = _CODE[status]
+    final_x[rows] = x[:, mask].T
+    final_f[rows] = f[mask]
+    final_g[rows] = np.sqrt(gsq[mask])
+
+
+def _compact(state: OptState, keep: np.ndarray, rows_first: bool) -> OptState:
+    if rows_first:
+        return OptState(state.step, tuple(b[keep] for b in state.buffers), None)
+    return OptState(state.step, tuple(b[:, keep] for b in state.buffers), state.singular)
