@@ -45,7 +45,7 @@ import sympy as sp
 
 from symgd.compile import Compiled, ScalarStepper, build_scalar_stepper, compiled_for
 from symgd.errors import InputError
-from symgd.optim import DEFAULT_LR, Optimizer, OptState, make_optimizer
+from symgd.optim import Optimizer, OptState, make_optimizer
 from symgd.parse import Problem, parse
 
 #: |x_i| or |f| beyond this counts as a runaway iterate
@@ -54,6 +54,7 @@ RUNAWAY = 1e12
 DEFAULT_TOL = 1e-10
 #: most updates one run may take
 MAX_STEPS = 10_000_000
+_BOUND = "1e12"
 #: most floats a batch path may hold (xs); beyond it pass keep_path=False
 MAX_PATH_FLOATS = 60_000_000
 BACKENDS = ("auto", "python", "numpy", "numba")
@@ -136,7 +137,7 @@ class Trajectory:
     @property
     def message(self) -> str:
         """The status in words followed by the specifics of this run."""
-        return f"{self.status.message}. {self.reason}" if self.reason else self.status.message
+        return f"{self.status.message}. {self.reason}." if self.reason else self.status.message
 
     def row_status(self) -> list[Status]:
         """Each start's status (a one-element list for a single run)."""
@@ -202,8 +203,7 @@ def descend(
     ``initial_accumulator_value``). Bad input raises :class:`~symgd.errors.InputError`.
     """
     problem = _problem(f, variables)
-    optimizer = make_optimizer(method, DEFAULT_LR[_method_name(method)] if lr is None else lr,
-                               **hyper)
+    optimizer = make_optimizer(method, lr, **hyper)
     n_steps = _check_steps(steps)
     tolerance = _check_tol(tol)
     points, batch = _start_points(start, problem)
@@ -230,13 +230,6 @@ def descend(
                 f"{(n_steps + 1) * points.size * 8 / 1e9:.1f} GB; pass keep_path=False")
         result = _run_batch(compiled, optimizer, points, n_steps, tolerance, keep_path)
     return _finish(result, names, optimizer, tolerance, batch)
-
-
-def _method_name(method: str) -> str:
-    try:
-        return make_optimizer(method).name
-    except InputError:
-        return "gd" if not isinstance(method, str) else method
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -355,9 +348,9 @@ def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol
     if batch:
         counts = {s: int((codes == _CODE[s]).sum()) for s in STATUS_ORDER}
         parts = [f"{counts[s]} {s.value}" for s in STATUS_ORDER if counts[s]]
-        reason = f"{len(codes)} starts: " + ", ".join(parts)
+        reason = f"Of {len(codes)} starts: " + ", ".join(parts)
         if diverged_at is not None:
-            reason += f"; the first divergence at step {diverged_at}"
+            reason += f"; the first divergence came at step {diverged_at}"
         return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
                           result.xs, result.fs, result.grad_norms, status, diverged_at, steps,
                           tol, reason, result.row_steps, result.row_codes)
@@ -371,12 +364,12 @@ def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol
 def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: str) -> str:
     plural = "s" if steps != 1 else ""
     if status is Status.CONVERGED:
-        return f"|∇f| = {grad_norm:.3g} < {tol:g} after {steps} step{plural}"
+        return f"After {steps} step{plural}, |∇f| = {grad_norm:.3g} < {tol:g}"
     if status is Status.MAX_STEPS:
-        return f"after {steps} step{plural} |∇f| = {grad_norm:.3g} is still ≥ {tol:g}"
+        return f"After {steps} step{plural}, |∇f| = {grad_norm:.3g} is still ≥ {tol:g}"
     if status is Status.SINGULAR:
-        return f"the Hessian at step {steps} is singular (condition number above 1e15)"
-    return f"at step {steps} {detail or 'the iterate ran away'}"
+        return f"The Hessian at step {steps} is singular (condition number above 1e15)"
+    return f"At step {steps}, {detail or 'the iterate ran away'}"
 
 
 def _diagnose(x: np.ndarray, f: float, grad_norm: float) -> str:
@@ -384,11 +377,11 @@ def _diagnose(x: np.ndarray, f: float, grad_norm: float) -> str:
     if not np.isfinite(x).all():
         return "the iterate is no longer a finite number"
     if np.abs(x).max() > RUNAWAY:
-        return f"a coordinate exceeded {RUNAWAY:g} in size"
+        return f"a coordinate exceeded {_BOUND} in size"
     if not math.isfinite(f):
         return "f is no longer a finite number"
     if abs(f) > RUNAWAY:
-        return f"|f| exceeded {RUNAWAY:g}"
+        return f"|f| exceeded {_BOUND}"
     if not math.isfinite(grad_norm):
         return "the gradient is no longer finite"
     return "the arithmetic overflowed"
