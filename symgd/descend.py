@@ -401,13 +401,24 @@ def _first_stop(points: np.ndarray, fs: np.ndarray, gn: np.ndarray, tol: float,
                 ) -> tuple[int | None, Status | None]:
     """The first index where a run must stop (and why), or ``(None, None)``."""
     with np.errstate(all="ignore"):
-        bad = (~np.isfinite(points).all(axis=1) | (np.abs(points) > RUNAWAY).any(axis=1)
-               | ~np.isfinite(fs) | (np.abs(fs) > RUNAWAY) | ~np.isfinite(gn))
-        stop = bad | (gn < tol)
+        # one cheap pass: any |x_i| or |f| above the bound, or anything non-finite, pushes
+        # `size` above RUNAWAY (or makes it NaN); the exact tests run on those points only
+        size = (np.abs(fs) + np.einsum("ij,ij->i", points, points) * (1.0 / RUNAWAY)
+                + gn * 0.0)
+        suspect = ~(size <= RUNAWAY)
+        if tol > 0:
+            suspect |= gn < tol
+        where = np.flatnonzero(suspect)
+        if where.size == 0:
+            return None, None
+        p, f, g = points[where], fs[where], gn[where]
+        bad = (~np.isfinite(p).all(axis=1) | (np.abs(p) > RUNAWAY).any(axis=1)
+               | ~np.isfinite(f) | (np.abs(f) > RUNAWAY) | ~np.isfinite(g))
+        stop = bad | (g < tol)
     if not stop.any():
         return None, None
     k = int(np.argmax(stop))
-    return k, (Status.DIVERGED if bad[k] else Status.CONVERGED)
+    return int(where[k]), (Status.DIVERGED if bad[k] else Status.CONVERGED)
 
 
 # -- single start on Python floats ------------------------------------------------------------

@@ -58,6 +58,9 @@ class Ops(NamedTuple):
     sqrt: Callable[[Any], Any]
     let: Callable[[Any], Any]
 
+#: Steps are written ``let(-lr) * g``: x + (-lr) g is torch's ``param.add_(g, alpha=-lr)``,
+#: and naming -lr once spares the generated code a negation per coordinate.
+
 
 NUMPY_OPS = Ops(sqrt=np.sqrt, let=lambda value: value)
 
@@ -117,7 +120,7 @@ class Optimizer(NamedTuple):
 
 def _gd(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
         ops: Ops) -> tuple[Any, tuple[Any, ...]]:
-    return -c["lr"] * g, b
+    return ops.let(-c["lr"]) * g, b
 
 
 def _ascent(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
@@ -129,14 +132,14 @@ def _ascent(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping
 def _momentum(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any],
               v: Mapping[str, float], ops: Ops) -> tuple[Any, tuple[Any, ...]]:
     buf = ops.let(b[0] * c["momentum"] + g)
-    return -c["lr"] * buf, (buf,)
+    return ops.let(-c["lr"]) * buf, (buf,)
 
 
 def _nesterov(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any],
               v: Mapping[str, float], ops: Ops) -> tuple[Any, tuple[Any, ...]]:
     buf = ops.let(b[0] * c["momentum"] + g)
     look = ops.let(g + c["momentum"] * buf)
-    return -c["lr"] * look, (buf,)
+    return ops.let(-c["lr"]) * look, (buf,)
 
 
 def _adagrad(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
@@ -146,7 +149,7 @@ def _adagrad(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mappin
     ratio = ops.let(g / std)
     # torch: lr / (1 + (step - 1) * lr_decay); with lr_decay 0 that is lr itself
     clr = ops.let(c["lr"] / ((t - 1) * c["lr_decay"] + 1)) if v["lr_decay"] != 0 else c["lr"]
-    return -clr * ratio, (total,)
+    return ops.let(-clr) * ratio, (total,)
 
 
 def _rmsprop(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
@@ -156,9 +159,9 @@ def _rmsprop(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mappin
     avg = ops.let(ops.sqrt(avg_sq) + c["eps"])
     if v["momentum"] > 0:
         buf = ops.let(b[1] * c["momentum"] + g / avg)
-        return -c["lr"] * buf, (avg_sq, buf)
+        return ops.let(-c["lr"]) * buf, (avg_sq, buf)
     ratio = ops.let(g / avg)
-    return -c["lr"] * ratio, (avg_sq, b[1])
+    return ops.let(-c["lr"]) * ratio, (avg_sq, b[1])
 
 
 def _adam(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
@@ -178,7 +181,7 @@ def _adam(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[s
     bias2_sqrt = ops.let(bias2 ** 0.5)
     denom = ops.let(ops.let(ops.sqrt(s) / bias2_sqrt) + c["eps"])
     ratio = ops.let(m / denom)
-    return -step_size * ratio, (m, s)
+    return ops.let(-step_size) * ratio, (m, s)
 
 
 def _zeros(count: int) -> Callable[[Mapping[str, float]], tuple[float, ...]]:

@@ -1,0 +1,143 @@
+"""The compile stage: batch functions, the fused scalar step and its printer."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symgd.compile import (
+    build_scalar_stepper,
+    compile_functions,
+    compiled_for,
+    default_unroll,
+    lambdify_math,
+    lambdify_numpy,
+)
+from symgd.functions import sigmoid, softplus
+from symgd.optim import make_optimizer
+from symgd.parse import parse
+
+x, y = sp.symbols("x y", real=True)
+ROSENBROCK = (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def rosenbrock_grad(a: float, b: float) -> tuple[float, float]:
+    return (-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a))
+
+
+def test_batch_members_match_hand_derivatives() -> None:
+    compiled = compile_functions(ROSENBROCK, (x, y))
+    points = np.array([[-1.2, 1.0], [0.5, -0.3], [2.0, 3.0]])
+    expected_grad = np.array([rosenbrock_grad(a, b) for a, b in points])
+    np.testing.assert_allclose(compiled.gradient_at(points), expected_grad, rtol=1e-13)
+    a, b = points.T
+    np.testing.assert_allclose(compiled.value_at(points), (1 - a) ** 2 + 100 * (b - a**2) ** 2,
+                               rtol=1e-13)
+    hess = compiled.hessian_at(points)
+    expected_h = np.stack([np.array([[2 - 400 * (q - 3 * p * p), -400 * p], [-400 * p, 200]])
+                           for p, q in points])
+    np.testing.assert_allclose(hess, expected_h, rtol=1e-13)
+    f, g0, g1 = compiled.value_grad_columns([a, b])
+    np.testing.assert_allclose(np.stack([g0, g1], axis=1), expected_grad, rtol=1e-13)
+    np.testing.assert_allclose(f, compiled.value_at(points), rtol=1e-15)
+
+
+def test_constant_gradient_broadcasts() -> None:
+    compiled = compile_functions(3 * x - y, (x, y))
+    points = np.zeros((4, 2))
+    np.testing.assert_array_equal(compiled.gradient_at(points), [[3.0, -1.0]] * 4)
+    assert compiled.hessian_at(points).shape == (4, 2, 2)
+
+
+def test_compiled_for_is_cached() -> None:
+    problem = parse("x**2 + sin(y)")
+    assert compiled_for(problem.expr, problem.variables) is compiled_for(
+        problem.expr, problem.variables)
+
+
+def test_activation_functions_in_both_families() -> None:
+    z = sp.Symbol("z", real=True)
+    expr = sigmoid(z) + softplus(z)
+    scalar = lambdify_math([z], expr)
+    vector = lambdify_numpy([z], expr)
+    for value in (-800.0, -2.0, 0.0, 3.5, 800.0):
+        sig = 1 / (1 + math.exp(-value)) if value > -700 else 0.0
+        soft = max(value, 0.0) + math.log1p(math.exp(-abs(value)))
+        assert scalar(value) == pytest.approx(sig + soft, rel=1e-15)
+        assert float(vector(np.array([value]))[0]) == pytest.approx(sig + soft, rel=1e-15)
+
+
+def _bound(method: str, unroll: int, expr: sp.Expr = ROSENBROCK, lr: float = 1e-3,
+           **hyper: float):  # type: ignore[no-untyped-def]
+    opt = make_optimizer(method, lr, **hyper)
+    assert opt.rule is not None
+    constants = opt.constants()
+    grad = [sp.diff(expr, v) for v in (x, y)]
+    stepper = build_scalar_stepper((x, y), grad, opt.rule, tuple(constants), constants,
+                                   unroll=unroll)
+    return stepper, *stepper.bind(constants)
+
+
+def test_fused_step_is_gradient_descent() -> None:
+    stepper, _fused, single = _bound("gd", 1)
+    assert stepper.unroll == 1
+    out = single(-1.2, 1.0, 0.0)
+    g = rosenbrock_grad(-1.2, 1.0)
+    assert out[:2] == pytest.approx((-1.2 - 1e-3 * g[0], 1.0 - 1e-3 * g[1]), rel=1e-15)
+    assert out[2] == 1.0  # the step counter
+    assert out[3] == pytest.approx(g[0] ** 2 + g[1] ** 2, rel=1e-14)
+
+
+@pytest.mark.parametrize("method", ["gd", "nesterov", "adagrad", "rmsprop", "adam"])
+def test_unrolled_steps_equal_single_steps(method: str) -> None:
+    stepper, fused, single = _bound(method, 5, lr=1e-3 if method != "adam" else 0.05)
+    n, buffers = 2, stepper.buffers
+    state = (-1.2, 1.0, *([0.0] * (n * buffers)), 0.0)
+    out = fused(*state)
+    points = [out[2 * j: 2 * j + 2] for j in range(5)]
+    vals = state
+    for j in range(5):
+        step = single(*vals)
+        np.testing.assert_allclose(step[:2], points[j], rtol=1e-15)
+        vals = step[:-1]
+    np.testing.assert_allclose(out[10:-1], vals[2:], rtol=1e-15)
+
+
+def test_rebinding_changes_only_the_constants() -> None:
+    stepper, fused, _ = _bound("gd", 2)
+    slow, _ = stepper.bind({"lr": 1e-4})
+    a = fused(1.0, 1.0, 0.0)
+    b = slow(1.0, 1.0, 0.0)
+    g = rosenbrock_grad(1.0, 1.0)   # zero at the minimum: both stay put
+    assert g == (0.0, 0.0) and a[:4] == b[:4] == (1.0, 1.0, 1.0, 1.0)
+    c = fused(0.0, 0.0, 0.0)[0]
+    d = slow(0.0, 0.0, 0.0)[0]
+    assert c == pytest.approx(2e-3) and d == pytest.approx(2e-4)
+
+
+def test_printer_writes_products_and_floats() -> None:
+    stepper, _, _ = _bound("gd", 1)
+    source = inspect.getsource(stepper.single)
+    assert "**2" not in source and "x0*_x0" in source
+    assert "400.0" in source
+    assert "-_c_lr" in source
+
+
+def test_variable_named_like_a_module_is_safe() -> None:
+    math_var = sp.Symbol("math", real=True)
+    opt = make_optimizer("gd", 0.1)
+    assert opt.rule is not None
+    c = opt.constants()
+    stepper = build_scalar_stepper((math_var,), [sp.cos(math_var)], opt.rule, tuple(c), c)
+    _, single = stepper.bind(c)
+    assert single(1.0, 0.0)[0] == pytest.approx(1.0 - 0.1 * math.cos(1.0), rel=1e-15)
+
+
+def test_default_unroll_shrinks_with_dimension() -> None:
+    assert default_unroll(1) == 8 and default_unroll(2) == 8
+    assert default_unroll(100) == 1
+    assert all(default_unroll(n) >= default_unroll(n + 1) for n in range(1, 40))
