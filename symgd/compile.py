@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -173,7 +174,7 @@ def compile_functions(
         f_batch=lambdify_numpy(variables, expr),
         grad_batch=lambdify_numpy(variables, gradient),
         hess_batch=_LazyFunction(lambda: lambdify_numpy(variables, rows)),
-        value_grad_batch=lambdify_numpy(variables, (expr, *gradient)),
+        value_grad_batch=lambdify_numpy_shared(variables, (expr, *gradient)),
         expr=expr,
         gradient=gradient,
         hessian=matrix,
@@ -188,22 +189,14 @@ def compiled_for(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Compiled:
 
 # -- fused scalar steps -----------------------------------------------------------------------
 
-class _ScalarPrinter(PythonCodePrinter):
-    """Python-float code: ``x*x`` for small powers of a name, float literals for integers."""
+class _PositiveFirstAdd(PythonCodePrinter):
+    """Print sums with a term that carries no minus sign first.
 
-    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
-        exponent = expr.exp
-        if expr.base.is_Symbol and exponent.is_Integer and 2 <= int(exponent) <= 4:
-            name = self._print(expr.base)
-            return "*".join([name] * int(exponent))
-        return str(super()._print_Pow(expr, rational=rational))
-
-    def _print_Integer(self, expr: sp.Integer) -> str:
-        return repr(float(expr)) if abs(int(expr)) < 2**53 else str(expr)
+    ``b - a*c`` costs one operation less than ``-a*c + b`` (in numpy, one pass less) and gives
+    the same IEEE result.
+    """
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        # lead with a term that carries no minus sign: `b - a*c` costs one operation less
-        # than `-a*c + b`, with the same IEEE result
         terms = list(self._as_ordered_terms(expr, order=order))
         for i, term in enumerate(terms):
             if not self._print(term).startswith("-"):
@@ -221,10 +214,48 @@ class _ScalarPrinter(PythonCodePrinter):
         lead = parts.pop(0)
         return ("-" if lead == "-" else "") + " ".join(parts)
 
+
+class _ScalarPrinter(_PositiveFirstAdd, PythonCodePrinter):
+    """Python-float code: ``x*x`` for small powers of a name, float literals for integers."""
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        exponent = expr.exp
+        if expr.base.is_Symbol and exponent.is_Integer and 2 <= int(exponent) <= 4:
+            name = self._print(expr.base)
+            return "*".join([name] * int(exponent))
+        return str(super()._print_Pow(expr, rational=rational))
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return repr(float(expr)) if abs(int(expr)) < 2**53 else str(expr)
+
     def _print_Float(self, expr: sp.Float) -> str:
         if expr._prec <= 53:
             return repr(float(expr))
         return str(super()._print_Float(expr))
+
+
+class _NumpyPrinter(_PositiveFirstAdd, NumPyPrinter):
+    """numpy code with positive-first sums."""
+
+
+def _numpy_printer() -> _NumpyPrinter:
+    return _NumpyPrinter({
+        "fully_qualified_modules": False,
+        "inline": True,
+        "allow_unknown_functions": True,
+        "user_functions": {name: name for name in NUMPY_FUNCTIONS},
+    })
+
+
+def lambdify_numpy_shared(variables: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
+                          ) -> Callable[..., Any]:
+    """numpy function returning the tuple ``exprs``, sharing their common subexpressions."""
+    def shared(items: Any) -> tuple[list[tuple[sp.Symbol, sp.Expr]], tuple[sp.Expr, ...]]:
+        pairs, reduced = _shared_subexpressions(list(items))
+        return pairs, tuple(reduced)
+
+    return sp.lambdify(list(variables), tuple(exprs), modules=[NUMPY_FUNCTIONS, "numpy"],
+                       printer=_numpy_printer(), cse=shared)
 
 
 def _scalar_printer() -> _ScalarPrinter:

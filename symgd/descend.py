@@ -26,8 +26,11 @@ rounding. Compiled functions are cached per expression, so repeated runs on one 
 In a batch every start runs as if alone and stops on its own; ``row_steps``/``row_status``
 give each start's outcome, ``steps`` is the longest, ``status`` the most severe outcome
 (diverged, singular, max_steps, converged in that order) and ``diverged_at`` the earliest
-divergence. Stopped starts repeat their last point in ``xs``. ``keep_path=False`` keeps only
-the start and final point of each start (shape ``(2, N, n)``), for very large batches.
+divergence. Stopped starts repeat their last point in ``xs``.
+
+``keep_path=False`` keeps only the start and the final point (``xs`` of shape ``(2, N, n)``,
+``path_kept`` false). By default (``None``) a single run keeps its whole path, and a batch does
+when ``xs`` would hold at most 10⁷ floats (80 MB); larger batches keep start and final only.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ DEFAULT_TOL = 1e-10
 #: most updates one run may take
 MAX_STEPS = 10_000_000
 _BOUND = "1e12"
-#: most floats a batch path may hold (xs); beyond it pass keep_path=False
+#: by default a batch keeps its whole path only up to this many floats in xs (80 MB)
+AUTO_PATH_FLOATS = 10_000_000
+#: most floats a kept path may hold (xs, 480 MB); beyond it pass keep_path=False
 MAX_PATH_FLOATS = 60_000_000
 BACKENDS = ("auto", "python", "numpy", "numba")
 
@@ -108,6 +113,7 @@ class Trajectory:
     reason: str = ""
     row_steps: np.ndarray | None = field(default=None, repr=False)
     row_codes: np.ndarray | None = field(default=None, repr=False)
+    path_kept: bool = True
 
     @property
     def is_batch(self) -> bool:
@@ -193,7 +199,7 @@ def descend(
     tol: float = DEFAULT_TOL,
     variables: Sequence[str] | None = None,
     backend: str = "auto",
-    keep_path: bool = True,
+    keep_path: bool | None = None,
     **hyper: float,
 ) -> Trajectory:
     """Run ``method`` on ``f`` from ``start`` (see the module docstring for the details).
@@ -217,19 +223,25 @@ def descend(
         raise InputError("the python backend runs one start with a first-order method; "
                          "use backend='numpy' for batches and Newton's method")
     names = problem.names
+    keep = keep_path
+    if keep is None:
+        keep = not batch or (n_steps + 1) * points.size <= AUTO_PATH_FLOATS
     if chosen == "numba":
         from symgd.fast import run_numba
 
-        result = run_numba(problem, compiled, optimizer, points, n_steps, tolerance, keep_path)
+        result = run_numba(problem, compiled, optimizer, points, n_steps, tolerance, keep)
     elif chosen == "python":
         result = _run_scalar(problem, compiled, optimizer, points[0], n_steps, tolerance)
     else:
-        if keep_path and (n_steps + 1) * points.size > MAX_PATH_FLOATS:
+        if keep and (n_steps + 1) * points.size > MAX_PATH_FLOATS:
             raise InputError(
                 f"keeping every point of {points.shape[0]} starts × {n_steps} steps needs "
                 f"{(n_steps + 1) * points.size * 8 / 1e9:.1f} GB; pass keep_path=False")
-        result = _run_batch(compiled, optimizer, points, n_steps, tolerance, keep_path)
-    return _finish(result, names, optimizer, tolerance, batch)
+        result = _run_batch(compiled, optimizer, points, n_steps, tolerance, keep)
+    if not keep and len(result.xs) != 2:
+        result = RunResult(result.xs[[0, -1]], result.fs[[0, -1]], result.grad_norms[[0, -1]],
+                           result.row_steps, result.row_codes, result.details)
+    return _finish(result, names, optimizer, tolerance, batch, keep)
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -338,7 +350,7 @@ class RunResult:
 
 
 def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol: float,
-            batch: bool) -> Trajectory:
+            batch: bool, keep: bool) -> Trajectory:
     codes = result.row_codes
     worst = int(codes.min())
     status = STATUS_ORDER[worst]
@@ -353,12 +365,12 @@ def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol
             reason += f"; the first divergence came at step {diverged_at}"
         return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
                           result.xs, result.fs, result.grad_norms, status, diverged_at, steps,
-                          tol, reason, result.row_steps, result.row_codes)
+                          tol, reason, result.row_steps, result.row_codes, keep)
     xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
     detail = result.details[0] if result.details else ""
     reason = _reason(status, steps, float(gn[-1]), tol, detail)
     return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
-                      xs, fs, gn, status, diverged_at, steps, tol, reason)
+                      xs, fs, gn, status, diverged_at, steps, tol, reason, None, None, keep)
 
 
 def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: str) -> str:
@@ -606,12 +618,12 @@ def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
                path: tuple[np.ndarray, np.ndarray, np.ndarray],
                out: tuple[np.ndarray, ...]) -> None:
     xs, fs, gn = path
-    x = np.ascontiguousarray(starts.T)            # (n, B): one row per coordinate
+    x = np.array(starts.T, order="C")             # (n, B): one row per coordinate
     index = np.arange(offset, offset + starts.shape[0])
     full = True                                   # every row of the block still running
     state: OptState = optimizer.init(starts if optimizer.needs_hessian else x)
     tol2 = tol * tol
-    scale = 1.0 / RUNAWAY
+    bound2 = RUNAWAY * RUNAWAY
     for k in range(steps + 1):
         values = compiled.value_grad_columns(list(x))
         f = values[0]
@@ -625,50 +637,65 @@ def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
         elif k == 0:
             fs[0, index] = f
             gn[0, index] = np.sqrt(gsq)
-        size = np.abs(f) + np.einsum("ij,ij->j", x, x) * scale + gsq * 0.0
-        stopped = ~(size <= RUNAWAY) | (gsq < tol2)
-        if k == steps:
-            stopped[:] = True
+        # whole-block test first (NaN fails every comparison); per-row work only when needed
+        xsq = np.einsum("ij,ij->j", x, x)
+        calm = (f.min() >= -RUNAWAY and f.max() <= RUNAWAY and xsq.max() <= bound2
+                and gsq.max() < math.inf and not gsq.min() < tol2 and k < steps)
+        stopped = None
+        if not calm:
+            with np.errstate(invalid="ignore"):
+                stopped = ~((np.abs(f) <= RUNAWAY) & (xsq <= bound2) & (gsq < math.inf)
+                            & (gsq >= tol2))
+            if k == steps:
+                stopped[:] = True
         hessian = None
-        if not stopped.all():
+        step = None
+        if stopped is None or not stopped.all():
             if optimizer.needs_hessian:
                 hessian = compiled.hessian_at(x.T)
                 step_t, state = optimizer.update(grads.T, state, x.T, hessian=hessian)
                 step = step_t.T
-                if state.singular is not None and state.singular.any():
-                    _stop_rows(state.singular & ~stopped, Status.SINGULAR, k, x, f, gsq,
-                               index, out)
-                    stopped = stopped | state.singular
+                singular = state.singular
+                if singular is not None and singular.any():
+                    stopped = np.zeros(len(index), bool) if stopped is None else stopped
+                    _stop_rows(singular & ~stopped, Status.SINGULAR, k, x, f, gsq, index, out)
+                    stopped = stopped | singular
             else:
                 step, state = optimizer.update(grads, state, x)
-        if stopped.any():
-            flagged = np.flatnonzero(stopped)
-            xf = x[:, flagged]
-            bad = (~np.isfinite(xf).all(axis=0) | (np.abs(xf) > RUNAWAY).any(axis=0)
-                   | ~np.isfinite(f[flagged]) | (np.abs(f[flagged]) > RUNAWAY)
-                   | ~np.isfinite(gsq[flagged]))
-            converged = ~bad & (gsq[flagged] < tol2)
-            real = bad | converged | (k == steps)
-            for mask, status in ((bad, Status.DIVERGED), (converged, Status.CONVERGED)):
-                picked = np.zeros_like(stopped)
-                picked[flagged[mask]] = True
-                _stop_rows(picked, status, k, x, f, gsq, index, out)
-            if k == steps:
-                rest = np.zeros_like(stopped)
-                rest[flagged[~(bad | converged)]] = True
-                _stop_rows(rest, Status.MAX_STEPS, k, x, f, gsq, index, out)
-            # rows flagged by the cheap test but fine on the exact one keep running
-            false_alarm = flagged[~real]
-            stopped[false_alarm] = False
+        if stopped is not None and stopped.any():
+            _classify_stops(stopped, k, k == steps, x, f, gsq, tol2, index, out)
             if state.singular is not None:
-                stopped |= state.singular
-        if stopped.all():
-            return
-        if stopped.any():
+                stopped = stopped | state.singular
+            if stopped.all():
+                return
             keep = ~stopped
-            x, step, index, full = x[:, keep], step[:, keep], index[keep], False
+            x, index, full = x[:, keep], index[keep], False
+            step = None if step is None else step[:, keep]
             state = _compact(state, keep, optimizer.needs_hessian)
-        x = x + step
+        if step is None:
+            return
+        x += step
+
+
+def _classify_stops(stopped: np.ndarray, k: int, last: bool, x: np.ndarray, f: np.ndarray,
+                    gsq: np.ndarray, tol2: float, index: np.ndarray,
+                    out: tuple[np.ndarray, ...]) -> None:
+    """Record why each flagged row stops (rows flagged only by ``last`` hit max_steps)."""
+    flagged = np.flatnonzero(stopped)
+    xf = x[:, flagged]
+    with np.errstate(invalid="ignore"):
+        bad = (~np.isfinite(xf).all(axis=0) | (np.abs(xf) > RUNAWAY).any(axis=0)
+               | ~np.isfinite(f[flagged]) | (np.abs(f[flagged]) > RUNAWAY)
+               | ~np.isfinite(gsq[flagged]))
+        converged = ~bad & (gsq[flagged] < tol2)
+    others = ~(bad | converged)
+    for mask, status in ((bad, Status.DIVERGED), (converged, Status.CONVERGED),
+                         (others if last else np.zeros_like(others), Status.MAX_STEPS)):
+        picked = np.zeros_like(stopped)
+        picked[flagged[mask]] = True
+        _stop_rows(picked, status, k, x, f, gsq, index, out)
+    # a row flagged by the cheap test but fine on the exact one keeps running
+    stopped[flagged[others]] = last
 
 
 def _stop_rows(mask: np.ndarray, status: Status, k: int, x: np.ndarray, f: np.ndarray,

@@ -225,3 +225,13 @@ def test_same_call_twice_gives_the_same_numbers() -> None:
     a = descend("sin(x) + y**2/3", [1.0, 2.0], method="adam", steps=50)
     b = descend("sin(x) + y**2/3", [1.0, 2.0], method="adam", steps=50)
     np.testing.assert_array_equal(a.xs, b.xs)
+
+
+def test_large_batches_keep_only_start_and_final_by_default() -> None:
+    starts = np.linspace(-1.0, 1.0, 2000)
+    run = descend("x**2", starts, steps=6000)      # 2000 × 6001 floats: above the 10⁷ default
+    assert not run.path_kept and run.xs.shape == (2, 2000, 1)
+    assert run.status is Status.CONVERGED
+    np.testing.assert_array_equal(run.xs[0, :, 0], starts)
+    small = descend("x**2", starts[:10], steps=50)
+    assert small.path_kept and small.xs.shape == (51, 10, 1)
