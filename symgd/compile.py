@@ -10,7 +10,8 @@ here. Three families come out:
   Python floats (``modules="math"``) that takes the iterate and optimizer state and returns the
   next ``unroll`` iterates, the new state and |∇f|² — gradient and update rule in one body of
   straight-line code, with the rule's rounding kept operation for operation.
-- :func:`scalar_source`: the source of a K = 1 step, for the optional numba backend.
+- :func:`scalar_source`: a K = 1 step and f as plain-Python functions with the constants as
+  arguments, for the optional numba backend (:mod:`symgd.fast`).
 
 The scalar printer writes small integer powers of a name as products (``x*x``) and integer
 literals as floats; both give the same IEEE results as ``x**2`` and ``2*x`` with less
@@ -190,14 +191,17 @@ def compiled_for(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Compiled:
 # -- fused scalar steps -----------------------------------------------------------------------
 
 class _PositiveFirstAdd(PythonCodePrinter):
-    """Print sums with a term that carries no minus sign first.
+    """Print sums with a term that carries no minus sign first, the costliest term last.
 
     ``b - a*c`` costs one operation less than ``-a*c + b`` (in numpy, one pass less) and gives
-    the same IEEE result.
+    the same IEEE result; the order of three or more terms changes the rounding of ∇f by an
+    ulp at most.
     """
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        terms = list(self._as_ordered_terms(expr, order=order))
+        # cheap terms first, so the deepest term joins last (a shorter dependency chain for a
+        # compiler), led by the cheapest term without a minus sign
+        terms = sorted(self._as_ordered_terms(expr, order=order), key=sp.count_ops)
         for i, term in enumerate(terms):
             if not self._print(term).startswith("-"):
                 terms.insert(0, terms.pop(i))
@@ -368,14 +372,26 @@ def build_scalar_stepper(
 
 def scalar_source(
     variables: Sequence[sp.Symbol],
+    expr: sp.Expr,
     gradient: Sequence[sp.Expr],
     rule: RuleLike,
     constant_names: Sequence[str],
     values: Mapping[str, float],
-) -> tuple[Callable[..., tuple[float, ...]], dict[str, str]]:
-    """A K = 1 step (as in :class:`ScalarStepper`) and the global names its constants use."""
-    function = _lambdify_steps(variables, gradient, rule, constant_names, values, 1)
-    return function, {k: _constant_name(k) for k in constant_names}
+) -> tuple[Callable[..., tuple[float, ...]], Callable[..., float]]:
+    """Plain-Python functions for a compiler such as numba: a K = 1 step and f.
+
+    The step is ``step(x1..xn, buffers..., t, c1..cq)`` with the rule's constants as trailing
+    arguments in the order of ``constant_names``, returning what :class:`ScalarStepper`'s
+    ``single`` returns; f is ``f(x1..xn)``. Both use :data:`MATH_FUNCTIONS` and ``math``.
+    """
+    step = _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
+                           constants_as_args=True)
+    xs = [sp.Symbol(f"_x{i}", real=True) for i in range(len(variables))]
+    renamed = sp.sympify(expr).xreplace(dict(zip(variables, xs, strict=True)))
+    pairs, reduced = _shared_subexpressions([renamed])
+    value = sp.lambdify(xs, reduced[0], modules=[MATH_FUNCTIONS, "math"],
+                        printer=_scalar_printer(), cse=lambda e: (pairs, e), dummify=False)
+    return step, value
 
 
 def _shared_subexpressions(
@@ -396,7 +412,39 @@ def _shared_subexpressions(
 
     plain = run(exprs)
     factored = run([sp.factor_terms(e) for e in exprs])
-    return factored if count(factored) < count(plain) else plain
+    return _name_power_bases(*(factored if count(factored) < count(plain) else plain))
+
+
+def _name_power_bases(
+    pairs: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr],
+) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Give the compound base of each small integer power a name, so it prints as ``w*w``."""
+    names = sp.numbered_symbols("_p")
+    bases: dict[sp.Expr, sp.Symbol] = {}
+    out_pairs: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def target(node: sp.Basic) -> bool:
+        return (isinstance(node, sp.Pow) and not node.base.is_Symbol
+                and not node.base.is_Number and node.exp.is_Integer
+                and 2 <= int(node.exp) <= 4)
+
+    def name_of(base: sp.Expr) -> sp.Symbol:
+        if base not in bases:
+            value = rename(base)
+            bases[base] = next(names)
+            out_pairs.append((bases[base], value))
+        return bases[base]
+
+    def rename(expr: sp.Expr) -> sp.Expr:
+        found = {node for node in sp.preorder_traversal(expr) if target(node)}
+        if not found:
+            return expr
+        return expr.xreplace({node: sp.Pow(name_of(node.base), node.exp) for node in found})
+
+    for name, value in pairs:
+        renamed = rename(value)
+        out_pairs.append((name, renamed))
+    return out_pairs, [rename(e) for e in reduced]
 
 
 def _lambdify_steps(
@@ -406,6 +454,7 @@ def _lambdify_steps(
     constant_names: Sequence[str],
     values: Mapping[str, float],
     unroll: int,
+    constants_as_args: bool = False,
 ) -> Callable[..., tuple[float, ...]]:
     n = len(variables)
     # internal names keep user variables (say `math`) from shadowing modules in the code
@@ -446,6 +495,8 @@ def _lambdify_steps(
     outputs.extend(v for s in state for v in s)
     outputs.extend([step_count, last_gsq])
     args = [*xs, *(v for b in buffers for v in b), t]
+    if constants_as_args:
+        args += [constants[name] for name in constant_names]
     return sp.lambdify(
         args, tuple(outputs), modules=[MATH_FUNCTIONS, "math"], printer=_scalar_printer(),
         cse=lambda exprs: (assignments, exprs), dummify=False,

@@ -352,25 +352,27 @@ class RunResult:
 def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol: float,
             batch: bool, keep: bool) -> Trajectory:
     codes = result.row_codes
-    worst = int(codes.min())
-    status = STATUS_ORDER[worst]
+    if not batch:
+        steps = int(result.row_steps[0])
+        status = STATUS_ORDER[int(codes[0])]
+        xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
+        detail = result.details[0] if result.details else ""
+        reason = _reason(status, steps, float(gn[-1]), tol, detail)
+        return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
+                          xs, fs, gn, status, steps if status is Status.DIVERGED else None,
+                          steps, tol, reason, None, None, keep)
+    status = STATUS_ORDER[int(codes.min())]
     diverged = codes == _CODE[Status.DIVERGED]
     diverged_at = int(result.row_steps[diverged].min()) if diverged.any() else None
     steps = int(result.row_steps.max())
-    if batch:
-        counts = {s: int((codes == _CODE[s]).sum()) for s in STATUS_ORDER}
-        parts = [f"{counts[s]} {s.value}" for s in STATUS_ORDER if counts[s]]
-        reason = f"Of {len(codes)} starts: " + ", ".join(parts)
-        if diverged_at is not None:
-            reason += f"; the first divergence came at step {diverged_at}"
-        return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
-                          result.xs, result.fs, result.grad_norms, status, diverged_at, steps,
-                          tol, reason, result.row_steps, result.row_codes, keep)
-    xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
-    detail = result.details[0] if result.details else ""
-    reason = _reason(status, steps, float(gn[-1]), tol, detail)
+    counts = {s: int((codes == _CODE[s]).sum()) for s in STATUS_ORDER}
+    parts = [f"{counts[s]} {s.value}" for s in STATUS_ORDER if counts[s]]
+    reason = f"Of {len(codes)} starts: " + ", ".join(parts)
+    if diverged_at is not None:
+        reason += f"; the first divergence came at step {diverged_at}"
     return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
-                      xs, fs, gn, status, diverged_at, steps, tol, reason, None, None, keep)
+                      result.xs, result.fs, result.grad_norms, status, diverged_at, steps,
+                      tol, reason, result.row_steps, result.row_codes, keep)
 
 
 def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: str) -> str:

@@ -285,8 +285,27 @@ def make_optimizer(method: str, lr: float | None = None, **hyper: float) -> Opti
     """The optimizer ``method`` with learning rate ``lr`` and hyperparameters ``hyper``.
 
     Unknown methods, unknown or out-of-range hyperparameters raise :class:`InputError`.
-    ``lr=None`` takes :data:`DEFAULT_LR` (0.1; 1 for Newton).
+    ``lr=None`` takes :data:`DEFAULT_LR` (0.1; 1 for Newton). Optimizers are immutable, so
+    the same request returns the same object.
     """
+    try:
+        key = (method, lr, tuple(sorted(hyper.items())))
+        hash(key)
+    except TypeError:
+        return _make_optimizer(method, lr, hyper)
+    found = _MADE.get(key)
+    if found is None:
+        found = _make_optimizer(method, lr, hyper)
+        if len(_MADE) > 256:
+            _MADE.clear()
+        _MADE[key] = found
+    return found
+
+
+_MADE: dict[Any, Optimizer] = {}
+
+
+def _make_optimizer(method: str, lr: float | None, hyper: Mapping[str, Any]) -> Optimizer:
     name = _ALIASES.get(method.lower(), method.lower()) if isinstance(method, str) else method
     if name not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -98,3 +98,12 @@ def test_bad_input_exits_2_without_traceback(runner: CliRunner, args: list[str],
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert words in result.output
+
+
+def test_fast_flag_gives_the_same_answer(runner: CliRunner) -> None:
+    pytest.importorskip("numba")
+    args = ["x**2+2*x*y", "--start", "1,1", "--steps", "500"]
+    plain = run_json(runner, *args)
+    fast = run_json(runner, *args, "--fast")
+    assert fast["status"] == plain["status"] == "diverged"
+    assert fast["diverged_at"] == plain["diverged_at"]

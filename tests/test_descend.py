@@ -235,3 +235,30 @@ def test_large_batches_keep_only_start_and_final_by_default() -> None:
     np.testing.assert_array_equal(run.xs[0, :, 0], starts)
     small = descend("x**2", starts[:10], steps=50)
     assert small.path_kept and small.xs.shape == (51, 10, 1)
+
+
+def test_numba_backend_matches_the_default_path() -> None:
+    pytest.importorskip("numba")
+    f = "(1-x)**2 + 100*(y-x**2)**2"
+    single = descend(f, [-1.2, 1.0], method="adam", lr=0.01, steps=300)
+    fast = descend(f, [-1.2, 1.0], method="adam", lr=0.01, steps=300, backend="numba")
+    assert fast.status is single.status and fast.steps == single.steps
+    np.testing.assert_allclose(fast.xs, single.xs, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(fast.fs, single.fs, rtol=1e-10, atol=1e-13)
+    starts = np.array([[-1.2, 1.0], [1.0, 1.0], [3.0, 3.0], [0.0, 0.5]])
+    batch = descend(f, starts, method="adam", lr=0.01, steps=300, tol=1e-6)
+    fast_batch = descend(f, starts, method="adam", lr=0.01, steps=300, tol=1e-6,
+                         backend="numba")
+    assert fast_batch.row_steps is not None and batch.row_steps is not None
+    np.testing.assert_array_equal(fast_batch.row_steps, batch.row_steps)
+    assert fast_batch.row_status() == batch.row_status()
+    np.testing.assert_allclose(fast_batch.xs, batch.xs, rtol=1e-10, atol=1e-13)
+
+
+def test_numba_backend_stops_like_the_default_path() -> None:
+    pytest.importorskip("numba")
+    run = descend("x**2 + 2*x*y", [1.0, 1.0], steps=1000, backend="numba")
+    assert run.status is Status.DIVERGED
+    assert run.diverged_at == descend("x**2 + 2*x*y", [1.0, 1.0], steps=1000).diverged_at
+    with pytest.raises(InputError, match="Newton"):
+        descend("x**2", [1.0], method="newton", backend="numba")

@@ -1,0 +1,231 @@
+"""The optional numba backend: the whole descent loop compiled to machine code.
+
+Used only when asked for (``descend(..., backend="numba")``, ``symgd descend --fast``); it needs
+the ``fast`` extra (``pip install 'symgd[fast]'``). The step is the same generated code as the
+default path's (one step of ∇f plus the update rule, from :func:`symgd.compile.scalar_source`),
+compiled by numba. The one liberty taken is fusing multiply-adds (FMA, a single rounding where
+Python rounds twice), so the numbers match the default path to within a few ulps per step;
+the stopping rules are those of :mod:`symgd.descend`.
+
+The loop itself is a small kernel written out for the number of variables and optimizer
+buffers at hand (only internal names and counts enter its text, never user input) and compiled
+twice: serially for one start, and with ``prange`` over blocks of starts for a batch. Inside a
+block, every step sweeps all rows with branch-free updates, so the row loop vectorises.
+Compiled kernels are cached per function and method for the life of the process.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from symgd.compile import MATH_FUNCTIONS, Compiled, scalar_source
+from symgd.errors import InputError, MissingDependencyError
+from symgd.optim import Optimizer
+from symgd.parse import Problem
+
+numba: Any
+try:
+    import numba
+except ImportError:  # pragma: no cover - depends on the environment
+    numba = None
+
+#: rows per parallel block
+BLOCK = 2048
+#: LLVM may fuse a*b + c into one rounding (FMA); no other fast-math liberty, so NaN and
+#: infinity still behave and the stopping rules see them
+FASTMATH = {"contract"}
+
+_KERNELS: dict[tuple[Any, ...], tuple[Callable[..., None], Callable[..., None]]] = {}
+_JIT_MATH: dict[str, Any] = {}
+
+
+def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts: np.ndarray,
+              steps: int, tol: float, keep_path: bool) -> Any:
+    """Run ``optimizer`` from each row of ``starts``; returns a ``descend.RunResult``."""
+    from symgd.descend import RUNAWAY, RunResult
+
+    if numba is None:
+        raise MissingDependencyError(
+            "the fast backend needs numba; install it with: pip install 'symgd[fast]'")
+    rule = optimizer.rule
+    if rule is None:
+        raise InputError("the numba backend runs first-order methods; Newton's method uses "
+                         "the default backend")
+    count, n = starts.shape
+    constants = optimizer.constants()
+    names = tuple(constants)
+    m = len(rule.buffers)
+    serial, parallel = _kernels(problem, compiled, optimizer, names, constants)
+    kernel = serial if count == 1 else parallel
+
+    x = np.ascontiguousarray(starts.T, dtype=float)
+    buffers = np.empty((m * n, count))
+    for j, value in enumerate(rule.initial(optimizer.hyperparameters)):
+        buffers[j * n:(j + 1) * n] = value
+    slots = steps + 1 if keep_path else 2
+    xs = np.empty((slots, count, n))
+    fs = np.empty((slots, count))
+    gn = np.empty((slots, count))
+    row_steps = np.full(count, -1, dtype=np.int64)
+    row_codes = np.full(count, -1, dtype=np.int8)
+    consts = np.array([constants[k] for k in names], dtype=float)
+    try:
+        kernel(x, buffers, consts, steps, tol * tol, RUNAWAY, keep_path, xs, fs, gn, row_steps,
+               row_codes, _codes())
+    except numba.core.errors.NumbaError as exc:
+        raise InputError(f"the numba backend cannot compile this function "
+                         f"({type(exc).__name__}); run it with the default backend") from None
+    longest = int(row_steps[0]) if count == 1 else int(row_steps.max())
+    if keep_path:
+        xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
+    if count > 1 or not keep_path:
+        # a block that finished early wrote nothing after its last step: repeat the last point
+        last = row_steps if keep_path else np.minimum(row_steps, 1)
+        top = longest if keep_path else 1
+        for s in np.unique(last[last < top]):
+            which = np.flatnonzero(last == s)
+            xs[s + 1:, which] = xs[s, which]
+            fs[s + 1:, which] = fs[s, which]
+            gn[s + 1:, which] = gn[s, which]
+    return RunResult(xs, fs, gn, row_steps, row_codes)
+
+
+_CODES: list[np.ndarray] = []
+
+
+def _codes() -> np.ndarray:
+    """Outcome codes the kernels write: diverged, converged, max_steps."""
+    if not _CODES:
+        from symgd.descend import STATUS_ORDER, Status
+
+        _CODES.append(np.array([STATUS_ORDER.index(s) for s in
+                                (Status.DIVERGED, Status.CONVERGED, Status.MAX_STEPS)],
+                               dtype=np.int8))
+    return _CODES[0]
+
+
+def _kernels(problem: Problem, compiled: Compiled, optimizer: Optimizer, names: tuple[str, ...],
+             constants: dict[str, float]) -> tuple[Callable[..., None], Callable[..., None]]:
+    rule = optimizer.rule
+    assert rule is not None
+    key = (problem.expr, problem.variables, optimizer.name, rule.structure(constants))
+    found = _KERNELS.get(key)
+    if found is not None:
+        return found
+    step, value = scalar_source(problem.variables, problem.expr, compiled.gradient, rule, names,
+                                constants)
+    n, m = len(problem.variables), len(rule.buffers)
+    # numba compiles on first call: the parallel kernel only when a batch runs
+    jit_step, jit_value = _jit(step), _jit(value)
+    pair = (_compile_kernel(n, m, len(names), jit_step, jit_value, parallel=False),
+            _compile_kernel(n, m, len(names), jit_step, jit_value, parallel=True))
+    if len(_KERNELS) > 64:
+        _KERNELS.clear()
+    _KERNELS[key] = pair
+    return pair
+
+
+def _jit(function: Callable[..., Any]) -> Any:
+    """numba-compile a generated function, with the activation helpers compiled too."""
+    assert numba is not None
+    if not _JIT_MATH:
+        for name, helper in MATH_FUNCTIONS.items():
+            _JIT_MATH[name] = numba.njit(cache=False)(helper)
+    namespace = dict(function.__globals__)
+    namespace.update(_JIT_MATH)
+    clone = types.FunctionType(function.__code__, namespace)
+    return numba.njit(error_model="numpy", fastmath=FASTMATH, inline="always")(clone)
+
+
+def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
+    """The loop for n variables, m·n buffer values and c constants, as Python source.
+
+    The serial kernel (one start) keeps the iterate in registers and leaves the loop on a
+    rarely taken branch, so the checks stay off the step-to-step dependency chain. The
+    parallel kernel sweeps a block of rows per step with branch-free selects.
+    """
+    xs = [f"x{i}" for i in range(n)]
+    bs = [f"b{j}" for j in range(m * n)]
+    cs = [f"c{q}" for q in range(c)]
+    args = ", ".join([*xs, *bs, "t", *cs])
+    head = [
+        "def kernel(X, B, consts, steps, tol2, bound, keep, xs, fs, gn, row_steps, row_codes,",
+        "           codes):",
+        *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
+    ]
+    ok = ("(abs(f) <= bound) & (gsq < math.inf)"
+          + "".join(f" & (abs({xi}) <= bound)" for xi in xs))
+    if not parallel:
+        body = [
+            *[f"    {xi} = X[{i}, 0]" for i, xi in enumerate(xs)],
+            *[f"    {bj} = B[{j}, 0]" for j, bj in enumerate(bs)],
+            "    for k in range(steps + 1):",
+            "        f = value(" + ", ".join(xs) + ")",
+            "        out = step(" + ", ".join([*xs, *bs, "float(k)", *cs]) + ")",
+            f"        gsq = out[{n + m * n + 1}]",
+            "        slot = k if keep else min(k, 1)",
+            *[f"        xs[slot, 0, {i}] = {xi}" for i, xi in enumerate(xs)],
+            "        fs[slot, 0] = f",
+            "        gn[slot, 0] = math.sqrt(gsq)",
+            f"        ok = {ok}",
+            "        if (not ok) or gsq < tol2 or k == steps:",
+            "            row_steps[0] = k",
+            "            row_codes[0] = codes[0] if not ok else "
+            "(codes[1] if gsq < tol2 else codes[2])",
+            "            break",
+            *[f"        {xi} = out[{i}]" for i, xi in enumerate(xs)],
+            *[f"        {bj} = out[{n + j}]" for j, bj in enumerate(bs)],
+            *[f"    X[{i}, 0] = {xi}" for i, xi in enumerate(xs)],
+        ]
+        return "\n".join(head + body) + "\n"
+    body = [
+        "    N = X.shape[1]",
+        "    for blk in prange((N + BLOCK - 1) // BLOCK):",
+        "        lo = blk * BLOCK",
+        "        hi = min(N, lo + BLOCK)",
+        "        for k in range(steps + 1):",
+        "            t = float(k)",
+        "            last = k == steps",
+        "            slot = k if keep else min(k, 1)",
+        "            running = 0",
+        "            for r in range(lo, hi):",
+        *[f"                {xi} = X[{i}, r]" for i, xi in enumerate(xs)],
+        *[f"                {bj} = B[{j}, r]" for j, bj in enumerate(bs)],
+        "                f = value(" + ", ".join(xs) + ")",
+        f"                out = step({args})",
+        f"                gsq = out[{n + m * n + 1}]",
+        f"                ok = {ok}",
+        "                conv = ok & (gsq < tol2)",
+        "                active = row_steps[r] < 0",
+        "                going = active & ok & (not conv) & (not last)",
+        "                newly = active & (not going)",
+        *[f"                xs[slot, r, {i}] = {xi}" for i, xi in enumerate(xs)],
+        "                fs[slot, r] = f",
+        "                gn[slot, r] = math.sqrt(gsq)",
+        "                code = codes[0] if not ok else (codes[1] if conv else codes[2])",
+        "                row_steps[r] = k if newly else row_steps[r]",
+        "                row_codes[r] = code if newly else row_codes[r]",
+        *[f"                X[{i}, r] = out[{i}] if going else {xi}" for i, xi in enumerate(xs)],
+        *[f"                B[{j}, r] = out[{n + j}] if going else {bj}"
+          for j, bj in enumerate(bs)],
+        "                running += going",
+        "            if running == 0:",
+        "                break",
+    ]
+    return "\n".join(head + body) + "\n"
+
+
+def _compile_kernel(n: int, m: int, c: int, step: Any, value: Any,
+                    parallel: bool) -> Callable[..., None]:
+    assert numba is not None
+    source = kernel_source(n, m, c, parallel)
+    namespace: dict[str, Any] = {"math": math, "prange": numba.prange, "BLOCK": BLOCK,
+                                 "step": step, "value": value}
+    exec(compile(source, f"<symgd kernel n={n} m={m}>", "exec"), namespace)
+    return numba.njit(parallel=parallel, error_model="numpy", fastmath=FASTMATH)(
+        namespace["kernel"])
