@@ -1,0 +1,288 @@
+"""LaTeX → inline SVG, in pure Python, for both the HTML report and the PDF handout.
+
+Everything math-related in the output goes through :func:`tex_to_svg`, so a better renderer can
+replace ziamath behind the same function. The SVG is sized in ``em`` so that a formula follows
+the font size of the text around it; inline formulas sit on the text's baseline.
+
+ziamath's SVG 2 output defines each glyph once per formula under an id that repeats across
+formulas; two formulas in one page then fight over the same ids. With ``svg2 = False`` every
+glyph is a plain ``<path>`` and no id is emitted at all; :func:`_unique_ids` still renames any id
+that a future renderer might produce, so ids stay unique within a document.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import re
+from typing import Any
+
+from markupsafe import Markup, escape
+
+#: base font size handed to ziamath (px); the SVG is rescaled to ``em`` afterwards
+_SIZE = 20.0
+#: delimiters that need ``\left``/``\right`` only around tall content
+_TALL = re.compile(r"\\(?:frac|dfrac|tfrac|begin|sum|prod|int|binom|substack|over)\b")
+_ID = re.compile(r'\bid="([^"]+)"')
+_counter = itertools.count(1)
+
+
+def tex_to_svg(latex: str, display: bool = False) -> Markup:
+    """Render ``latex`` as an inline ``<svg>`` element (``display`` for a block formula).
+
+    The SVG carries ``role="img"``, an ``aria-label`` and a ``<title>`` holding the LaTeX. If the
+    renderer cannot typeset the input, the LaTeX itself is returned in a ``<code>`` element
+    rather than failing the whole report.
+    """
+    return Markup(_unique_ids(_render(latex, display)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _render(latex: str, display: bool) -> str:
+    kind = "math-display" if display else "math-inline"
+    try:
+        svg, depth = _typeset(cheap_delimiters(latex), display)
+    except Exception:  # the renderer raises many types on input it cannot handle
+        return f'<code class="math-fallback {kind}">{escape(latex)}</code>'
+    return _decorate(svg, depth, latex, kind)
+
+
+def cheap_delimiters(latex: str) -> str:
+    r"""Turn ``\left( ... \right)`` into plain parentheses when nothing inside is tall.
+
+    Stretchy delimiters cost ziamath a full re-layout of their content (and again inside every
+    matrix cell); around ordinary one-line content they look the same as plain ones.
+    """
+    out: list[str] = []
+    stack: list[int] = []  # indices into ``out`` of open \left tokens
+    pattern = re.compile(r"\\left(\\\{|\\langle|\\lVert|\\lvert|[(\[|.])|\\right(\\\}|\\rangle|"
+                         r"\\rVert|\\rvert|[)\]|.])")
+    pos = 0
+    for match in pattern.finditer(latex):
+        out.append(latex[pos:match.start()])
+        pos = match.end()
+        if match.group(1) is not None:
+            stack.append(len(out))
+            out.append(match.group(0))
+        else:
+            if not stack:
+                out.append(match.group(0))
+                continue
+            start = stack.pop()
+            inner = "".join(out[start + 1 :])
+            if not _TALL.search(inner):
+                out[start] = _plain(out[start][len(r"\left"):])
+                out.append(_plain(match.group(0)[len(r"\right"):]))
+            else:
+                out.append(match.group(0))
+    out.append(latex[pos:])
+    return "".join(out)
+
+
+def _plain(delimiter: str) -> str:
+    return {".": "", "(": "(", ")": ")", "[": "[", "]": "]", "|": "|",
+            r"\{": r"\{", r"\}": r"\}"}.get(delimiter, delimiter)
+
+
+def _typeset(latex: str, display: bool) -> tuple[str, float]:
+    zm = _ziamath()
+    math = zm.Latex(latex, size=_SIZE, inline=not display)
+    svg: str = math.svg()
+    bbox = math.node.bbox
+    depth = max(0.0, -bbox.ymin) + math.margin
+    return svg, depth
+
+
+@functools.cache
+def _ziamath() -> Any:
+    import ziamath
+    from ziamath.config import config
+
+    config.svg2 = False
+    config.precision = 2
+    _install_fast_styles()
+    _install_size_cache()
+    _install_lazy_row_heights()
+    return ziamath
+
+
+_STYLE_FIELDS = ("mathvariant", "displaystyle", "mathcolor", "mathbackground", "mathsize",
+                 "scriptlevel")
+_INHERITED = frozenset(_STYLE_FIELDS) - {"mathvariant"}
+
+
+def _install_fast_styles() -> None:
+    """Swap ziamath's style parser for an equivalent that does not deep-copy the parent.
+
+    ``ziamath.styles.parse_style`` turns the parent's style into a dict with
+    ``dataclasses.asdict`` (a recursive deep copy) for every node it lays out, about a third
+    of the typesetting time. :func:`fast_parse_style` reads the same attributes in the same
+    order of precedence. It is installed only when ziamath's style classes have exactly the
+    fields it knows, so a future ziamath falls back to its own parser.
+    """
+    import dataclasses
+    import importlib
+
+    from ziamath import styles
+
+    names = tuple(f.name for f in dataclasses.fields(styles.MathStyle))
+    variant = tuple(f.name for f in dataclasses.fields(styles.MathVariant))
+    if set(names) != set(_STYLE_FIELDS) or variant != ("style", "italic", "bold", "normal"):
+        return
+    original = styles.parse_style
+    for module in ("ziamath.styles", "ziamath.zmath", "ziamath.nodes.mnode",
+                   "ziamath.nodes.mfrac"):
+        target = importlib.import_module(module)
+        if getattr(target, "parse_style", None) is original:
+            target.parse_style = fast_parse_style  # type: ignore[attr-defined]
+
+
+def _install_size_cache() -> None:
+    """Memoise ziamath's ``Mnode.size_px``: it rebuilds a table of named sizes and parses the
+    size string on every call, for the same few strings thousands of times per page.
+
+    Its result depends only on the size string and the font size (``self`` supplies the
+    default font size and nothing else), so caching on that pair returns identical numbers.
+    """
+    from ziamath.nodes import mnode
+
+    node_class: Any = mnode.Mnode
+    original: Any = node_class.size_px
+    if getattr(original, "_symgd_cached", False):
+        return
+
+    @functools.lru_cache(maxsize=8192)
+    def cached(size: str, fontsize: float) -> float:
+        return float(original(None, size, fontsize))
+
+    def size_px(self: Any, size: Any, fontsize: float | None = None) -> float:
+        if fontsize is None:
+            fontsize = self.glyphsize
+        if not isinstance(size, str):
+            return float(original(self, size, fontsize))
+        return cached(size, fontsize)
+
+    size_px._symgd_cached = True  # type: ignore[attr-defined]
+    node_class.size_px = size_px
+
+
+def _install_lazy_row_heights() -> None:
+    """Skip ziamath's second layout of a row when nothing in it can stretch.
+
+    Before laying out a row, ``Mrow._get_height_nostretch`` lays out every child once more
+    to learn how tall stretchy operators (fences, bars) must grow; nested rows repeat this at
+    every level, so the work doubles with each level of nesting. The heights it returns are
+    read only by operators that stretch, so for a row whose subtree holds none the answer is
+    never used and the second layout can be skipped, with identical output.
+    """
+    from ziamath import operators
+    from ziamath.nodes import mrow
+
+    row_class: Any = mrow.Mrow
+    original: Any = row_class._get_height_nostretch
+    if getattr(original, "_symgd_lazy", False):
+        return
+    stretchy = frozenset(name for (name, _form), params in operators.operators.items()
+                         if params.get("stretchy", "false") != "false")
+    names = frozenset(operators.names)
+
+    def may_stretch(element: Any) -> bool:
+        if element.tag not in ("mo", "mi"):
+            return False
+        text = (element.text or "").strip()
+        if element.tag == "mi" and text not in names:
+            return False
+        flag = element.get("stretchy")
+        if flag is not None:
+            return bool(flag != "false")
+        return text in stretchy or any(ch in stretchy for ch in text)
+
+    def height(self: Any, line: Any, **kwargs: Any) -> tuple[float, float]:
+        if any(may_stretch(e) for child in line for e in child.iter()):
+            return original(self, line, **kwargs)
+        return 0.0, 0.0
+
+    height._symgd_lazy = True  # type: ignore[attr-defined]
+    row_class._get_height_nostretch = height
+
+
+def fast_parse_style(element: Any, parent_style: Any = None) -> Any:
+    """``ziamath.styles.parse_style`` without copying the parent style (same result)."""
+    from ziamath import styles
+    from ziamath.config import config
+
+    attrib = element.attrib
+
+    def get(key: str, default: Any) -> Any:
+        if key in attrib:
+            return attrib[key]
+        if parent_style is not None and key in _INHERITED:
+            return getattr(parent_style, key)
+        return default
+
+    parent_variant = parent_style.mathvariant if parent_style else styles.MathVariant()
+    if "displaystyle" in attrib or parent_style is not None:
+        display = get("displaystyle", None) in ("true", True)
+    elif "display" in attrib:
+        display = attrib.get("display", "block") != "inline"
+    else:
+        display = True
+    color = get("mathcolor", config.math.color)
+    background = get("mathbackground", config.math.background)
+    for item in str(attrib.get("style", "")).split(";"):
+        if not item:
+            continue
+        key, value = item.split(":")
+        key, value = key.strip().lower(), value.strip()
+        if key == "background":
+            background = value
+        elif key == "color":
+            color = value
+    return styles.MathStyle(
+        mathvariant=styles.parse_variant(attrib.get("mathvariant", config.math.variant),
+                                         parent_variant),
+        displaystyle=display,
+        mathcolor=color,
+        mathbackground=background,
+        mathsize=get("mathsize", ""),
+        scriptlevel=int(get("scriptlevel", 0)),
+    )
+
+
+_OPEN = re.compile(r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"([^>]*)>')
+
+
+def _decorate(svg: str, depth: float, latex: str, kind: str) -> str:
+    match = _OPEN.match(svg)
+    if match is None:
+        raise ValueError("unexpected SVG from the math renderer")
+    width, height = float(match.group(1)), float(match.group(2))
+    view_box = re.search(r'viewBox="([^"]+)"', match.group(3))
+    label = escape(latex)
+    style = f"vertical-align:{-depth / _SIZE:.3f}em" if kind == "math-inline" else ""
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" role="img" '
+        f'aria-label="{label}" width="{width / _SIZE:.3f}em" height="{height / _SIZE:.3f}em" '
+        f'viewBox="{view_box.group(1) if view_box else f"0 0 {width} {height}"}"'
+        + (f' style="{style}"' if style else "")
+        + f"><title>{label}</title>"
+    )
+    body = svg[match.end():]
+    body = re.sub(r"<title>.*?</title>", "", body, flags=re.S)
+    body = body.replace('fill="black"', 'fill="currentColor"').replace(
+        'stroke="black"', 'stroke="currentColor"'
+    )
+    body = re.sub(r" />", "/>", body)
+    return head + body
+
+
+def _unique_ids(svg: str) -> str:
+    """Prefix every id (and every reference to it) so that ids are unique in a document."""
+    ids = _ID.findall(svg)
+    if not ids:
+        return svg
+    digest = hashlib.sha1(svg.encode()).hexdigest()[:6]
+    prefix = f"m{digest}{next(_counter)}-"
+    names = "|".join(re.escape(name) for name in sorted(set(ids), key=len, reverse=True))
+    return re.sub(rf'(\bid="|#)({names})(?=["\)])', rf"\g<1>{prefix}\g<2>", svg)

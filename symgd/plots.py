@@ -1,0 +1,727 @@
+"""Figures for the lesson, drawn with matplotlib's object API and returned as SVG text.
+
+Nothing here touches pyplot or its global state: each function builds a ``Figure``, draws on it
+and serialises it. The SVG is deterministic (``svg.hashsalt`` fixed, no date metadata) and its
+ids carry a per-figure prefix, so several figures can live inline in one HTML page without
+their clip paths and glyph definitions colliding.
+
+Inputs are plain numbers and arrays (``PathData``, ``Surface``, ...): this module knows nothing
+of SymPy or of the optimizers, and a :class:`FigureJob` can be pickled and drawn in another
+process. matplotlib is imported only when a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Okabe–Ito colours: distinguishable with the common colour-vision deficiencies
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#F0E442")
+METHOD_COLOURS = {
+    "gd": "#0072B2", "momentum": "#D55E00", "adam": "#009E73", "nesterov": "#CC79A7",
+    "rmsprop": "#E69F00", "adagrad": "#56B4E9", "newton": "#000000", "ascent": "#F0E442",
+}
+KIND_MARKERS = {"minimum": ("o", "#009E73"), "maximum": ("^", "#D55E00"),
+                "saddle": ("X", "#CC79A7"), "degenerate": ("D", "#777777")}
+_STYLE: dict[str, Any] = {
+    "svg.hashsalt": "symgd",
+    "svg.fonttype": "none",  # text stays text: smaller, faster, selectable
+    "font.family": ["DejaVu Sans", "sans-serif"],
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 8.0,
+    "figure.dpi": 100.0,
+    "path.simplify": True,
+    "axes.unicode_minus": True,
+    "mathtext.fontset": "dejavusans",
+    "axes.formatter.use_mathtext": False,
+    "text.parse_math": False,
+}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass(frozen=True)
+class PathData:
+    """One run, as the figures need it: iterates, values, gradient norms, a label, a colour."""
+
+    label: str
+    xs: np.ndarray  # (k, n) iterates, finite
+    fs: np.ndarray  # (k,)
+    grad_norms: np.ndarray  # (k,)
+    colour: str = PALETTE[0]
+    diverged: bool = False
+    steps: np.ndarray | None = None  # the step number of each row, when rows were thinned
+
+
+@dataclass(frozen=True)
+class Region:
+    """The box a figure shows: ``lo[i] <= x_i <= hi[i]``."""
+
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
+
+    def contains(self, point: Sequence[float]) -> bool:
+        return all(a <= p <= b for a, p, b in zip(self.lo, point, self.hi, strict=True))
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A labelled point: a critical point (kind in :data:`KIND_MARKERS`) or ``"start"``.
+
+    In one-variable figures ``point`` is ``(x, f(x))``.
+    """
+
+    point: tuple[float, ...]
+    kind: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One learning rate of the learning-rate panel and the run it produced."""
+
+    title: str
+    path: PathData
+    series: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 1-D signal per step
+
+
+@dataclass(frozen=True)
+class Surface:
+    """f sampled on a grid over a region, with unit −∇f arrows on a coarser grid."""
+
+    region: Region
+    xs: np.ndarray  # (m,)
+    ys: np.ndarray  # (k,)
+    zs: np.ndarray  # (k, m), NaN where f is undefined
+    arrows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # x, y, u, v
+
+
+@dataclass(frozen=True)
+class Curve:
+    """f of one variable sampled over a region, with tangent lines ``(x, f(x), f'(x))``."""
+
+    region: Region
+    xs: np.ndarray
+    fs: np.ndarray
+    tangents: tuple[tuple[float, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    """A figure to draw: the name of a function in this module and its keyword arguments.
+
+    Jobs hold only data, so they can be drawn in another process.
+    """
+
+    function: str
+    kwargs: dict[str, Any]
+
+    def draw(self) -> str:
+        return str(globals()[self.function](**self.kwargs))
+
+
+def sample_surface(
+    f_batch: Callable[..., Any],
+    grad_batch: Callable[..., Any],
+    region: Region,
+    *,
+    resolution: int = 140,
+    arrows: int = 13,
+) -> Surface:
+    """Evaluate f on a grid (and −∇f, normalised, on a coarser one) for contour figures."""
+    (x0, y0), (x1, y1) = region.lo, region.hi
+    xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    with np.errstate(all="ignore"):
+        z = np.asarray(np.broadcast_to(f_batch(gx, gy), gx.shape), dtype=float)
+        z = np.where(np.isfinite(z), z, np.nan)
+        arrow_data = None
+        if arrows:
+            ax_, ay_ = np.meshgrid(np.linspace(x0, x1, arrows + 2)[1:-1],
+                                   np.linspace(y0, y1, arrows + 2)[1:-1])
+            u, v = grad_batch(ax_, ay_)
+            u = -np.broadcast_to(np.asarray(u, dtype=float), ax_.shape)
+            v = -np.broadcast_to(np.asarray(v, dtype=float), ax_.shape)
+            norm = np.hypot(u, v)
+            ok = np.isfinite(norm) & (norm > 0)
+            safe = np.where(ok, norm, 1.0)
+            arrow_data = (ax_[ok], ay_[ok], (u / safe)[ok], (v / safe)[ok])
+    return Surface(region, xs, ys, z, arrow_data)
+
+
+def sample_curve(
+    f_batch: Callable[..., Any],
+    df_batch: Callable[..., Any],
+    region: Region,
+    tangent_points: Sequence[float] = (),
+    *,
+    resolution: int = 400,
+) -> Curve:
+    """Evaluate f (and the tangent lines at ``tangent_points``) for a one-variable figure."""
+    lo, hi = region.lo[0], region.hi[0]
+    xs = np.linspace(lo, hi, resolution)
+    tangents = []
+    with np.errstate(all="ignore"):
+        fs = np.asarray(np.broadcast_to(f_batch(xs), xs.shape), dtype=float)
+        for point in tangent_points:
+            if not lo <= point <= hi:
+                continue
+            at = np.array([point])
+            y0 = float(np.asarray(f_batch(at), dtype=float).reshape(-1)[0])
+            slope = float(np.asarray(df_batch(at), dtype=float).reshape(-1)[0])
+            if math.isfinite(y0) and math.isfinite(slope):
+                tangents.append((float(point), y0, slope))
+    return Curve(region, xs, np.where(np.isfinite(fs), fs, np.nan), tuple(tangents))
+
+
+# -- choosing what to show -------------------------------------------------------------------
+
+
+def choose_region(
+    start: Sequence[float],
+    anchors: Sequence[Sequence[float]] = (),
+    paths: Sequence[np.ndarray] = (),
+    *,
+    margin: float = 0.25,
+) -> Region:
+    """A box around the start and the anchors (critical points), grown to take in the paths.
+
+    Paths may only stretch the box up to four times the size the start and anchors ask for,
+    so a run that escapes to infinity leaves the box instead of squashing everything else.
+    """
+    core = np.array([list(start), *[list(a) for a in anchors]], dtype=float)
+    core = core[np.isfinite(core).all(axis=1)]
+    lo, hi = core.min(axis=0), core.max(axis=0)
+    span = np.maximum(hi - lo, 0.0)
+    size = max(float(span.max()), 1.0)
+    centre = (lo + hi) / 2
+    limit_lo, limit_hi = centre - 2.5 * size, centre + 2.5 * size
+    for xs in paths:
+        pts = np.asarray(xs, dtype=float).reshape(-1, core.shape[1])
+        pts = pts[np.isfinite(pts).all(axis=1)]
+        if len(pts):
+            lo = np.minimum(lo, np.maximum(pts.min(axis=0), limit_lo))
+            hi = np.maximum(hi, np.minimum(pts.max(axis=0), limit_hi))
+    span = hi - lo
+    pad = np.maximum(margin * span, 0.15 * size)
+    lo, hi = lo - pad, hi + pad
+    if len(lo) == 2:  # keep the aspect near 1 so circles look like circles
+        half = (hi - lo) / 2
+        mid = (hi + lo) / 2
+        wide = max(half)
+        half = np.maximum(half, wide / 1.6)
+        lo, hi = mid - half, mid + half
+    return Region(tuple(_nice_floor(v) for v in lo), tuple(_nice_ceil(v) for v in hi))
+
+
+def _nice_floor(value: float) -> float:
+    step = _nice_step(value)
+    return math.floor(value / step) * step
+
+
+def _nice_ceil(value: float) -> float:
+    step = _nice_step(value)
+    return math.ceil(value / step) * step
+
+
+def _nice_step(value: float) -> float:
+    magnitude = abs(value)
+    if magnitude < 1:
+        return 0.1
+    return 10 ** math.floor(math.log10(magnitude)) / 2
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _figure(
+    width: float,
+    height: float,
+    *,
+    left: float = 0.62,
+    right: float = 0.15,
+    bottom: float = 0.48,
+    top: float = 0.3,
+    wspace: float | None = None,
+) -> Figure:
+    """A figure with fixed margins (inches): one layout pass, no tight-bbox redraws."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=wspace)
+    return fig
+
+
+def to_svg(fig: Figure, name: str) -> str:
+    """Serialise ``fig`` as deterministic SVG whose ids all start with ``name``."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "symgd"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    return prefix_ids(text, name)
+
+
+def to_png(fig: Figure, dpi: int = 144) -> bytes:
+    """Serialise ``fig`` as PNG bytes (no timestamp metadata)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def prefix_ids(svg: str, name: str) -> str:
+    """Rename every ``id`` in ``svg`` (and each reference to it) to ``<name>-<id>``."""
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    if not ids:
+        return svg
+    names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    return re.sub(rf'(\bid="|#)({names})(?=["\)])', rf"\g<1>{name}-\g<2>", svg)
+
+
+def _styled(draw: Callable[[], Figure], name: str) -> str:
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
+        fig = draw()
+        return to_svg(fig, name)
+
+
+# -- the figures -----------------------------------------------------------------------------
+
+
+def directional_figure(grad_norm: float, *, name: str = "fig-dir") -> str:
+    """D(θ) = |∇f| cos θ for θ in [0°, 360°], with 0°, 90° and 180° marked."""
+
+    def draw() -> Figure:
+        fig = _figure(6.0, 2.7, top=0.15)
+        ax = fig.subplots()
+        theta = np.linspace(0.0, 360.0, 361)
+        scale = grad_norm if grad_norm > 0 else 1.0
+        ax.plot(theta, grad_norm * np.cos(np.radians(theta)), color=PALETTE[0], lw=1.8)
+        ax.axhline(0.0, color="#999999", lw=0.8)
+        notes = ((0, PALETTE[1], "uphill fastest", (8, -2), "left", "top"),
+                 (90, "#666666", "no change", (6, 6), "left", "bottom"),
+                 (180, PALETTE[2], "downhill fastest", (0, -10), "center", "top"))
+        for angle, colour, text, offset, ha, va in notes:
+            value = grad_norm * math.cos(math.radians(angle))
+            ax.plot([angle], [value], "o", color=colour, ms=6, zorder=3, clip_on=False)
+            ax.annotate(f"{text} (θ = {angle}°)", (angle, value), textcoords="offset points",
+                        xytext=offset, fontsize=8, color=colour, ha=ha, va=va)
+        ax.set_xticks(range(0, 361, 45))
+        ax.set_xlim(0, 360)
+        ax.set_ylim(-1.55 * scale, 1.3 * scale)
+        ax.set_xlabel("angle θ between the step and ∇f (degrees)")
+        ax.set_ylabel("change of f per unit step")
+        ax.grid(True)
+        return fig
+
+    return _styled(draw, name)
+
+
+def curve_figure(
+    curve: Curve,
+    paths: Sequence[PathData],
+    *,
+    variable: str = "x",
+    markers: Sequence[Marker] = (),
+    name: str = "fig-curve",
+) -> str:
+    """One variable: the curve, tangent lines at the first iterates, and each path on it."""
+
+    def draw() -> Figure:
+        fig = _figure(6.4, 3.7, top=0.15, right=1.6)
+        ax = fig.subplots()
+        lo, hi = curve.region.lo[0], curve.region.hi[0]
+        bottom, top = _value_window(curve.fs)
+        ax.plot(curve.xs, curve.fs, color="#333333", lw=1.6, label=f"f({variable})", zorder=2)
+        half = 0.1 * (hi - lo)
+        for k, (x0, y0, slope) in enumerate(curve.tangents):
+            xs = np.array([x0 - half, x0 + half])
+            ax.plot(xs, y0 + slope * (xs - x0), color=PALETTE[4], lw=1.2,
+                    label="tangent lines" if k == 0 else None, zorder=3)
+        for path in paths:
+            xs, fs = path.xs[:, 0], path.fs
+            keep = (xs >= lo) & (xs <= hi) & np.isfinite(fs)
+            ax.plot(xs[keep], fs[keep], "-o", color=path.colour, lw=0.9, ms=3.5, alpha=0.9,
+                    label=path.label, zorder=4)
+        _draw_markers(ax, markers)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(bottom, top)
+        ax.set_xlabel(variable)
+        ax.set_ylabel(f"f({variable})")
+        ax.grid(True)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+        return fig
+
+    return _styled(draw, name)
+
+
+def power_label(value: float, _position: object = None) -> str:
+    """Tick label for log axes in plain Unicode (``10⁻³``): no mathtext, which is slow."""
+    if value == 0 or not math.isfinite(value):
+        return "0"
+    sign = "−" if value < 0 else ""
+    exponent = math.log10(abs(value))
+    rounded = round(exponent)
+    if abs(exponent - rounded) > 1e-9:
+        return ""
+    if -2 <= rounded <= 3:
+        return f"{sign}{10.0 ** rounded:g}"
+    return f"{sign}10{str(rounded).translate(_SUPERSCRIPT)}"
+
+
+def _log_axis(
+    ax: Axes, axis: str = "y", *, symlog: float | None = None, values: Any = None
+) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if symlog is None:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        target.set_major_locator(LogLocator(base=10.0, numticks=6))
+    else:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("symlog", linthresh=symlog)
+        target.set_major_locator(FixedLocator(symlog_ticks(values, symlog)))
+    target.set_major_formatter(FuncFormatter(power_label))
+    target.set_minor_locator(NullLocator())
+
+
+def symlog_ticks(values: Any, linthresh: float, most: int = 4) -> list[float]:
+    """0 and a few powers of ten on each side that the data reach (at most ``most`` each)."""
+    data = np.asarray(values if values is not None else [], dtype=float)
+    data = data[np.isfinite(data)]
+    ticks = [0.0]
+    low = math.ceil(math.log10(linthresh))
+    for sign in (1.0, -1.0):
+        side = data[data * sign > linthresh] * sign
+        if side.size == 0:
+            continue
+        high = math.floor(math.log10(float(side.max())))
+        stride = max(1, math.ceil((high - low + 1) / most))
+        ticks += [sign * 10.0 ** k for k in range(high, low - 1, -stride)]
+    return sorted(ticks)
+
+
+def _value_window(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return -1.0, 1.0
+    bottom, top = float(finite.min()), float(finite.max())
+    if top - bottom < 1e-12:
+        bottom, top = bottom - 1.0, top + 1.0
+    pad = 0.08 * (top - bottom)
+    return bottom - pad, top + pad
+
+
+def contour_figure(
+    surface: Surface,
+    paths: Sequence[PathData],
+    *,
+    variables: tuple[str, str] = ("x", "y"),
+    markers: Sequence[Marker] = (),
+    legend: bool = True,
+    name: str = "fig-contour",
+) -> str:
+    """Two variables: filled level sets, −∇f arrows, critical points and the paths."""
+
+    def draw() -> Figure:
+        width, left, right, bottom, top = 7.0, 0.6, 1.9 if legend else 0.15, 0.48, 0.15
+        (x0, y0), (x1, y1) = surface.region.lo, surface.region.hi
+        axes_width = width - left - right
+        axes_height = min(max(axes_width * (y1 - y0) / (x1 - x0), 0.55 * axes_width),
+                          1.25 * axes_width)
+        fig = _figure(width, axes_height + bottom + top, left=left, right=right,
+                      bottom=bottom, top=top)
+        ax = fig.subplots()
+        draw_contour(ax, surface, paths, markers=markers, variables=variables, legend=legend)
+        return fig
+
+    return _styled(draw, name)
+
+
+def _colormap() -> Any:
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    bone = colormaps["bone"]
+    return ListedColormap(bone(np.linspace(0.42, 0.99, 64)))
+
+
+def draw_contour(
+    ax: Axes,
+    surface: Surface,
+    paths: Sequence[PathData],
+    *,
+    markers: Sequence[Marker] = (),
+    variables: tuple[str, str] = ("x", "y"),
+    legend: bool = True,
+    arrows: bool = True,
+    dots: bool = True,
+) -> None:
+    """Draw the contour picture on ``ax`` (shared by the main figure and the panel)."""
+    (x0, y0), (x1, y1) = surface.region.lo, surface.region.hi
+    z = np.ma.masked_invalid(surface.zs)
+    levels = contour_levels(z.compressed())
+    if levels is not None:
+        ax.contourf(surface.xs, surface.ys, z, levels=levels, cmap=_colormap(), extend="both",
+                    rasterized=True, zorder=0)
+        ax.contour(surface.xs, surface.ys, z, levels=levels, colors="#2b3a4a",
+                   linewidths=0.35, alpha=0.45, zorder=1)
+    if arrows and surface.arrows is not None and len(surface.arrows[0]):
+        ax_, ay_, u, v = surface.arrows
+        count = max(math.sqrt(len(ax_)), 1.0)
+        length = 0.45 * min(x1 - x0, y1 - y0) / (count + 1)
+        ax.quiver(ax_, ay_, u * length, v * length, angles="xy", scale_units="xy", scale=1,
+                  color="#3d4650", alpha=0.5, width=0.0032, headwidth=3.5, headlength=4,
+                  zorder=2, label="direction of −∇f")
+    for path in paths:
+        xs = path.xs
+        ax.plot(xs[:, 0], xs[:, 1], "-", color=path.colour, lw=1.7, zorder=4,
+                label=path.label, solid_capstyle="round")
+        if dots:
+            head = xs[: min(len(xs), 40)]
+            ax.plot(head[:, 0], head[:, 1], "o", color=path.colour, ms=2.6, zorder=4)
+        if len(xs) > 1 and surface.region.contains(xs[-1]):
+            ax.plot(xs[-1:, 0], xs[-1:, 1], "s", color=path.colour, ms=5, zorder=5,
+                    markeredgecolor="white", markeredgewidth=0.6)
+    _draw_markers(ax, markers)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("auto")
+    ax.set_xlabel(variables[0])
+    ax.set_ylabel(variables[1])
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
+def contour_levels(values: np.ndarray, count: int = 18) -> np.ndarray | None:
+    """Levels at quantiles of the sampled values: even spacing on the picture, whatever the
+    dynamic range (Rosenbrock's 0 … 10⁵ and a plain bowl look equally readable)."""
+    finite = values[np.isfinite(values)]
+    if finite.size < 4 or float(finite.max() - finite.min()) <= 0:
+        return None
+    qs = np.quantile(finite, np.linspace(0.0, 1.0, count + 1) ** 1.6)
+    levels = np.unique(qs)
+    return levels if len(levels) >= 3 else None
+
+
+def _draw_markers(ax: Axes, markers: Sequence[Marker]) -> None:
+    seen: set[str] = set()
+    for marker in markers:
+        if marker.kind == "start":
+            symbol, colour, size = "*", "#000000", 11
+        else:
+            symbol, colour = KIND_MARKERS.get(marker.kind, ("D", "#777777"))
+            size = 8
+        label = marker.label or marker.kind
+        ax.plot([marker.point[0]], [marker.point[1]], symbol, color=colour, ms=size,
+                markeredgecolor="white", markeredgewidth=0.8, zorder=6,
+                label=None if label in seen else label)
+        seen.add(label)
+
+
+def progress_figure(
+    paths: Sequence[PathData], *, f_star: float | None = None, name: str = "fig-progress"
+) -> str:
+    """Loss and |∇f| per step, side by side, on log scales (symlog when f goes negative)."""
+
+    def draw() -> Figure:
+        fig = _figure(7.2, 3.0, left=0.75, top=0.15, wspace=0.38)
+        left, right = fig.subplots(1, 2)
+        use_gap = f_star is not None and all(
+            np.all(p.fs[np.isfinite(p.fs)] - f_star >= 0) for p in paths
+        )
+        for path in paths:
+            steps = _steps_of(path)
+            if use_gap and f_star is not None:
+                gap = np.maximum(path.fs - f_star, 1e-300)
+                left.plot(steps, gap, color=path.colour, lw=1.5, label=path.label)
+            else:
+                left.plot(steps, path.fs, color=path.colour, lw=1.5, label=path.label)
+            right.plot(steps, np.maximum(path.grad_norms, 1e-300), color=path.colour, lw=1.5,
+                       label=path.label)
+            if path.diverged and len(steps):
+                right.plot(steps[-1:], path.grad_norms[-1:], ">", color=path.colour, ms=5)
+        if use_gap:
+            _log_axis(left)
+            left.set_ylabel("f(xₖ) − f*")
+        else:
+            values = np.concatenate([p.fs[np.isfinite(p.fs)] for p in paths] or [np.zeros(1)])
+            first = max(float(np.abs(values[:1]).max(initial=1.0)), 1.0)
+            if float(np.abs(values).max(initial=0.0)) > 100 * first:
+                _log_axis(left, symlog=first, values=values)
+            left.set_ylabel("f(xₖ)")
+        _log_axis(right)
+        right.set_ylabel("|∇f(xₖ)|")
+        for ax in (left, right):
+            ax.set_xlabel("step k")
+            ax.grid(True, which="major")
+        left.legend(loc="best")
+        return fig
+
+    return _styled(draw, name)
+
+
+def _steps_of(path: PathData) -> np.ndarray:
+    return np.asarray(path.steps) if path.steps is not None else np.arange(len(path.fs))
+
+
+def traces_figure(
+    path: PathData, variables: Sequence[str], *, name: str = "fig-traces"
+) -> str:
+    """Each coordinate of one run against the step number (for three or more variables)."""
+
+    def draw() -> Figure:
+        fig = _figure(6.8, 3.0, right=1.1, top=0.35)
+        ax = fig.subplots()
+        steps = _steps_of(path)
+        shown = list(variables[:8])
+        for i, variable in enumerate(shown):
+            ax.plot(steps, path.xs[:, i], lw=1.5, color=PALETTE[i % len(PALETTE)],
+                    label=variable)
+        ax.set_xlabel("step k")
+        ax.set_ylabel("coordinate value")
+        ax.set_title(f"coordinates along the {path.label.lower()} run"
+                     + ("" if len(variables) <= 8 else " (first 8)"))
+        ax.grid(True)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+        return fig
+
+    return _styled(draw, name)
+
+
+def regimes_figure(
+    regimes: Sequence[Regime],
+    *,
+    ylabel: str,
+    name: str = "fig-rates",
+) -> str:
+    """Small multiples: one signal per step for each learning rate (monotone, zig-zag, …)."""
+
+    def draw() -> Figure:
+        fig = _figure(7.2, 2.6, wspace=0.35, top=0.35)
+        axes = np.atleast_1d(fig.subplots(1, len(regimes)))
+        for ax, regime in zip(axes, regimes, strict=True):
+            series = np.asarray(regime.series, dtype=float)
+            first = float(np.abs(series[:1]).max(initial=1.0)) if len(series) else 1.0
+            limit = max(first, 1e-12) * 1.6
+            outside = np.flatnonzero(~(np.abs(series) <= 3 * limit))
+            if outside.size:  # a divergent run: stop drawing once it has left the frame
+                series = series[: outside[0] + 1]
+            steps = np.arange(len(series))
+            ax.axhline(0.0, color="#999999", lw=0.8)
+            ax.plot(steps, series, "-o", color=regime.path.colour, lw=1.1, ms=3, clip_on=True)
+            ax.set_ylim(-limit, limit)
+            ax.set_title(regime.title)
+            ax.set_xlabel("step k")
+            ax.grid(True)
+        axes[0].set_ylabel(ylabel)
+        return fig
+
+    return _styled(draw, name)
+
+
+def regimes_contour_figure(
+    surface: Surface,
+    regimes: Sequence[Regime],
+    *,
+    variables: tuple[str, str] = ("x", "y"),
+    markers: Sequence[Marker] = (),
+    name: str = "fig-rates",
+) -> str:
+    """Small multiples of the contour picture, one gradient-descent path per learning rate."""
+
+    def draw() -> Figure:
+        fig = _figure(7.2, 2.9, left=0.5, wspace=0.28, top=0.35)
+        axes = np.atleast_1d(fig.subplots(1, len(regimes), sharey=True))
+        coarse = Surface(surface.region, surface.xs[::2], surface.ys[::2],
+                         surface.zs[::2, ::2], None)
+        for ax, regime in zip(axes, regimes, strict=True):
+            draw_contour(ax, coarse, [regime.path], markers=markers, variables=variables,
+                         legend=False, arrows=False)
+            ax.set_title(regime.title)
+        for ax in axes[1:]:
+            ax.set_ylabel("")
+        return fig
+
+    return _styled(draw, name)
+
+
+def basins_figure(
+    region: Region,
+    labels: np.ndarray,
+    colours: Sequence[str],
+    names: Sequence[str],
+    *,
+    markers: Sequence[Marker] = (),
+    variables: tuple[str, str] = ("x", "y"),
+    name: str = "fig-basins",
+) -> str:
+    """Which minimum descent reaches from each start on a grid (``labels``: index or −1)."""
+
+    def draw() -> Figure:
+        from matplotlib.colors import ListedColormap
+        from matplotlib.patches import Patch
+
+        fig = _figure(6.4, 4.3, right=2.3, top=0.15)
+        ax = fig.subplots()
+        (x0, y0), (x1, y1) = region.lo, region.hi
+        cmap = ListedColormap(["#eeeeee", *colours])
+        ax.imshow(labels + 1, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap,
+                  vmin=0, vmax=len(colours), interpolation="nearest", alpha=0.5,
+                  aspect="auto", zorder=0)
+        _draw_markers(ax, markers)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_xlabel(variables[0])
+        ax.set_ylabel(variables[1])
+        handles = [Patch(color=c, alpha=0.5, label=n)
+                   for c, n in zip(colours, names, strict=True)]
+        if (labels < 0).any():
+            handles.append(Patch(color="#eeeeee", label="no minimum reached"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0)
+        return fig
+
+    return _styled(draw, name)
+
+
+def warm_up() -> None:
+    """Import matplotlib and draw a tiny figure once, so that fonts and caches are loaded."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
+        fig = Figure(figsize=(1.0, 1.0))
+        ax = fig.subplots()
+        ax.plot([0.0, 1.0], [0.0, 1.0])
+        ax.set_xlabel("x")
+        fig.savefig(io.StringIO(), format="svg")
+
+
+def colour_for(method: str, index: int) -> str:
+    """The colour a method's path gets in every figure."""
+    return METHOD_COLOURS.get(method, PALETTE[index % len(PALETTE)])

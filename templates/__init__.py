@@ -1,0 +1,1 @@
+"""symgd's Jinja2 templates and stylesheet (installed as the ``symgd.templates`` package)."""
