@@ -45,7 +45,7 @@ def main() -> None:
         modes.append(("numpy, path kept", "numpy", True))
     if args.fast:
         modes.append(("numba", "numba", False))
-    for label, backend, keep in modes:  # warm up: parse, compile, JIT
+    for _label, backend, keep in modes:  # warm up: parse, compile, JIT
         symgd.descend(F_TEXT, starts(64), lr=LR, steps=5, backend=backend, keep_path=keep)
     print(f"Rosenbrock, {STEPS} steps of gd, lr {LR}; medians of {args.rounds} rounds")
     print(f"{'N':>9}  {'mode':<18} {'seconds':>9}  {'point-steps/s':>14}")

@@ -151,6 +151,29 @@ class Compiled:
         return tuple(np.broadcast_to(np.asarray(v, dtype=float), shape) for v in out)
 
 
+def gradient_of(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:
+    """∂f/∂v for each v, differentiating only the terms of a sum that contain v.
+
+    The same result as ``sp.diff`` term by term, without walking a long sum once per variable
+    (n-dimensional Rosenbrock: n terms × n variables becomes about 2n).
+    """
+    if not isinstance(expr, sp.Add):
+        present = expr.free_symbols
+        return tuple(sp.diff(expr, v) if v in present else sp.Integer(0) for v in variables)
+    by_variable: dict[sp.Symbol, list[sp.Expr]] = {v: [] for v in variables}
+    for term in expr.args:
+        for symbol in term.free_symbols:
+            if symbol in by_variable:
+                by_variable[symbol].append(term)
+    return tuple(sp.diff(sp.Add(*by_variable[v]), v) for v in variables)
+
+
+def hessian_of(gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> sp.ImmutableMatrix:
+    """The Hessian as the Jacobian of the gradient (zero where a variable is absent)."""
+    rows = [gradient_of(g, variables) for g in gradient]
+    return sp.ImmutableMatrix(rows)
+
+
 def compile_functions(
     expr: sp.Expr,
     variables: Sequence[sp.Symbol],
@@ -159,26 +182,29 @@ def compile_functions(
 ) -> Compiled:
     """Lambdify f, ∇f and the Hessian (derived here when not given) for batch evaluation.
 
-    The Hessian is lambdified on first use.
+    f and ∇f come from one function with shared subexpressions; the Hessian is derived and
+    lambdified on first use.
     """
     variables = tuple(variables)
-    if gradient is None:
-        gradient = [sp.diff(expr, v) for v in variables]
-    gradient = tuple(gradient)
-    if hessian is None:
-        hessian = sp.Matrix(gradient).jacobian(list(variables))
-    matrix = sp.ImmutableMatrix(hessian)
+    gradient = gradient_of(expr, variables) if gradient is None else tuple(gradient)
     n = len(variables)
-    rows = tuple(tuple(matrix[i, j] for j in range(n)) for i in range(n))
+    given = None if hessian is None else sp.ImmutableMatrix(hessian)
+
+    def build_hessian() -> Callable[..., Any]:
+        matrix = hessian_of(gradient, variables) if given is None else given
+        rows = tuple(tuple(matrix[i, j] for j in range(n)) for i in range(n))
+        return lambdify_numpy(variables, rows)
+
+    value_grad = lambdify_numpy_shared(variables, (expr, *gradient))
     return Compiled(
         variables=variables,
-        f_batch=lambdify_numpy(variables, expr),
-        grad_batch=lambdify_numpy(variables, gradient),
-        hess_batch=_LazyFunction(lambda: lambdify_numpy(variables, rows)),
-        value_grad_batch=lambdify_numpy_shared(variables, (expr, *gradient)),
+        f_batch=lambda *columns: value_grad(*columns)[0],
+        grad_batch=lambda *columns: value_grad(*columns)[1:],
+        hess_batch=_LazyFunction(build_hessian),
+        value_grad_batch=value_grad,
         expr=expr,
         gradient=gradient,
-        hessian=matrix,
+        hessian=given,
     )
 
 
@@ -254,9 +280,10 @@ def _numpy_printer() -> _NumpyPrinter:
 def lambdify_numpy_shared(variables: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
                           ) -> Callable[..., Any]:
     """numpy function returning the tuple ``exprs``, sharing their common subexpressions."""
+    pairs, reduced = shared_subexpressions(tuple(exprs))
+
     def shared(items: Any) -> tuple[list[tuple[sp.Symbol, sp.Expr]], tuple[sp.Expr, ...]]:
-        pairs, reduced = _shared_subexpressions(list(items))
-        return pairs, tuple(reduced)
+        return list(pairs), tuple(reduced)
 
     return sp.lambdify(list(variables), tuple(exprs), modules=[NUMPY_FUNCTIONS, "numpy"],
                        printer=_numpy_printer(), cse=shared)
@@ -360,13 +387,18 @@ def build_scalar_stepper(
     constant_names: Sequence[str],
     values: Mapping[str, float],
     unroll: int | None = None,
+    expr: sp.Expr | None = None,
 ) -> ScalarStepper:
-    """Fuse ∇f and an elementwise update rule into straight-line float code (see the class)."""
+    """Fuse ∇f and an elementwise update rule into straight-line float code (see the class).
+
+    Passing f as ``expr`` lets the step reuse the subexpressions found for ``(f, ∇f)``.
+    """
     n = len(variables)
     k = default_unroll(n) if unroll is None else unroll
-    function = _lambdify_steps(variables, gradient, rule, constant_names, values, k)
+    function = _lambdify_steps(variables, gradient, rule, constant_names, values, k,
+                               expr=expr)
     single = function if k == 1 else _lambdify_steps(
-        variables, gradient, rule, constant_names, values, 1)
+        variables, gradient, rule, constant_names, values, 1, expr=expr)
     return ScalarStepper(n, len(rule.buffers), k, tuple(constant_names), function, single)
 
 
@@ -385,13 +417,22 @@ def scalar_source(
     ``single`` returns; f is ``f(x1..xn)``. Both use :data:`MATH_FUNCTIONS` and ``math``.
     """
     step = _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
-                           constants_as_args=True)
+                           constants_as_args=True, expr=expr)
     xs = [sp.Symbol(f"_x{i}", real=True) for i in range(len(variables))]
     renamed = sp.sympify(expr).xreplace(dict(zip(variables, xs, strict=True)))
     pairs, reduced = _shared_subexpressions([renamed])
     value = sp.lambdify(xs, reduced[0], modules=[MATH_FUNCTIONS, "math"],
                         printer=_scalar_printer(), cse=lambda e: (pairs, e), dummify=False)
     return step, value
+
+
+@functools.lru_cache(maxsize=64)
+def shared_subexpressions(
+    exprs: tuple[sp.Expr, ...],
+) -> tuple[tuple[tuple[sp.Symbol, sp.Expr], ...], tuple[sp.Expr, ...]]:
+    """Cached :func:`_shared_subexpressions`: f and ∇f are shared by several builders."""
+    pairs, reduced = _shared_subexpressions(exprs)
+    return tuple(pairs), tuple(reduced)
 
 
 def _shared_subexpressions(
@@ -413,6 +454,20 @@ def _shared_subexpressions(
     plain = run(exprs)
     factored = run([sp.factor_terms(e) for e in exprs])
     return _name_power_bases(*(factored if count(factored) < count(plain) else plain))
+
+
+def _needed(pairs: Sequence[tuple[sp.Symbol, sp.Expr]], targets: Sequence[sp.Expr],
+            ) -> list[tuple[sp.Symbol, sp.Expr]]:
+    """The assignments ``targets`` depend on, in order (dead ones dropped)."""
+    wanted: set[sp.Basic] = set()
+    for target in targets:
+        wanted |= sp.sympify(target).free_symbols
+    kept = []
+    for name, value in reversed(pairs):
+        if name in wanted:
+            kept.append((name, value))
+            wanted |= value.free_symbols
+    return kept[::-1]
 
 
 def _name_power_bases(
@@ -455,16 +510,22 @@ def _lambdify_steps(
     values: Mapping[str, float],
     unroll: int,
     constants_as_args: bool = False,
+    expr: sp.Expr | None = None,
 ) -> Callable[..., tuple[float, ...]]:
     n = len(variables)
     # internal names keep user variables (say `math`) from shadowing modules in the code
     xs = [sp.Symbol(f"_x{i}", real=True) for i in range(n)]
     rename = dict(zip(variables, xs, strict=True))
-    grads = [sp.sympify(g).xreplace(rename) for g in gradient]
     buffers = [[sp.Symbol(f"_b{j}_{i}") for i in range(n)] for j in range(len(rule.buffers))]
     t = sp.Symbol("_t")
     constants = {name: sp.Symbol(_constant_name(name)) for name in constant_names}
-    replacements, reduced = _shared_subexpressions(grads)
+    if expr is None:
+        pairs, found = shared_subexpressions(tuple(sp.sympify(g) for g in gradient))
+    else:
+        pairs, found = shared_subexpressions((expr, *gradient))
+        found = found[1:]
+    replacements = [(name, value.xreplace(rename)) for name, value in _needed(pairs, found)]
+    reduced = [sp.sympify(g).xreplace(rename) for g in found]
     assignments: list[tuple[sp.Symbol, sp.Expr]] = []
     ops = _SymbolicOps(assignments, "_v")
     current = list(xs)

@@ -452,7 +452,7 @@ def _stepper(problem: Problem, compiled: Compiled, optimizer: Optimizer) -> Scal
     stepper = _STEPPERS.get(key)
     if stepper is None:
         stepper = build_scalar_stepper(problem.variables, compiled.gradient, rule,
-                                       tuple(constants), constants)
+                                       tuple(constants), constants, expr=problem.expr)
         if len(_STEPPERS) > 128:
             _STEPPERS.clear()
         _STEPPERS[key] = stepper
