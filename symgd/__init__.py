@@ -25,7 +25,8 @@ _LAZY = {
     "Trajectory": "symgd.descend",
     "explain": "symgd.lesson",
     "Lesson": "symgd.lesson",
-    "fit": "symgd.fit",
+    "fit": "symgd.fitting",
+    "FitResult": "symgd.fitting",
     "derivative_steps": "symgd.steps",
 }
 

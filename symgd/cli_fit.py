@@ -1,0 +1,191 @@
+"""``symgd fit``: fit parameters to data by full-batch, mini-batch or stochastic descent.
+
+JSON output (``--json``)::
+
+    {"params": {"w": 2.968, "b": 1.960}, "loss": 0.2605, "epochs": 91, "batch_size": 200,
+     "status": "converged", "least_squares": {"w": 2.968, "b": 1.960},
+     "loss_per_epoch": [9.46, 6.18, ...], "expression": "(-b - w*x + y)**2", ...}
+
+``epochs`` counts the epochs run, ``batch_size`` the rows per update (N for the full batch),
+``loss_per_epoch`` the mean loss on all rows after each epoch, ``least_squares`` the direct
+solution when the loss is a squared error linear in the parameters (else ``null``). A fit that
+diverges is reported with ``"status": "diverged"`` and exit code 0; bad input exits with 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from symgd.cli_common import echo_json, input_errors_exit_2, parse_point
+from symgd.errors import InputError
+
+if TYPE_CHECKING:
+    from symgd.fitting import FitResult
+
+METHOD_NAMES = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
+DEMO_NAMES = ("linear", "logistic")
+
+
+@click.command()
+@click.argument("loss", required=False)
+@click.option("--data", "data_file", metavar="FILE.csv",
+              help="CSV with a header line; the loss's data names are its columns.")
+@click.option("--params", "params_text", metavar="w,b", help="The parameters to fit.")
+@click.option("--demo", type=click.Choice(DEMO_NAMES),
+              help="Use a built-in dataset (no file needed); LOSS and --params default to it.")
+@click.option("--batch-size", default="full", show_default=True, metavar="1|B|full",
+              help="Rows per update: 1 is SGD, B a mini-batch, full every row.")
+@click.option("--epochs", type=int, default=None, metavar="E",
+              help="Passes over the data (default 100; the demos pick their own).")
+@click.option("--lr", type=float, default=None, metavar="ETA",
+              help="Learning rate (default 0.1, 1 for newton; the demos pick one for gd).")
+@click.option("--method", default="gd", show_default=True,
+              type=click.Choice(METHOD_NAMES, case_sensitive=False), help="The optimizer.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the shuffling: the same seed gives the same run.")
+@click.option("--start", metavar="w=0,b=0", help="Start values (default all 0).")
+@click.option("--tol", type=float, default=1e-8, show_default=True,
+              help="Stop when |∇L| on all rows is below this at the end of an epoch.")
+@click.option("--momentum", type=float, default=None, metavar="MU",
+              help="Momentum coefficient (momentum, nesterov: 0.9; rmsprop: 0).")
+@click.option("--beta1", type=float, default=None, metavar="B", help="Adam's beta1 (0.9).")
+@click.option("--beta2", type=float, default=None, metavar="B", help="Adam's beta2 (0.999).")
+@click.option("--eps", type=float, default=None, metavar="E",
+              help="Adagrad/RMSProp/Adam epsilon.")
+@click.option("--alpha", type=float, default=None, metavar="A",
+              help="RMSProp's smoothing constant (0.99).")
+@click.option("-o", "--output", "out_dir", metavar="DIR",
+              help="Write DIR/fit.html: full batch, mini-batch and SGD compared.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@input_errors_exit_2
+def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: str | None,
+        batch_size: str, epochs: int | None, lr: float | None, method: str, seed: int,
+        start: str | None, tol: float, momentum: float | None, beta1: float | None,
+        beta2: float | None, eps: float | None, alpha: float | None, out_dir: str | None,
+        as_json: bool) -> None:
+    """Fit the parameters of a per-example LOSS to the rows of a CSV file.
+
+    \b
+    Examples:
+      symgd fit "(y - (w*x + b))**2" --data points.csv --params w,b
+      symgd fit "(y - (w*x + b))**2" --data points.csv --params w,b --batch-size 32 --epochs 20
+      symgd fit --demo linear --batch-size 1 --json
+      symgd fit --demo logistic -o out/
+
+    The objective is the mean of LOSS over the rows; names in LOSS that are
+    not parameters are read from the columns of the same name. Each epoch
+    shuffles the rows (reproducibly, from --seed) and makes one update per
+    batch. For a squared error that is linear in the parameters, the
+    least-squares answer is also solved directly and shown beside the result.
+    """
+    from symgd.fitting import DEFAULT_EPOCHS, compare_batches, loss_problem
+    from symgd.fitting import fit as run_fit
+
+    if demo is not None:
+        from symgd.data import demo as load_demo
+
+        if data_file is not None:
+            raise InputError("use either --data FILE or --demo NAME, not both")
+        example = load_demo(demo)
+        source: Any = example.data
+        loss = loss if loss is not None else example.loss
+        params_text = params_text if params_text is not None else ",".join(example.params)
+        lr = example.lr if lr is None and method.lower() == "gd" else lr
+        epochs = example.epochs if epochs is None else epochs
+    else:
+        if loss is None:
+            raise InputError("give the per-example LOSS (for example \"(y - (w*x + b))**2\"), "
+                             "or use --demo linear")
+        if data_file is None:
+            raise InputError("give the data with --data FILE.csv (or use --demo linear)")
+        if params_text is None:
+            raise InputError("name the parameters to fit with --params (for example w,b)")
+        source = data_file
+    epochs = DEFAULT_EPOCHS if epochs is None else epochs
+    problem = loss_problem(loss, params_text)
+    start_values = parse_point(start, list(problem.names)) if start is not None else None
+    given = {"momentum": momentum, "beta1": beta1, "beta2": beta2, "eps": eps, "alpha": alpha}
+    hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    options: dict[str, Any] = {"epochs": epochs, "lr": lr, "method": method.lower(),
+                               "seed": seed, "start": start_values, "tol": tol, **hyper}
+    result: FitResult | None = None
+    page: Path | None = None
+    if out_dir is not None:
+        from symgd.fitting import batch_rows, load_data
+
+        dataset = load_data(source, problem)
+        size = batch_rows(batch_size, dataset.n_rows)
+        mini = size if 1 < size < dataset.n_rows else 16
+        runs = compare_batches(problem, dataset, problem.names, mini_batch=mini, **options)
+        result = next((r for r in runs if r.batch_size == size and r.max_epochs == epochs),
+                      None)
+        source = dataset
+        page = write_page(runs, out_dir)
+    if result is None:
+        result = run_fit(problem, source, problem.names, batch_size=batch_size, **options)
+    if as_json:
+        echo_json(result.to_dict())
+        if page is not None:
+            click.echo(f"Wrote {page}", err=True)
+        return
+    click.echo(format_fit(result))
+    if page is not None:
+        click.echo(f"Wrote {page}")
+
+
+def write_page(runs: Any, out_dir: str) -> Path:
+    """Render the comparison page into ``out_dir/fit.html``."""
+    from symgd.fit_plots import render_fit_page
+
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from None
+    path = folder / "fit.html"
+    try:
+        path.write_text(render_fit_page(runs), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def format_fit(result: FitResult) -> str:
+    """Readable plain text for the terminal."""
+    from symgd.optim import LABELS
+    from symgd.parse import to_text
+
+    names = result.param_names
+    hyper = "".join(f", {k} = {v:g}" for k, v in result.hyperparameters.items())
+    plural = "s" if result.epochs != 1 else ""
+    lines = [
+        f"Fit of {result.expression} over {result.rows:,} rows ({result.data_source})",
+        f"{result.label[:1].upper()}{result.label[1:]}, "
+        f"{LABELS.get(result.method, result.method)}, η = {result.lr:g}{hyper}, seed {result.seed}",
+        f"Status: {result.status.value} after {result.epochs} epoch{plural} "
+        f"({result.steps:,} updates)",
+        f"  {result.reason}.",
+        "Parameters: " + ", ".join(f"{n} = {result.params[n]:.10g}" for n in names),
+        f"Mean loss: {result.loss:.10g} (at the start: {result.initial_loss:.6g})",
+    ]
+    ls = result.least_squares
+    if ls is not None:
+        form = ls.form
+        distance = result.distance_to_least_squares
+        lines += [
+            "Least squares (numpy.linalg.lstsq): "
+            + ", ".join(f"{n} = {ls.solution[n]:.10g}" for n in names)
+            + f"; loss {ls.loss:.10g}; distance from the descent result {distance:.3g}",
+            f"  gradient in matrix form: ∇L = -({to_text(2 * form.factor)}/N) Xᵀ(t - Xθ), "
+            f"with X = [{', '.join(to_text(d) for d in form.design)}], t = "
+            f"{to_text(form.target)}",
+        ]
+    losses = list(enumerate(result.loss_per_epoch, start=1))
+    if losses:
+        shown = losses if len(losses) <= 8 else [*losses[:5], None, *losses[-2:]]
+        lines.append("Loss per epoch: " + ", ".join(
+            "…" if item is None else f"{item[0]}: {item[1]:.6g}" for item in shown))
+    return "\n".join(lines)

@@ -1,0 +1,319 @@
+"""Data for ``symgd fit``: CSV loading with precise errors, and deterministic demo datasets.
+
+A data file is a CSV with a header line naming the columns, then one example per line. Only the
+columns the loss uses are read as numbers, so a file may carry other columns (names, labels as
+text) alongside. Every problem is reported as an :class:`~symgd.errors.InputError` that names
+the place: ``data.csv, row 3 (line 4), column 'x': 'abc' is not a number``. Rows count the data
+lines from 1; the line number counts the file's lines, header included.
+
+The demos are generated from a seeded numpy ``Generator``, so they are the same on every
+machine and need no download.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symgd.errors import InputError
+
+#: the demo datasets ``symgd fit --demo NAME`` knows
+DEMOS: tuple[str, ...] = ("linear", "logistic")
+
+#: the most data rows symgd reads
+MAX_ROWS = 10_000_000
+
+
+class MissingColumnError(InputError):
+    """Columns the loss needs are not in the data; ``missing`` names them."""
+
+    def __init__(self, message: str, missing: Sequence[str]) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Named numeric columns of equal length (float64, all finite)."""
+
+    columns: Mapping[str, np.ndarray] = field(repr=False)
+    source: str = "data"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The column names, in file order."""
+        return tuple(self.columns)
+
+    @property
+    def n_rows(self) -> int:
+        """The number of examples."""
+        first = next(iter(self.columns.values()), None)
+        return 0 if first is None else len(first)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column; :class:`InputError` naming the known columns when it is absent."""
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise MissingColumnError(_missing_message(self.source, [name], self.names),
+                                     [name]) from None
+
+    def select(self, names: Sequence[str]) -> tuple[np.ndarray, ...]:
+        """The columns ``names``, in that order (every missing one named in one error)."""
+        missing = [n for n in names if n not in self.columns]
+        if missing:
+            raise MissingColumnError(_missing_message(self.source, missing, self.names), missing)
+        return tuple(self.columns[n] for n in names)
+
+    def to_csv(self) -> str:
+        """The dataset as CSV text (floats written with ``repr``, so they read back exactly)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.names)
+        arrays = [self.columns[n] for n in self.names]
+        for row in zip(*arrays, strict=True):
+            writer.writerow([repr(float(v)) for v in row])
+        return buffer.getvalue()
+
+
+@dataclass(frozen=True, eq=False)
+class Demo:
+    """A built-in dataset with the loss and parameters it is meant for."""
+
+    name: str
+    loss: str
+    params: tuple[str, ...]
+    data: Dataset
+    description: str
+    lr: float
+    epochs: int
+    truth: Mapping[str, float]
+
+
+# -- CSV --------------------------------------------------------------------------------------
+
+def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
+    """Read ``path``; ``columns`` are the ones that must be present and numeric (default: all).
+
+    Errors name the file, the data row (from 1), the file line and the column.
+    """
+    file = Path(path)
+    label = str(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"data file {label} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{label} is a folder, not a data file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+                         ) from None
+    except OSError as exc:
+        raise InputError(f"cannot read data file {label}: {exc.strerror or exc}") from None
+    return parse_csv(text, columns, source=label)
+
+
+def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = "data"
+              ) -> Dataset:
+    """Parse CSV ``text`` (see :func:`load_csv`)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header, header_line = _header(reader, source)
+        rows, lines = _rows(reader, len(header), source)
+    except csv.Error as exc:
+        raise InputError(f"{source}, line {reader.line_num}: not valid CSV ({exc})") from None
+    names = [h.strip() for h in header]
+    wanted = list(dict.fromkeys(columns)) if columns is not None else [n for n in names if n]
+    missing = [n for n in wanted if n not in names]
+    if missing:
+        raise MissingColumnError(_missing_message(source, missing, tuple(n for n in names if n),
+                                                  header_line), missing)
+    for name in wanted:
+        where = [i + 1 for i, n in enumerate(names) if n == name]
+        if len(where) > 1:
+            raise InputError(f"{source}, header (line {header_line}): column {name!r} appears "
+                             f"{len(where)} times (positions {', '.join(map(str, where))})")
+    if not rows:
+        raise InputError(f"{source} has a header (line {header_line}) but no data rows")
+    data: dict[str, np.ndarray] = {}
+    for name in wanted:
+        index = names.index(name)
+        cells = [row[index] for row in rows]
+        data[name] = _to_floats(cells, name, lines, source)
+    return Dataset(data, source)
+
+
+def _header(reader: Any, source: str) -> tuple[list[str], int]:
+    for record in reader:
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        return record, reader.line_num
+    raise InputError(f"{source} is empty: it needs a header line naming the columns, then one "
+                     "line per example")
+
+
+def _rows(reader: Any, width: int, source: str) -> tuple[list[list[str]], list[int]]:
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for record in reader:
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue
+        if len(record) != width:
+            row = len(rows) + 1
+            raise InputError(f"{source}, row {row} (line {reader.line_num}): {len(record)} "
+                             f"field{'s' if len(record) != 1 else ''}, but the header names "
+                             f"{width} column{'s' if width != 1 else ''}")
+        rows.append(record)
+        lines.append(reader.line_num)
+        if len(rows) > MAX_ROWS:
+            raise InputError(f"{source} has more than {MAX_ROWS:,} rows")
+    return rows, lines
+
+
+def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source: str
+               ) -> np.ndarray:
+    """Convert one column, naming the first bad cell by row, line and column."""
+    try:
+        values = np.array(cells, dtype=float)
+    except ValueError:
+        for i, cell in enumerate(cells):
+            try:
+                float(cell)
+            except ValueError:
+                text = cell.strip()
+                problem = "is empty" if not text else f"{_shown(text)} is not a number"
+                raise InputError(f"{_place(source, i, lines)}, column {name!r}: "
+                                 f"{problem}") from None
+        raise InputError(f"{source}, column {name!r}: a value is not a number") from None
+    _check_finite(values, name, lines, source, [c.strip() for c in cells])
+    return values
+
+
+def _check_finite(values: np.ndarray, name: str, lines: Sequence[int] | None, source: str,
+                  shown: Sequence[str] | None = None) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        text = _shown(shown[i]) if shown is not None else repr(float(values[i]))
+        raise InputError(f"{_place(source, i, lines)}, column {name!r}: {text} is not a "
+                         "finite number (NaN and infinity cannot be fitted)")
+
+
+def _place(source: str, index: int, lines: Sequence[int] | None) -> str:
+    line = f" (line {lines[index]})" if lines is not None else ""
+    return f"{source}, row {index + 1}{line}"
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _missing_message(source: str, missing: Sequence[str], known: Sequence[str],
+                     header_line: int | None = None) -> str:
+    where = f", header (line {header_line})" if header_line is not None else ""
+    plural = len(missing) > 1
+    listed = ", ".join(repr(m) for m in missing)
+    columns = ", ".join(known) if known else "none"
+    return (f"{source}{where}: no column{'s' if plural else ''} named {listed}; "
+            f"the columns are: {columns}")
+
+
+# -- arrays and other tables ------------------------------------------------------------------
+
+def from_columns(data: Any, columns: Sequence[str] | None = None, *, source: str = "data"
+                 ) -> Dataset:
+    """A :class:`Dataset` from a mapping of name → 1-D numbers (a dict, a pandas DataFrame).
+
+    ``columns`` are the ones that must be present (default: all); each is checked to be 1-D,
+    numeric and finite, with errors naming the row and column.
+    """
+    if isinstance(data, Dataset):
+        if columns is None:
+            return data
+        return Dataset(dict(zip(columns, data.select(columns), strict=True)), data.source)
+    if not hasattr(data, "keys") or not hasattr(data, "__getitem__"):
+        raise InputError(f"data must be a CSV path, a Dataset or a mapping of column name to "
+                         f"values, got {type(data).__name__}")
+    names = [str(k) for k in data.keys()]  # noqa: SIM118  (a DataFrame is not a Mapping)
+    wanted = list(dict.fromkeys(columns)) if columns is not None else names
+    missing = [n for n in wanted if n not in names]
+    if missing:
+        raise MissingColumnError(_missing_message(source, missing, names), missing)
+    out: dict[str, np.ndarray] = {}
+    length: int | None = None
+    for name in wanted:
+        raw = data[name]
+        raw = raw.to_numpy() if hasattr(raw, "to_numpy") else raw
+        try:
+            values = np.asarray(raw, dtype=float)
+        except (TypeError, ValueError):
+            cells = list(np.asarray(raw, dtype=object).reshape(-1))
+            for i, cell in enumerate(cells):
+                try:
+                    float(cell)
+                except (TypeError, ValueError):
+                    raise InputError(f"{source}, row {i + 1}, column {name!r}: "
+                                     f"{_shown(str(cell))} is not a number") from None
+            raise InputError(f"{source}, column {name!r}: the values are not numbers") from None
+        if values.ndim != 1:
+            raise InputError(f"{source}, column {name!r}: expected one value per row "
+                             f"(1-D), got shape {values.shape}")
+        if length is None:
+            length = len(values)
+        elif len(values) != length:
+            raise InputError(f"{source}: column {name!r} has {len(values)} rows, but "
+                             f"{wanted[0]!r} has {length}")
+        _check_finite(values, name, None, source)
+        out[name] = np.ascontiguousarray(values)
+    if not length:
+        raise InputError(f"{source} has no rows")
+    return Dataset(out, source)
+
+
+# -- demos ------------------------------------------------------------------------------------
+
+def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
+    """The built-in dataset ``name`` (``"linear"`` or ``"logistic"``), same on every machine.
+
+    - ``linear``: x uniform on [-2, 2], y = 3x + 2 + Gaussian noise (σ = 0.5); the loss is the
+      squared error of the line w·x + b.
+    - ``logistic``: x Gaussian (σ = 1.5), y ∈ {0, 1} drawn with P(y = 1) = σ(2x - 1); the loss is
+      the cross-entropy of σ(w·x + b).
+    """
+    if name not in DEMOS:
+        raise InputError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 2:
+        raise InputError(f"a demo needs at least 2 rows, got {rows!r}")
+    rng = np.random.default_rng(seed)
+    if name == "linear":
+        x = rng.uniform(-2.0, 2.0, rows)
+        y = 3.0 * x + 2.0 + rng.normal(0.0, 0.5, rows)
+        return Demo(
+            name, "(y - (w*x + b))**2", ("w", "b"), Dataset({"x": x, "y": y}, "the linear demo"),
+            f"{rows} points near the line y = 3x + 2 (x uniform on [−2, 2], Gaussian noise "
+            "with σ = 0.5), fitted by least squares",
+            lr=0.1, epochs=100, truth={"w": 3.0, "b": 2.0})
+    x = rng.normal(0.0, 1.5, rows)
+    chance = 1.0 / (1.0 + np.exp(-(2.0 * x - 1.0)))
+    y = (rng.uniform(0.0, 1.0, rows) < chance).astype(float)
+    return Demo(
+        name, "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))", ("w", "b"),
+        Dataset({"x": x, "y": y}, "the logistic demo"),
+        f"{rows} labels y ∈ {{0, 1}} drawn with P(y = 1) = σ(2x − 1) (x Gaussian with "
+        "σ = 1.5), fitted by logistic regression with the cross-entropy loss",
+        lr=0.8, epochs=250, truth={"w": 2.0, "b": -1.0})
+
+
+def describe(dataset: Dataset) -> str:
+    """One line about the data: rows and columns."""
+    n = dataset.n_rows
+    return (f"{n:,} row{'s' if n != 1 else ''}; column{'s' if len(dataset.names) != 1 else ''} "
+            f"{', '.join(dataset.names)}")
