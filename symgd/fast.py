@@ -61,7 +61,6 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     names = tuple(constants)
     m = len(rule.buffers)
     serial, parallel = _kernels(problem, compiled, optimizer, names, constants)
-    kernel = serial if count == 1 else parallel
 
     x = np.ascontiguousarray(starts.T, dtype=float)
     buffers = np.empty((m * n, count))
@@ -71,12 +70,23 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     xs = np.empty((slots, count, n))
     fs = np.empty((slots, count))
     gn = np.empty((slots, count))
-    row_steps = np.full(count, -1, dtype=np.int64)
-    row_codes = np.full(count, -1, dtype=np.int8)
     consts = np.array([constants[k] for k in names], dtype=float)
     try:
-        kernel(x, buffers, consts, steps, tol * tol, RUNAWAY, keep_path, xs, fs, gn, row_steps,
-               row_codes, _codes())
+        if count == 1:
+            row_steps = np.full(1, -1, dtype=np.int64)
+            row_codes = np.full(1, -1, dtype=np.int8)
+            serial(x, buffers, consts, steps, tol * tol, RUNAWAY, keep_path, xs, fs, gn,
+                   row_steps, row_codes, _codes())
+        else:
+            stop_step = np.full(count, -1.0)
+            stop_code = np.full(count, -1.0)
+            f_now, gsq_now = np.empty(count), np.empty(count)
+            parallel(*x, *buffers, f_now, gsq_now, stop_step, stop_code, consts, steps,
+                     tol * tol, RUNAWAY, keep_path, xs, fs, gn, _codes().astype(float))
+            row_steps = stop_step.astype(np.int64)
+            row_codes = stop_code.astype(np.int8)
+            if not keep_path:
+                xs[1], fs[1], gn[1] = x.T, f_now, np.sqrt(gsq_now)
     except numba.core.errors.NumbaError as exc:
         raise InputError(f"the numba backend cannot compile this function "
                          f"({type(exc).__name__}); run it with the default backend") from None
@@ -152,7 +162,6 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
     xs = [f"x{i}" for i in range(n)]
     bs = [f"b{j}" for j in range(m * n)]
     cs = [f"c{q}" for q in range(c)]
-    args = ", ".join([*xs, *bs, "t", *cs])
     head = [
         "def kernel(X, B, consts, steps, tol2, bound, keep, xs, fs, gn, row_steps, row_codes,",
         "           codes):",
@@ -183,41 +192,67 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
             *[f"    X[{i}, 0] = {xi}" for i, xi in enumerate(xs)],
         ]
         return "\n".join(head + body) + "\n"
-    body = [
-        "    N = X.shape[1]",
+    return batch_source(n, m, c)
+
+
+def batch_source(n: int, m: int, c: int) -> str:
+    """The block-parallel kernel: ``sweep`` runs one step over a block of rows, branch-free
+    and on one 1-D array per quantity, so LLVM vectorises it; ``kernel`` loops over steps and,
+    in parallel, over blocks."""
+    xs = [f"x{i}" for i in range(n)]
+    bs = [f"b{j}" for j in range(m * n)]
+    cs = [f"c{q}" for q in range(c)]
+    arrays = [f"a{name}" for name in xs + bs]
+    ok = ("(abs(f) <= bound) & (gsq < math.inf)"
+          + "".join(f" & (abs({xi}) <= bound)" for xi in xs))
+    sweep = [
+        "def sweep(" + ", ".join([*arrays, "F", "G", "RS", "RC", *cs, "t", "last", "tol2",
+                                  "bound", "dcode", "ccode", "mcode"]) + "):",
+        "    running = 0",
+        f"    for r in range({arrays[0]}.shape[0]):",
+        *[f"        {name} = a{name}[r]" for name in xs + bs],
+        "        f = value(" + ", ".join(xs) + ")",
+        "        out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
+        f"        gsq = out[{n + m * n + 1}]",
+        f"        ok = {ok}",
+        "        conv = ok & (gsq < tol2)",
+        "        active = RS[r] < 0.0",
+        "        going = active & ok & (not conv) & (not last)",
+        "        newly = active & (not going)",
+        "        F[r] = f",
+        "        G[r] = gsq",
+        "        RS[r] = t if newly else RS[r]",
+        "        RC[r] = (dcode if not ok else (ccode if conv else mcode)) if newly else RC[r]",
+        *[f"        a{name}[r] = out[{i}] if going else {name}"
+          for i, name in enumerate(xs + bs)],
+        "        running += going",
+        "    return running",
+    ]
+    block = ", ".join(f"{a}[lo:hi]" for a in arrays)
+    kernel = [
+        "def kernel(" + ", ".join([*arrays, "F", "G", "RS", "RC", "consts", "steps", "tol2",
+                                   "bound", "keep", "xs", "fs", "gn", "codes"]) + "):",
+        f"    N = {arrays[0]}.shape[0]",
+        *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
+        "    dcode, ccode, mcode = codes[0], codes[1], codes[2]",
         "    for blk in prange((N + BLOCK - 1) // BLOCK):",
         "        lo = blk * BLOCK",
         "        hi = min(N, lo + BLOCK)",
         "        for k in range(steps + 1):",
-        "            t = float(k)",
-        "            last = k == steps",
-        "            slot = k if keep else min(k, 1)",
-        "            running = 0",
-        "            for r in range(lo, hi):",
-        *[f"                {xi} = X[{i}, r]" for i, xi in enumerate(xs)],
-        *[f"                {bj} = B[{j}, r]" for j, bj in enumerate(bs)],
-        "                f = value(" + ", ".join(xs) + ")",
-        f"                out = step({args})",
-        f"                gsq = out[{n + m * n + 1}]",
-        f"                ok = {ok}",
-        "                conv = ok & (gsq < tol2)",
-        "                active = row_steps[r] < 0",
-        "                going = active & ok & (not conv) & (not last)",
-        "                newly = active & (not going)",
-        *[f"                xs[slot, r, {i}] = {xi}" for i, xi in enumerate(xs)],
-        "                fs[slot, r] = f",
-        "                gn[slot, r] = math.sqrt(gsq)",
-        "                code = codes[0] if not ok else (codes[1] if conv else codes[2])",
-        "                row_steps[r] = k if newly else row_steps[r]",
-        "                row_codes[r] = code if newly else row_codes[r]",
-        *[f"                X[{i}, r] = out[{i}] if going else {xi}" for i, xi in enumerate(xs)],
-        *[f"                B[{j}, r] = out[{n + j}] if going else {bj}"
-          for j, bj in enumerate(bs)],
-        "                running += going",
+        "            if keep or k == 0:",
+        "                for r in range(lo, hi):",
+        *[f"                    xs[k, r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
+        f"            running = sweep({block}, F[lo:hi], G[lo:hi], RS[lo:hi], RC[lo:hi], "
+        + "".join(f"{cq}, " for cq in cs)
+        + "float(k), k == steps, tol2, bound, dcode, ccode, mcode)",
+        "            if keep or k == 0:",
+        "                for r in range(lo, hi):",
+        "                    fs[k, r] = F[r]",
+        "                    gn[k, r] = math.sqrt(G[r])",
         "            if running == 0:",
         "                break",
     ]
-    return "\n".join(head + body) + "\n"
+    return "\n".join([*sweep, "", "", *kernel]) + "\n"
 
 
 def _compile_kernel(n: int, m: int, c: int, step: Any, value: Any,
@@ -227,5 +262,8 @@ def _compile_kernel(n: int, m: int, c: int, step: Any, value: Any,
     namespace: dict[str, Any] = {"math": math, "prange": numba.prange, "BLOCK": BLOCK,
                                  "step": step, "value": value}
     exec(compile(source, f"<symgd kernel n={n} m={m}>", "exec"), namespace)
+    if parallel:
+        namespace["sweep"] = numba.njit(error_model="numpy", fastmath=FASTMATH)(
+            namespace["sweep"])
     return numba.njit(parallel=parallel, error_model="numpy", fastmath=FASTMATH)(
         namespace["kernel"])

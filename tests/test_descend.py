@@ -262,3 +262,22 @@ def test_numba_backend_stops_like_the_default_path() -> None:
     assert run.diverged_at == descend("x**2 + 2*x*y", [1.0, 1.0], steps=1000).diverged_at
     with pytest.raises(InputError, match="Newton"):
         descend("x**2", [1.0], method="newton", backend="numba")
+
+
+def test_numba_batch_across_blocks_matches_numpy() -> None:
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(1)
+    starts = np.vstack([rng.uniform(-1.5, 1.5, (4500, 2)), [[1.0, 1.0], [4.0, 4.0]]])
+    f = "(1-x)**2 + 100*(y-x**2)**2"
+    for keep in (True, False):
+        ref = descend(f, starts, lr=1e-3, steps=60, tol=1e-3, keep_path=keep)
+        fast = descend(f, starts, lr=1e-3, steps=60, tol=1e-3, keep_path=keep,
+                       backend="numba")
+        assert ref.row_steps is not None and fast.row_steps is not None
+        np.testing.assert_array_equal(fast.row_steps, ref.row_steps)
+        assert fast.row_status() == ref.row_status()
+        assert fast.xs.shape == ref.xs.shape
+        finite = np.isfinite(ref.xs)
+        np.testing.assert_allclose(fast.xs[finite], ref.xs[finite], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(fast.fs, ref.fs, rtol=1e-9, atol=1e-12)
+    assert {s.value for s in ref.row_status()} >= {"diverged", "converged", "max_steps"}
