@@ -264,16 +264,16 @@ def _classify(xs: np.ndarray, fs: np.ndarray, gn: np.ndarray, diverged: bool,
               ascent: bool) -> str:
     if diverged:
         return "divergent"
-    # drop repeated points at the end (a batch start that stopped early)
-    steps = np.diff(xs, axis=0)
-    lengths = np.linalg.norm(steps, axis=1)
-    moving = np.flatnonzero(lengths > 0)
-    if moving.size == 0:
-        return "monotone"
-    last = int(moving[-1])
-    steps, lengths = steps[: last + 1], lengths[: last + 1]
-    fs, gn = fs[: last + 2], gn[: last + 2]
     with np.errstate(all="ignore"):
+        # drop repeated points at the end (a batch start that stopped early)
+        steps = np.diff(xs, axis=0)
+        lengths = np.linalg.norm(steps, axis=1)
+        moving = np.flatnonzero(lengths > 0)
+        if moving.size == 0:
+            return "monotone"
+        last = int(moving[-1])
+        steps, lengths = steps[: last + 1], lengths[: last + 1]
+        fs, gn = fs[: last + 2], gn[: last + 2]
         worse = (fs[-1] < fs[0]) if ascent else (fs[-1] > fs[0])
         growing = len(lengths) >= 3 and bool(np.all(np.diff(lengths[-3:]) > 0))
         if worse or (gn[-1] > gn[0] and growing):

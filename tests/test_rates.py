@@ -75,3 +75,11 @@ def test_classifier_on_runs() -> None:
         == "oscillating"
     batch = descend("w**2", [[1.0], [-2.0]], lr=0.6, steps=20)
     assert classify_run(batch) == ["oscillating", "oscillating"]
+
+
+def test_classifier_is_quiet_on_huge_iterates() -> None:
+    # steps of 1e200 would overflow a squared norm; warnings are errors under pytest
+    run = descend("x**2", [1e150], lr=0.1, steps=3, tol=0.0)
+    assert classify_run(run) == "divergent"  # |x| > 1e12 at the start
+    big = descend("w**2", np.array([[1.0], [2.0]]), lr=1.2, steps=30)
+    assert classify_run(big) == ["divergent", "divergent"]
