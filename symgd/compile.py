@@ -362,7 +362,18 @@ class ScalarStepper:
                                                              Callable[..., tuple[float, ...]]]:
         """Copies of ``function`` and ``single`` that read ``constants``."""
         values = {_constant_name(k): float(constants[k]) for k in self.constant_names}
-        return _with_globals(self.function, values), _with_globals(self.single, values)
+        key = tuple(values.items())
+        bound = _BOUND.get((id(self), key))
+        if bound is None or bound[0] is not self:
+            bound = (self, _with_globals(self.function, values),
+                     _with_globals(self.single, values))
+            if len(_BOUND) > 256:
+                _BOUND.clear()
+            _BOUND[(id(self), key)] = bound
+        return bound[1], bound[2]
+
+
+_BOUND: dict[tuple[int, tuple[tuple[str, float], ...]], tuple[Any, Any, Any]] = {}
 
 
 def _with_globals(function: Callable[..., Any], values: Mapping[str, float]) -> Any:
