@@ -443,6 +443,10 @@ def fit(
     run = _run(model, optimizer, columns, x0, size, n_epochs, seed_value, tolerance,
                shuffle, max(0, int(trace_angles)))
     ls = solve_least_squares(model, columns)
+    reason = run.reason
+    if run.status is Status.DIVERGED and ls is not None and ls.stable_lr is not None:
+        reason += (f"; full-batch descent on this loss is stable only for η < 2/λmax = "
+                   f"{ls.stable_lr:.4g}")
     names = model.param_names
     return FitResult(
         expression=to_text(problem.expr), param_names=names, columns=model.columns,
@@ -454,7 +458,7 @@ def fit(
         epochs=len(run.losses), max_epochs=n_epochs, batch_size=size, rows=n_rows,
         steps=run.steps, method=optimizer.name, lr=optimizer.lr,
         hyperparameters=dict(optimizer.hyperparameters), seed=seed_value, status=run.status,
-        reason=run.reason, diverged_at=run.diverged_at,
+        reason=reason, diverged_at=run.diverged_at,
         loss_per_epoch=np.array(run.losses, dtype=float),
         grad_norm_per_epoch=np.array(run.norms, dtype=float),
         path=run.path, batch_losses=run.batch_losses, angles=run.angles,
@@ -483,7 +487,7 @@ def compare_batches(
     problem = loss_problem(loss, params)
     dataset = load_data(data, problem)
     n_rows = dataset.n_rows
-    epochs = int(options.pop("epochs", DEFAULT_EPOCHS))
+    epochs = _count("epochs", options.pop("epochs", DEFAULT_EPOCHS), 1, MAX_EPOCHS)
     sizes: list[BatchSize] = ["full"]
     if 1 < mini_batch < n_rows:
         sizes.append(int(mini_batch))

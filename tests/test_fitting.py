@@ -233,6 +233,8 @@ def test_divergence_is_reported_not_raised() -> None:
     assert result.status is Status.DIVERGED
     assert result.diverged_at is not None and result.diverged_at == result.steps
     assert "1e12" in result.reason or "finite" in result.reason
+    X = np.column_stack([data["x"], np.ones_like(data["x"])])
+    assert f"2/λmax = {2 * safe_lr(X):.4g}" in result.reason
     payload = result.to_dict()
     assert payload["status"] == "diverged" and payload["diverged_at"] == result.steps
 
