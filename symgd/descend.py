@@ -13,6 +13,9 @@ At each iterate x_k the run evaluates f and ∇f, then stops with
 - ``singular`` (Newton only) when the Hessian at x_k is singular (condition number > 1e15);
 - ``max_steps`` after ``steps`` updates.
 
+``reason`` says what happened, with numbers; for a diverged single run ``detail`` names the
+cause (``|f| exceeded 1e12``, ``f is no longer a finite number``, ...).
+
 ``Trajectory.steps`` counts the updates taken, so ``xs`` holds ``steps + 1`` points (for a
 diverged run, the last is the runaway iterate); ``fs`` and ``grad_norms`` match ``xs``. No
 numpy warning escapes: a run that blows up is a result, not an error.
@@ -114,6 +117,7 @@ class Trajectory:
     row_steps: np.ndarray | None = field(default=None, repr=False)
     row_codes: np.ndarray | None = field(default=None, repr=False)
     path_kept: bool = True
+    detail: str = ""
 
     @property
     def is_batch(self) -> bool:
@@ -357,10 +361,13 @@ def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol
         status = STATUS_ORDER[int(codes[0])]
         xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
         detail = result.details[0] if result.details else ""
+        if status is Status.DIVERGED and not detail:
+            detail = _diagnose(xs[-1], float(fs[-1]), float(gn[-1]))
         reason = _reason(status, steps, float(gn[-1]), tol, detail)
         return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
                           xs, fs, gn, status, steps if status is Status.DIVERGED else None,
-                          steps, tol, reason, None, None, keep)
+                          steps, tol, reason, None, None, keep,
+                          detail if status is Status.DIVERGED else "")
     status = STATUS_ORDER[int(codes.min())]
     diverged = codes == _CODE[Status.DIVERGED]
     diverged_at = int(result.row_steps[diverged].min()) if diverged.any() else None
@@ -383,7 +390,7 @@ def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: st
         return f"After {steps} step{plural}, |∇f| = {grad_norm:.3g} is still ≥ {tol:g}"
     if status is Status.SINGULAR:
         return f"The Hessian at step {steps} is singular (condition number above 1e15)"
-    return f"At step {steps}, {detail or 'the iterate ran away'}"
+    return f"At step {steps}, {detail}"
 
 
 def _diagnose(x: np.ndarray, f: float, grad_norm: float) -> str:

@@ -281,3 +281,10 @@ def test_numba_batch_across_blocks_matches_numpy() -> None:
         np.testing.assert_allclose(fast.xs[finite], ref.xs[finite], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(fast.fs, ref.fs, rtol=1e-9, atol=1e-12)
     assert {s.value for s in ref.row_status()} >= {"diverged", "converged", "max_steps"}
+
+
+def test_divergence_detail_names_the_cause() -> None:
+    assert descend("x**2 + 2*x*y", [1, 1], steps=1000).detail == "|f| exceeded 1e12"
+    assert descend("log(x)", [0.5], lr=1.0, steps=10).detail == "f is no longer a finite number"
+    newton = descend("x**2 + 2*x*y", [1, 1], steps=5, backend="numpy")
+    assert newton.detail == ""
