@@ -10,7 +10,7 @@ import click
 from symgd.cli_common import echo_json, input_errors_exit_2, parse_point
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("expression")
 @click.option("--start", metavar="x=1,y=2",
               help="Start point, by name (x=1,y=2) or in variable order (1,2). "
@@ -45,7 +45,9 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     function's own numbers, classifies the critical points, works the
     first two steps by hand in exact fractions, runs the optimizers and
     explains in words what happened. Anything you leave out is chosen
-    for the function, and the report says how.
+    for the function, and the report says how. An expression that starts
+    with a minus sign works as it is ("-x**2-y**2"); put -- before it if
+    it could be mistaken for an option ("-o..." or "--...").
     """
     from symgd.errors import InputError
     from symgd.lesson import explain as make_lesson
@@ -69,9 +71,10 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
 
 
 def slug(expression: str) -> str:
-    """A folder name for an expression: ``x**2+2*x*y`` → ``x2-2xy``."""
+    """A folder name for an expression: ``x**2+2*x*y`` → ``x2-2xy``, ``x**2-y`` → ``x2-my``."""
     text = expression.lower().replace("**", "").replace("^", "")
-    text = re.sub(r"[+\-]+", "-", text)
+    text = text.replace("−", "-").replace("-", "+m")
+    text = re.sub(r"\++", "-", text)
     text = re.sub(r"[^a-z0-9_\-]+", "", text)
     text = re.sub(r"-{2,}", "-", text).strip("-_")
     return text[:60] or "lesson"

@@ -11,6 +11,7 @@ saying so.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -165,8 +166,35 @@ def exact_number(value: float | int | str) -> sp.Rational:
 
 def tex(expr: Any) -> str:
     """LaTeX for a SymPy expression (``σ`` and friends print via their own ``_latex``)."""
-    sp = _sp()
-    return str(sp.latex(expr))
+    return str(_printer_class()().doprint(expr))
+
+
+@functools.cache
+def _printer_class() -> Any:
+    from sympy.printing.latex import LatexPrinter
+
+    class Printer(LatexPrinter):  # type: ignore[misc]
+        """SymPy's LaTeX printer, also for powers of functions whose ``_latex`` takes no
+        exponent (``σ(z)²`` would otherwise fail)."""
+
+        def _print(self, expr: Any, **kwargs: Any) -> str:
+            exponent = kwargs.get("exp")
+            own = getattr(expr, "_latex", None)
+            if exponent is not None and callable(own) and not _takes_exponent(own):
+                return rf"{own(self)}^{{{exponent}}}"
+            return str(super()._print(expr, **kwargs))
+
+    return Printer
+
+
+def _takes_exponent(method: Any) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return True
+    return "exp" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def num_tex(value: float, digits: int = 4) -> str:
@@ -292,6 +320,7 @@ class _Builder:
         self.compiled: Compiled = compiled_for(self.problem.expr, self.problem.variables)
         self.figures: dict[str, Any] = {}
         self.eigen: dict[str, Any] = {}
+        self._hessian: Any = None
         self._args = ", ".join(tex(v) for v in self.xs)
 
     # -- numeric helpers ---------------------------------------------------------------
@@ -309,10 +338,19 @@ class _Builder:
             return self.compiled.gradient_at(np.asarray([point], dtype=float))[0]
 
     def hess_at(self, point: Sequence[float]) -> np.ndarray:
+        """The Hessian of the derivation (kinks of relu/abs left out) at ``point``."""
         import numpy as np
 
+        if self._hessian is None:
+            from symgd.compile import lambdify_numpy
+
+            rows = tuple(tuple(self.d.hessian[i, j] for j in range(self.n))
+                         for i in range(self.n))
+            self._hessian = lambdify_numpy(self.xs, rows)
         with np.errstate(all="ignore"):
-            return self.compiled.hessian_at(np.asarray([point], dtype=float))[0]
+            values = self._hessian(*[float(v) for v in point])
+            return np.array([[float(np.asarray(v, dtype=float)) for v in row] for row in values],
+                            dtype=float).reshape(self.n, self.n)
 
     def minima(self) -> list[CriticalPoint]:
         return [p for p in self.isolated_points() if p.kind == "minimum"]
@@ -640,8 +678,11 @@ class _Builder:
         except ImportError:  # pragma: no cover - steps ship with the package
             return None, None
         others = tuple(o for o in self.xs if o != variable)
-        tree = derivative_steps(self.problem.expr, variable, others=others)
-        items = steps_latex_items(tree)
+        try:
+            tree = derivative_steps(self.problem.expr, variable, others=others)
+            items = steps_latex_items(tree)
+        except (TypeError, ValueError, RecursionError):  # keep the lesson; show the result only
+            return None, None
         return (_step_view(items[0]) if items else None), tree.result
 
     # -- section 3 -------------------------------------------------------------------------
@@ -909,7 +950,7 @@ class _Builder:
         for g in self.d.gradient:
             if sp.count_ops(g) > 25:
                 return ""
-            entries.append(str(sp.latex(g, symbol_names=names)))
+            entries.append(str(_printer_class()({"symbol_names": names}).doprint(g)))
         text = column(entries) if self.n > 1 else entries[0]
         return text if len(text) < 400 else ""
 
@@ -993,7 +1034,7 @@ class _Builder:
                 "outcome": outcome,
                 "tone": tone,
                 "steps": run.steps,
-                "point_latex": r"	ext{ran away}" if ran_away else floats_tex(final, 4),
+                "point_latex": r"\text{ran away}" if ran_away else floats_tex(final, 4),
                 "f_text": _run_value_text(run.fs, ran_away),
                 "grad_text": "grew without bound" if ran_away else
                 f"{float(run.grad_norms[-1]):.3g}".replace("-", "−"),

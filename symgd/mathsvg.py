@@ -262,7 +262,7 @@ def _decorate(svg: str, depth: float, latex: str, kind: str) -> str:
     label = escape(latex)
     style = f"vertical-align:{-depth / _SIZE:.3f}em" if kind == "math-inline" else ""
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" role="img" '
+        f'<svg class="{kind}" role="img" '
         f'aria-label="{label}" width="{width / _SIZE:.3f}em" height="{height / _SIZE:.3f}em" '
         f'viewBox="{view_box.group(1) if view_box else f"0 0 {width} {height}"}"'
         + (f' style="{style}"' if style else "")

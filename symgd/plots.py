@@ -272,7 +272,8 @@ def _figure(
 
 
 def to_svg(fig: Figure, name: str) -> str:
-    """Serialise ``fig`` as deterministic SVG whose ids all start with ``name``."""
+    """Serialise ``fig`` as deterministic SVG for inlining in HTML: ids all start with
+    ``name``, no date, no comments, no namespace declarations."""
     import matplotlib
 
     buffer = io.StringIO()
@@ -282,6 +283,9 @@ def to_svg(fig: Figure, name: str) -> str:
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    # Inline SVG in HTML needs no namespace declarations, and leaving them out keeps the
+    # page free of anything that looks like an external URL.
+    text = re.sub(r'\s+xmlns(?::xlink)?="[^"]*"', "", text)
     return prefix_ids(text, name)
 
 
