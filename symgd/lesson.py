@@ -916,8 +916,9 @@ class _Builder:
             f_new = _tidy(self.exact_subs(self.problem.expr, new))
             fo, fn = float(f_old), float(f_new)
             went = ("down" if fn < fo else "up" if fn > fo else "nowhere")
-            comment = (f"f went {went}" + (f", from about {fo:.6g} to about {fn:.6g}"
-                                            if went != "nowhere" else "") + ":")
+            comment = (f"f went {went}" + (f", from about {_plain_number(fo)} to about "
+                                            f"{_plain_number(fn)}" if went != "nowhere" else "")
+                       + ":")
             steps.append({
                 "k": k,
                 "from_latex": rf"{xk} = {from_tex}",
@@ -1125,6 +1126,11 @@ class _Builder:
         status = run.status.value
         if status == "converged":
             target = self.nearest_point(run.xs[-1])
+            if target is None and not self.d.critical_points:
+                return (f"|∇f| fell below {TOLERANCE:g} after {run.steps} steps at "
+                        f"{floats_plain(run.xs[-1])}, where f ≈ {float(run.fs[-1]):.3g}: a "
+                        "stretch so flat the tolerance cannot tell it from a critical point, "
+                        "though f has none.")
             where = f" at the {target.kind} {floats_plain(target.as_floats())}" if target else ""
             return f"Reached |∇f| < {TOLERANCE:g}{where} after {run.steps} steps."
         if status == "diverged":
@@ -1218,12 +1224,19 @@ class _Builder:
         bound_latex = ""
         regimes: list[dict[str, Any]] = []
         regime_runs: list[tuple[float, Trajectory, str]] = []
-        if eig is None or not lam > 0:
-            intro = ("The learning rate sets how far each step goes. Here the curvature gives "
-                     "no upper limit: the Hessian has no positive eigenvalue "
-                     f"{where}, so a bigger η only moves faster.")
+        relative = not self.minima() and not self.d.hessian_is_constant
+        if eig is None or not lam > 0 or relative:
+            if relative:
+                intro = ("The learning rate sets how far each step goes. f has no minimum, so "
+                         "no curvature at a minimum sets a limit; the curvature at the start "
+                         "only describes the first steps. Below, plain descent runs with half, "
+                         "once and twice this lesson's η.")
+            else:
+                intro = ("The learning rate sets how far each step goes. Here the curvature "
+                         "gives no upper limit: the Hessian has no positive eigenvalue "
+                         f"{where}, so a bigger η only moves faster.")
             rates = [float(s.lr) * m for m in (0.5, 1.0, 2.0)]
-            expected = ["smaller", "this lesson's η", "larger"]
+            expected = ["half this lesson's η", "this lesson's η", "twice this lesson's η"]
         else:
             intro = ("The learning rate sets how far each step goes. Near a point where the "
                      "Hessian has largest eigenvalue λ_max, plain descent multiplies the error "
@@ -1250,7 +1263,7 @@ class _Builder:
             expected = ["monotone (η < 1/λ_max)", "zig-zag (1/λ_max < η < 2/λ_max)",
                         "divergent (η > 2/λ_max)"]
         direction = vec[:, -1] if vec is not None else np.ones(self.n) / math.sqrt(self.n)
-        saddle = eig is not None and float(eig.min()) < -1e-12 and lam > 0
+        saddle = eig is not None and float(eig.min()) < -1e-12 and lam > 0 and not relative
         count = 30
         signals = []
         for rate, label in zip(rates, expected, strict=True):
@@ -1615,6 +1628,10 @@ def floats_plain(values: Sequence[float], digits: int = 4) -> str:
     return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
 
 
+def _plain_number(value: float) -> str:
+    return f"{value:.6g}".replace("-", "−")
+
+
 def plain_math(text: str) -> str:
     """SymPy's text form made readable: ``1 - sqrt(5)`` → ``1 − √5``."""
     import re
@@ -1822,6 +1839,13 @@ def summarise(
                 f"{label} stopped at the {target.kind} {floats_plain(target.as_floats())}: the "
                 "gradient vanishes there too, and a method that only looks for ∇f = 0 cannot "
                 "tell a saddle or maximum from a minimum.")
+        elif not b.d.critical_points:
+            paragraphs.append(
+                f"{label} stopped after {main.steps} steps because |∇f| fell below "
+                f"{TOLERANCE:g}, but f has no critical point: the run reached a region so flat "
+                f"that the gradient all but vanishes (f ≈ {float(main.fs[-1]):.3g}). A small "
+                "gradient does not prove a minimum; with saturating functions such as σ it is "
+                "the vanishing-gradient problem.")
         else:
             paragraphs.append(f"{label} converged to {floats_plain(main.xs[-1])} in "
                               f"{main.steps} steps.")
@@ -1833,7 +1857,7 @@ def summarise(
                 f"Its Hessian has the negative eigenvalue λ = {lam_text}, and along that "
                 f"eigenvector, v ≈ {vector_text}, f falls like −t² without limit{exact_note}. "
                 "Every step of descent lengthens the component of x along v by the factor "
-                "1 + η|λ|, so the iterates leave along v, and f and |x| grow without bound; "
+                "1 + η|λ|, so the iterates leave along v: |x| grows and f falls without bound; "
                 f"symgd stopped the run at step {main.diverged_at} before the numbers "
                 "overflowed.")
             takeaways.append("Descent needs something to descend to: on a function that is "
@@ -1856,13 +1880,23 @@ def summarise(
     else:
         gnorm = float(main.grad_norms[-1])
         if not b.d.critical_points:
-            paragraphs.append(
-                f"{label} used all {main.steps} steps and was still moving (|∇f| ≈ "
-                f"{gnorm:.2g}). f has no critical point, so there is no minimum to reach: f "
-                "keeps decreasing toward a lower bound it never attains, and the gradient fades "
-                "as it gets there, so the steps become tiny. With saturating functions such as "
-                "σ this is the vanishing-gradient problem.")
-            takeaways.append("A small gradient does not mean a minimum: check that one exists.")
+            first = float(main.grad_norms[0])
+            fading = gnorm < 1e-2 * first
+            text = (f"{label} used all {main.steps} steps and was still moving (|∇f| ≈ "
+                    f"{gnorm:.2g}, f ≈ {float(main.fs[-1]):.4g}). f has no critical point, so "
+                    "there is no minimum to reach. ")
+            if fading:
+                text += ("f keeps decreasing toward a floor it never attains, and the gradient "
+                         "fades on the way, so the steps become tiny. With saturating functions "
+                         "such as σ this is the vanishing-gradient problem.")
+                takeaways.append("A small gradient does not mean a minimum: check that one "
+                                 "exists.")
+            else:
+                text += ("The gradient does not fade, so f falls without bound: descent would "
+                         "go on forever, however many steps it is given.")
+                takeaways.append("Descent needs something to descend to: on a function that is "
+                                 "unbounded below it never stops.")
+            paragraphs.append(text)
         else:
             reason = _slow_reason(b, main)
             paragraphs.append(
@@ -1878,7 +1912,11 @@ def summarise(
                 target = b.nearest_point(r.xs[-1])
                 where = f" at the {target.kind} {floats_plain(target.as_floats())}" \
                     if target is not None else ""
-                parts.append(f"{_label(r.method)} converged in {r.steps} steps{where}")
+                if target is None and not b.d.critical_points:
+                    parts.append(f"{_label(r.method)} met the tolerance after {r.steps} steps "
+                                 "on a flat stretch, not at a critical point")
+                else:
+                    parts.append(f"{_label(r.method)} converged in {r.steps} steps{where}")
             elif st == "diverged":
                 parts.append(f"{_label(r.method)} ran away at step {r.diverged_at}")
             elif st == "singular":
@@ -1887,18 +1925,21 @@ def summarise(
                 parts.append(f"{_label(r.method)} was still moving after {r.steps} steps "
                              f"(|∇f| ≈ {float(r.grad_norms[-1]):.2g})")
         text = "For comparison: " + "; ".join(parts) + "."
-        converged = [r for r in runs if r.status.value == "converged"]
+        converged = [r for r in runs if r.status.value == "converged"
+                     and b.nearest_point(r.xs[-1]) is not None]
         if len(converged) >= 2:
             fastest = min(converged, key=lambda r: r.steps)
             text += f" {_label(fastest.method)} needed the fewest steps here."
         if any(r.method in ("momentum", "nesterov") for r in others):
             text += (" Momentum carries part of each step into the next, which speeds travel "
-                     "along shallow valleys but can overshoot and circle a minimum.")
+                     "along shallow valleys" + (" but can overshoot and circle a minimum."
+                                                if minima else " and away from the start."))
         if any(r.method in ("adam", "rmsprop", "adagrad") for r in others):
             text += (" Adam (like RMSProp and Adagrad) divides each coordinate's step by a "
                      "running size of its gradient, so its steps are about η long whatever the "
-                     "gradient's size: robust far away, but it jitters near the minimum unless "
-                     "η shrinks.")
+                     "gradient's size" + (": robust far away, but it jitters near a minimum "
+                                          "unless η shrinks." if minima else
+                                          ", even where the gradient is tiny or huge."))
         if any(r.method == "newton" for r in others):
             text += (" Newton's method rescales the step by the inverse Hessian: on a quadratic "
                      "it lands on the critical point in one step, whether that point is a "
@@ -1906,9 +1947,13 @@ def summarise(
         paragraphs.append(text)
 
     if regime_runs:
-        observed = ", ".join(f"η = {rate:.3g}: {kind}" for rate, _, kind in regime_runs)
-        paragraphs.append(f"The learning-rate panel shows the three regimes of plain descent "
-                          f"({observed}).")
+        observed = "; ".join(f"η = {rate:.3g}: {kind}" for rate, _, kind in regime_runs)
+        kinds = [kind for _, _, kind in regime_runs]
+        if kinds == ["monotone", "oscillating", "divergent"]:
+            paragraphs.append("The learning-rate panel shows all three regimes of plain descent, "
+                              f"as the curvature predicts ({observed}).")
+        else:
+            paragraphs.append(f"In the learning-rate panel plain descent was {observed}.")
     if not takeaways:
         takeaways.append("Step against the gradient: it is the direction in which f falls "
                          "fastest (θ = 180°).")

@@ -96,8 +96,12 @@ def _typeset(latex: str, display: bool) -> tuple[str, float]:
 
 @functools.cache
 def _ziamath() -> Any:
-    import ziamath
-    from ziamath.config import config
+    import warnings
+
+    with warnings.catch_warnings():  # ziamath 0.13 loads its fonts with a deprecated API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import ziamath
+        from ziamath.config import config
 
     config.svg2 = False
     config.precision = 2

@@ -161,7 +161,8 @@ def sample_surface(
             u = -np.broadcast_to(np.asarray(u, dtype=float), ax_.shape)
             v = -np.broadcast_to(np.asarray(v, dtype=float), ax_.shape)
             norm = np.hypot(u, v)
-            ok = np.isfinite(norm) & (norm > 0)
+            defined = np.isfinite(np.broadcast_to(f_batch(ax_, ay_), ax_.shape))
+            ok = np.isfinite(norm) & (norm > 0) & defined
             safe = np.where(ok, norm, 1.0)
             arrow_data = (ax_[ok], ay_[ok], (u / safe)[ok], (v / safe)[ok])
     return Surface(region, xs, ys, z, arrow_data)
