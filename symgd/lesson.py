@@ -41,6 +41,8 @@ MAX_DEFAULT_STEPS = 10_000
 MIN_DEFAULT_STEPS = 20
 #: an exact number whose LaTeX is longer than this is shown as a decimal instead
 MAX_EXACT_LATEX = 160
+#: a fraction with more digits than this (top or bottom) is shown as a decimal
+MAX_FRACTION_DIGITS = 10
 #: points kept per path in the figures
 MAX_PLOT_POINTS = 400
 #: learning rates of the learning-rate panel, as multiples of 1/λ_max
@@ -173,7 +175,7 @@ def tex(expr: Any) -> str:
 def _printer_class() -> Any:
     from sympy.printing.latex import LatexPrinter
 
-    class Printer(LatexPrinter):  # type: ignore[misc]
+    class Printer(LatexPrinter):
         """SymPy's LaTeX printer, also for powers of functions whose ``_latex`` takes no
         exponent (``σ(z)²`` would otherwise fail)."""
 
@@ -208,8 +210,8 @@ def num_tex(value: float, digits: int = 4) -> str:
     text = f"{value:.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
-        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return text
+        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return _group(text)
 
 
 def value_tex(expr: Any, digits: int = 4) -> tuple[str, bool]:
@@ -219,6 +221,8 @@ def value_tex(expr: Any, digits: int = 4) -> tuple[str, bool]:
     if expr.is_Float:
         return num_tex(float(expr), digits), False
     latex = tex(expr)
+    if expr.is_Rational and max(len(str(abs(expr.p))), len(str(expr.q))) > MAX_FRACTION_DIGITS:
+        return rf"\approx {num_tex(float(expr), max(digits, 6))}", False
     if len(latex) <= MAX_EXACT_LATEX:
         if expr.is_Rational or expr.is_Integer:
             return latex, True
@@ -241,7 +245,12 @@ def short_exact(expr: Any) -> str | None:
 
 def column(entries: Sequence[str]) -> str:
     """A column vector in LaTeX."""
-    return r"\begin{pmatrix}" + r" \\ ".join(entries) + r"\end{pmatrix}"
+    return r"\begin{pmatrix}" + r" \\ ".join(_group(e) for e in entries) + r"\end{pmatrix}"
+
+
+def _group(latex: str) -> str:
+    """Brace an entry that starts with a minus, so it reads as a sign, not a subtraction."""
+    return f"{{{latex}}}" if latex.lstrip().startswith("-") else latex
 
 
 def matrix_tex(rows: Sequence[Sequence[str]]) -> str:
@@ -251,7 +260,9 @@ def matrix_tex(rows: Sequence[Sequence[str]]) -> str:
 
 def point_tex(values: Sequence[str]) -> str:
     """``(a, b)`` — or just ``a`` for one variable."""
-    return values[0] if len(values) == 1 else r"\left(" + ", ".join(values) + r"\right)"
+    if len(values) == 1:
+        return values[0]
+    return r"\left(" + ", ".join(_group(v) for v in values) + r"\right)"
 
 
 def floats_tex(values: Sequence[float], digits: int = 4) -> str:
@@ -914,6 +925,8 @@ class _Builder:
                           rf"\cdot {_paren(grad_col[0])} = {new_col[0]}")
             f_old = _tidy(self.exact_subs(self.problem.expr, point))
             f_new = _tidy(self.exact_subs(self.problem.expr, new))
+            if not (value_tex(f_old, 6)[1] and value_tex(f_new, 6)[1]):
+                exact_throughout = False
             fo, fn = float(f_old), float(f_new)
             went = ("down" if fn < fo else "up" if fn > fo else "nowhere")
             comment = (f"f went {went}" + (f", from about {_plain_number(fo)} to about "
@@ -1264,13 +1277,31 @@ class _Builder:
                         "divergent (η > 2/λ_max)"]
         direction = vec[:, -1] if vec is not None else np.ones(self.n) / math.sqrt(self.n)
         saddle = eig is not None and float(eig.min()) < -1e-12 and lam > 0 and not relative
+        # Away from a quadratic, the thresholds describe f near the reference point only, so
+        # the runs start close to it, where f is nearly its quadratic model.
+        local = (vec is not None and lam > 0 and not relative and not self.d.hessian_is_constant
+                 and self.nearest_point(reference) is not None)
+        panel_start = start
+        local_region = None
+        if local and vec is not None:
+            delta = 0.02 * max(1.0, float(np.linalg.norm(reference)))
+            offset = direction + (0.5 * vec[:, 0] if self.n > 1 else 0.0)
+            panel_start = [float(v) for v in np.asarray(reference) + delta * offset]
+            text.append(f"So the runs below start close to it, at {floats_plain(panel_start)}, "
+                        "where f is nearly its quadratic model; from farther away the path "
+                        "first has to reach the minimum's neighbourhood.")
+            if self.n == 2:
+                lo = tuple(float(c - 3 * delta) for c in reference)
+                hi = tuple(float(c + 3 * delta) for c in reference)
+                local_region = plots.Region(lo, hi)
         count = 30
         signals = []
         for rate, label in zip(rates, expected, strict=True):
-            run = descend(self.problem, start, method="gd", lr=rate, steps=count, tol=TOLERANCE)
-            observed = classify_run(run, reference, direction, along_only=saddle)
+            run = descend(self.problem, panel_start, method="gd", lr=rate, steps=count,
+                          tol=TOLERANCE)
+            observed = classify_run(run, reference, direction, along_only=saddle or local)
             regime_runs.append((rate, run, observed))
-            signal = (run.xs - np.asarray(reference)) @ direction
+            signal = run.fs if relative else (run.xs - np.asarray(reference)) @ direction
             signals.append(signal)
             regimes.append({
                 "eta_latex": rf"\eta = {num_tex(rate, 4)}",
@@ -1284,6 +1315,15 @@ class _Builder:
                 "first_latex": r",\; ".join(num_tex(float(v), 4) for v in signal[:4])
                 + (r",\; \dots" if len(signal) > 4 else ""),
             })
+        predicted = {0: "monotone", 1: "oscillating", 2: "divergent"}
+        if bound_latex and not saddle:
+            for index, (rate, _, observed) in enumerate(regime_runs):
+                if observed != predicted[index]:
+                    text.append(
+                        f"With η = {rate:.3g} the run did not follow the quadratic prediction "
+                        f"({predicted[index]}; it was {observed}): the thresholds hold only "
+                        "where f is close to its quadratic model, and larger steps reach parts "
+                        "of f with different curvature.")
         colours = ["#0072B2", "#E69F00", "#D55E00"]
         paths = []
         for i, (rate, run, observed) in enumerate(regime_runs):
@@ -1294,24 +1334,33 @@ class _Builder:
                 series=signals[i],
             ))
         if self.n == 2:
+            surface = self.surface() if local_region is None else plots.sample_surface(
+                self.compiled.f_batch, self.compiled.grad_batch, local_region, resolution=90,
+                arrows=0)
+            region = self.region if local_region is None else local_region
+            markers = [m for m in self.markers(start) if region.contains(m.point)]
+            if local_region is not None:
+                markers.append(plots.Marker(tuple(panel_start), "start", "start"))
             self.figures["rates"] = plots.FigureJob("regimes_contour_figure", {
-                "surface": self.surface(), "regimes": paths,
-                "variables": (self.names[0], self.names[1]), "markers": self.markers(start),
+                "surface": surface, "regimes": paths,
+                "variables": (self.names[0], self.names[1]), "markers": markers,
                 "name": "fig-rates"})
-            caption = ("Gradient descent from the same start with three learning rates. Paths "
-                       "that leave the frame are cut at its edge.")
+            caption = ("Gradient descent from the same start with three learning rates"
+                       + (", close to the minimum" if local_region is not None else "")
+                       + ". Paths that leave the frame are cut at its edge.")
         else:
-            label = (f"{self.names[0]}ₖ − {self.names[0]}*" if self.n == 1
-                     else "xₖ − x* along v_max")
+            label = ("f(xₖ)" if relative else f"{self.names[0]}ₖ − {self.names[0]}*"
+                     if self.n == 1 else "xₖ − x* along v_max")
             self.figures["rates"] = plots.FigureJob("regimes_figure", {
                 "regimes": paths, "ylabel": label, "name": "fig-rates"})
-            caption = ("Gradient descent from the same start with three learning rates: the "
-                        "distance to the reference point" +
-                        (" along the eigenvector of λ_max" if self.n > 1 else "") +
-                        ", step by step. Values beyond the frame are cut off.")
+            caption = ("Gradient descent from the same start with three learning rates: "
+                       + ("f at each step" if relative else "the distance to the reference "
+                          "point" + (" along the eigenvector of λ_max" if self.n > 1 else "")
+                          + ", step by step") + ". Values beyond the frame are cut off.")
         return {
             "intro": intro,
-            "signal_name": (f"{self.names[0]}ₖ" if self.n == 1 and reference == [0.0]
+            "signal_name": ("f(xₖ)" if relative
+                            else f"{self.names[0]}ₖ" if self.n == 1 and reference == [0.0]
                             else f"{self.names[0]}ₖ − {self.names[0]}*" if self.n == 1
                             else "xₖ − x* along v_max"),
             "bound_latex": bound_latex,
@@ -1560,7 +1609,7 @@ def _eq(value: float) -> str:
     """``= 0.5`` when the decimal is exact, else ``≈ 0.309``."""
     text = num_tex(value, 4)
     try:
-        exact = float(text) == value
+        exact = float(text.strip("{}")) == value
     except ValueError:
         exact = False
     return f"= {text}" if exact else rf"\approx {text}"
@@ -1981,13 +2030,26 @@ def _slow_reason(b: _Builder, run: Trajectory) -> str:
     import numpy as np
 
     target = None
-    for p in b.minima():
+    candidates = [p for p in b.isolated_points() if p.kind in ("minimum", "degenerate")]
+    for p in candidates:
         if target is None or np.abs(np.asarray(p.as_floats()) - run.xs[-1]).max() < np.abs(
                 np.asarray(target.as_floats()) - run.xs[-1]).max():
             target = p
     if target is None:
         return ("No minimum was found for it to approach; the steps stayed small because the "
                 "gradient did.")
+    if target.kind == "degenerate":
+        where = floats_plain(target.as_floats())
+        convex = b.d.convexity.verdict in ("convex", "strictly convex")
+        return (f"It is creeping toward the critical point {where}. The Hessian is zero there, "
+                "so the second-derivative test cannot classify it, but f "
+                + ("is convex, so this is its global minimum: a flat-bottomed one. "
+                   if convex else "was lowest there along the whole run: it behaves like a "
+                   "flat-bottomed minimum. ")
+                + "With no curvature at the bottom, the gradient shrinks faster than the "
+                "distance to it (for x⁴ the slope is 4x³), so every step is shorter than the "
+                "last and progress is sublinear: no learning rate makes it fast and stable "
+                "at once.")
     h = b.hess_at(list(target.as_floats()))
     if not np.isfinite(h).all():
         return "The curvature near the minimum is undefined, which slows the final approach."

@@ -201,28 +201,29 @@ def choose_region(
     anchors: Sequence[Sequence[float]] = (),
     paths: Sequence[np.ndarray] = (),
     *,
-    margin: float = 0.25,
+    margin: float = 0.08,
 ) -> Region:
     """A box around the start and the anchors (critical points), grown to take in the paths.
 
-    Paths may only stretch the box up to four times the size the start and anchors ask for,
-    so a run that escapes to infinity leaves the box instead of squashing everything else.
+    The box is at least 3 wide in each direction, so that the shape of f around the points
+    shows. Paths may stretch it by at most twice that size on each side, so a run that escapes
+    to infinity leaves the box instead of squashing everything else.
     """
     core = np.array([list(start), *[list(a) for a in anchors]], dtype=float)
     core = core[np.isfinite(core).all(axis=1)]
     lo, hi = core.min(axis=0), core.max(axis=0)
-    span = np.maximum(hi - lo, 0.0)
-    size = max(float(span.max()), 1.0)
     centre = (lo + hi) / 2
-    limit_lo, limit_hi = centre - 2.5 * size, centre + 2.5 * size
+    least = 1.5  # half-width: enough of f's shape around the points to read it
+    lo, hi = np.minimum(lo, centre - least), np.maximum(hi, centre + least)
+    size = float((hi - lo).max())
+    limit_lo, limit_hi = centre - 2 * size, centre + 2 * size
     for xs in paths:
         pts = np.asarray(xs, dtype=float).reshape(-1, core.shape[1])
         pts = pts[np.isfinite(pts).all(axis=1)]
         if len(pts):
             lo = np.minimum(lo, np.maximum(pts.min(axis=0), limit_lo))
             hi = np.maximum(hi, np.minimum(pts.max(axis=0), limit_hi))
-    span = hi - lo
-    pad = np.maximum(margin * span, 0.15 * size)
+    pad = margin * (hi - lo) + 0.05 * size
     lo, hi = lo - pad, hi + pad
     if len(lo) == 2:  # keep the aspect near 1 so circles look like circles
         half = (hi - lo) / 2
@@ -491,7 +492,11 @@ def draw_contour(
     z = np.ma.masked_invalid(surface.zs)
     levels = contour_levels(z.compressed())
     if levels is not None:
-        ax.contourf(surface.xs, surface.ys, z, levels=levels, cmap=_colormap(), extend="both",
+        from matplotlib.colors import BoundaryNorm
+
+        cmap = _colormap()
+        ax.contourf(surface.xs, surface.ys, z, levels=levels, cmap=cmap,
+                    norm=BoundaryNorm(levels, cmap.N, extend="both"), extend="both",
                     rasterized=True, zorder=0)
         ax.contour(surface.xs, surface.ys, z, levels=levels, colors="#2b3a4a",
                    linewidths=0.35, alpha=0.45, zorder=1)
@@ -528,8 +533,8 @@ def contour_levels(values: np.ndarray, count: int = 18) -> np.ndarray | None:
     finite = values[np.isfinite(values)]
     if finite.size < 4 or float(finite.max() - finite.min()) <= 0:
         return None
-    qs = np.quantile(finite, np.linspace(0.0, 1.0, count + 1) ** 1.6)
-    levels = np.unique(qs)
+    fractions = np.concatenate([[0.004, 0.015], np.linspace(0.0, 1.0, count + 1)])
+    levels = np.unique(np.quantile(finite, np.sort(fractions)))
     return levels if len(levels) >= 3 else None
 
 
@@ -576,7 +581,10 @@ def progress_figure(
         else:
             values = np.concatenate([p.fs[np.isfinite(p.fs)] for p in paths] or [np.zeros(1)])
             first = max(float(np.abs(values[:1]).max(initial=1.0)), 1.0)
-            if float(np.abs(values).max(initial=0.0)) > 100 * first:
+            if values.size and float(values.min()) > 0 and \
+                    float(values.max()) > 100 * float(values.min()):
+                _log_axis(left)
+            elif float(np.abs(values).max(initial=0.0)) > 100 * first:
                 _log_axis(left, symlog=first, values=values)
             left.set_ylabel("f(xₖ)")
         _log_axis(right)

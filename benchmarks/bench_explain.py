@@ -1,0 +1,80 @@
+"""Cold-start time of ``symgd explain`` (HTML only) and ``symgd --help``.
+
+Targets, on the project's 2-core machine:
+
+- ``symgd explain "x**2+2*x*y"`` ≤ 1.5 s, and within 0.5 s of
+  ``python -c "import sympy, matplotlib.pyplot"`` measured in the same run;
+- ``symgd --help`` ≤ 0.2 s.
+
+Every measurement starts a fresh interpreter (no warm caches in the process; the operating
+system's file cache is warm after the first round, as it is for a user). The three commands
+take turns, so that background load affects them alike; medians are reported.
+
+    python benchmarks/bench_explain.py [--rounds 7] [--expression "x**2+2*x*y"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and child CPU seconds of one run (which must succeed)."""
+    before = os.times()
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + \
+        (after.children_system - before.children_system)
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--expression", default="x**2+2*x*y")
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SYMGD_SERIAL", None)
+    with tempfile.TemporaryDirectory() as folder:
+        commands = {
+            "baseline (import sympy, matplotlib.pyplot)":
+                [sys.executable, "-c", "import sympy, matplotlib.pyplot"],
+            f"symgd explain {args.expression!r}":
+                [sys.executable, "-m", "symgd", "explain", args.expression, "-o", folder],
+            "symgd --help": [sys.executable, "-m", "symgd", "--help"],
+        }
+        for command in commands.values():  # warm the file cache and __pycache__
+            timed(command, env)
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.rounds):
+            for name, command in commands.items():
+                results[name].append(timed(command, env))
+    print(f"{args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    medians = {}
+    for name, runs in results.items():
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        medians[name] = wall
+        spread = f"{min(w for w, _ in runs):.3f}–{max(w for w, _ in runs):.3f}"
+        print(f"  {name:<48} median {wall:6.3f} s  (range {spread} s, CPU {cpu:.3f} s)")
+    baseline, explain, help_ = medians.values()
+    print(f"  explain − baseline: {explain - baseline:+.3f} s (target ≤ +0.5 s); "
+          f"explain ≤ 1.5 s: {'yes' if explain <= 1.5 else 'no'}; "
+          f"--help ≤ 0.2 s: {'yes' if help_ <= 0.2 else 'no'}")
+
+
+if __name__ == "__main__":
+    main()
