@@ -42,7 +42,9 @@ import enum
 import html
 import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +68,8 @@ AUTO_PATH_FLOATS = 10_000_000
 #: most floats a kept path may hold (xs, 480 MB); beyond it pass keep_path=False
 MAX_PATH_FLOATS = 60_000_000
 BACKENDS = ("auto", "python", "numpy", "numba")
+#: most threads the numpy batch path uses (one block of starts each)
+MAX_THREADS = 8
 
 
 class Status(enum.Enum):
@@ -587,7 +591,7 @@ def _as_block(points: list[tuple[float, ...]], n: int) -> np.ndarray:
 # -- batches (and Newton) with numpy ----------------------------------------------------------
 
 def _block_rows(n: int) -> int:
-    return max(1024, 65536 // max(n, 1))
+    return max(1024, 32768 // max(n, 1))
 
 
 def _run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
@@ -603,11 +607,25 @@ def _run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
     xs = np.empty((length, count, n))
     fs = np.empty((length, count))
     gn = np.empty((length, count))
-    with np.errstate(all="ignore"):
-        for a in range(0, count, rows):
-            b = min(count, a + rows)
+    blocks = [(a, min(count, a + rows)) for a in range(0, count, rows)]
+
+    def run(block: tuple[int, int]) -> None:
+        a, b = block
+        with np.errstate(all="ignore"):  # per thread: numpy's error state is thread-local
             _run_block(compiled, optimizer, starts[a:b], steps, tol, keep_path, a,
                        (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g))
+
+    workers = min(len(blocks), os.cpu_count() or 1, MAX_THREADS)
+    if optimizer.needs_hessian:
+        with np.errstate(all="ignore"):
+            compiled.hessian_at(starts[:1])  # build the lazy Hessian before threads share it
+    if workers > 1:
+        # numpy releases the GIL inside each operation, so blocks run side by side
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, blocks))
+    else:
+        for block in blocks:
+            run(block)
     longest = int(row_steps.max())
     if keep_path:
         xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
