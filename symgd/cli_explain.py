@@ -49,6 +49,10 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     with a minus sign works as it is ("-x**2-y**2"); put -- before it if
     it could be mistaken for an option ("-o..." or "--...").
     """
+    from symgd.lesson import prestart_figure_worker
+
+    prestart_figure_worker()  # it imports matplotlib while this process parses and derives
+
     from symgd.errors import InputError
     from symgd.lesson import explain as make_lesson
     from symgd.parse import parse

@@ -41,6 +41,8 @@ MAX_DEFAULT_STEPS = 10_000
 MIN_DEFAULT_STEPS = 20
 #: an exact number whose LaTeX is longer than this is shown as a decimal instead
 MAX_EXACT_LATEX = 160
+#: runs up to this many steps use numpy directly instead of compiling a fused step
+SHORT_RUN = 500
 #: a fraction with more digits than this (top or bottom) is shown as a decimal
 MAX_FRACTION_DIGITS = 10
 #: points kept per path in the figures
@@ -122,7 +124,7 @@ def explain(
 
     template_dir = None if templates is None else templates_path(templates)
     env = make_env(template_dir)
-    worker = _FigureWorker()  # before numpy is imported: it starts threads
+    worker = _take_prestarted() or _FigureWorker()  # before numpy starts its threads
     try:
         from symgd.derive import Derivation, derive
 
@@ -982,6 +984,7 @@ class _Builder:
                 runs.append(trial)  # the run that chose the step count: the same numbers
                 continue
             runs.append(descend(self.problem, start, method=method, lr=rate, steps=s.steps,
+                                backend=_backend(s.steps),
                                 tol=TOLERANCE))
         return runs
 
@@ -1298,6 +1301,7 @@ class _Builder:
         signals = []
         for rate, label in zip(rates, expected, strict=True):
             run = descend(self.problem, panel_start, method="gd", lr=rate, steps=count,
+                          backend="numpy",
                           tol=TOLERANCE)
             observed = classify_run(run, reference, direction, along_only=saddle or local)
             regime_runs.append((rate, run, observed))
@@ -1518,6 +1522,28 @@ class _FigureWorker:
             end.close()
 
 
+_prestarted: list[_FigureWorker] = []
+
+
+def prestart_figure_worker() -> None:
+    """Fork the figure worker now, so that it imports matplotlib while this process is still
+    importing SymPy and parsing; the next :func:`explain` uses it. The command line calls this
+    first thing; a program need not (``explain`` starts its own)."""
+    if not _prestarted:
+        worker = _FigureWorker()
+        if worker.process is not None:
+            _prestarted.append(worker)
+
+
+def _take_prestarted() -> _FigureWorker | None:
+    while _prestarted:
+        worker = _prestarted.pop()
+        if worker.process is not None and worker.process.is_alive():
+            return worker
+        worker.close()
+    return None
+
+
 def _fork_is_safe() -> bool:
     import os
     import sys
@@ -1573,6 +1599,11 @@ def _fill_figures(node: Any, figures: Mapping[str, str]) -> None:
                 node[index] = figures[value.name]
             else:
                 _fill_figures(value, figures)
+
+
+def _backend(steps: int) -> str:
+    """numpy for short runs (no code to generate), the compiled scalar loop for long ones."""
+    return "numpy" if steps <= SHORT_RUN else "auto"
 
 
 def _version() -> str:
