@@ -1,0 +1,158 @@
+"""``symgd handout``: an exercise sheet for a class, as a PDF with an answer key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from symgd.cli_common import input_errors_exit_2
+from symgd.errors import ExpressionError, InputError
+
+if TYPE_CHECKING:
+    from symgd.parse import Problem
+
+#: handouts with at least this many function sheets (functions × variants) show progress
+#: on stderr even when it is not a terminal
+LONG_HANDOUT = 20
+#: longest expression file read with --from (bytes)
+MAX_FILE_BYTES = 1_000_000
+
+
+@click.command()
+@click.argument("expressions", nargs=-1, metavar="[EXPR]...")
+@click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE", help="Read expressions from FILE, one per line "
+              "(blank lines and # comments are skipped).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("handout.pdf"), show_default=True, help="Where to write the PDF.")
+@click.option("--title", default=None, help="Title printed on every sheet.")
+@click.option("--answers", type=click.Choice(["separate", "inline", "none"]),
+              default="separate", show_default=True,
+              help="Answer key on separate pages, after each exercise, or not at all.")
+@click.option("--variants", type=click.IntRange(1, 500), default=1, show_default=True,
+              metavar="N", help="Number of randomised variants (one per student), each "
+              "with its own key.")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="S",
+              help="Seed for start points, learning rates and coefficients; the same seed "
+              "gives the same handout.")
+@click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False),
+              default="a4", show_default=True, help="Paper size.")
+@click.option("--json", "write_json", is_flag=True,
+              help="Also write the exercises and answers as JSON beside the PDF.")
+@click.option("--templates", "templates_dir",
+              type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Use templates from DIR (a copy of symgd's own).")
+@input_errors_exit_2
+def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
+            title: str | None, answers: str, variants: int, seed: int, paper: str,
+            write_json: bool, templates_dir: Path | None) -> None:
+    """Make an exercise sheet on each EXPR, with worked answers, as a PDF.
+
+    \b
+    Examples:
+      symgd handout "x**2 + 2*x*y" "x**4 - 2*x**2 + y**2" -o week3.pdf
+      symgd handout --from functions.txt --variants 30 --seed 7 --json
+      symgd handout "w**2" --answers inline --paper letter
+
+    For every function the sheet asks for the gradient, the total
+    differential, the Hessian and the kinds of the critical points; two
+    steps of gradient descent by hand from a start point with a learning
+    rate; and whether a learning rate makes descent converge on a
+    quadratic. Variants change the start points, learning rates and
+    quadratics (never the functions); each has its own key. With --json,
+    the key is also written as JSON (e.g. handout.json), with every
+    expression as a string that symgd reads back.
+    """
+    from symgd.handout import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
+    from symgd.pdf import load_weasyprint
+
+    problems = _read_problems(expressions, from_file)
+    load_weasyprint()  # fail early, before any work, when PDF output cannot be made
+    err = click.get_text_stream("stderr")
+    show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
+    total = len(problems) + variants
+    with click.progressbar(length=total, label="Preparing exercises", file=err,
+                           hidden=not show) as bar:
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(max(0, done - bar.pos))
+
+        result = build_handout(problems, variants=variants, seed=seed, answers=answers,
+                               title=title if title is not None else DEFAULT_TITLE,
+                               progress=progress)
+    if show:
+        click.echo("Typesetting the PDF...", err=True)
+    data = render_handout_pdf(result, paper=paper,
+                              templates_dir=None if templates_dir is None else str(templates_dir))
+    _write(output, data)
+    written = [str(output)]
+    if write_json:
+        key = output.with_suffix(".json")
+        text = json.dumps(_finite(handout_to_json(result)), indent=2, ensure_ascii=False)
+        _write(key, (text + "\n").encode("utf-8"))
+        written.append(str(key))
+    click.echo(f"Wrote {' and '.join(written)}")
+
+
+def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list[Problem]:
+    """Parse every expression, naming where a bad one came from."""
+    from symgd.parse import parse
+
+    sources: list[tuple[str, str]] = [
+        (f"expression {i}", text) for i, text in enumerate(expressions, start=1)
+    ]
+    if from_file is not None:
+        sources.extend(_file_lines(from_file))
+    if not sources:
+        raise InputError("give at least one expression, or a file of them with --from FILE")
+    problems = []
+    for where, text in sources:
+        try:
+            problems.append(parse(text))
+        except ExpressionError as exc:
+            pointer = exc.pointer()
+            raise InputError(f"{where}: {exc}" + (f"\n{pointer}" if pointer else "")) from None
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+    return problems
+
+
+def _file_lines(path: Path) -> list[tuple[str, str]]:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"{path} is too large for a list of expressions")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        expression = line.split("#", 1)[0].strip()
+        if expression:
+            found.append((f"{path.name} line {number}", expression))
+    if not found:
+        raise InputError(f"{path} holds no expressions (only blank lines or # comments)")
+    return found
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no inf or NaN: such floats become null."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,269 @@
+"""HTML → PDF with WeasyPrint, loading nothing from outside the document.
+
+The PDF is the same HTML as the report, printed with the print rules in ``print.css``; only the
+paper size is chosen here. WeasyPrint is imported inside :func:`render_pdf` (it is slow to
+import and needs the Pango libraries), and its URL fetcher is replaced by one that serves the
+document's own ``data:`` URLs and refuses everything else: no ``file:`` reads, no network.
+No ``base_url`` is passed (with one, WeasyPrint drops the glyphs of inline SVG formulas).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import io
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
+from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
+
+from symgd.errors import InputError, MissingDependencyError
+
+#: paper names accepted by :func:`render_pdf`, as CSS ``@page`` sizes
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+INSTALL_HINT = (
+    "PDF output needs WeasyPrint and the Pango text libraries it uses. Install them with "
+    "`pip install weasyprint` and, on Debian or Ubuntu, "
+    "`apt install libpango-1.0-0 libpangoft2-1.0-0`"
+)
+
+
+T = TypeVar("T")
+
+#: stylesheet that leaves the page-number box empty (parts get their numbers afterwards)
+_NO_PAGE_NUMBERS = "@page { @bottom-center { content: none !important; } }"
+
+
+class RefusedURL(ValueError):
+    """A resource outside the document was requested; symgd's PDFs load none."""
+
+
+def render_pdf(html: str, *, paper: str = "A4") -> bytes:
+    """Print ``html`` to PDF bytes on ``paper`` (``"A4"`` or ``"letter"``, any case).
+
+    Raises :class:`~symgd.errors.MissingDependencyError` naming what to install when
+    WeasyPrint or its system libraries cannot be loaded.
+    """
+    return _write(load_weasyprint(), html, paper_size(paper), numbered=True)
+
+
+def _write(weasyprint: ModuleType, html: str, size: str, *, numbered: bool) -> bytes:
+    fetcher = inline_only_fetcher(weasyprint)
+    # stylesheets given to write_pdf are user stylesheets: only !important beats the page's own
+    rules = f"@page {{ size: {size} !important; }}" + ("" if numbered else _NO_PAGE_NUMBERS)
+    with _quiet():
+        page = weasyprint.CSS(string=rules, url_fetcher=fetcher)
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher)
+        pdf: bytes = document.write_pdf(stylesheets=[page])
+    return pdf
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Hide WeasyPrint's warnings about screen-only CSS (media queries, scrolling) and
+    refused URLs: the stylesheet serves the browser too, and refusing is intended."""
+    logger = logging.getLogger("weasyprint")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def parts_supported() -> bool:
+    """True when :func:`render_pdf_parts` can run here (fork and pypdf are available)."""
+    if sys.platform == "win32":  # pragma: no cover
+        return False
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:  # pragma: no cover - pypdf is installed with the test extra
+        return False
+    return True
+
+
+def render_pdf_parts(
+    parts: Sequence[Callable[[], str]], *, paper: str = "A4", page_css: str = "",
+    workers: int = 2,
+) -> bytes:
+    """Typeset a long document in parts, side by side, and join them into one PDF.
+
+    Each part is a callable returning a complete HTML page; the parts are typeset in forked
+    processes (``workers`` at a time), joined in order, and numbered ``page / pages`` at the
+    bottom centre, drawn with ``page_css`` (the document's print rules) so that the numbers
+    look as they do in a document typeset whole. Each part starts on a new page.
+    """
+    size = paper_size(paper)
+    weasyprint = load_weasyprint()  # imported once here, inherited by the forked workers
+
+    def typeset(part: Callable[[], str]) -> Callable[[], bytes]:
+        return lambda: _write(weasyprint, part(), size, numbered=False)
+
+    pdfs = run_parallel([typeset(part) for part in parts], workers=workers)
+    return _join_and_number(weasyprint, pdfs, size, page_css)
+
+
+def _join_and_number(weasyprint: ModuleType, pdfs: Sequence[bytes], size: str,
+                     page_css: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for pdf in pdfs:
+        writer.append(PdfReader(io.BytesIO(pdf)))
+    count = len(writer.pages)
+    blank_pages = '<div style="break-after: page"></div>' * (count - 1) + "<div></div>"
+    numbers_html = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{page_css}</style></head>'
+        f"<body>{blank_pages}</body></html>"
+    )
+    numbers = PdfReader(io.BytesIO(_write(weasyprint, numbers_html, size, numbered=True)))
+    for page, overlay in zip(writer.pages, numbers.pages, strict=True):
+        page.merge_page(overlay)
+        page.compress_content_streams()
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def run_parallel(jobs: Sequence[Callable[[], T]], *, workers: int = 2) -> list[T]:
+    """Run zero-argument ``jobs`` on up to ``workers`` processes; results in job order.
+
+    Jobs are dealt out in contiguous runs; the first run stays in this process and the others
+    go to forked children, which send their results back pickled. An exception in a child is
+    raised again here. Without ``fork`` (Windows) everything runs in this process.
+    """
+    lanes = max(1, min(workers, len(jobs)))
+    if lanes == 1 or sys.platform == "win32":
+        return [job() for job in jobs]
+    import multiprocessing as mp
+
+    bounds = [round(i * len(jobs) / lanes) for i in range(lanes + 1)]
+    runs = [jobs[bounds[i]:bounds[i + 1]] for i in range(lanes)]
+    context = mp.get_context("fork")
+    children = []
+    for run in runs[1:]:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_lane, args=(sender, run), daemon=False)
+        process.start()
+        sender.close()
+        children.append((process, receiver))
+    try:
+        results: list[T] = [job() for job in runs[0]]
+        for _process, receiver in children:
+            try:
+                ok, payload = receiver.recv()
+            except EOFError:
+                raise RuntimeError("a worker process ended without a result") from None
+            if not ok:
+                raise payload if isinstance(payload, BaseException) else RuntimeError(payload)
+            results.extend(payload)
+    finally:
+        for process, receiver in children:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            receiver.close()
+    return results
+
+
+def _lane(sender: Any, jobs: Sequence[Callable[[], Any]]) -> None:
+    import pickle
+
+    try:
+        message: tuple[bool, Any] = (True, [job() for job in jobs])
+    except BaseException as exc:
+        message = (False, exc)
+    try:
+        pickle.dumps(message[1])
+    except Exception as exc:
+        text = message[1] if message[0] else f"{type(message[1]).__name__}: {message[1]}"
+        message = (False, f"a worker's result could not be sent back: {exc}; {text}"[:2000])
+    sender.send(message)
+    sender.close()
+
+
+def paper_size(paper: str) -> str:
+    """The CSS page size for a paper name; :class:`InputError` for an unknown one."""
+    size = PAPER_SIZES.get(str(paper).strip().lower())
+    if size is None:
+        raise InputError(f"unknown paper size {paper!r}; use one of: a4, letter")
+    return size
+
+
+def load_weasyprint() -> ModuleType:
+    """Import WeasyPrint, turning a missing package or missing Pango into a clear error."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: a system library (Pango) is missing
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MissingDependencyError(f"{INSTALL_HINT} (loading it failed: {detail})") from exc
+    return weasyprint
+
+
+def decode_data_url(url: str) -> tuple[bytes, str, str | None]:
+    """``data:[<mime>][;charset=<c>][;base64],<payload>`` → ``(bytes, mime type, charset)``."""
+    if url[:5].lower() != "data:":
+        raise RefusedURL(f"not a data: URL: {url[:60]}")
+    header, comma, payload = url[5:].partition(",")
+    if not comma:
+        raise RefusedURL("malformed data: URL (no comma)")
+    params = [p.strip() for p in header.split(";")]
+    is_base64 = len(params) > 1 and params[-1].lower() == "base64"
+    if is_base64:
+        params = params[:-1]
+    mime = params[0].lower() if params and params[0] else "text/plain"
+    charset = None
+    for param in params[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value:
+            charset = value.strip()
+    data = unquote_to_bytes(payload)
+    if is_base64:
+        try:
+            data = base64.b64decode(data, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise RefusedURL("malformed base64 in a data: URL") from exc
+    return data, mime, charset
+
+
+def refuse_or_decode(url: str) -> tuple[bytes, str, str | None]:
+    """Serve a ``data:`` URL; refuse every other scheme (``file:``, ``http:``, ...)."""
+    if url[:5].lower() != "data:":
+        scheme = url.split(":", 1)[0] if ":" in url else "relative"
+        raise RefusedURL(f"symgd documents load nothing from outside ({scheme} URL refused)")
+    return decode_data_url(url)
+
+
+def inline_only_fetcher(weasyprint: ModuleType) -> Any:
+    """A WeasyPrint URL fetcher serving only ``data:`` URLs, for old and new WeasyPrint.
+
+    WeasyPrint ≥ 68 expects a ``URLFetcher`` instance returning ``URLFetcherResponse``;
+    older versions call a plain function that returns a dict.
+    """
+    urls = weasyprint.urls
+    fetcher_class: Any = getattr(urls, "URLFetcher", None)
+    response_class: Any = getattr(urls, "URLFetcherResponse", None)
+    if fetcher_class is not None and response_class is not None:
+
+        class InlineOnlyFetcher(fetcher_class):
+            """Serves ``data:`` URLs; raises for anything else (WeasyPrint skips it)."""
+
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                data, mime, charset = refuse_or_decode(url)
+                content_type = mime + (f"; charset={charset}" if charset else "")
+                return response_class(url, body=data, headers={"Content-Type": content_type})
+
+        return InlineOnlyFetcher()
+
+    def fetch(url: str) -> dict[str, Any]:  # pragma: no cover - WeasyPrint < 68
+        data, mime, charset = refuse_or_decode(url)
+        result: dict[str, Any] = {"string": data, "mime_type": mime, "redirected_url": url}
+        if charset:
+            result["encoding"] = charset
+        return result
+
+    return fetch
