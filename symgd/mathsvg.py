@@ -22,6 +22,8 @@ from markupsafe import Markup, escape
 
 #: base font size handed to ziamath (px); the SVG is rescaled to ``em`` afterwards
 _SIZE = 20.0
+#: formula size relative to the surrounding text (STIX Two runs small next to body fonts)
+_SCALE = 1.08
 #: delimiters that need ``\left``/``\right`` only around tall content
 _TALL = re.compile(r"\\(?:frac|dfrac|tfrac|begin|sum|prod|int|binom|substack|over)\b")
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -264,10 +266,11 @@ def _decorate(svg: str, depth: float, latex: str, kind: str) -> str:
     width, height = float(match.group(1)), float(match.group(2))
     view_box = re.search(r'viewBox="([^"]+)"', match.group(3))
     label = escape(latex)
-    style = f"vertical-align:{-depth / _SIZE:.3f}em" if kind == "math-inline" else ""
+    em = _SIZE / _SCALE
+    style = f"vertical-align:{-depth / em:.3f}em" if kind == "math-inline" else ""
     head = (
         f'<svg class="{kind}" role="img" '
-        f'aria-label="{label}" width="{width / _SIZE:.3f}em" height="{height / _SIZE:.3f}em" '
+        f'aria-label="{label}" width="{width / em:.3f}em" height="{height / em:.3f}em" '
         f'viewBox="{view_box.group(1) if view_box else f"0 0 {width} {height}"}"'
         + (f' style="{style}"' if style else "")
         + f"><title>{label}</title>"

@@ -46,7 +46,10 @@ SECTIONS = ("function", "derivatives", "differential", "steepest", "curvature", 
 
 def write_report(expression: str, folder: Path) -> Path:
     """Run ``symgd explain`` in a fresh interpreter and return the report's path."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    import symgd
+
+    # the same symgd the tests import: the installed package in CI, the source tree here
+    env = {**os.environ, "PYTHONPATH": str(Path(symgd.__file__).resolve().parents[1])}
     env.pop("SYMGD_SERIAL", None)
     result = subprocess.run(
         [sys.executable, "-m", "symgd", "explain", expression, "-o", str(folder)],
