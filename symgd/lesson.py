@@ -120,7 +120,7 @@ def explain(
     point that is not critical, a learning rate from the Hessian, enough steps to show
     convergence or divergence, and the optimizers gradient descent, momentum and Adam.
     """
-    from symgd.render import make_env, render_html, templates_path
+    from symgd.render import formulas_in, make_env, render_html, templates_path
 
     template_dir = None if templates is None else templates_path(templates)
     env = make_env(template_dir)
@@ -135,10 +135,17 @@ def explain(
         builder = _Builder(derivation)
         settings = builder.settings(start, lr, steps, methods)
         context, trajectories = builder.build(settings)
-        # The figures are drawn by the worker while this process typesets the formulas.
-        collect = worker.draw(builder.figures)
+        # The worker draws the figures, and typesets the last part of the formulas, while
+        # this process typesets the rest.
+        mine, theirs = _share_formulas(formulas_in(context, env), worker.process is not None)
+        collect = worker.draw(builder.figures, theirs)
+        from symgd.mathsvg import remember, typeset
+
+        for latex, display in mine:
+            typeset(latex, display)
+        figures, formulas = collect()
+        remember(formulas)
         page = render_html(context, env)
-        figures = collect()
     finally:
         worker.close()
     _fill_figures(context, figures)
@@ -1483,17 +1490,20 @@ class _FigureWorker:
         except (OSError, ValueError):  # pragma: no cover - no processes available
             self.process = None
 
-    def draw(self, jobs: Mapping[str, Any]) -> Callable[[], dict[str, str]]:
-        """Hand ``jobs`` to the child; the returned function waits for the SVGs."""
+    def draw(
+        self, jobs: Mapping[str, Any], formulas: Sequence[tuple[str, bool]] = ()
+    ) -> Callable[[], tuple[dict[str, str], dict[tuple[str, bool], str]]]:
+        """Hand the figure ``jobs`` and some ``formulas`` to the child; the returned function
+        waits for the figures' SVG and the typeset formulas (those it has)."""
         if self.process is None:
-            return lambda: _draw_all(jobs)
+            return lambda: (_draw_all(jobs), {})
         try:
-            self.job_writer.send(dict(jobs))
+            self.job_writer.send((dict(jobs), list(formulas)))
         except (OSError, ValueError):
             self.close()
-            return lambda: _draw_all(jobs)
+            return lambda: (_draw_all(jobs), {})
 
-        def collect() -> dict[str, str]:
+        def collect() -> tuple[dict[str, str], dict[tuple[str, bool], str]]:
             payload: Any = None
             try:
                 payload = self.result_reader.recv()
@@ -1501,9 +1511,11 @@ class _FigureWorker:
                 payload = None
             finally:
                 self.close()
-            if isinstance(payload, dict) and set(payload) == set(jobs):
-                return payload
-            return _draw_all(jobs)
+            if isinstance(payload, tuple) and len(payload) == 2:
+                figures, typeset = payload
+                if isinstance(figures, dict) and set(figures) == set(jobs):
+                    return figures, typeset if isinstance(typeset, dict) else {}
+            return _draw_all(jobs), {}
 
         return collect
 
@@ -1564,26 +1576,54 @@ def _fork_is_safe() -> bool:
 
 
 def _figure_child(job_reader: Any, result_writer: Any) -> None:
-    try:  # get matplotlib ready while the parent is still busy
+    try:  # get matplotlib and the math renderer ready while the parent is still busy
+        from symgd.mathsvg import typeset
         from symgd.plots import warm_up
 
         warm_up()
-    except Exception:  # the drawing itself will report any real problem
+        typeset("x", False)
+    except Exception:  # the work itself will report any real problem
         pass
     try:
-        jobs = job_reader.recv()
+        message = job_reader.recv()
     except (EOFError, OSError):
         return
-    if jobs is None:
+    if message is None:
         return
+    jobs, formulas = message
+    result: Any = None
     try:
-        result: dict[str, str] | None = _draw_all(jobs)
-    except BaseException:  # the parent redraws and reports the error itself
+        figures = _draw_all(jobs)
+        from symgd.mathsvg import typeset
+
+        result = (figures, {(latex, display): typeset(latex, display)
+                            for latex, display in formulas})
+    except BaseException:  # the parent redoes the work and reports the error itself
         result = None
     try:
         result_writer.send(result)
     finally:
         result_writer.close()
+
+
+#: the share of the typesetting (by estimated cost) handed to the figure worker
+WORKER_SHARE = 0.3
+
+
+def _share_formulas(
+    formulas: Sequence[tuple[str, bool]], worker: bool
+) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """Split the page's formulas: the first ones for this process, the last ones (about
+    :data:`WORKER_SHARE` of the work) for the worker, which has figures to draw first."""
+    if not worker or not formulas:
+        return list(formulas), []
+    costs = [40 + len(latex) for latex, _ in formulas]
+    budget = WORKER_SHARE * sum(costs)
+    cut = len(formulas)
+    while cut > 0 and budget - costs[cut - 1] >= 0:
+        budget -= costs[cut - 1]
+        cut -= 1
+    return list(formulas[:cut]), list(formulas[cut:])
 
 
 def _fill_figures(node: Any, figures: Mapping[str, str]) -> None:

@@ -37,10 +37,34 @@ def tex_to_svg(latex: str, display: bool = False) -> Markup:
     renderer cannot typeset the input, the LaTeX itself is returned in a ``<code>`` element
     rather than failing the whole report.
     """
-    return Markup(_unique_ids(_render(latex, display)))
+    return Markup(_unique_ids(typeset(latex, display)))
 
 
-@functools.lru_cache(maxsize=4096)
+#: typeset formulas by (latex, display); filled here or handed over by :func:`remember`
+_CACHE: dict[tuple[str, bool], str] = {}
+_CACHE_SIZE = 4096
+
+
+def typeset(latex: str, display: bool) -> str:
+    """The SVG text for a formula (cached), before ids are made unique for its page."""
+    key = (latex, display)
+    svg = _CACHE.get(key)
+    if svg is None:
+        svg = _render(latex, display)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = svg
+    return svg
+
+
+def remember(formulas: dict[tuple[str, bool], str]) -> None:
+    """Add formulas typeset elsewhere (by :func:`typeset` in another process) to the cache."""
+    for key, svg in formulas.items():
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = svg
+
+
 def _render(latex: str, display: bool) -> str:
     kind = "math-display" if display else "math-inline"
     try:

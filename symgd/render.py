@@ -9,6 +9,7 @@ a copy. A PDF exporter can reuse the same environment and HTML (print CSS is in 
 
 from __future__ import annotations
 
+import contextvars
 import importlib.resources
 import math
 import re
@@ -81,18 +82,42 @@ def render_html(lesson_context: Mapping[str, Any], env: jinja2.Environment | Non
 # -- filters ----------------------------------------------------------------------------------
 
 
+_formulas: contextvars.ContextVar[list[tuple[str, bool]] | None] = contextvars.ContextVar(
+    "symgd_formulas", default=None)
+
+
+def formulas_in(
+    template_context: Mapping[str, Any], env: jinja2.Environment, name: str = LESSON_TEMPLATE
+) -> list[tuple[str, bool]]:
+    """Every formula a page will typeset, as ``(latex, display)`` in page order, found by
+    rendering it once with the math filters only taking notes (no typesetting)."""
+    found: list[tuple[str, bool]] = []
+    token = _formulas.set(found)
+    try:
+        env.get_template(name).render(**template_context)
+    finally:
+        _formulas.reset(token)
+    return list(dict.fromkeys(found))
+
+
 def math_inline(latex: str) -> Markup:
     """``{{ latex | math }}``: an inline formula as SVG."""
-    from symgd.mathsvg import tex_to_svg
-
-    return tex_to_svg(str(latex), display=False)
+    return _math(str(latex), display=False)
 
 
 def math_display(latex: str) -> Markup:
     """``{{ latex | dmath }}``: a display formula as SVG."""
+    return _math(str(latex), display=True)
+
+
+def _math(latex: str, display: bool) -> Markup:
+    notes = _formulas.get()
+    if notes is not None:
+        notes.append((latex, display))
+        return Markup("")
     from symgd.mathsvg import tex_to_svg
 
-    return tex_to_svg(str(latex), display=True)
+    return tex_to_svg(latex, display=display)
 
 
 def number(value: Any, digits: int = 6) -> str:

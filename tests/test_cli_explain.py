@@ -128,3 +128,20 @@ def test_help_does_not_import_the_heavy_stages() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60, check=True)
     assert result.stderr.strip() == "[]"
+
+
+def test_worker_process_gives_the_same_page(tmp_path: Path) -> None:
+    """Figures and part of the typesetting happen in a forked worker when the command runs
+    on its own; the page must not depend on that."""
+    import symgd
+
+    env = {**os.environ, "PYTHONPATH": str(Path(symgd.__file__).resolve().parents[1])}
+    pages = []
+    for serial in ("", "1"):
+        env["SYMGD_SERIAL"] = serial
+        folder = tmp_path / f"serial{serial or 0}"
+        subprocess.run([sys.executable, "-m", "symgd", "explain", "x**2+2*x*y", "-o",
+                        str(folder)], env=env, check=True, capture_output=True, timeout=120)
+        pages.append((folder / "report.html").read_text(encoding="utf-8"))
+    assert pages[0] == pages[1]
+    assert pages[0].count("<svg") > 40

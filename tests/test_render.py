@@ -97,3 +97,17 @@ def test_paragraphs_escape_and_split() -> None:
 
 def test_png_data_uri() -> None:
     assert png_data_uri(b"\x89PNG").startswith("data:image/png;base64,")
+
+
+def test_formulas_in_lists_each_formula_once_without_typesetting() -> None:
+    from symgd import mathsvg
+    from symgd.render import formulas_in
+
+    env = make_env()
+    env.loader = jinja2.DictLoader({"page.html": "{{ a | math }} {{ b | dmath }} {{ a | math }}"})
+    before = dict(mathsvg._CACHE)
+    found = formulas_in({"a": r"\alpha_{unique}", "b": r"\beta_{unique}"}, env, "page.html")
+    assert found == [(r"\alpha_{unique}", False), (r"\beta_{unique}", True)]
+    assert len(mathsvg._CACHE) == len(before)
+    page = env.get_template("page.html").render(a="x", b="y")
+    assert page.count("<svg") == 3
