@@ -151,12 +151,24 @@ class Compiled:
         return tuple(np.broadcast_to(np.asarray(v, dtype=float), shape) for v in out)
 
 
+#: above this many operations, f and ∇f are not tried in factored form
+FACTOR_OPS = 400
+#: polynomials in at least this many variables are differentiated in a sparse polynomial ring
+RING_VARIABLES = 12
+
+
 def gradient_of(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:
     """∂f/∂v for each v, differentiating only the terms of a sum that contain v.
 
     The same result as ``sp.diff`` term by term, without walking a long sum once per variable
-    (n-dimensional Rosenbrock: n terms × n variables becomes about 2n).
+    (n-dimensional Rosenbrock: n terms × n variables becomes about 2n). A polynomial in many
+    variables is differentiated in a sparse polynomial ring instead, which skips SymPy's
+    assumption queries (about 5× faster at n = 100); its derivatives come out expanded.
     """
+    if len(variables) >= RING_VARIABLES:
+        derivatives = _ring_gradient(expr, variables)
+        if derivatives is not None:
+            return derivatives
     if not isinstance(expr, sp.Add):
         present = expr.free_symbols
         return tuple(sp.diff(expr, v) if v in present else sp.Integer(0) for v in variables)
@@ -170,8 +182,45 @@ def gradient_of(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr,
 
 def hessian_of(gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> sp.ImmutableMatrix:
     """The Hessian as the Jacobian of the gradient (zero where a variable is absent)."""
-    rows = [gradient_of(g, variables) for g in gradient]
-    return sp.ImmutableMatrix(rows)
+    if len(variables) >= RING_VARIABLES:
+        rows = _ring_jacobian(gradient, variables)
+        if rows is not None:
+            return sp.ImmutableMatrix(rows)
+    return sp.ImmutableMatrix([gradient_of(g, variables) for g in gradient])
+
+
+def _ring_gradient(expr: sp.Expr, variables: Sequence[sp.Symbol],
+                   ) -> tuple[sp.Expr, ...] | None:
+    """The gradient of a polynomial with rational coefficients, or None for anything else."""
+    rows = _ring_jacobian([expr], variables)
+    return None if rows is None else rows[0]
+
+
+def _ring_jacobian(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol],
+                   ) -> list[tuple[sp.Expr, ...]] | None:
+    """∂e/∂v for polynomials with rational coefficients, in one sparse ring; else None."""
+    from sympy.polys.domains import QQ
+    from sympy.polys.polyerrors import CoercionFailed, PolynomialError
+    from sympy.polys.rings import ring
+
+    allowed = set(variables)
+    for e in exprs:
+        e = sp.sympify(e)
+        if e.free_symbols - allowed or not e.is_polynomial(*variables):
+            return None
+    try:
+        _, *gens = ring(list(variables), QQ)
+        polys = [gens[0].ring(sp.sympify(e)) for e in exprs]
+    except (PolynomialError, CoercionFailed, ValueError, TypeError, NotImplementedError):
+        return None
+    zero = sp.Integer(0)
+    rows = []
+    for poly in polys:
+        present = {i for monomial in poly.itermonoms() for i, power in enumerate(monomial)
+                   if power}
+        rows.append(tuple(poly.diff(g).as_expr() if i in present else zero
+                          for i, g in enumerate(gens)))
+    return rows
 
 
 def compile_functions(
@@ -192,8 +241,20 @@ def compile_functions(
 
     def build_hessian() -> Callable[..., Any]:
         matrix = hessian_of(gradient, variables) if given is None else given
-        rows = tuple(tuple(matrix[i, j] for j in range(n)) for i in range(n))
-        return lambdify_numpy(variables, rows)
+        # lambdify the entries that are not constant; a sparse Hessian prints quickly
+        entries = [(i, j) for i in range(n) for j in range(n)]
+        varying = [(i, j) for i, j in entries if matrix[i, j].free_symbols]
+        varying_set = set(varying)
+        fixed = {(i, j): float(matrix[i, j]) for i, j in entries if (i, j) not in varying_set}
+        values = lambdify_numpy(variables, tuple(matrix[i, j] for i, j in varying))
+        where = {key: k for k, key in enumerate(varying)}
+
+        def hess(*columns: Any) -> tuple[tuple[Any, ...], ...]:
+            out = values(*columns) if varying else ()
+            return tuple(tuple(out[where[i, j]] if (i, j) in where else fixed[i, j]
+                               for j in range(n)) for i in range(n))
+
+        return hess
 
     value_grad = lambdify_numpy_shared(variables, (expr, *gradient))
     return Compiled(
@@ -463,6 +524,8 @@ def _shared_subexpressions(
         return list(pairs), list(reduced)
 
     plain = run(exprs)
+    if count(plain) > FACTOR_OPS:  # large: factoring costs more time than it saves
+        return _name_power_bases(*plain)
     factored = run([sp.factor_terms(e) for e in exprs])
     return _name_power_bases(*(factored if count(factored) < count(plain) else plain))
 

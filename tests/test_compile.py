@@ -141,3 +141,18 @@ def test_default_unroll_shrinks_with_dimension() -> None:
     assert default_unroll(1) == 8 and default_unroll(2) == 8
     assert default_unroll(100) == 1
     assert all(default_unroll(n) >= default_unroll(n + 1) for n in range(1, 40))
+
+
+def test_gradient_of_many_variables_matches_sp_diff() -> None:
+    from symgd.compile import gradient_of, hessian_of
+
+    xs = sp.symbols("x1:16", real=True)
+    f = sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(14))
+    f += sp.Rational(1, 3) * xs[0] * xs[14] + sp.pi * xs[3] ** 2
+    grad = gradient_of(f, xs)
+    for g, v in zip(grad, xs, strict=True):
+        assert sp.expand(g - sp.diff(f, v)) == 0
+    hess = hessian_of(grad, xs)
+    assert sp.expand(hess - sp.hessian(f, xs)) == sp.zeros(15, 15)
+    with_sin = f + sp.sin(xs[2])
+    assert sp.simplify(gradient_of(with_sin, xs)[2] - sp.diff(with_sin, xs[2])) == 0
