@@ -496,8 +496,8 @@ def _tidiness(worked: DescentSteps) -> int:
 
 def _steps_question(d: Derivation, worked: DescentSteps) -> str:
     one = len(d.variables) == 1
-    name = d.variables[0].name if one else "x"
-    rule = f"{name}ₖ₊₁ = {name}ₖ − η " + (f"f′({name}ₖ)" if one else "∇f(xₖ)")
+    name = d.variables[0].name if one else point_symbol(d.variables)
+    rule = f"{name}ₖ₊₁ = {name}ₖ − η " + (f"f′({name}ₖ)" if one else f"∇f({name}ₖ)")
     return (
         f"Starting from {_point_text(d.variables, worked.start)}, take two steps of gradient "
         f"descent {rule} by hand with learning rate η = {_number_text(worked.eta)}. "
@@ -688,6 +688,12 @@ class _LatexPrinter(LatexPrinter):
 def latex(expr: Any) -> str:
     """LaTeX for ``expr`` (see :class:`_LatexPrinter`)."""
     return str(_LatexPrinter().doprint(expr))
+
+
+def point_symbol(variables: Sequence[sp.Symbol]) -> str:
+    """The letter for the iterates x₀, x₁, ...: ``x`` unless a variable is called x."""
+    names = {v.name for v in variables}
+    return next((letter for letter in ("x", "p", "r", "s", "t") if letter not in names), "ξ")
 
 
 def _call_text(name: str, variables: Sequence[sp.Symbol]) -> str:
@@ -1224,8 +1230,8 @@ def _solve_steps(d: Derivation, worked: DescentSteps) -> tuple[Line, ...]:
     one = len(d.variables) == 1
     eta = latex(worked.eta)
     grad_name = "f'" if one else r"\nabla f"
-    name = d.variables[0].name if one else "x"
-    x = latex(d.variables[0]) if one else "x"
+    name = d.variables[0].name if one else point_symbol(d.variables)
+    x = latex(d.variables[0]) if one else {"ξ": r"\xi"}.get(name, name)
     lines = [Line(text="Apply the update rule twice:",
                   latex=rf"{x}_{{k+1}} = {x}_k - \eta\, {grad_name}({x}_k),\qquad \eta = {eta}")]
     for k, step in enumerate(worked.steps):
@@ -1239,7 +1245,7 @@ def _solve_steps(d: Derivation, worked: DescentSteps) -> tuple[Line, ...]:
         following, rounded_next = _shown_vector(step.next_point, one)
         approx = "" if rounded_next else _approx_latex(step.next_point, one)
         update = (rf"{x_k} - {eta}\left({gradient}\right)" if one
-                  else rf"x_{k} - {eta}\,{grad_name}(x_{k})")
+                  else rf"{x}_{k} - {eta}\,{grad_name}({x}_{k})")
         lines.append(Line(latex=(
             rf"{x}_{k + 1} = {update} {_relation(rounded or rounded_next)} {following}{approx}"
         )))
@@ -1320,7 +1326,7 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
     factors = ", ".join(latex(c) for c in rate.factors)
     if one:
         lines.append(Line(
-            text="Each step multiplies the distance to the critical point by 1 − η f″:",
+            text=f"Each step multiplies the distance to the critical point by 1 − η{g}″:",
             latex=rf"1 - \eta\,{g}'' = {factors}\qquad (\eta = {latex(rate.eta)})",
         ))
     else:

@@ -88,7 +88,9 @@ def test_rendered_pages_are_not_blank(made: dict[str, Path], tmp_path: Path) -> 
         height = pixels.shape[0]
         body = pixels[int(0.12 * height):int(0.9 * height)]  # without header and page number
         inked = int((body < 250).sum())
-        assert inked > 0.005 * body.size, f"{image.name} has nothing but its header"
+        # a page with nothing but its running header and number has no ink here at all;
+        # one line of text leaves a few hundred pixels
+        assert inked > 60, f"{image.name} has nothing but its header"
 
 
 def read_pgm(data: bytes) -> np.ndarray:

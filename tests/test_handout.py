@@ -272,3 +272,10 @@ def _escape(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
+
+
+def test_iterates_are_not_named_after_a_variable() -> None:
+    key = handout_to_json(build_handout(["x*p + x**2 + p**2"], seed=2, workers=1))
+    (steps,) = exercises(key, "descent_steps")
+    assert "rₖ₊₁ = rₖ − η ∇f(rₖ)" in steps["question"]
+    assert "xₖ" not in steps["question"] and "pₖ" not in steps["question"]
