@@ -22,8 +22,8 @@ from markupsafe import Markup, escape
 
 #: base font size handed to ziamath (px); the SVG is rescaled to ``em`` afterwards
 _SIZE = 20.0
-#: formula size relative to the surrounding text (STIX Two runs small next to body fonts)
-_SCALE = 1.08
+#: formula size relative to the surrounding text (a page's CSS may scale it further)
+_SCALE = 1.0
 #: delimiters that need ``\left``/``\right`` only around tall content
 _TALL = re.compile(r"\\(?:frac|dfrac|tfrac|begin|sum|prod|int|binom|substack|over)\b")
 _ID = re.compile(r'\bid="([^"]+)"')
