@@ -65,6 +65,8 @@ TIDY_SIZE = 50
 TIDY_DENOMINATOR = 10_000
 #: an exact hand-step number whose LaTeX is longer than this is shown as a decimal in the key
 MAX_EXACT_LATEX = 60
+#: a one-line formula with more LaTeX than this is broken into lines (it would not fit a page)
+WIDE_LATEX = 140
 
 _KINK_FUNCTIONS = frozenset(
     {"Heaviside", "sign", "Abs", "DiracDelta", "relu", "leaky_relu", "Max", "Min"}
@@ -300,9 +302,10 @@ def _check_settings(
         raise InputError("the title is too long (at most 200 characters)")
 
 
-def stream(seed: int, variant: int, index: int, exercise: str) -> random.Random:
-    """The random stream for one exercise of one function in one variant."""
-    return random.Random(f"symgd-handout:{seed}:{variant}:{index}:{exercise}")
+def stream(seed: int, variant: int, index: int, exercise: str, function: str = "") -> random.Random:
+    """The random stream for one exercise on one function (its position and its text) in one
+    variant: reproducible from the seed, and independent of the other functions."""
+    return random.Random(f"symgd-handout:{seed}:{variant}:{index}:{function}:{exercise}")
 
 
 def make_sheet(d: Derivation, *, index: int, variant: int, seed: int) -> Sheet:
@@ -323,7 +326,8 @@ def make_sheet(d: Derivation, *, index: int, variant: int, seed: int) -> Sheet:
         Exercise(number=f"{index}.{k}", kind=kind, question=text)
         for k, (kind, text) in enumerate(questions, start=1)
     ]
-    steps = descent_steps(d, stream(seed, variant, index, "descent_steps"))
+    text = to_text(d.expr)
+    steps = descent_steps(d, stream(seed, variant, index, "descent_steps", text))
     if steps is not None:
         exercises.append(
             Exercise(
@@ -333,7 +337,7 @@ def make_sheet(d: Derivation, *, index: int, variant: int, seed: int) -> Sheet:
                 steps=steps,
             )
         )
-    rate = rate_question(d, stream(seed, variant, index, "learning_rate"))
+    rate = rate_question(d, stream(seed, variant, index, "learning_rate", text))
     exercises.append(
         Exercise(
             number=f"{index}.{len(exercises) + 1}",
@@ -691,9 +695,9 @@ def latex(expr: Any) -> str:
 
 
 def point_symbol(variables: Sequence[sp.Symbol]) -> str:
-    """The letter for the iterates x₀, x₁, ...: ``x`` unless a variable is called x."""
-    names = {v.name for v in variables}
-    return next((letter for letter in ("x", "p", "r", "s", "t") if letter not in names), "ξ")
+    """The letter for the iterates x₀, x₁, ...: ``x`` unless a variable is called x (or x1)."""
+    stems = {re.sub(r"[\d_]+$", "", v.name) for v in variables}  # x1, x_2 count as x
+    return next((letter for letter in ("x", "p", "r", "s", "t") if letter not in stems), "ξ")
 
 
 def _call_text(name: str, variables: Sequence[sp.Symbol]) -> str:
@@ -1166,13 +1170,14 @@ def _solve_gradient(d: Derivation) -> tuple[Line, ...]:
 
 def _solve_differential(d: Derivation) -> tuple[Line, ...]:
     one = len(d.variables) == 1
-    filled = " + ".join(
-        rf"\left({latex(g)}\right)\,{latex(s)}"
-        for g, s in zip(d.gradient, d.differentials, strict=True)
-    )
+    terms = [rf"\left({latex(g)}\right)\,{latex(s)}"
+             for g, s in zip(d.gradient, d.differentials, strict=True)]
     text = ("df is the derivative times the small change of the variable:" if one else
             "df adds up each partial derivative times the small change of its variable:")
-    return (Line(text=text, latex=f"df = {filled}"),)
+    if sum(len(t) for t in terms) <= WIDE_LATEX:
+        return (Line(text=text, latex=f"df = {' + '.join(terms)}"),)
+    rows = r" \\ &\quad + ".join(terms)
+    return (Line(text=text, latex=rf"\begin{{aligned}} df &= {rows} \end{{aligned}}"),)
 
 
 def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
@@ -1181,11 +1186,24 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
         v = d.variables[0]
         return (Line(text="Differentiate f′ once more:",
                      latex=f"{_partial_latex(v, True, 2)} = {latex(d.hessian[0, 0])}"),)
-    lines = [
-        Line(text="Entry (i, j) is the derivative of the i-th gradient component by the j-th "
-                  "variable:",
-             latex=f"H = {latex(sp.Matrix(d.hessian))}"),
-    ]
+    matrix = latex(sp.Matrix(d.hessian))
+    if len(matrix) <= 3 * WIDE_LATEX:
+        lines = [
+            Line(text="Entry (i, j) is the derivative of the i-th gradient component by the "
+                      "j-th variable:",
+                 latex=f"H = {matrix}"),
+        ]
+    else:  # too wide to print as a matrix: its entries one per line (H is symmetric)
+        xs = d.variables
+        rows = r" \\ ".join(
+            rf"f_{{{latex(xs[i])}{latex(xs[j])}}} &= {latex(d.hessian[i, j])}"
+            for i in range(len(xs)) for j in range(i, len(xs))
+        )
+        lines = [
+            Line(text="Entry (i, j) of H is the derivative of the i-th gradient component by "
+                      "the j-th variable; H is symmetric, so these entries give all of it:",
+                 latex=rf"\begin{{aligned}} {rows} \end{{aligned}}"),
+        ]
     if d.hessian_is_constant:
         lines.append(Line(text="It does not depend on the point: f is quadratic."))
     return tuple(lines)

@@ -279,3 +279,11 @@ def test_iterates_are_not_named_after_a_variable() -> None:
     (steps,) = exercises(key, "descent_steps")
     assert "rₖ₊₁ = rₖ − η ∇f(rₖ)" in steps["question"]
     assert "xₖ" not in steps["question"] and "pₖ" not in steps["question"]
+
+
+@pytest.mark.parametrize(("names", "letter"), [(["x", "y"], "p"), (["x1", "x2", "w1"], "p"),
+                                               (["x_1", "p"], "r"), (["xy", "z"], "x")])
+def test_point_symbol_avoids_variable_stems(names: list[str], letter: str) -> None:
+    from symgd.handout import point_symbol
+
+    assert point_symbol(symbols(names)) == letter
