@@ -514,7 +514,7 @@ class _Builder:
                 continue
             shown = floats_plain(point)
             return candidate, (f"The first of symgd's simple candidate points where f and ∇f "
-                               f"are defined and the gradient is not zero (|∇f| ≈ {norm:.3g}); "
+                               f"are defined and the gradient is not zero (|∇f| ≈ {_n(norm, 3)}); "
                                f"{shown} is not a critical point, so descent has somewhere to "
                                "go, and the figures are drawn around it.")
         raise InputError("symgd could not find a start point where f and its gradient are "
@@ -548,9 +548,9 @@ class _Builder:
         rate = min(_nice_below(target), 1.0)
         exact = exact_number(rate)
         return exact, (
-            f"The largest Hessian eigenvalue {where} is λ_max ≈ {lam:.4g}. Plain descent on a "
-            f"quadratic is stable for η < 2/λ_max ≈ {2 / lam:.4g} and moves without zig-zag for "
-            f"η < 1/λ_max ≈ {1 / lam:.4g}; η = {_fraction_text(exact)} is a round number below "
+            f"The largest Hessian eigenvalue {where} is λ_max ≈ {_n(lam, 4)}. Plain descent on a "
+            f"quadratic is stable for η < 2/λ_max ≈ {_n(2 / lam, 4)} and moves without zig-zag for "
+            f"η < 1/λ_max ≈ {_n(1 / lam, 4)}; η = {_fraction_text(exact)} is a round number below "
             f"half of 1/λ_max, a safe margin.")
 
     def lr_remark(self, rate: float) -> str:
@@ -563,12 +563,12 @@ class _Builder:
         if top <= 0:
             return ""
         if rate >= 2 / top:
-            return (f" It is at or above 2/λ_max ≈ {2 / top:.4g}, so plain descent cannot "
+            return (f" It is at or above 2/λ_max ≈ {_n(2 / top, 4)}, so plain descent cannot "
                     "settle: expect it to diverge.")
         if rate > 1 / top:
-            return (f" It lies between 1/λ_max ≈ {1 / top:.4g} and 2/λ_max ≈ {2 / top:.4g}: "
+            return (f" It lies between 1/λ_max ≈ {_n(1 / top, 4)} and 2/λ_max ≈ {_n(2 / top, 4)}: "
                     "expect zig-zag steps that still converge.")
-        return f" It is below 1/λ_max ≈ {1 / top:.4g}: expect steady, monotone progress."
+        return f" It is below 1/λ_max ≈ {_n(1 / top, 4)}: expect steady, monotone progress."
 
     def default_steps(self, point: Sequence[Any], rate: float) -> tuple[int, str]:
         from symgd.descend import Status, descend
@@ -579,7 +579,7 @@ class _Builder:
         if trial.status is Status.CONVERGED:
             count = _nice_steps(max(trial.steps * 1.15, MIN_DEFAULT_STEPS))
             return count, (f"Gradient descent converges in {trial.steps} steps (|∇f| below "
-                           f"{TOLERANCE:g}); {count} leaves room for the other methods.")
+                           f"{_n(TOLERANCE)}); {count} leaves room for the other methods.")
         if trial.status is Status.DIVERGED:
             count = _nice_steps(max(trial.steps, MIN_DEFAULT_STEPS))
             return count, (f"Gradient descent runs away after {trial.steps} steps; {count} "
@@ -662,7 +662,7 @@ class _Builder:
             {"name": "Steps", "latex": rf"\text{{at most }} {s.steps}",
              "chosen_by_symgd": "steps" in s.defaults,
              "reason": s.reasons["steps"] + f" Every run also stops as soon as |∇f| < "
-                                            f"{TOLERANCE:g}."},
+                                            f"{_n(TOLERANCE)}."},
             {"name": "Optimizers", "latex": r"\text{" + methods.replace("'", "’") + "}",
              "chosen_by_symgd": "methods" in s.defaults, "reason": s.reasons["methods"]},
         ] if sp else []
@@ -808,7 +808,7 @@ class _Builder:
             "figure": _Pending("steepest"),
             "caption": (f"The rate of change of f at the start point, per unit step, for a step "
                         f"at angle θ to the gradient: ‖∇f(x₀)‖ cos θ with ‖∇f(x₀)‖ ≈ "
-                        f"{norm_float:.4g}. It is largest at 0°, zero at 90° and most negative "
+                        f"{_n(norm_float, 4)}. It is largest at 0°, zero at 90° and most negative "
                         f"at 180°."),
         }
 
@@ -1046,9 +1046,9 @@ class _Builder:
         rules = []
         for run in runs:
             outcome, tone = OUTCOME.get(run.status.value, (run.status.value, ""))
-            hyper = ", ".join(f"{_hyper_name(k)} = {v:g}" for k, v in run.hyperparameters.items()
+            hyper = ", ".join(f"{_hyper_name(k)} = {_n(v)}" for k, v in run.hyperparameters.items()
                               if k in ("momentum", "beta1", "beta2", "alpha", "eps"))
-            rate_text = f"η = {run.lr:g}"
+            rate_text = f"η = {_n(run.lr)}"
             final = run.xs[-1]
             ran_away = run.status.value == "diverged"
             table.append({
@@ -1061,7 +1061,7 @@ class _Builder:
                 "point_latex": r"\text{ran away}" if ran_away else floats_tex(final, 4),
                 "f_text": _run_value_text(run.fs, ran_away),
                 "grad_text": "grew without bound" if ran_away else
-                f"{float(run.grad_norms[-1]):.3g}".replace("-", "−"),
+                _n(float(run.grad_norms[-1]), 3),
                 "message": self.run_message(run),
             })
             rules.append({"label": _label(run.method), "latex": _rule_latex(run.method),
@@ -1117,7 +1117,7 @@ class _Builder:
         basins = self.basins(s, runs[0] if runs else None, markers)
         return {
             "intro": (f"Each method starts at x₀ and runs for at most {s.steps} steps, stopping "
-                      f"early when |∇f| < {TOLERANCE:g} or when the iterates run away."),
+                      f"early when |∇f| < {_n(TOLERANCE)} or when the iterates run away."),
             "table": table,
             "rules": rules,
             "picture": picture,
@@ -1150,18 +1150,19 @@ class _Builder:
         if status == "converged":
             target = self.nearest_point(run.xs[-1])
             if target is None and not self.d.critical_points:
-                return (f"|∇f| fell below {TOLERANCE:g} after {run.steps} steps at "
-                        f"{floats_plain(run.xs[-1])}, where f ≈ {float(run.fs[-1]):.3g}: a "
+                return (f"|∇f| fell below {_n(TOLERANCE)} after {run.steps} steps at "
+                        f"{floats_plain(run.xs[-1])}, where f ≈ {_n(float(run.fs[-1]), 3)}: a "
                         "stretch so flat the tolerance cannot tell it from a critical point, "
                         "though f has none.")
             where = f" at the {target.kind} {floats_plain(target.as_floats())}" if target else ""
-            return f"Reached |∇f| < {TOLERANCE:g}{where} after {run.steps} steps."
+            return f"Reached |∇f| < {_n(TOLERANCE)}{where} after {run.steps} steps."
         if status == "diverged":
             step = run.diverged_at if run.diverged_at is not None else run.steps
             why = run.reason.split(" ", 3)[-1] if run.reason else "the iterates grew without bound"
             return f"Ran away at step {step}: {why}."
         if status == "max_steps":
-            return (f"Used all {run.steps} steps; |∇f| is still {float(run.grad_norms[-1]):.3g}.")
+            still = _n(float(run.grad_norms[-1]), 3)
+            return f"Used all {run.steps} steps; |∇f| is still {still}."
         return run.message
 
     def nearest_point(self, x: Any, tolerance: float = 1e-3) -> CriticalPoint | None:
@@ -1277,7 +1278,7 @@ class _Builder:
                         "f is quadratic, so these bounds hold everywhere, exactly.")
             if eig is not None and float(eig.min()) < 0:
                 text.append("But the Hessian also has a negative eigenvalue "
-                            f"({num_tex(float(eig.min()), 4).replace('-', '−')}): along its "
+                            f"({_n(float(eig.min()), 4)}): along its "
                             "eigenvector f curves down, and every step lengthens that component "
                             "by the factor (1 + η|λ_min|) > 1, whatever η is. The bounds only "
                             "govern the other directions; there is no learning rate at which "
@@ -1320,9 +1321,10 @@ class _Builder:
                 "observed": observed,
                 "tone": {"monotone": "good", "oscillating": "warn", "divergent": "bad"}.get(
                     observed, ""),
-                "detail": (f"along v_max; the run itself ran away at step {run.diverged_at}"
-                           if saddle and run.status.value == "diverged"
-                           else _regime_detail(run)),
+                "detail": (("along v_max; along v_min the run escapes whatever η is"
+                            + (f" (it ran away at step {run.diverged_at})"
+                               if run.status.value == "diverged" else ""))
+                           if saddle else _regime_detail(run)),
                 "first_latex": r",\; ".join(num_tex(float(v), 4) for v in signal[:4])
                 + (r",\; \dots" if len(signal) > 4 else ""),
             })
@@ -1331,7 +1333,7 @@ class _Builder:
             for index, (rate, _, observed) in enumerate(regime_runs):
                 if observed != predicted[index]:
                     text.append(
-                        f"With η = {rate:.3g} the run did not follow the quadratic prediction "
+                        f"With η = {_n(rate, 3)} the run did not follow the quadratic prediction "
                         f"({predicted[index]}; it was {observed}): the thresholds hold only "
                         "where f is close to its quadratic model, and larger steps reach parts "
                         "of f with different curvature.")
@@ -1339,8 +1341,8 @@ class _Builder:
         paths = []
         for i, (rate, run, observed) in enumerate(regime_runs):
             paths.append(plots.Regime(
-                title=f"η = {rate:.3g}: {observed}",
-                path=plots.PathData(f"η = {rate:.3g}", run.xs, run.fs, run.grad_norms,
+                title=f"η = {_n(rate, 3)}: {observed}",
+                path=plots.PathData(f"η = {_n(rate, 3)}", run.xs, run.fs, run.grad_norms,
                                     colour=colours[i], diverged=run.status.value == "diverged"),
                 series=signals[i],
             ))
@@ -1403,7 +1405,7 @@ class _Builder:
         if v[int(np.argmax(np.abs(v)))] < 0:
             v = -v
         exact = self.eigen.get("exact")
-        lam_text = plain_math(str(exact[0])) if exact else f"{eig[0]:.4g}".replace("-", "−")
+        lam_text = plain_math(str(exact[0])) if exact else _n(eig[0], 4)
         return lam_text, floats_plain([float(c) for c in v], 3), " (in both directions ±v)"
 
     def exact_lambda_max(self) -> str | None:
@@ -1701,7 +1703,7 @@ def _run_value_text(values: Any, ran_away: bool) -> str:
         if finite.size and float(finite[-1]) < float(finite[0]):
             return "fell without bound"
         return "grew without bound"
-    return f"{float(finite[-1]):.6g}".replace("-", "−") if finite.size else "undefined"
+    return _n(float(finite[-1]), 6) if finite.size else "undefined"
 
 
 def _partial_symbol(variable: Any, n: int) -> str:
@@ -1738,7 +1740,7 @@ def _fraction_text(value: Any) -> str:
         return str(value)
     if value.is_Rational:
         return f"{value.p}/{value.q}"
-    return f"{float(value):g}"
+    return f"{_n(float(value))}"
 
 
 def floats_plain(values: Sequence[float], digits: int = 4) -> str:
@@ -1749,7 +1751,14 @@ def floats_plain(values: Sequence[float], digits: int = 4) -> str:
 
 
 def _plain_number(value: float) -> str:
-    return f"{value:.6g}".replace("-", "−")
+    return _n(value, 6)
+
+
+def _n(value: float, digits: int = 6) -> str:
+    """A number for prose: ``4.7 × 10³`` rather than ``4.7e+03``, with a real minus sign."""
+    from symgd.render import number
+
+    return number(value, digits)
 
 
 def plain_math(text: str) -> str:
@@ -1913,7 +1922,7 @@ def _regime_detail(run: Trajectory) -> str:
         return f"converged in {run.steps} steps"
     if status == "diverged":
         return f"ran away at step {run.diverged_at}"
-    return f"|∇f| ≈ {float(run.grad_norms[-1]):.2g} after {run.steps} steps"
+    return f"|∇f| ≈ {_n(float(run.grad_norms[-1]), 2)} after {run.steps} steps"
 
 
 def summarise(
@@ -1940,7 +1949,7 @@ def summarise(
         target = b.nearest_point(main.xs[-1])
         if target is not None and target.kind == "minimum":
             text = (f"{label} from {start} with η = {eta} reached the minimum "
-                    f"{floats_plain(target.as_floats())}, where f = {float(target.value):.6g}, "
+                    f"{floats_plain(target.as_floats())}, where f = {_n(float(target.value), 6)}, "
                     f"in {main.steps} steps.")
             if len(minima) > 1:
                 text += (f" f has {len(minima)} minima; descent cannot climb, so it settles in "
@@ -1951,7 +1960,7 @@ def summarise(
             rate = _contraction(b, target, float(s.lr))
             if rate is not None and main.method == "gd":
                 text += (f" Near the minimum each step shrinks the error by a factor of about "
-                         f"{rate:.3g}, the largest |1 − ηλ| over the Hessian's eigenvalues λ "
+                         f"{_n(rate, 3)}, the largest |1 − ηλ| over the Hessian's eigenvalues λ "
                          "there; that factor sets the pace.")
             paragraphs.append(text)
         elif target is not None:
@@ -1962,8 +1971,8 @@ def summarise(
         elif not b.d.critical_points:
             paragraphs.append(
                 f"{label} stopped after {main.steps} steps because |∇f| fell below "
-                f"{TOLERANCE:g}, but f has no critical point: the run reached a region so flat "
-                f"that the gradient all but vanishes (f ≈ {float(main.fs[-1]):.3g}). A small "
+                f"{_n(TOLERANCE)}, but f has no critical point: the run reached a region so flat "
+                f"that the gradient all but vanishes (f ≈ {_n(float(main.fs[-1]), 3)}). A small "
                 "gradient does not prove a minimum; with saturating functions such as σ it is "
                 "the vanishing-gradient problem.")
         else:
@@ -1985,7 +1994,7 @@ def summarise(
         elif lam is not None and max(lam) > 0 and float(s.lr) >= 2 / max(lam):
             paragraphs.append(
                 f"{label} diverged because the learning rate is too large: η = {eta} is above "
-                f"2/λ_max ≈ {2 / max(lam):.4g}, so each step overshoots the minimum by more "
+                f"2/λ_max ≈ {_n(2 / max(lam), 4)}, so each step overshoots the minimum by more "
                 "than it started with, and the iterates swing wider every time.")
             takeaways.append("Keep η below 2/λ_max; below 1/λ_max the steps never overshoot.")
         else:
@@ -1993,7 +2002,7 @@ def summarise(
             low = float(finite.min()) if finite.size else float("nan")
             paragraphs.append(
                 f"{label} ran away at step {main.diverged_at}. "
-                + (f"f fell to {low:.3g} along the way, which suggests f is unbounded below in "
+                + (f"f fell to {_n(low, 3)} along the way, which suggests f is unbounded below in "
                    "the direction the iterates took." if low < -1e6 else
                    "The steps grew instead of shrinking: the learning rate is too large for "
                    "the curvature the run met."))
@@ -2003,8 +2012,8 @@ def summarise(
             first = float(main.grad_norms[0])
             fading = gnorm < 1e-2 * first
             text = (f"{label} used all {main.steps} steps and was still moving (|∇f| ≈ "
-                    f"{gnorm:.2g}, f ≈ {float(main.fs[-1]):.4g}). f has no critical point, so "
-                    "there is no minimum to reach. ")
+                    f"{_n(gnorm, 2)}, f ≈ {_n(float(main.fs[-1]), 4)}). f has no critical "
+                    "point, so there is no minimum to reach. ")
             if fading:
                 text += ("f keeps decreasing toward a floor it never attains, and the gradient "
                          "fades on the way, so the steps become tiny. With saturating functions "
@@ -2021,7 +2030,7 @@ def summarise(
             reason = _slow_reason(b, main)
             paragraphs.append(
                 f"{label} used all {main.steps} steps without meeting the tolerance "
-                f"(|∇f| ≈ {gnorm:.2g} at the end, f ≈ {float(main.fs[-1]):.6g}). {reason}")
+                f"(|∇f| ≈ {_n(gnorm, 2)} at the end, f ≈ {_n(float(main.fs[-1]), 6)}). {reason}")
 
     others = [r for r in runs if r is not main]
     if others:
@@ -2043,7 +2052,7 @@ def summarise(
                 parts.append(f"{_label(r.method)} stopped where the Hessian is singular")
             else:
                 parts.append(f"{_label(r.method)} was still moving after {r.steps} steps "
-                             f"(|∇f| ≈ {float(r.grad_norms[-1]):.2g})")
+                             f"(|∇f| ≈ {_n(float(r.grad_norms[-1]), 2)})")
         text = "For comparison: " + "; ".join(parts) + "."
         converged = [r for r in runs if r.status.value == "converged"
                      and b.nearest_point(r.xs[-1]) is not None]
@@ -2067,7 +2076,7 @@ def summarise(
         paragraphs.append(text)
 
     if regime_runs:
-        observed = "; ".join(f"η = {rate:.3g}: {kind}" for rate, _, kind in regime_runs)
+        observed = "; ".join(f"η = {_n(rate, 3)}: {kind}" for rate, _, kind in regime_runs)
         kinds = [kind for _, _, kind in regime_runs]
         if kinds == ["monotone", "oscillating", "divergent"]:
             paragraphs.append("The learning-rate panel shows all three regimes of plain descent, "
@@ -2132,6 +2141,6 @@ def _slow_reason(b: _Builder, run: Trajectory) -> str:
                 "the distance, and the steps get ever shorter (sublinear convergence).")
     kappa = float(eig.max() / eig.min())
     return (f"It is heading for the minimum {where} through a narrow valley: the Hessian there "
-            f"has eigenvalues from {eig.min():.3g} to {eig.max():.3g} (condition number "
-            f"≈ {kappa:.3g}). η must stay below 2/λ_max to be stable, and then the steps along "
+            f"has eigenvalues from {_n(eig.min(), 3)} to {_n(eig.max(), 3)} (condition number "
+            f"≈ {_n(kappa, 3)}). η must stay below 2/λ_max to be stable, and then the steps along "
             "the flat direction cover only a sliver of the distance each time.")

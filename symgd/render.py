@@ -136,7 +136,10 @@ def number(value: Any, digits: int = 6) -> str:
     text = f"{x:.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
-        return f"{mantissa} × 10{_superscript(int(exponent))}".replace("-", "−")
+        power = f"10{_superscript(int(exponent))}"
+        if mantissa in ("1", "-1"):
+            return f"{mantissa[:-1]}{power}".replace("-", "−")
+        return f"{mantissa} × {power}".replace("-", "−")
     return text.replace("-", "−")
 
 

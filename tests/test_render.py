@@ -81,6 +81,8 @@ def test_a_copy_of_the_templates_can_override_one_partial(tmp_path: Path) -> Non
     (0.0001234567, "0.000123457"),
     (-2.5, "−2.5"),
     (1.5e-12, "1.5 × 10⁻¹²"),
+    (1e-8, "10⁻⁸"),
+    (-1e20, "−10²⁰"),
     (float("inf"), "∞"),
     (float("-inf"), "−∞"),
     (float("nan"), "undefined"),
