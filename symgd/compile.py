@@ -481,21 +481,16 @@ def scalar_source(
     rule: RuleLike,
     constant_names: Sequence[str],
     values: Mapping[str, float],
-) -> tuple[Callable[..., tuple[float, ...]], Callable[..., float]]:
-    """Plain-Python functions for a compiler such as numba: a K = 1 step and f.
+) -> Callable[..., tuple[float, ...]]:
+    """A plain-Python K = 1 step for a compiler such as numba, that also returns f.
 
-    The step is ``step(x1..xn, buffers..., t, c1..cq)`` with the rule's constants as trailing
-    arguments in the order of ``constant_names``, returning what :class:`ScalarStepper`'s
-    ``single`` returns; f is ``f(x1..xn)``. Both use :data:`MATH_FUNCTIONS` and ``math``.
+    ``step(x1..xn, buffers..., t, c1..cq)`` takes the rule's constants as trailing arguments
+    in the order of ``constant_names`` and returns what :class:`ScalarStepper`'s ``single``
+    returns followed by f at the input point (sharing its subexpressions with ∇f). It uses
+    :data:`MATH_FUNCTIONS` and ``math``.
     """
-    step = _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
-                           constants_as_args=True, expr=expr)
-    xs = [sp.Symbol(f"_x{i}", real=True) for i in range(len(variables))]
-    renamed = sp.sympify(expr).xreplace(dict(zip(variables, xs, strict=True)))
-    pairs, reduced = _shared_subexpressions([renamed])
-    value = sp.lambdify(xs, reduced[0], modules=[MATH_FUNCTIONS, "math"],
-                        printer=_scalar_printer(), cse=lambda e: (pairs, e), dummify=False)
-    return step, value
+    return _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
+                           constants_as_args=True, expr=expr, with_value=True)
 
 
 @functools.lru_cache(maxsize=64)
@@ -585,6 +580,7 @@ def _lambdify_steps(
     unroll: int,
     constants_as_args: bool = False,
     expr: sp.Expr | None = None,
+    with_value: bool = False,
 ) -> Callable[..., tuple[float, ...]]:
     n = len(variables)
     # internal names keep user variables (say `math`) from shadowing modules in the code
@@ -593,12 +589,14 @@ def _lambdify_steps(
     buffers = [[sp.Symbol(f"_b{j}_{i}") for i in range(n)] for j in range(len(rule.buffers))]
     t = sp.Symbol("_t")
     constants = {name: sp.Symbol(_constant_name(name)) for name in constant_names}
+    value_expr: sp.Expr | None = None
     if expr is None:
         pairs, found = shared_subexpressions(tuple(sp.sympify(g) for g in gradient))
     else:
         pairs, found = shared_subexpressions((expr, *gradient))
-        found = found[1:]
-    replacements = [(name, value.xreplace(rename)) for name, value in _needed(pairs, found)]
+        value_expr, found = found[0], found[1:]
+    targets = [*found, value_expr] if with_value and value_expr is not None else found
+    replacements = [(name, value.xreplace(rename)) for name, value in _needed(pairs, targets)]
     reduced = [sp.sympify(g).xreplace(rename) for g in found]
     assignments: list[tuple[sp.Symbol, sp.Expr]] = []
     ops = _SymbolicOps(assignments, "_v")
@@ -607,10 +605,13 @@ def _lambdify_steps(
     step_count: sp.Expr = t
     outputs: list[sp.Expr] = []
     last_gsq: sp.Expr = sp.Integer(0)
-    for _ in range(unroll):
+    value_out: sp.Expr = sp.Integer(0)
+    for index in range(unroll):
         mapping: dict[sp.Basic, sp.Basic] = dict(zip(xs, current, strict=True))
         for name, value in replacements:
             mapping[name] = ops.let(value.xreplace(mapping))
+        if with_value and index == 0 and value_expr is not None:
+            value_out = ops.let(value_expr.xreplace(rename).xreplace(mapping))
         g = [ops.let(component.xreplace(mapping)) for component in reduced]
         if rule.uses_step:
             step_count = ops.let(step_count + 1)
@@ -629,6 +630,8 @@ def _lambdify_steps(
         step_count = t + unroll
     outputs.extend(v for s in state for v in s)
     outputs.extend([step_count, last_gsq])
+    if with_value:
+        outputs.append(value_out)
     args = [*xs, *(v for b in buffers for v in b), t]
     if constants_as_args:
         args += [constants[name] for name in constant_names]

@@ -93,15 +93,15 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     longest = int(row_steps[0]) if count == 1 else int(row_steps.max())
     if keep_path:
         xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
-    if count > 1 or not keep_path:
+    if count > 1 and keep_path:
         # a block that finished early wrote nothing after its last step: repeat the last point
-        last = row_steps if keep_path else np.minimum(row_steps, 1)
-        top = longest if keep_path else 1
-        for s in np.unique(last[last < top]):
-            which = np.flatnonzero(last == s)
+        for s in np.unique(row_steps[row_steps < longest]):
+            which = np.flatnonzero(row_steps == s)
             xs[s + 1:, which] = xs[s, which]
             fs[s + 1:, which] = fs[s, which]
             gn[s + 1:, which] = gn[s, which]
+    elif not keep_path and count == 1 and longest == 0:
+        xs[1], fs[1], gn[1] = xs[0], fs[0], gn[0]
     return RunResult(xs, fs, gn, row_steps, row_codes)
 
 
@@ -127,13 +127,13 @@ def _kernels(problem: Problem, compiled: Compiled, optimizer: Optimizer, names: 
     found = _KERNELS.get(key)
     if found is not None:
         return found
-    step, value = scalar_source(problem.variables, problem.expr, compiled.gradient, rule, names,
-                                constants)
+    step = scalar_source(problem.variables, problem.expr, compiled.gradient, rule, names,
+                         constants)
     n, m = len(problem.variables), len(rule.buffers)
     # numba compiles on first call: the parallel kernel only when a batch runs
-    jit_step, jit_value = _jit(step), _jit(value)
-    pair = (_compile_kernel(n, m, len(names), jit_step, jit_value, parallel=False),
-            _compile_kernel(n, m, len(names), jit_step, jit_value, parallel=True))
+    jit_step = _jit(step)
+    pair = (_compile_kernel(n, m, len(names), jit_step, parallel=False),
+            _compile_kernel(n, m, len(names), jit_step, parallel=True))
     if len(_KERNELS) > 64:
         _KERNELS.clear()
     _KERNELS[key] = pair
@@ -174,9 +174,9 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
             *[f"    {xi} = X[{i}, 0]" for i, xi in enumerate(xs)],
             *[f"    {bj} = B[{j}, 0]" for j, bj in enumerate(bs)],
             "    for k in range(steps + 1):",
-            "        f = value(" + ", ".join(xs) + ")",
             "        out = step(" + ", ".join([*xs, *bs, "float(k)", *cs]) + ")",
             f"        gsq = out[{n + m * n + 1}]",
+            f"        f = out[{n + m * n + 2}]",
             "        slot = k if keep else min(k, 1)",
             *[f"        xs[slot, 0, {i}] = {xi}" for i, xi in enumerate(xs)],
             "        fs[slot, 0] = f",
@@ -196,9 +196,9 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
 
 
 def batch_source(n: int, m: int, c: int) -> str:
-    """The block-parallel kernel: ``sweep`` runs one step over a block of rows, branch-free
-    and on one 1-D array per quantity, so LLVM vectorises it; ``kernel`` loops over steps and,
-    in parallel, over blocks."""
+    """The block-parallel kernel. ``sweep`` takes one step over a block of rows, branch-free
+    and on one 1-D array per quantity, so LLVM vectorises it; ``block`` runs every step on one
+    block (recording the path when asked); ``kernel`` runs the blocks in parallel."""
     xs = [f"x{i}" for i in range(n)]
     bs = [f"b{j}" for j in range(m * n)]
     cs = [f"c{q}" for q in range(c)]
@@ -211,9 +211,9 @@ def batch_source(n: int, m: int, c: int) -> str:
         "    running = 0",
         f"    for r in range({arrays[0]}.shape[0]):",
         *[f"        {name} = a{name}[r]" for name in xs + bs],
-        "        f = value(" + ", ".join(xs) + ")",
         "        out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
         f"        gsq = out[{n + m * n + 1}]",
+        f"        f = out[{n + m * n + 2}]",
         f"        ok = {ok}",
         "        conv = ok & (gsq < tol2)",
         "        active = RS[r] < 0.0",
@@ -228,42 +228,48 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        running += going",
         "    return running",
     ]
-    block = ", ".join(f"{a}[lo:hi]" for a in arrays)
+    params = [*arrays, "F", "G", "RS", "RC"]
+    block = [
+        "def block(" + ", ".join([*params, *cs, "lo", "steps", "tol2", "bound", "keep", "xs",
+                                  "fs", "gn", "dcode", "ccode", "mcode"]) + "):",
+        "    for k in range(steps + 1):",
+        "        if keep or k == 0:",
+        f"            for r in range({arrays[0]}.shape[0]):",
+        *[f"                xs[k, lo + r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
+        "        running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, tol2, "
+        "bound, dcode, ccode, mcode)",
+        "        if keep or k == 0:",
+        f"            for r in range({arrays[0]}.shape[0]):",
+        "                fs[k, lo + r] = F[r]",
+        "                gn[k, lo + r] = math.sqrt(G[r])",
+        "        if running == 0:",
+        "            break",
+    ]
+    sliced = ", ".join(f"{a}[lo:hi]" for a in params)
     kernel = [
-        "def kernel(" + ", ".join([*arrays, "F", "G", "RS", "RC", "consts", "steps", "tol2",
-                                   "bound", "keep", "xs", "fs", "gn", "codes"]) + "):",
+        "def kernel(" + ", ".join([*params, "consts", "steps", "tol2", "bound", "keep", "xs",
+                                   "fs", "gn", "codes"]) + "):",
         f"    N = {arrays[0]}.shape[0]",
         *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
         "    dcode, ccode, mcode = codes[0], codes[1], codes[2]",
         "    for blk in prange((N + BLOCK - 1) // BLOCK):",
         "        lo = blk * BLOCK",
         "        hi = min(N, lo + BLOCK)",
-        "        for k in range(steps + 1):",
-        "            if keep or k == 0:",
-        "                for r in range(lo, hi):",
-        *[f"                    xs[k, r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
-        f"            running = sweep({block}, F[lo:hi], G[lo:hi], RS[lo:hi], RC[lo:hi], "
-        + "".join(f"{cq}, " for cq in cs)
-        + "float(k), k == steps, tol2, bound, dcode, ccode, mcode)",
-        "            if keep or k == 0:",
-        "                for r in range(lo, hi):",
-        "                    fs[k, r] = F[r]",
-        "                    gn[k, r] = math.sqrt(G[r])",
-        "            if running == 0:",
-        "                break",
+        f"        block({sliced}, " + "".join(f"{cq}, " for cq in cs)
+        + "lo, steps, tol2, bound, keep, xs, fs, gn, dcode, ccode, mcode)",
     ]
-    return "\n".join([*sweep, "", "", *kernel]) + "\n"
+    return "\n".join([*sweep, "", "", *block, "", "", *kernel]) + "\n"
 
 
-def _compile_kernel(n: int, m: int, c: int, step: Any, value: Any,
-                    parallel: bool) -> Callable[..., None]:
+def _compile_kernel(n: int, m: int, c: int, step: Any, parallel: bool) -> Callable[..., None]:
     assert numba is not None
     source = kernel_source(n, m, c, parallel)
     namespace: dict[str, Any] = {"math": math, "prange": numba.prange, "BLOCK": BLOCK,
-                                 "step": step, "value": value}
+                                 "step": step}
     exec(compile(source, f"<symgd kernel n={n} m={m}>", "exec"), namespace)
     if parallel:
-        namespace["sweep"] = numba.njit(error_model="numpy", fastmath=FASTMATH)(
-            namespace["sweep"])
+        for name in ("sweep", "block"):
+            namespace[name] = numba.njit(error_model="numpy", fastmath=FASTMATH)(
+                namespace[name])
     return numba.njit(parallel=parallel, error_model="numpy", fastmath=FASTMATH)(
         namespace["kernel"])
