@@ -39,8 +39,8 @@ class sigmoid(sp.Function):
     def _eval_is_positive(self) -> bool | None:
         return self.args[0].is_real
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
+        return _with_power(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
 
 
 class softplus(sp.Function):
@@ -63,8 +63,9 @@ class softplus(sp.Function):
     def _eval_is_positive(self) -> bool | None:
         return self.args[0].is_real
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
+        inner = printer._print(self.args[0])
+        return _with_power(rf"\operatorname{{softplus}}\left({inner}\right)", exp)
 
 
 class relu(sp.Function):
@@ -93,8 +94,9 @@ class relu(sp.Function):
     def _eval_is_nonnegative(self) -> bool | None:
         return self.args[0].is_real
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
+        inner = printer._print(self.args[0])
+        return _with_power(rf"\operatorname{{ReLU}}\left({inner}\right)", exp)
 
 
 class leaky_relu(sp.Function):
@@ -129,9 +131,14 @@ class leaky_relu(sp.Function):
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
 
-    def _latex(self, printer: Any) -> str:
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
         inner = ", ".join(printer._print(a) for a in self.args)
-        return rf"\operatorname{{LeakyReLU}}\left({inner}\right)"
+        return _with_power(rf"\operatorname{{LeakyReLU}}\left({inner}\right)", exp)
+
+
+def _with_power(latex: str, exp: str | None) -> str:
+    """``σ(z)`` raised to ``exp`` when SymPy's printer passes one (as in ``σ(z)^2``)."""
+    return latex if exp is None else rf"{latex}^{{{exp}}}"
 
 
 #: the custom classes, for printers and compilers that need to know them
