@@ -26,12 +26,16 @@ from symgd.cli_common import echo_json, input_errors_exit_2, parse_point
               metavar="DIR", help="Folder for report.html. Default: out/<expression>/.")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Use templates from DIR (a copy of symgd's templates folder).")
+@click.option("--pdf", "with_pdf", is_flag=True,
+              help="Also write report.pdf: the same lesson printed, with page numbers.")
+@click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False),
+              default="a4", show_default=True, help="Paper size for --pdf.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report's path and the run's key numbers as JSON.")
 @input_errors_exit_2
 def explain(expression: str, start: str | None, lr: float | None, steps: int | None,
             methods: str | None, output: Path | None, templates: Path | None,
-            as_json: bool) -> None:
+            with_pdf: bool, paper: str, as_json: bool) -> None:
     """Write a worked lesson on EXPRESSION to DIR/report.html and print its path.
 
     \b
@@ -66,12 +70,18 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     folder = output if output is not None else Path("out") / slug(expression)
     try:
         path = lesson.save(folder)
+        pdf_path = lesson.save_pdf(folder, paper=paper) if with_pdf else None
     except OSError as exc:
         raise InputError(f"cannot write the report into {folder}: {exc.strerror}") from None
     if as_json:
-        echo_json(lesson_json(lesson, path))
+        payload = lesson_json(lesson, path)
+        if pdf_path is not None:
+            payload["pdf"] = str(pdf_path)
+        echo_json(payload)
     else:
         click.echo(str(path))
+        if pdf_path is not None:
+            click.echo(str(pdf_path))
 
 
 def slug(expression: str) -> str:

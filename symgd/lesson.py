@@ -73,12 +73,22 @@ class Lesson:
         return render_html(self.context, make_env(self.templates))
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``report.html`` into ``directory`` (created if needed); return its path."""
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "report.html"
-        path.write_text(self.html(), encoding="utf-8")
-        return path
+        """Write ``report.html`` into ``directory`` (created if needed); return its path.
+
+        The file is written beside its final name and then renamed, so an interrupted run never
+        leaves half a report behind.
+        """
+        return write_atomically(Path(directory) / "report.html", self.html().encode("utf-8"))
+
+    def pdf(self, *, paper: str = "A4") -> bytes:
+        """The same page printed to PDF (WeasyPrint), with page numbers and a running header."""
+        from symgd.pdf import render_pdf
+
+        return render_pdf(self.html(), paper=paper)
+
+    def save_pdf(self, directory: str | Path, *, paper: str = "A4") -> Path:
+        """Write ``report.pdf`` into ``directory``; return its path."""
+        return write_atomically(Path(directory) / "report.pdf", self.pdf(paper=paper))
 
     def _repr_html_(self) -> str:
         page = html.escape(self.html(), quote=True)
@@ -88,6 +98,18 @@ class Lesson:
 
     def __repr__(self) -> str:
         return f"Lesson({self.context['function']['source']!r})"
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 @dataclass(frozen=True)
