@@ -999,8 +999,8 @@ def handout_context(h: Handout) -> dict[str, Any]:
 
 
 #: typesetting cost of one exercise on a sheet, in the units of :func:`_units`' weights
-#: (characters of LaTeX): measured, a sheet costs about a fifth of its key
-SHEET_EXERCISE_WEIGHT = 55
+#: (characters of LaTeX): measured, a sheet costs about a sixth of its key
+SHEET_EXERCISE_WEIGHT = 40
 #: below this total weight a handout is typeset in one piece
 PARALLEL_WEIGHT = 12_000
 
