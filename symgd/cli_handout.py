@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
 
     problems = _read_problems(expressions, from_file)
     load_weasyprint()  # fail early, before any work, when PDF output cannot be made
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
     total = len(problems) + variants
     with click.progressbar(length=total, label="Preparing exercises", file=err,

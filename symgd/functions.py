@@ -33,6 +33,9 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
         return 1 / (1 + sp.exp(-z))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
 
@@ -57,6 +60,9 @@ class softplus(sp.Function):
     def _eval_rewrite_as_log(self, z: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.log(1 + sp.exp(z))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
+
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
 
@@ -76,7 +82,10 @@ class relu(sp.Function):
     @classmethod
     def eval(cls, z: sp.Expr) -> sp.Expr | None:
         if z.is_number and z.is_real:
-            return sp.Max(0, z)
+            try:
+                return sp.Max(0, z)
+            except (TypeError, ValueError):  # a number SymPy cannot compare
+                return None
         return None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
@@ -112,7 +121,10 @@ class leaky_relu(sp.Function):
     def eval(cls, z: sp.Expr, slope: sp.Expr | None = None) -> sp.Expr | None:
         a = _HALF_SLOPE if slope is None else slope
         if z.is_number and z.is_real and a.is_number:
-            return z if z > 0 else a * z
+            try:
+                return z if z > 0 else a * z
+            except (TypeError, ValueError):
+                return None
         return None
 
     @property

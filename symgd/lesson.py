@@ -1180,7 +1180,7 @@ class _Builder:
             return f"Reached |∇f| < {_n(TOLERANCE)}{where} after {run.steps} steps."
         if status == "diverged":
             step = run.diverged_at if run.diverged_at is not None else run.steps
-            why = run.reason.split(" ", 3)[-1] if run.reason else "the iterates grew without bound"
+            why = run.detail or "the iterates grew without bound"
             return f"Ran away at step {step}: {why}."
         if status == "max_steps":
             still = _n(float(run.grad_norms[-1]), 3)

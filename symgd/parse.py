@@ -202,8 +202,10 @@ def _check_result(expr: sp.Expr, source: str) -> None:
         raise ExpressionError("the expression is undefined (a division by zero or log(0))")
     if any(_digits(atom) > MAX_DIGITS for atom in expr.atoms(sp.Rational)):
         raise ExpressionError(f"a number in the expression has more than {MAX_DIGITS} digits")
-    if expr.has(sp.I):
-        raise ExpressionError("the expression is not real (it involves the imaginary unit)")
+    if expr.has(sp.I) or any(
+        node.is_number and node.is_real is False for node in sp.preorder_traversal(expr)
+    ):
+        raise ExpressionError("the expression is not real (it involves a complex number)")
 
 
 def _digits(number: sp.Rational) -> int:

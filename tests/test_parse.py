@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 
 import pytest
@@ -149,6 +150,8 @@ REJECTED = [
     ("x +", "ends too early"),
     ("x, y", "','"),
     ("sqrt(-1)*x", "not real"),
+    ("acos(2)*x", "not real"),
+    ("log(-1) + x", "not real"),
     ("sin", "is a function"),
     ("x @ y", "'@'"),
     ("{x}", "brace"),
@@ -204,6 +207,13 @@ def test_derivatives_of_activations_print_as_parseable_text() -> None:
             derivative = sp.diff(problem.expr, v)
             again = parse(to_text(derivative), [s.name for s in derivative.free_symbols]).expr
             assert sp.simplify(again - derivative) == 0, text
+
+
+def test_activations_of_numbers_evaluate() -> None:
+    problem = parse("relu(softplus(1))*x + leaky_relu(-2)*x")
+    x = problem.variables[0]
+    value = float(problem.expr.subs(x, 1).evalf(20))
+    assert abs(value - (math.log(1 + math.e) - 0.02)) < 1e-12
 
 
 def test_public_names_are_reachable_from_the_package() -> None:
