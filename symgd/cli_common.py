@@ -91,7 +91,12 @@ def _number(text: str, name: str) -> float:
 
 def echo_json(payload: Any) -> None:
     """Print ``payload`` as indented JSON (non-finite floats become ``null``)."""
-    click.echo(json.dumps(_finite(payload), indent=2, ensure_ascii=False))
+    click.echo(json_text(payload))
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as indented JSON; JSON has no inf or NaN, so such floats become ``null``."""
+    return json.dumps(_finite(payload), indent=2, ensure_ascii=False)
 
 
 def _finite(value: Any) -> Any:

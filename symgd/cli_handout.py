@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from symgd.cli_common import input_errors_exit_2
+from symgd.cli_common import input_errors_exit_2, json_text
 from symgd.errors import ExpressionError, InputError
+from symgd.files import write_atomically
 
 if TYPE_CHECKING:
     from symgd.parse import Problem
@@ -92,7 +92,7 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
     written = [str(output)]
     if write_json:
         key = output.with_suffix(".json")
-        text = json.dumps(_finite(handout_to_json(result)), indent=2, ensure_ascii=False)
+        text = json_text(handout_to_json(result))
         _write(key, (text + "\n").encode("utf-8"))
         written.append(str(key))
     click.echo(f"Wrote {' and '.join(written)}")
@@ -140,20 +140,8 @@ def _file_lines(path: Path) -> list[tuple[str, str]]:
 
 def _write(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_atomically(path, data)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no inf or NaN: such floats become null."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from symgd.errors import InputError
+from symgd.files import write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,18 +99,6 @@ class Lesson:
 
     def __repr__(self) -> str:
         return f"Lesson({self.context['function']['source']!r})"
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
 
 
 @dataclass(frozen=True)
