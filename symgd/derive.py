@@ -105,6 +105,8 @@ def derive(
         raise InputError("the timeout must be a positive number of seconds")
     problem = f if isinstance(f, Problem) else parse(f, variables)
     xs = problem.variables
+    if not problem.expr.free_symbols & set(xs):
+        raise InputError("the function is constant: it does not depend on any of its variables")
     gradient = tuple(sp.diff(problem.expr, v) for v in xs)
     hessian = _without_dirac(sp.Matrix(gradient).jacobian(list(xs)))
     differentials = _differential_symbols(problem)

@@ -164,7 +164,7 @@ def _make_problem(
     expr: sp.Expr, source: str, variables: Sequence[str] | None, allow_parameters: bool
 ) -> Problem:
     symbols = {s.name: s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
-    if not symbols:
+    if not symbols and not variables:
         raise ExpressionError("the expression has no variables; nothing to differentiate")
     if variables is None:
         order = sorted(symbols, key=natural_key)

@@ -213,6 +213,11 @@ def test_json_expressions_read_back_with_the_parser() -> None:
     assert "E" not in j["expression"]
 
 
+def test_a_constant_function_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="constant"):
+        derive("7", ["x"])
+
+
 def test_bad_timeout_is_an_input_error() -> None:
     with pytest.raises(InputError):
         derive("x**2", timeout=0)

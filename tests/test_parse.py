@@ -82,6 +82,14 @@ def test_variables_sort_naturally_and_can_be_fixed() -> None:
     assert parse("x", ["x", "z"]).names == ("x", "z")
 
 
+def test_a_constant_reads_back_when_the_variables_are_named() -> None:
+    problem = parse("2", ["x", "y"])
+    assert problem.expr == 2
+    assert problem.names == ("x", "y")
+    with pytest.raises(ExpressionError, match="no variables"):
+        parse("2")
+
+
 def test_a_name_outside_the_given_variables_is_an_input_error() -> None:
     with pytest.raises(InputError, match="not among the variables"):
         parse("a*x**2", ["x"])
