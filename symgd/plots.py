@@ -254,6 +254,10 @@ def _nice_step(value: float) -> float:
 # -- output ----------------------------------------------------------------------------------
 
 
+#: resolution of the raster layers inside SVG figures (and of PNG figures)
+RASTER_DPI = 150
+
+
 def _figure(
     width: float,
     height: float,
@@ -280,7 +284,10 @@ def to_svg(fig: Figure, name: str) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "symgd"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        # dpi only sets the resolution of rasterised layers (filled contours, basins): 150 dpi
+        # keeps them sharp in print; lines and text stay vector
+        fig.savefig(buffer, format="svg", dpi=RASTER_DPI,
+                    metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
@@ -291,7 +298,7 @@ def to_svg(fig: Figure, name: str) -> str:
     return prefix_ids(text, name)
 
 
-def to_png(fig: Figure, dpi: int = 144) -> bytes:
+def to_png(fig: Figure, dpi: int = 150) -> bytes:
     """Serialise ``fig`` as PNG bytes (no timestamp metadata)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
