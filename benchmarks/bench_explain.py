@@ -18,26 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from timing import timed  # benchmarks/timing.py (scripts run from this folder's path)
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall-clock and child CPU seconds of one run (which must succeed)."""
-    before = os.times()
-    start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + \
-        (after.children_system - before.children_system)
-    return wall, cpu
 
 
 def main() -> None:

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import timed  # benchmarks/timing.py (scripts run from this folder's path)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: thirty functions of the kind a course sets: quadratics, quartics, Rosenbrock, exp, log,
@@ -69,19 +71,6 @@ from symgd.pdf import render_pdf
 lesson = symgd.explain(sys.argv[1])
 open(sys.argv[2], "wb").write(render_pdf(lesson.html()))
 """
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall-clock and child CPU seconds of one run (which must succeed)."""
-    before = os.times()
-    start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + \
-        (after.children_system - before.children_system)
-    return wall, cpu
 
 
 def explain_has_pdf(env: dict[str, str]) -> bool:

@@ -76,8 +76,6 @@ def _steps(result: Derivation) -> dict[str, Any] | None:
 
 def format_derivation(d: Derivation) -> str:
     """Readable plain text for the terminal."""
-    import sympy as sp
-
     names = [v.name for v in d.variables]
     lines = [f"f({', '.join(names)}) = {d.expr}", "", "Gradient:"]
     lines += [f"  ∂f/∂{n} = {g}" for n, g in zip(names, d.gradient, strict=True)]
@@ -99,7 +97,6 @@ def format_derivation(d: Derivation) -> str:
         lines.append(f"      Hessian eigenvalues: {eig}")
     lines += ["", f"Convexity: {d.convexity.verdict}. {d.convexity.reason}"]
     lines += [f"Note: {note}" for note in d.notes]
-    del sp
     return "\n".join(lines)
 
 

@@ -585,19 +585,19 @@ def _sign_witness(problem: Problem, hessian: sp.Matrix) -> Convexity | None:
     has_pos = (eig > tol[:, None]).any(axis=1)
     mixed = np.flatnonzero(has_neg & has_pos)
     if mixed.size:
-        where = _format_point(points[mixed[0]], xs)
+        where = _format_point(points[mixed[0]])
         return Convexity("neither", f"The Hessian has eigenvalues of both signs at {where}.")
     neg_at, pos_at = np.flatnonzero(has_neg), np.flatnonzero(has_pos)
     if neg_at.size and pos_at.size:
         return Convexity(
             "neither",
-            f"The curvature is positive at {_format_point(points[pos_at[0]], xs)} "
-            f"but negative at {_format_point(points[neg_at[0]], xs)}.",
+            f"The curvature is positive at {_format_point(points[pos_at[0]])} "
+            f"but negative at {_format_point(points[neg_at[0]])}.",
         )
     return None
 
 
-def _format_point(point: np.ndarray, xs: Sequence[sp.Symbol]) -> str:
+def _format_point(point: np.ndarray) -> str:
     values = ", ".join(f"{v:.4g}" for v in point)
     return f"({values})"
 
@@ -658,14 +658,15 @@ def derivation_to_json(d: Derivation) -> dict[str, Any]:
         "gradient": [to_text(g) for g in d.gradient],
         "total_differential": to_text(d.total_differential),
         "hessian": [[to_text(d.hessian[i, j]) for j in range(n)] for i in range(n)],
-        "critical_points": [_point_json(p, names) for p in d.critical_points],
+        "critical_points": [point_to_json(p, names) for p in d.critical_points],
         "critical_points_complete": d.critical_points_complete,
         "convexity": {"verdict": d.convexity.verdict, "reason": d.convexity.reason},
         "notes": list(d.notes),
     }
 
 
-def _point_json(point: CriticalPoint, names: Sequence[str]) -> dict[str, Any]:
+def point_to_json(point: CriticalPoint, names: Sequence[str]) -> dict[str, Any]:
+    """One critical point in the ``--json`` shape (exact text, or 10-digit decimals)."""
     result: dict[str, Any] = {
         "point": {n: _expr_text(c) for n, c in zip(names, point.coordinates, strict=True)},
         "value": _expr_text(point.value),

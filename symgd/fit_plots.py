@@ -49,7 +49,6 @@ _STYLE: dict[str, Any] = {
 }
 #: most points drawn per series (longer series are binned)
 MAX_POINTS = 1200
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -82,21 +81,10 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def power_label(value: float, _position: object = None) -> str:
-    """Log-axis tick label in plain Unicode (``10⁻³``)."""
-    if value <= 0 or not math.isfinite(value):
-        return ""
-    exponent = math.log10(value)
-    rounded = round(exponent)
-    if abs(exponent - rounded) > 1e-9:
-        return ""
-    if -2 <= rounded <= 3:
-        return f"{10.0 ** rounded:g}"
-    return f"10{str(rounded).translate(_SUPERSCRIPT)}"
-
-
 def _log_y(ax: Axes) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    from symgd.plots import power_label
 
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=6))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from symgd.derive import CriticalPoint, Derivation, derive
+from symgd.derive import Derivation, derive, point_to_json
 from symgd.errors import InputError
 from symgd.functions import to_elementary
 from symgd.parse import Problem, to_text
@@ -809,7 +809,7 @@ def exercise_to_json(sheet: Sheet, exercise: Exercise) -> dict[str, Any]:
         answer = {"hessian": [[to_text(d.hessian[i, j]) for j in range(n)] for i in range(n)]}
     elif exercise.kind == "critical_points":
         answer = {
-            "critical_points": [_point_json(p, names) for p in d.critical_points],
+            "critical_points": [point_to_json(p, names) for p in d.critical_points],
             "complete": d.critical_points_complete,
         }
     elif exercise.kind == "descent_steps" and exercise.steps is not None:
@@ -864,23 +864,6 @@ def _vector_json(names: Sequence[str], values: Sequence[sp.Expr]) -> dict[str, s
     return {n: to_text(v) for n, v in zip(names, values, strict=True)}
 
 
-def _point_json(point: CriticalPoint, names: Sequence[str]) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "point": {n: _exact_text(c) for n, c in zip(names, point.coordinates, strict=True)},
-        "value": _exact_text(point.value),
-        "kind": point.kind,
-        "eigenvalues": [_exact_text(v) for v in point.eigenvalues],
-        "exact": point.exact,
-    }
-    if point.free:
-        result["free"] = [s.name for s in point.free]
-    return result
-
-
-def _exact_text(expr: sp.Expr) -> str:
-    if isinstance(expr, sp.Float):
-        return f"{float(expr):.10g}"
-    return to_text(expr)
 
 
 def _float(value: sp.Expr) -> float | None:
