@@ -493,6 +493,23 @@ def scalar_source(
                            constants_as_args=True, expr=expr, with_value=True)
 
 
+def batch_step(
+    variables: Sequence[sp.Symbol],
+    expr: sp.Expr,
+    gradient: Sequence[sp.Expr],
+    rule: RuleLike,
+    constant_names: Sequence[str],
+    values: Mapping[str, float],
+) -> Callable[..., tuple[Any, ...]]:
+    """:func:`scalar_source`'s step as numpy code: every argument may be an array of starts.
+
+    The same symbolic step as the scalar path, printed for numpy, so a batch and a single run
+    from the same start take bit-for-bit the same steps.
+    """
+    return _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
+                           constants_as_args=True, expr=expr, with_value=True, vectorised=True)
+
+
 @functools.lru_cache(maxsize=64)
 def shared_subexpressions(
     exprs: tuple[sp.Expr, ...],
@@ -581,6 +598,7 @@ def _lambdify_steps(
     constants_as_args: bool = False,
     expr: sp.Expr | None = None,
     with_value: bool = False,
+    vectorised: bool = False,
 ) -> Callable[..., tuple[float, ...]]:
     n = len(variables)
     # internal names keep user variables (say `math`) from shadowing modules in the code
@@ -635,6 +653,11 @@ def _lambdify_steps(
     args = [*xs, *(v for b in buffers for v in b), t]
     if constants_as_args:
         args += [constants[name] for name in constant_names]
+    if vectorised:
+        return sp.lambdify(
+            args, tuple(outputs), modules=[NUMPY_FUNCTIONS, "numpy"], printer=_numpy_printer(),
+            cse=lambda exprs: (assignments, exprs), dummify=False,
+        )
     return sp.lambdify(
         args, tuple(outputs), modules=[MATH_FUNCTIONS, "math"], printer=_scalar_printer(),
         cse=lambda exprs: (assignments, exprs), dummify=False,

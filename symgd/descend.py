@@ -51,7 +51,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgd.compile import Compiled, ScalarStepper, build_scalar_stepper, compiled_for
+from symgd.compile import (
+    Compiled,
+    ScalarStepper,
+    batch_step,
+    build_scalar_stepper,
+    compiled_for,
+)
 from symgd.errors import InputError
 from symgd.optim import Optimizer, OptState, make_optimizer
 from symgd.parse import Problem, parse
@@ -590,14 +596,35 @@ def _as_block(points: list[tuple[float, ...]], n: int) -> np.ndarray:
 
 # -- batches (and Newton) with numpy ----------------------------------------------------------
 
-def _block_rows(n: int) -> int:
-    return max(1024, 32768 // max(n, 1))
+def _block_rows(n: int, buffers: int) -> int:
+    """Starts per block: the arrays of one step (coordinates, buffers and temporaries) stay
+    within a core's L2 cache, where numpy's passes run several times faster than from memory."""
+    return max(2048, min(32768, 262144 // (n * (buffers + 1) + 6)))
+
+
+_BATCH_STEPS: dict[tuple[Any, ...], Callable[..., tuple[Any, ...]]] = {}
+
+
+def _batch_step(compiled: Compiled, optimizer: Optimizer) -> Callable[..., tuple[Any, ...]]:
+    rule = optimizer.rule
+    assert rule is not None and compiled.expr is not None
+    constants = optimizer.constants()
+    key = (compiled.expr, compiled.variables, optimizer.name, rule.structure(constants))
+    step = _BATCH_STEPS.get(key)
+    if step is None:
+        step = batch_step(compiled.variables, compiled.expr, compiled.gradient, rule,
+                          tuple(constants), constants)
+        if len(_BATCH_STEPS) > 128:
+            _BATCH_STEPS.clear()
+        _BATCH_STEPS[key] = step
+    return step
 
 
 def _run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
                tol: float, keep_path: bool) -> RunResult:
     count, n = starts.shape
-    rows = _block_rows(n)
+    rule = optimizer.rule
+    rows = _block_rows(n, 0 if rule is None else len(rule.buffers))
     row_steps = np.full(count, steps, dtype=np.int64)
     row_codes = np.full(count, _CODE[Status.MAX_STEPS], dtype=np.int8)
     final_x = starts.copy()
@@ -607,15 +634,24 @@ def _run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
     xs = np.empty((length, count, n))
     fs = np.empty((length, count))
     gn = np.empty((length, count))
-    blocks = [(a, min(count, a + rows)) for a in range(0, count, rows)]
+    workers = min(-(-count // rows), os.cpu_count() or 1, MAX_THREADS)
+    # equal blocks, as many per thread: no thread waits on a last, longer block
+    per = -(-count // (workers * -(-count // (rows * workers))))
+    blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
+
+    step = None if rule is None else _batch_step(compiled, optimizer)
 
     def run(block: tuple[int, int]) -> None:
         a, b = block
+        path, out = (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g)
         with np.errstate(all="ignore"):  # per thread: numpy's error state is thread-local
-            _run_block(compiled, optimizer, starts[a:b], steps, tol, keep_path, a,
-                       (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g))
+            if step is None:
+                _run_block(compiled, optimizer, starts[a:b], steps, tol, keep_path, a, path,
+                           out)
+            else:
+                _run_block_fused(step, optimizer, starts[a:b], steps, tol, keep_path, a, path,
+                                 out)
 
-    workers = min(len(blocks), os.cpu_count() or 1, MAX_THREADS)
     if optimizer.needs_hessian:
         with np.errstate(all="ignore"):
             compiled.hessian_at(starts[:1])  # build the lazy Hessian before threads share it
@@ -702,6 +738,67 @@ def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
         if step is None:
             return
         x += step
+
+
+def _run_block_fused(step: Callable[..., tuple[Any, ...]], optimizer: Optimizer,
+                     starts: np.ndarray, steps: int, tol: float, keep_path: bool, offset: int,
+                     path: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     out: tuple[np.ndarray, ...]) -> None:
+    """A first-order method on a block of starts: one generated numpy step per iteration
+    (∇f, f, |∇f|² and the update in one function, intermediate results shared)."""
+    xs, fs, gn = path
+    rule = optimizer.rule
+    assert rule is not None
+    count, n = starts.shape
+    x = [np.array(starts[:, i]) for i in range(n)]
+    buffers = [np.full(count, value) for value in rule.initial(optimizer.hyperparameters)
+               for _ in range(n)]
+    consts = list(optimizer.constants().values())
+    index = np.arange(offset, offset + count)
+    full = True                                   # every row of the block still running
+    tol2 = tol * tol
+    t: Any = 0.0
+    for k in range(steps + 1):
+        result = step(*x, *buffers, t, *consts)
+        rows = len(index)
+        f = _as_rows(result[-1], rows)
+        gsq = _as_rows(result[-2], rows)
+        if keep_path:
+            where = slice(index[0], index[-1] + 1) if full else index
+            for i, xi in enumerate(x):
+                xs[k, where, i] = xi
+            fs[k, where] = f
+            gn[k, where] = np.sqrt(gsq)
+        elif k == 0:
+            fs[0, index] = f
+            gn[0, index] = np.sqrt(gsq)
+        # whole-block test first (min and max are NaN when any value is); rows only if needed
+        calm = (f.min() >= -RUNAWAY and f.max() <= RUNAWAY and gsq.max() < math.inf
+                and not gsq.min() < tol2 and k < steps
+                and all(xi.min() >= -RUNAWAY and xi.max() <= RUNAWAY for xi in x))
+        if not calm:
+            stacked = np.stack(x)
+            with np.errstate(invalid="ignore"):
+                stopped = ~((np.abs(f) <= RUNAWAY) & (np.abs(stacked) <= RUNAWAY).all(axis=0)
+                            & (gsq < math.inf) & (gsq >= tol2))
+            if k == steps:
+                stopped[:] = True
+            if stopped.any():
+                _classify_stops(stopped, k, k == steps, stacked, f, gsq, tol2, index, out)
+                if stopped.all():
+                    return
+                keep = ~stopped
+                index, full = index[keep], False
+                result = tuple(v[keep] if np.ndim(v) else v for v in result)
+        x = list(result[:n])
+        buffers = list(result[n:n + len(buffers)])
+        t = result[n + len(buffers)]
+
+
+def _as_rows(value: Any, rows: int) -> np.ndarray:
+    """A per-row array of ``value`` (a generated step returns a constant as a scalar)."""
+    array = np.asarray(value, dtype=float)
+    return array if array.ndim else np.full(rows, float(array))
 
 
 def _classify_stops(stopped: np.ndarray, k: int, last: bool, x: np.ndarray, f: np.ndarray,
