@@ -371,6 +371,9 @@ class RuleLike(Protocol):
     @property
     def apply(self) -> Callable[..., tuple[Any, tuple[Any, ...]]]: ...
 
+    @property
+    def gradient_scale(self) -> Callable[[Mapping[str, Any]], Any] | None: ...
+
 
 class _SymbolicOps:
     """``sqrt`` and ``let`` for rules applied to symbols: ``let`` records an assignment."""
@@ -481,16 +484,20 @@ def scalar_source(
     rule: RuleLike,
     constant_names: Sequence[str],
     values: Mapping[str, float],
+    latency: bool = False,
 ) -> Callable[..., tuple[float, ...]]:
     """A plain-Python K = 1 step for a compiler such as numba, that also returns f.
 
     ``step(x1..xn, buffers..., t, c1..cq)`` takes the rule's constants as trailing arguments
     in the order of ``constant_names`` and returns what :class:`ScalarStepper`'s ``single``
     returns followed by f at the input point (sharing its subexpressions with ∇f). It uses
-    :data:`MATH_FUNCTIONS` and ``math``.
+    :data:`MATH_FUNCTIONS` and ``math``. ``latency`` shapes the step for a loop that waits on
+    each iterate (one start): plain descent's η is folded into the gradient's coefficients,
+    which shortens the chain from x_k to x_{k+1}, at the price of computing ∇f separately.
     """
     return _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
-                           constants_as_args=True, expr=expr, with_value=True)
+                           constants_as_args=True, expr=expr, with_value=True,
+                           fold_last=latency)
 
 
 def batch_step(
@@ -588,6 +595,42 @@ def _name_power_bases(
     return out_pairs, [rename(e) for e in reduced]
 
 
+def _folded_step(x: sp.Expr, g: sp.Expr, scale: sp.Expr, ops: _SymbolicOps) -> sp.Expr | None:
+    """``x + scale·g`` with ``scale`` multiplied into the numeric coefficients of g's terms and
+    the terms that carry x as a factor gathered (``x·(1 + 2η + ...) + ...``), or ``None`` when
+    that takes no fewer operations. The folded constants depend on η only: computed once per
+    call, they are shared by the unrolled steps."""
+    with_x: list[tuple[sp.Expr, sp.Expr]] = []   # coefficient·x·rest
+    without: list[tuple[sp.Expr, sp.Expr]] = []  # coefficient·rest
+    for term in sp.Add.make_args(g):
+        coeff, rest = term.as_coeff_Mul()
+        factors = list(sp.Mul.make_args(rest))
+        if x in factors:
+            factors.remove(x)
+            with_x.append((coeff, sp.Mul(*factors)))
+        else:
+            without.append((coeff, rest))
+    constants: dict[sp.Symbol, sp.Expr] = {}
+
+    def constant(value: sp.Expr) -> sp.Symbol:
+        name = sp.Dummy()
+        constants[name] = value
+        return name
+
+    tail = [constant(c * scale) * rest for c, rest in without]
+    if with_x:
+        lead = 1 + sum((c * scale for c, rest in with_x if rest == 1), sp.Integer(0))
+        inner = [constant(lead)] + [constant(c * scale) * rest for c, rest in with_x
+                                    if rest != 1]
+        folded = sp.Mul(x, sp.Add(*inner)) if len(inner) > 1 else x * inner[0]
+        value = sp.Add(folded, *tail)
+    else:
+        value = sp.Add(x, *tail)
+    if sp.count_ops(value) >= sp.count_ops(g) + 2:
+        return None
+    return value.xreplace({name: ops.let(v) for name, v in constants.items()})
+
+
 def _lambdify_steps(
     variables: Sequence[sp.Symbol],
     gradient: Sequence[sp.Expr],
@@ -599,6 +642,7 @@ def _lambdify_steps(
     expr: sp.Expr | None = None,
     with_value: bool = False,
     vectorised: bool = False,
+    fold_last: bool = False,
 ) -> Callable[..., tuple[float, ...]]:
     n = len(variables)
     # internal names keep user variables (say `math`) from shadowing modules in the code
@@ -624,13 +668,30 @@ def _lambdify_steps(
     outputs: list[sp.Expr] = []
     last_gsq: sp.Expr = sp.Integer(0)
     value_out: sp.Expr = sp.Integer(0)
+    scale = None if rule.gradient_scale is None else rule.gradient_scale(constants)
     for index in range(unroll):
         mapping: dict[sp.Basic, sp.Basic] = dict(zip(xs, current, strict=True))
         for name, value in replacements:
             mapping[name] = ops.let(value.xreplace(mapping))
         if with_value and index == 0 and value_expr is not None:
             value_out = ops.let(value_expr.xreplace(rename).xreplace(mapping))
-        g = [ops.let(component.xreplace(mapping)) for component in reduced]
+        components = [component.xreplace(mapping) for component in reduced]
+        folded_x: list[Any] = []
+        if scale is not None and (index < unroll - 1 or fold_last):
+            # fold η into the gradient's coefficients (the last step's gradient is still
+            # computed below, for |∇f|², but off the chain from one iterate to the next)
+            for x, component in zip(current, components, strict=True):
+                folded = _folded_step(x, component, scale, ops)
+                if folded is None:
+                    delta, _ = rule.apply(ops.let(component), (), step_count, constants, values,
+                                          ops)
+                    folded = x + delta
+                folded_x.append(ops.let(folded))
+            if index < unroll - 1:
+                current = folded_x
+                outputs.extend(current)
+                continue
+        g = [ops.let(component) for component in components]
         if rule.uses_step:
             step_count = ops.let(step_count + 1)
         new_state: list[list[Any]] = [[None] * n for _ in buffers]
@@ -638,7 +699,7 @@ def _lambdify_steps(
         for i in range(n):
             delta, updated = rule.apply(g[i], tuple(s[i] for s in state), step_count,
                                         constants, values, ops)
-            new_x.append(ops.let(current[i] + delta))
+            new_x.append(folded_x[i] if folded_x else ops.let(current[i] + delta))
             for j, value in enumerate(updated):
                 new_state[j][i] = ops.let(value)
         last_gsq = sp.Add(*[gi * gi for gi in g])

@@ -317,6 +317,9 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
     """The start as an ``(N, n)`` float array and whether it was a batch."""
     names = problem.names
     n = len(names)
+    if (type(start) in (tuple, list) and len(start) == n
+            and all(type(v) in (float, int) and math.isfinite(v) for v in start)):
+        return np.array([start], dtype=float), False  # the common case, without the checks
     if isinstance(start, Mapping):
         unknown = [k for k in start if k not in names]
         if unknown:

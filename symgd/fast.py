@@ -127,13 +127,14 @@ def _kernels(problem: Problem, compiled: Compiled, optimizer: Optimizer, names: 
     found = _KERNELS.get(key)
     if found is not None:
         return found
-    step = scalar_source(problem.variables, problem.expr, compiled.gradient, rule, names,
-                         constants)
+    def step(latency: bool) -> Any:
+        return _jit(scalar_source(problem.variables, problem.expr, compiled.gradient, rule,
+                                  names, constants, latency=latency))
+
     n, m = len(problem.variables), len(rule.buffers)
     # numba compiles on first call: the parallel kernel only when a batch runs
-    jit_step = _jit(step)
-    pair = (_compile_kernel(n, m, len(names), jit_step, parallel=False),
-            _compile_kernel(n, m, len(names), jit_step, parallel=True))
+    pair = (_compile_kernel(n, m, len(names), step(True), parallel=False),
+            _compile_kernel(n, m, len(names), step(False), parallel=True))
     if len(_KERNELS) > 64:
         _KERNELS.clear()
     _KERNELS[key] = pair

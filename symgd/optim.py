@@ -86,6 +86,9 @@ class ElementwiseRule:
     apply: ApplyRule
     uses_step: bool = False
     structure: Callable[[Mapping[str, float]], tuple[Any, ...]] = lambda values: ()
+    #: for a rule whose step is a constant times g (plain descent and ascent): that constant,
+    #: so the compiler may fold it into the gradient's coefficients
+    gradient_scale: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 class OptState(NamedTuple):
@@ -209,8 +212,10 @@ def _adam_constants(lr: float, hyper: Mapping[str, float]) -> dict[str, float]:
 
 
 _RULES: dict[str, ElementwiseRule] = {
-    "gd": ElementwiseRule((), _zeros(0), _plain_constants(), _gd),
-    "ascent": ElementwiseRule((), _zeros(0), _plain_constants(), _ascent),
+    "gd": ElementwiseRule((), _zeros(0), _plain_constants(), _gd,
+                          gradient_scale=lambda c: -c["lr"]),
+    "ascent": ElementwiseRule((), _zeros(0), _plain_constants(), _ascent,
+                              gradient_scale=lambda c: c["lr"]),
     "momentum": ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
                                 _momentum),
     "nesterov": ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),

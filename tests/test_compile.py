@@ -107,6 +107,41 @@ def test_unrolled_steps_equal_single_steps(method: str) -> None:
     np.testing.assert_allclose(out[10:-1], vals[2:], rtol=1e-15)
 
 
+FOLD_CASES = [
+    ROSENBROCK,
+    x**3 - 3 * x * y + 2 * y**2 + 5 * x,
+    sp.exp(x / 3) + x * y / 2 - sp.Rational(7, 4) * y + 3 * x**2,
+    sigmoid(2 * x - y) + y**2 / 8,
+]
+
+
+@pytest.mark.parametrize("expr", FOLD_CASES)
+@pytest.mark.parametrize(("method", "sign"), [("gd", -1.0), ("ascent", 1.0)])
+def test_folded_unrolled_steps_follow_the_written_update(expr: sp.Expr, method: str,
+                                                         sign: float) -> None:
+    # the unrolled step multiplies η into the gradient's coefficients; eight calls (64 steps)
+    # must still follow x ← x ∓ η ∇f(x), evaluated here independently of the generated code
+    lr = 1e-3 if method == "gd" else 1e-5  # slow enough that ascent stays finite
+    stepper, fused, _single = _bound(method, 8, expr=expr, lr=lr)
+    gradient = [sp.lambdify((x, y), sp.diff(expr, v), modules=[{"sigmoid": _sigmoid}, "math"])
+                for v in (x, y)]
+    a, b = 0.7, -0.4
+    vals: tuple[float, ...] = (a, b, 0.0)
+    for _ in range(8):
+        out = fused(*vals)
+        for j in range(8):
+            ga, gb = gradient[0](a, b), gradient[1](a, b)
+            a, b = a + sign * lr * ga, b + sign * lr * gb
+            assert out[2 * j: 2 * j + 2] == pytest.approx((a, b), rel=1e-12, abs=1e-15)
+        a, b = out[14], out[15]
+        vals = out[14:-1]
+    assert vals[-1] == 64.0
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
 def test_rebinding_changes_only_the_constants() -> None:
     stepper, fused, _ = _bound("gd", 2)
     slow, _ = stepper.bind({"lr": 1e-4})
