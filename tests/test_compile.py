@@ -122,7 +122,7 @@ def test_folded_unrolled_steps_follow_the_written_update(expr: sp.Expr, method: 
     # the unrolled step multiplies η into the gradient's coefficients; eight calls (64 steps)
     # must still follow x ← x ∓ η ∇f(x), evaluated here independently of the generated code
     lr = 1e-3 if method == "gd" else 1e-5  # slow enough that ascent stays finite
-    stepper, fused, _single = _bound(method, 8, expr=expr, lr=lr)
+    _stepper, fused, _single = _bound(method, 8, expr=expr, lr=lr)
     gradient = [sp.lambdify((x, y), sp.diff(expr, v), modules=[{"sigmoid": _sigmoid}, "math"])
                 for v in (x, y)]
     a, b = 0.7, -0.4
