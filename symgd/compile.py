@@ -412,7 +412,8 @@ class ScalarStepper:
     buffers after them (buffer-major, n per buffer), the step counter and the squared gradient
     norm of the last gradient used. Slicing ``out[(K-1)·n:-1]`` gives the next call's arguments.
     ``single`` is the same with K = 1. The rule's scalar constants are globals of the
-    generated code, set by :meth:`bind`.
+    generated code, set by :meth:`bind`. ``loop`` runs ``function``'s body many times over
+    (see :func:`_runner`).
     """
 
     n: int
@@ -421,23 +422,32 @@ class ScalarStepper:
     constant_names: tuple[str, ...]
     function: Callable[..., tuple[float, ...]]
     single: Callable[..., tuple[float, ...]]
+    loop: Callable[..., bool]
 
     def bind(self, constants: Mapping[str, float]) -> tuple[Callable[..., tuple[float, ...]],
                                                              Callable[..., tuple[float, ...]]]:
         """Copies of ``function`` and ``single`` that read ``constants``."""
+        bound = self._bound(constants)
+        return bound[1], bound[2]
+
+    def bind_loop(self, constants: Mapping[str, float]) -> Callable[..., bool]:
+        """A copy of ``loop`` that reads ``constants``."""
+        return self._bound(constants)[3]
+
+    def _bound(self, constants: Mapping[str, float]) -> tuple[Any, ...]:
         values = {_constant_name(k): float(constants[k]) for k in self.constant_names}
         key = tuple(values.items())
         bound = _BOUND.get((id(self), key))
         if bound is None or bound[0] is not self:
-            bound = (self, _with_globals(self.function, values),
-                     _with_globals(self.single, values))
+            bound = (self, *(_with_globals(f, values)
+                             for f in (self.function, self.single, self.loop)))
             if len(_BOUND) > 256:
                 _BOUND.clear()
             _BOUND[(id(self), key)] = bound
-        return bound[1], bound[2]
+        return bound
 
 
-_BOUND: dict[tuple[int, tuple[tuple[str, float], ...]], tuple[Any, Any, Any]] = {}
+_BOUND: dict[tuple[int, tuple[tuple[str, float], ...]], tuple[Any, ...]] = {}
 
 
 def _with_globals(function: Callable[..., Any], values: Mapping[str, float]) -> Any:
@@ -470,11 +480,12 @@ def build_scalar_stepper(
     """
     n = len(variables)
     k = default_unroll(n) if unroll is None else unroll
-    function = _lambdify_steps(variables, gradient, rule, constant_names, values, k,
-                               expr=expr)
+    function, loop = _lambdify_steps(variables, gradient, rule, constant_names, values, k,
+                                     expr=expr, runner=True)
     single = function if k == 1 else _lambdify_steps(
         variables, gradient, rule, constant_names, values, 1, expr=expr)
-    return ScalarStepper(n, len(rule.buffers), k, tuple(constant_names), function, single)
+    return ScalarStepper(n, len(rule.buffers), k, tuple(constant_names), function, single,
+                         loop)
 
 
 def scalar_source(
@@ -643,7 +654,9 @@ def _lambdify_steps(
     with_value: bool = False,
     vectorised: bool = False,
     fold_last: bool = False,
-) -> Callable[..., tuple[float, ...]]:
+    runner: bool = False,
+) -> Any:
+    """The step's function (with ``runner``, the pair of it and :func:`_runner`'s loop)."""
     n = len(variables)
     # internal names keep user variables (say `math`) from shadowing modules in the code
     xs = [sp.Symbol(f"_x{i}", real=True) for i in range(n)]
@@ -719,7 +732,40 @@ def _lambdify_steps(
             args, tuple(outputs), modules=[NUMPY_FUNCTIONS, "numpy"], printer=_numpy_printer(),
             cse=lambda exprs: (assignments, exprs), dummify=False,
         )
-    return sp.lambdify(
+    function = sp.lambdify(
         args, tuple(outputs), modules=[MATH_FUNCTIONS, "math"], printer=_scalar_printer(),
         cse=lambda exprs: (assignments, exprs), dummify=False,
     )
+    if runner:
+        return function, _runner(function, args, assignments, outputs, (unroll - 1) * n)
+    return function
+
+
+def _runner(function: Callable[..., Any], args: Sequence[sp.Symbol],
+            assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr],
+            cut: int) -> Callable[..., bool]:
+    """The loop around ``function``'s body: ``run(*state, calls, keep, lo, hi)`` takes
+    ``calls`` fused steps, hands each call's output tuple to ``keep`` and returns True as soon
+    as |∇f|² leaves ``[lo, hi]`` (the alarm of :func:`symgd.descend`), False otherwise.
+
+    The state passes from one call to the next in local variables, which spares a Python
+    call, the unpacking of its arguments and a slice per call. Only symbols and numbers the
+    compiler made enter the text; it runs in ``function``'s namespace (math, the activation
+    helpers and the bound constants).
+    """
+    printer = _scalar_printer()
+    names = [printer.doprint(a) for a in args]
+    lines = [f"def run({', '.join(names)}, _calls, _keep, _lo, _hi):",
+             "    for _ in range(_calls):"]
+    lines += [f"        {printer.doprint(name)} = {printer.doprint(value)}"
+              for name, value in assignments]
+    lines += [f"        _out = ({', '.join(printer.doprint(o) for o in outputs)},)",
+              "        _keep(_out)",
+              f"        {', '.join(names)}, = _out[{cut}:-1]",
+              "        if not _lo <= _out[-1] <= _hi:",
+              "            return True",
+              "    return False"]
+    namespace = function.__globals__
+    exec(compile("\n".join(lines) + "\n", "<symgd step loop>", "exec"), namespace)
+    run: Callable[..., bool] = namespace.pop("run")
+    return run

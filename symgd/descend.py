@@ -482,7 +482,8 @@ def _stepper(problem: Problem, compiled: Compiled, optimizer: Optimizer) -> Scal
 def _run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: np.ndarray,
                 steps: int, tol: float) -> RunResult:
     stepper = _stepper(problem, compiled, optimizer)
-    fused, single = stepper.bind(optimizer.constants())
+    _fused, single = stepper.bind(optimizer.constants())
+    loop = stepper.bind_loop(optimizer.constants())
     rule = optimizer.rule
     assert rule is not None
     n, k = stepper.n, stepper.unroll
@@ -506,7 +507,7 @@ def _run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: 
         todo = 0
         if calls:
             before = vals
-            outs, vals, event = _fast_calls(fused, vals, calls, (k - 1) * n, lo, unchecked)
+            outs, vals, event = _fast_calls(loop, vals, calls, (k - 1) * n, lo, unchecked)
             unchecked = max(0, unchecked - len(outs))
             try:
                 flat = np.fromiter(itertools.chain.from_iterable(outs), float)
@@ -550,31 +551,30 @@ def _run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: 
                      np.array([end]), np.array([_CODE[status]], dtype=np.int8), (detail,))
 
 
-def _fast_calls(fused: Callable[..., tuple[float, ...]], vals: tuple[float, ...], calls: int,
-                cut: int, lo: float, unchecked: int,
+def _fast_calls(loop: Callable[..., bool], vals: tuple[float, ...], calls: int, cut: int,
+                lo: float, unchecked: int,
                 ) -> tuple[list[tuple[float, ...]], tuple[float, ...], str | None]:
-    """Call the fused step up to ``calls`` times; pause on an alarm or an arithmetic error.
+    """Take up to ``calls`` fused steps; pause on an alarm or an arithmetic error.
 
     The alarm (|∇f|² below tol² or above 1e24, or not a number) is only a cue to look at the
-    points so far; the exact checks run on them afterwards.
+    points so far; the exact checks run on them afterwards. The first ``unchecked`` calls
+    raise no alarm (after a false one) unless |∇f|² is not a number.
     """
     outs: list[tuple[float, ...]] = []
-    keep = outs.append
-    hi = _GSQ_ALARM
+    event: str | None = None
     try:
-        for _ in range(min(unchecked, calls)):
-            out = fused(*vals)
-            keep(out)
-            vals = out[cut:-1]
-        for _ in range(calls - len(outs)):
-            out = fused(*vals)
-            keep(out)
-            vals = out[cut:-1]
-            if not lo <= out[-1] <= hi:
-                return outs, vals, "alarm"
+        quiet = min(unchecked, calls)
+        if quiet and loop(*vals, quiet, outs.append, -math.inf, math.inf):
+            event = "alarm"
+        elif calls > quiet:
+            if outs:
+                vals = outs[-1][cut:-1]
+            event = "alarm" if loop(*vals, calls - quiet, outs.append, lo, _GSQ_ALARM) else None
     except _CALL_ERRORS:
-        return outs, vals, "error"
-    return outs, vals, None
+        event = "error"
+    if outs:
+        vals = outs[-1][cut:-1]
+    return outs, vals, event
 
 
 def _careful_steps(single: Callable[..., tuple[float, ...]], vals: tuple[float, ...],

@@ -138,6 +138,24 @@ def test_folded_unrolled_steps_follow_the_written_update(expr: sp.Expr, method: 
     assert vals[-1] == 64.0
 
 
+@pytest.mark.parametrize("method", ["gd", "momentum", "adam"])
+def test_step_loop_repeats_the_fused_step_and_raises_the_alarm(method: str) -> None:
+    stepper, fused, _single = _bound(method, 4, lr=1e-3)
+    loop = stepper.bind_loop(make_optimizer(method, 1e-3).constants())
+    state = (-1.2, 1.0, *([0.0] * (2 * stepper.buffers)), 0.0)
+    kept: list[tuple[float, ...]] = []
+    assert loop(*state, 5, kept.append, 0.0, math.inf) is False
+    vals = state
+    for out in kept:  # each call of the loop equals a call of the fused step
+        assert out == fused(*vals)
+        vals = out[6:-1]
+    assert len(kept) == 5
+    # |∇f|² above `hi` after the first call: stop there and say so
+    alarmed: list[tuple[float, ...]] = []
+    assert loop(*state, 5, alarmed.append, 0.0, 1.0) is True
+    assert alarmed == kept[:1]
+
+
 def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-z))
 
