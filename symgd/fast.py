@@ -207,8 +207,8 @@ def batch_source(n: int, m: int, c: int) -> str:
     ok = ("(abs(f) <= bound) & (gsq < math.inf)"
           + "".join(f" & (abs({xi}) <= bound)" for xi in xs))
     sweep = [
-        "def sweep(" + ", ".join([*arrays, "F", "G", "RS", "RC", *cs, "t", "last", "tol2",
-                                  "bound", "dcode", "ccode", "mcode"]) + "):",
+        "def sweep(" + ", ".join([*arrays, "F", "G", "RS", "RC", *cs, "t", "last", "record",
+                                  "tol2", "bound", "dcode", "ccode", "mcode"]) + "):",
         "    running = 0",
         f"    for r in range({arrays[0]}.shape[0]):",
         *[f"        {name} = a{name}[r]" for name in xs + bs],
@@ -220,10 +220,13 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        active = RS[r] < 0.0",
         "        going = active & ok & (not conv) & (not last)",
         "        newly = active & (not going)",
-        "        F[r] = f",
-        "        G[r] = gsq",
-        "        RS[r] = t if newly else RS[r]",
-        "        RC[r] = (dcode if not ok else (ccode if conv else mcode)) if newly else RC[r]",
+        # rare or loop-invariant branches: the row loop stays vectorised (masked stores)
+        "        if record or newly:",
+        "            F[r] = f",
+        "            G[r] = gsq",
+        "        if newly:",
+        "            RS[r] = t",
+        "            RC[r] = dcode if not ok else (ccode if conv else mcode)",
         *[f"        a{name}[r] = out[{i}] if going else {name}"
           for i, name in enumerate(xs + bs)],
         "        running += going",
@@ -237,8 +240,8 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        if keep or k == 0:",
         f"            for r in range({arrays[0]}.shape[0]):",
         *[f"                xs[k, lo + r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
-        "        running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, tol2, "
-        "bound, dcode, ccode, mcode)",
+        "        running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, "
+        "keep or k == 0, tol2, bound, dcode, ccode, mcode)",
         "        if keep or k == 0:",
         f"            for r in range({arrays[0]}.shape[0]):",
         "                fs[k, lo + r] = F[r]",
