@@ -55,6 +55,10 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     """
     from symgd.lesson import prestart_figure_worker
 
+    if with_pdf:
+        from symgd.pdf import prestart_print_worker
+
+        prestart_print_worker()  # it imports WeasyPrint while the lesson is being worked out
     prestart_figure_worker()  # it imports matplotlib while this process parses and derives
 
     from symgd.errors import InputError

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import html
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgd.errors import InputError
 from symgd.files import write_atomically
+from symgd.limits import fork_is_safe
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,11 +83,23 @@ class Lesson:
         """
         return write_atomically(Path(directory) / "report.html", self.html().encode("utf-8"))
 
-    def pdf(self, *, paper: str = "A4") -> bytes:
-        """The same page printed to PDF (WeasyPrint), with page numbers and a running header."""
-        from symgd.pdf import render_pdf
+    def pdf(self, *, paper: str = "A4", workers: int = 2) -> bytes:
+        """The same page printed to PDF (WeasyPrint), with page numbers and a running header.
 
-        return render_pdf(self.html(), paper=paper)
+        WeasyPrint is single-threaded: with ``workers`` > 1 the lesson is typeset in that many
+        parts side by side (each starting on a new page at a section) and joined.
+        """
+        from symgd import pdf
+        from symgd.render import make_env
+
+        page = self.html()
+        parts = print_parts(page, workers) if workers > 1 and pdf.parts_supported() else [page]
+        inline_file: Callable[[str], str] = make_env(self.templates).globals["inline_file"]  # type: ignore[assignment]
+        page_css = str(inline_file("print.css"))
+        worker = pdf.take_print_worker()  # started early by `symgd explain --pdf`
+        if worker is not None:
+            return worker.typeset(parts, paper=paper, page_css=page_css, workers=workers)
+        return pdf.typeset(parts, paper=paper, page_css=page_css, workers=workers)
 
     def save_pdf(self, directory: str | Path, *, paper: str = "A4") -> Path:
         """Write ``report.pdf`` into ``directory``; return its path."""
@@ -111,6 +125,40 @@ class Settings:
     methods: tuple[str, ...]
     reasons: dict[str, str]
     defaults: frozenset[str]
+
+
+_SECTION_START = '<section class="lesson-section"'
+_MASTHEAD = re.compile(r'<header class="masthead">.*?</header>', re.S)
+_FOOTER = re.compile(r"<footer>.*?</footer>", re.S)
+
+
+def print_parts(page: str, count: int) -> list[str]:
+    """``page`` cut at section boundaries into up to ``count`` complete pages of about equal
+    typesetting work (the size of their markup, mostly formula and figure outlines).
+
+    Every part keeps the head (styles) and the running-header marks; only the first keeps the
+    masthead and only the last the footer. A page without lesson sections comes back whole.
+    """
+    first = page.find(_SECTION_START)
+    last = page.rfind("</section>")
+    if first < 0 or last < first or count < 2:
+        return [page]
+    end = last + len("</section>")
+    starts = [m.start() for m in re.finditer(re.escape(_SECTION_START), page[:end])]
+    sections = [page[a:b] for a, b in zip(starts, [*starts[1:], end], strict=True)]
+    head, tail = page[:first], page[end:]
+    total = len(page)
+    runs: list[list[str]] = [[] for _ in range(min(count, len(sections)))]
+    done = len(head)
+    for section in sections:
+        index = min(len(runs) - 1, int(len(runs) * (done + len(section) / 2) / total))
+        runs[index].append(section)
+        done += len(section)
+    bare_head = _MASTHEAD.sub("", head, count=1)
+    bare_tail = _FOOTER.sub("", tail, count=1)
+    runs = [run for run in runs if run]
+    return [(head if i == 0 else bare_head) + "".join(run)
+            + (tail if i == len(runs) - 1 else bare_tail) for i, run in enumerate(runs)]
 
 
 # -- entry point ------------------------------------------------------------------------------
@@ -1488,7 +1536,7 @@ class _FigureWorker:
 
     def __init__(self) -> None:
         self.process: Any = None
-        if not _fork_is_safe():
+        if not fork_is_safe():
             return
         import multiprocessing as mp
 
@@ -1567,25 +1615,6 @@ def _take_prestarted() -> _FigureWorker | None:
             return worker
         worker.close()
     return None
-
-
-def _fork_is_safe() -> bool:
-    import os
-    import sys
-    import threading
-
-    if sys.platform == "win32" or os.environ.get("SYMGD_SERIAL"):
-        return False
-    if threading.active_count() > 1:
-        return False
-    try:
-        with Path("/proc/self/status").open(encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Threads:"):
-                    return int(line.split()[1]) == 1
-    except (OSError, ValueError):
-        pass
-    return sys.platform == "linux" or "numpy" not in sys.modules
 
 
 def _figure_child(job_reader: Any, result_writer: Any) -> None:

@@ -8,9 +8,12 @@ child with a memory cap; when the budget runs out the child is killed.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -75,3 +78,21 @@ def _child(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> 
         sender.send((False, f"could not send the result back: {exc}"))
     finally:
         sender.close()
+
+
+def fork_is_safe() -> bool:
+    """True when this process may fork a helper: a POSIX system and a single thread (a fork
+    copies only the calling thread, and a lock held by another one would never be released).
+    ``SYMGD_SERIAL=1`` in the environment turns helper processes off."""
+    if sys.platform == "win32" or os.environ.get("SYMGD_SERIAL"):
+        return False
+    if threading.active_count() > 1:
+        return False
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1]) == 1
+    except (OSError, ValueError):
+        pass
+    return sys.platform == "linux" or "numpy" not in sys.modules

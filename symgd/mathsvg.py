@@ -12,6 +12,7 @@ that a future renderer might produce, so ids stay unique within a document.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import itertools
@@ -317,3 +318,28 @@ def _unique_ids(svg: str) -> str:
     prefix = f"m{digest}{next(_counter)}-"
     names = "|".join(re.escape(name) for name in sorted(set(ids), key=len, reverse=True))
     return re.sub(rf'(\bid="|#)({names})(?=["\)])', rf"\g<1>{prefix}\g<2>", svg)
+
+
+_FORMULA = re.compile(r'<svg class="(math-inline|math-display)"([^>]*)>(.*?)</svg>', re.S)
+_ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def as_images(page: str) -> str:
+    """``page`` with every formula SVG turned into an ``<img>`` of the same SVG (a data URL).
+
+    For print: WeasyPrint then parses each distinct formula once, with an XML parser, and keeps
+    its glyph outlines out of the HTML tree it styles and lays out. The image is as wide as the
+    SVG was; its height follows from the aspect ratio, so print rules may shrink a wide formula.
+    """
+    def image(match: re.Match[str]) -> str:
+        kind, attributes, body = match.group(1), match.group(2), match.group(3)
+        found = dict(_ATTRIBUTE.findall(attributes))
+        body = re.sub(r"<title>.*?</title>", "", body, count=1, flags=re.S)
+        document = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{found.get("viewBox", "")}"'
+                    f' fill="black">{body.replace("currentColor", "black")}</svg>')
+        source = "data:image/svg+xml;base64," + base64.b64encode(document.encode()).decode()
+        style = f"width:{found.get('width', 'auto')};" + found.get("style", "")
+        return (f'<img class="{kind}" alt="{found.get("aria-label", "")}" style="{style}" '
+                f'src="{source}">')
+
+    return _FORMULA.sub(image, page)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import io
 import logging
 import sys
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from symgd.errors import InputError, MissingDependencyError
+from symgd.limits import fork_is_safe
 
 #: paper names accepted by :func:`render_pdf`, as CSS ``@page`` sizes
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -55,9 +57,11 @@ def _write(weasyprint: ModuleType, html: str, size: str, *, numbered: bool) -> b
     fetcher = inline_only_fetcher(weasyprint)
     # stylesheets given to write_pdf are user stylesheets: only !important beats the page's own
     rules = f"@page {{ size: {size} !important; }}" + ("" if numbered else _NO_PAGE_NUMBERS)
+    from symgd.mathsvg import as_images
+
     with _quiet():
         page = weasyprint.CSS(string=rules, url_fetcher=fetcher)
-        document = weasyprint.HTML(string=html, url_fetcher=fetcher)
+        document = weasyprint.HTML(string=as_images(html), url_fetcher=fetcher)
         pdf: bytes = document.write_pdf(stylesheets=[page])
     return pdf
 
@@ -127,6 +131,137 @@ def _join_and_number(weasyprint: ModuleType, pdfs: Sequence[bytes], size: str,
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def typeset(parts: Sequence[str], *, paper: str = "A4", page_css: str = "",
+            workers: int = 2) -> bytes:
+    """One PDF from one or more complete HTML pages: a single page printed whole, several
+    typeset side by side and joined (see :func:`render_pdf_parts`)."""
+    if len(parts) == 1:
+        return render_pdf(parts[0], paper=paper)
+    return render_pdf_parts([functools.partial(str, part) for part in parts], paper=paper,
+                            page_css=page_css, workers=workers)
+
+
+class PrintWorker:
+    """A forked process that imports WeasyPrint right away and typesets a document later.
+
+    Importing WeasyPrint takes about half a second; started before a lesson is built, the
+    worker has it ready by the time the HTML is. :meth:`typeset` sends the pages over and
+    waits for the PDF; errors (a missing WeasyPrint included) are raised again here. Where
+    forking is unsafe the work happens in this process instead.
+    """
+
+    def __init__(self) -> None:
+        self.process: Any = None
+        self.connection: Any = None
+        self.busy = False
+        if not fork_is_safe():
+            return
+        import multiprocessing as mp
+
+        try:
+            context = mp.get_context("fork")
+            self.connection, theirs = context.Pipe()
+            self.process = context.Process(target=_print_child, args=(theirs, self.connection),
+                                           daemon=False)
+            self.process.start()
+            theirs.close()
+        except (OSError, ValueError):  # pragma: no cover - no processes available
+            self.process = self.connection = None
+
+    def typeset(self, parts: Sequence[str], *, paper: str = "A4", page_css: str = "",
+                workers: int = 2) -> bytes:
+        """The PDF of ``parts`` (see :func:`typeset`), made in the worker when there is one."""
+        if self.process is None:
+            return typeset(parts, paper=paper, page_css=page_css, workers=workers)
+        try:
+            self.busy = True
+            self.connection.send((list(parts), paper, page_css, workers))
+            ok, payload = self.connection.recv()
+        except (EOFError, OSError):
+            raise RuntimeError("the PDF worker process ended without a result") from None
+        finally:
+            self.close()
+        if not ok:
+            raise payload if isinstance(payload, BaseException) else RuntimeError(payload)
+        return bytes(payload)
+
+    def close(self) -> None:
+        """Stop the worker (idempotent)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(OSError):
+            self.connection.close()
+        # after a job the worker is on its way out; without one it may still be importing
+        self.process.join(timeout=5 if self.busy else 0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.process = None
+
+
+def _print_child(connection: Any, parents_end: Any) -> None:
+    parents_end.close()  # else the parent closing its end would never reach recv() here
+    failure: BaseException | None = None
+    try:
+        load_weasyprint()
+        import pypdf  # noqa: F401
+    except BaseException as exc:  # reported when a job arrives
+        failure = exc
+    try:
+        parts, paper, page_css, workers = connection.recv()
+    except (EOFError, OSError):
+        return  # the parent needed no PDF after all
+    try:
+        if failure is not None:
+            raise failure
+        message: tuple[bool, Any] = (True, typeset(parts, paper=paper, page_css=page_css,
+                                                   workers=workers))
+    except BaseException as exc:
+        message = (False, exc)
+    try:
+        connection.send(message)
+    except Exception as exc:  # an exception that cannot be pickled
+        connection.send((False, f"{type(message[1]).__name__}: {message[1]} ({exc})"[:2000]))
+    connection.close()
+
+
+_prestarted: list[PrintWorker] = []
+
+
+def prestart_print_worker() -> None:
+    """Fork a :class:`PrintWorker` now, for :func:`take_print_worker` to hand out later.
+
+    A worker nobody takes is stopped when this process exits.
+    """
+    if not _prestarted:
+        worker = PrintWorker()
+        if worker.process is not None:
+            if not _prestarted_atexit:
+                import atexit
+
+                atexit.register(_close_prestarted)  # before multiprocessing joins children
+                _prestarted_atexit.append(True)
+            _prestarted.append(worker)
+
+
+_prestarted_atexit: list[bool] = []
+
+
+def _close_prestarted() -> None:
+    while _prestarted:
+        _prestarted.pop().close()
+
+
+def take_print_worker() -> PrintWorker | None:
+    """The prestarted worker (once), or None."""
+    if _prestarted:
+        worker = _prestarted.pop()
+        if worker.process is not None and worker.process.is_alive():
+            return worker
+        worker.close()
+    return None
 
 
 def run_parallel(jobs: Sequence[Callable[[], T]], *, workers: int = 2) -> list[T]:

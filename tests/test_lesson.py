@@ -21,7 +21,7 @@ import pytest
 os.environ.setdefault("SYMGD_SERIAL", "1")  # draw figures in-process: faster for many lessons
 
 from symgd.errors import InputError
-from symgd.lesson import Lesson, classify_signal, exact_number, explain
+from symgd.lesson import Lesson, classify_signal, exact_number, explain, print_parts
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "lesson_saddle.json"
 
@@ -273,6 +273,25 @@ def test_sections_in_order(saddle: Lesson) -> None:
     html = saddle.html()
     positions = [html.index(f'id="section-{i}"') for i in ids]
     assert positions == sorted(positions)
+
+
+def test_print_parts_split_at_sections_and_keep_everything_once(saddle: Lesson) -> None:
+    page = saddle.html()
+    parts = print_parts(page, 2)
+    assert len(parts) == 2
+    ids = [s["id"] for s in saddle.context["sections"]]
+    found = [re.findall(r'<section class="lesson-section" id="section-(\w+)"', part)
+             for part in parts]
+    assert found[0] + found[1] == ids and found[0] and found[1]  # each once, in order
+    assert [part.count('class="masthead"') for part in parts] == [1, 0]
+    assert [part.count("<footer>") for part in parts] == [0, 1]
+    for part in parts:  # complete pages, each with the styles and the running-header marks
+        assert part.startswith(page[:200]) and part.rstrip().endswith("</html>")
+        assert part.count('class="running-marks"') == 1
+    sizes = [len(part) for part in parts]
+    assert max(sizes) < 0.75 * len(page)  # about equal work for the two processes
+    assert print_parts(page, 1) == [page]
+    assert print_parts("<p>no sections</p>", 2) == ["<p>no sections</p>"]
 
 
 # -- snapshot -------------------------------------------------------------------------------------

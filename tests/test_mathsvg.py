@@ -125,3 +125,26 @@ def test_speed_ups_leave_ziamaths_output_unchanged() -> None:
 @pytest.mark.parametrize("latex", CORPUS)
 def test_corpus_renders_without_fallback(latex: str) -> None:
     assert tex_to_svg(latex, display=True).startswith("<svg")
+
+
+def test_as_images_turns_each_formula_into_the_same_svg_as_an_image() -> None:
+    import base64
+    import xml.etree.ElementTree as ET
+
+    from symgd.mathsvg import as_images
+
+    inline, display = tex_to_svg(r"\frac{a}{b} + x^2"), tex_to_svg(r"\nabla f", display=True)
+    page = f"<p>see {inline} and</p><div class='formula'>{display}</div>"
+    printed = as_images(page)
+    assert "<svg" not in printed and printed.count("<img ") == 2
+    for original, kind in ((str(inline), "math-inline"), (str(display), "math-display")):
+        tag = re.search(rf'<img class="{kind}"[^>]*>', printed)
+        assert tag is not None
+        source = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', tag.group(0))
+        assert source is not None
+        tree = ET.fromstring(base64.b64decode(source.group(1)))  # a well-formed SVG document
+        paths = [p.get("d") for p in tree.iter("{http://www.w3.org/2000/svg}path")]
+        assert paths == re.findall(r' d="([^"]*)"', original)  # the same outlines
+        width = re.search(r'width="([^"]+)"', original)
+        assert width is not None and f"width:{width.group(1)};" in tag.group(0)
+    assert 'style="width:' in printed and "vertical-align:" in printed  # inline keeps baseline

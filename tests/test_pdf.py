@@ -171,3 +171,33 @@ def test_run_parallel_raises_a_childs_error() -> None:
 
     with pytest.raises(InputError, match="bad input in a worker"):
         pdf.run_parallel([lambda: 1, boom], workers=2)
+
+
+# -- a worker that imports WeasyPrint ahead of time -------------------------------------------
+
+
+def test_print_worker_typesets_parts_in_another_process() -> None:
+    page_css = ('@media print { @page { @bottom-center { '
+                'content: counter(page) " / " counter(pages); } } }')
+    parts = [f"<html><head><style>{page_css}</style></head><body><p>{w}</p></body></html>"
+             for w in ("first part", "second part")]
+    worker = pdf.PrintWorker()
+    if worker.process is None:
+        pytest.skip("forking is not safe in this test process")
+    data = worker.typeset(parts, page_css=page_css)
+    assert worker.process is None  # one job per worker, then it is gone
+    texts = pdf_text(data)
+    assert ["first part" in texts[0], "second part" in texts[1]] == [True, True]
+    assert "1 / 2" in texts[0] and "2 / 2" in texts[1]
+
+
+def test_print_worker_reports_errors_and_leaves_quickly_without_a_job() -> None:
+    worker = pdf.PrintWorker()
+    if worker.process is None:
+        pytest.skip("forking is not safe in this test process")
+    with pytest.raises(InputError, match="unknown paper size"):
+        worker.typeset(["<p>x</p>"], paper="a5")
+    idle = pdf.PrintWorker()
+    process = idle.process
+    idle.close()  # no job: not waited for
+    assert process is not None and not process.is_alive()
