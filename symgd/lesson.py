@@ -194,14 +194,15 @@ def explain(
         builder = _Builder(derivation)
         settings = builder.settings(start, lr, steps, methods)
         context, trajectories = builder.build(settings)
-        # The worker draws the figures, and typesets the last part of the formulas, while
-        # this process typesets the rest.
-        mine, theirs = _share_formulas(formulas_in(context, env), worker.process is not None)
-        collect = worker.draw(builder.figures, theirs)
+        # the worker starts on the figures at once; the formulas follow as soon as they are
+        # known, and a fork of the worker typesets them while it draws
+        collect = worker.draw(builder.figures)
+        needed = formulas_in(context, env)
         from symgd.mathsvg import remember, typeset
 
-        for latex, display in mine:
-            typeset(latex, display)
+        if not worker.typeset(needed):
+            for latex, display in needed:
+                typeset(latex, display)
         figures, formulas = collect()
         remember(formulas)
         page = render_html(context, env)
@@ -1552,14 +1553,14 @@ class _FigureWorker:
             self.process = None
 
     def draw(
-        self, jobs: Mapping[str, Any], formulas: Sequence[tuple[str, bool]] = ()
+        self, jobs: Mapping[str, Any]
     ) -> Callable[[], tuple[dict[str, str], dict[tuple[str, bool], str]]]:
-        """Hand the figure ``jobs`` and some ``formulas`` to the child; the returned function
-        waits for the figures' SVG and the typeset formulas (those it has)."""
+        """Hand the figure ``jobs`` to the child; the returned function waits for the figures'
+        SVG and the formulas typeset for :meth:`typeset` (empty without a child)."""
         if self.process is None:
             return lambda: (_draw_all(jobs), {})
         try:
-            self.job_writer.send((dict(jobs), list(formulas)))
+            self.job_writer.send(dict(jobs))
         except (OSError, ValueError):
             self.close()
             return lambda: (_draw_all(jobs), {})
@@ -1579,6 +1580,17 @@ class _FigureWorker:
             return _draw_all(jobs), {}
 
         return collect
+
+    def typeset(self, formulas: Sequence[tuple[str, bool]]) -> bool:
+        """Send the page's formulas after :meth:`draw`; False when there is no child to take
+        them (then this process typesets them itself)."""
+        if self.process is None:
+            return False
+        try:
+            self.job_writer.send(list(formulas))
+        except (OSError, ValueError):
+            return False
+        return True
 
     def close(self) -> None:
         """Stop the child (idempotent)."""
@@ -1632,14 +1644,15 @@ def _figure_child(job_reader: Any, result_writer: Any) -> None:
         return
     if message is None:
         return
-    jobs, formulas = message
+    jobs = message
     result: Any = None
     try:
+        # a fork of this process (ziamath loaded already) waits for the formulas and typesets
+        # them while this one draws the figures
+        typesetting = _fork_call(_typeset_next, job_reader)
         figures = _draw_all(jobs)
-        from symgd.mathsvg import typeset
-
-        result = (figures, {(latex, display): typeset(latex, display)
-                            for latex, display in formulas})
+        formulas = _typeset_next(job_reader) if typesetting is None else typesetting()
+        result = (figures, formulas)
     except BaseException:  # the parent redoes the work and reports the error itself
         result = None
     try:
@@ -1648,24 +1661,49 @@ def _figure_child(job_reader: Any, result_writer: Any) -> None:
         result_writer.close()
 
 
-#: the share of the typesetting (by estimated cost) handed to the figure worker
-WORKER_SHARE = 0.3
+def _typeset_next(job_reader: Any) -> dict[tuple[str, bool], str]:
+    """Typeset the formulas of the next message (none when the parent stops instead)."""
+    from symgd.mathsvg import typeset
+
+    try:
+        formulas = job_reader.recv()
+    except (EOFError, OSError):
+        formulas = None
+    return {(latex, display): typeset(latex, display) for latex, display in formulas or ()}
 
 
-def _share_formulas(
-    formulas: Sequence[tuple[str, bool]], worker: bool
-) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
-    """Split the page's formulas: the first ones for this process, the last ones (about
-    :data:`WORKER_SHARE` of the work) for the worker, which has figures to draw first."""
-    if not worker or not formulas:
-        return list(formulas), []
-    costs = [40 + len(latex) for latex, _ in formulas]
-    budget = WORKER_SHARE * sum(costs)
-    cut = len(formulas)
-    while cut > 0 and budget - costs[cut - 1] >= 0:
-        budget -= costs[cut - 1]
-        cut -= 1
-    return list(formulas[:cut]), list(formulas[cut:])
+def _fork_call(function: Callable[..., Any], *args: Any) -> Callable[[], Any] | None:
+    """Start ``function(*args)`` in a plain fork of this (single-threaded, daemonic) worker;
+    the returned function waits for its pickled result. None where forking fails."""
+    import os
+    import pickle
+
+    try:
+        reader, writer = os.pipe()
+        pid = os.fork()
+    except OSError:  # pragma: no cover - no processes left
+        return None
+    if pid == 0:  # the fork: compute, send, leave without running any cleanup
+        os.close(reader)
+        code = 0
+        try:
+            data = pickle.dumps(function(*args))
+            with os.fdopen(writer, "wb") as out:
+                out.write(data)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(writer)
+
+    def wait() -> Any:
+        with os.fdopen(reader, "rb") as source:
+            data = source.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not data:
+            raise RuntimeError("the typesetting fork failed")
+        return pickle.loads(data)
+
+    return wait
 
 
 def _fill_figures(node: Any, figures: Mapping[str, str]) -> None:

@@ -324,13 +324,3 @@ if __name__ == "__main__":  # regenerate the snapshot
     print(f"wrote {SNAPSHOT}", file=sys.stderr)
 
 
-def test_share_of_formulas_for_the_worker() -> None:
-    from symgd.lesson import WORKER_SHARE, _share_formulas
-
-    formulas = [(f"x_{{{i}}}" * (i + 1), i % 2 == 0) for i in range(20)]
-    mine, theirs = _share_formulas(formulas, True)
-    assert mine + theirs == formulas
-    cost = sum(40 + len(latex) for latex, _ in theirs)
-    total = sum(40 + len(latex) for latex, _ in formulas)
-    assert 0 < cost <= WORKER_SHARE * total
-    assert _share_formulas(formulas, False) == (formulas, [])
