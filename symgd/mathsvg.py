@@ -320,6 +320,25 @@ def _unique_ids(svg: str) -> str:
     return re.sub(rf'(\bid="|#)({names})(?=["\)])', rf"\g<1>{prefix}\g<2>", svg)
 
 
+_GLYPH = re.compile(r'<path d="([^"]*)"(?: fill="currentColor")?/>')
+_GROUP = re.compile(r'<g fill="currentColor">((?:<path d="[^"]*"/>)*)</g>')
+_OTHER = re.compile(r'<rect [^<>]*/>')
+
+
+def _one_outline(body: str) -> str:
+    """All glyph outlines of a formula as one path (each ``<path>`` costs a PDF renderer
+    about as much as its points do). Every glyph is filled with the text colour and the
+    outlines of one font wind alike, so the union fills the same area. A body with anything
+    but glyph paths, their plain groups and rules (rects) is left as it is."""
+    flat = _GROUP.sub(lambda m: m.group(1), body)
+    rest = _OTHER.sub("", _GLYPH.sub("", flat))
+    if rest.strip() or "<path" not in flat:
+        return body
+    outline = " ".join(m.group(1).strip() for m in _GLYPH.finditer(flat))
+    rules = "".join(_OTHER.findall(flat))
+    return f'<path d="{outline}" fill="currentColor"/>{rules}'
+
+
 _FORMULA = re.compile(r'<svg class="(math-inline|math-display)"([^>]*)>(.*?)</svg>', re.S)
 _ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
 
@@ -334,7 +353,7 @@ def as_images(page: str) -> str:
     def image(match: re.Match[str]) -> str:
         kind, attributes, body = match.group(1), match.group(2), match.group(3)
         found = dict(_ATTRIBUTE.findall(attributes))
-        body = re.sub(r"<title>.*?</title>", "", body, count=1, flags=re.S)
+        body = _one_outline(re.sub(r"<title>.*?</title>", "", body, count=1, flags=re.S))
         document = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{found.get("viewBox", "")}"'
                     f' fill="black">{body.replace("currentColor", "black")}</svg>')
         source = "data:image/svg+xml;base64," + base64.b64encode(document.encode()).decode()

@@ -144,7 +144,28 @@ def test_as_images_turns_each_formula_into_the_same_svg_as_an_image() -> None:
         assert source is not None
         tree = ET.fromstring(base64.b64decode(source.group(1)))  # a well-formed SVG document
         paths = [p.get("d") for p in tree.iter("{http://www.w3.org/2000/svg}path")]
-        assert paths == re.findall(r' d="([^"]*)"', original)  # the same outlines
+        glyphs = [d.strip() for d in re.findall(r' d="([^"]*)"', original)]
+        assert paths == [" ".join(glyphs)]  # the same outlines, as one path
         width = re.search(r'width="([^"]+)"', original)
         assert width is not None and f"width:{width.group(1)};" in tag.group(0)
     assert 'style="width:' in printed and "vertical-align:" in printed  # inline keeps baseline
+
+
+def test_print_images_hold_one_outline_with_every_glyph_and_rule() -> None:
+    import base64
+
+    from symgd.mathsvg import _one_outline, as_images
+
+    original = str(tex_to_svg(r"\frac{\partial f}{\partial x} = \lVert x \rVert", display=True))
+    printed = as_images(original)
+    source = re.search(r'base64,([^"]+)"', printed)
+    assert source is not None
+    document = base64.b64decode(source.group(1)).decode()
+    assert document.count("<path ") == 1
+    outline = re.search(r' d="([^"]*)"', document)
+    assert outline is not None
+    glyphs = [d.strip() for d in re.findall(r' d="([^"]*)"', original)]
+    assert outline.group(1) == " ".join(glyphs)  # every glyph's contours, in order
+    assert document.count("<rect ") == original.count("<rect ") >= 1  # the fraction bar
+    odd = '<path d="M 0 0 L 1 1 Z" fill="currentColor"/><circle r="2"/>'
+    assert _one_outline(odd) == odd  # anything unexpected is left alone
