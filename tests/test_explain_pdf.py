@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +20,26 @@ pytestmark = pytest.mark.pdf
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # a fresh process, as a user runs it: the WeasyPrint worker and the figure worker fork
     folder = tmp_path_factory.mktemp("lesson")
+    result = subprocess.run(
+        [sys.executable, "-m", "symgd", "explain", "x**2 + 3*y**2", "--start", "x=2,y=1",
+         "--lr", "0.1", "--pdf", "--paper", "letter", "-o", str(folder)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert str(folder / "report.pdf") in result.stdout
+    return folder / "report.pdf"
+
+
+def test_pdf_in_this_process_matches_the_command(printed: Path, tmp_path: Path) -> None:
+    # the same lesson without the prestarted worker (library use, or forking not allowed)
     result = CliRunner().invoke(
         cli, ["explain", "x**2 + 3*y**2", "--start", "x=2,y=1", "--lr", "0.1", "--pdf",
-              "--paper", "letter", "-o", str(folder)]
-    )
+              "--paper", "letter", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert str(folder / "report.pdf") in result.output
-    return folder / "report.pdf"
+    here = [p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "report.pdf")).pages]
+    there = [p.extract_text() for p in pypdf.PdfReader(str(printed)).pages]
+    assert here == there
 
 
 def test_pdf_holds_the_lesson_with_page_numbers_and_running_header(printed: Path) -> None:

@@ -175,29 +175,46 @@ def test_run_parallel_raises_a_childs_error() -> None:
 
 # -- a worker that imports WeasyPrint ahead of time -------------------------------------------
 
+# the worker forks, which symgd only does from a single-threaded process: run it in a fresh one
+WORKER_SCRIPT = """
+import sys, time
+from symgd import pdf
+from symgd.errors import InputError
+css = '@media print { @page { @bottom-center { content: counter(page) " / " counter(pages); } } }'
+parts = [f"<html><head><style>{css}</style></head><body><p>{w}</p></body></html>"
+         for w in ("first part", "second part")]
+worker = pdf.PrintWorker()
+assert worker.process is not None, "no worker process"
+pid = worker.process.pid
+data = worker.typeset(parts, page_css=css)
+assert worker.process is None
+open(sys.argv[1], "wb").write(data)
+failing = pdf.PrintWorker()
+try:
+    failing.typeset(["<p>x</p>"], paper="a5")
+except InputError as exc:
+    print("raised:", exc)
+idle = pdf.PrintWorker()
+process = idle.process
+t0 = time.perf_counter()
+idle.close()
+print("idle closed alive=%s in %.2f s" % (process.is_alive(), time.perf_counter() - t0))
+print("worker pid differs:", pid != __import__("os").getpid())
+"""
 
-def test_print_worker_typesets_parts_in_another_process() -> None:
-    page_css = ('@media print { @page { @bottom-center { '
-                'content: counter(page) " / " counter(pages); } } }')
-    parts = [f"<html><head><style>{page_css}</style></head><body><p>{w}</p></body></html>"
-             for w in ("first part", "second part")]
-    worker = pdf.PrintWorker()
-    if worker.process is None:
-        pytest.skip("forking is not safe in this test process")
-    data = worker.typeset(parts, page_css=page_css)
-    assert worker.process is None  # one job per worker, then it is gone
-    texts = pdf_text(data)
-    assert ["first part" in texts[0], "second part" in texts[1]] == [True, True]
-    assert "1 / 2" in texts[0] and "2 / 2" in texts[1]
 
+def test_print_worker_typesets_in_another_process_and_reports_errors(tmp_path: Path) -> None:
+    import subprocess
+    import sys
 
-def test_print_worker_reports_errors_and_leaves_quickly_without_a_job() -> None:
-    worker = pdf.PrintWorker()
-    if worker.process is None:
-        pytest.skip("forking is not safe in this test process")
-    with pytest.raises(InputError, match="unknown paper size"):
-        worker.typeset(["<p>x</p>"], paper="a5")
-    idle = pdf.PrintWorker()
-    process = idle.process
-    idle.close()  # no job: not waited for
-    assert process is not None and not process.is_alive()
+    out = tmp_path / "worker.pdf"
+    result = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    texts = pdf_text(out.read_bytes())
+    assert len(texts) == 2
+    assert "first part" in texts[0] and "1 / 2" in texts[0]
+    assert "second part" in texts[1] and "2 / 2" in texts[1]
+    assert "raised: unknown paper size" in result.stdout  # the worker's error, raised here
+    assert "idle closed alive=False" in result.stdout  # a worker without a job is not waited on
+    assert "worker pid differs: True" in result.stdout
