@@ -125,9 +125,8 @@ def _join_and_number(weasyprint: ModuleType, pdfs: Sequence[bytes], size: str,
         f"<body>{blank_pages}</body></html>"
     )
     numbers = PdfReader(io.BytesIO(_write(weasyprint, numbers_html, size, numbered=True)))
-    for page, overlay in zip(writer.pages, numbers.pages, strict=True):
-        page.merge_page(overlay)
-        page.compress_content_streams()
+    for index, (page, overlay) in enumerate(zip(writer.pages, numbers.pages, strict=True)):
+        _stamp(writer, page, overlay, f"/SymgdOverlay{index}")
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
@@ -262,6 +261,41 @@ def take_print_worker() -> PrintWorker | None:
             return worker
         worker.close()
     return None
+
+
+def _stamp(writer: Any, page: Any, overlay: Any, key: str) -> None:
+    """Draw ``overlay`` (a page of another PDF) on top of ``page`` as the form XObject ``key``
+    (unique per page: pages may share one resource dictionary).
+
+    The page's own content stream stays as it is: merging would decode it, append the overlay
+    and compress it all again, which for pages full of formula outlines costs more than the
+    rest of joining.
+    """
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    form = DecodedStreamObject()
+    form.set_data(overlay.get_contents().get_data())
+    form.update({
+        NameObject("/Type"): NameObject("/XObject"),
+        NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject(overlay.mediabox),
+        NameObject("/Resources"): overlay["/Resources"].clone(writer),
+    })
+    name = NameObject(key)
+    resources = page["/Resources"]
+    xobjects = resources.get("/XObject")
+    if xobjects is None:
+        xobjects = DictionaryObject()
+        resources[NameObject("/XObject")] = xobjects
+    xobjects.get_object()[name] = writer._add_object(form)
+    before, after = DecodedStreamObject(), DecodedStreamObject()
+    before.set_data(b"q\n")
+    after.set_data(b"\nQ q " + name.encode() + b" Do Q\n")
+    contents = page.raw_get("/Contents")
+    streams = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) \
+        else [contents]
+    page[NameObject("/Contents")] = ArrayObject(
+        [writer._add_object(before), *streams, writer._add_object(after)])
 
 
 def run_parallel(jobs: Sequence[Callable[[], T]], *, workers: int = 2) -> list[T]:
