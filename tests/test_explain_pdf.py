@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = subprocess.run(
         [sys.executable, "-m", "symgd", "explain", "x**2 + 3*y**2", "--start", "x=2,y=1",
          "--lr", "0.1", "--pdf", "--paper", "letter", "-o", str(folder)],
+        env={k: v for k, v in os.environ.items() if k != "SYMGD_SERIAL"},
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert str(folder / "report.pdf") in result.stdout

@@ -208,7 +208,8 @@ def test_print_worker_typesets_in_another_process_and_reports_errors(tmp_path: P
     import sys
 
     out = tmp_path / "worker.pdf"
-    result = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(out)],
+    env = {k: v for k, v in os.environ.items() if k != "SYMGD_SERIAL"}  # helpers allowed
+    result = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(out)], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     texts = pdf_text(out.read_bytes())
