@@ -15,6 +15,7 @@ import contextlib
 import functools
 import io
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
@@ -61,9 +62,30 @@ def _write(weasyprint: ModuleType, html: str, size: str, *, numbered: bool) -> b
 
     with _quiet():
         page = weasyprint.CSS(string=rules, url_fetcher=fetcher)
-        document = weasyprint.HTML(string=as_images(html), url_fetcher=fetcher)
+        document = weasyprint.HTML(string=figures_as_images(as_images(html)),
+                                   url_fetcher=fetcher)
         pdf: bytes = document.write_pdf(stylesheets=[page])
     return pdf
+
+
+_FIGURE = re.compile(r'(<figure class="plot[^"]*"[^>]*>\s*)<svg\b([^>]*)>(.*?)</svg>', re.S)
+
+
+def figures_as_images(page: str) -> str:
+    """``page`` with each figure's inline SVG turned into an ``<img>`` of the same SVG.
+
+    For print, as :func:`symgd.mathsvg.as_images` does for formulas: WeasyPrint parses the
+    figure with an XML parser and does not style and lay out its hundreds of elements as part
+    of the page. Print rules size ``figure.plot img`` exactly as ``figure.plot svg``.
+    """
+    def image(match: re.Match[str]) -> str:
+        head, attributes, body = match.group(1), match.group(2), match.group(3)
+        document = ('<svg xmlns="http://www.w3.org/2000/svg" '
+                    f'xmlns:xlink="http://www.w3.org/1999/xlink"{attributes}>{body}</svg>')
+        source = "data:image/svg+xml;base64," + base64.b64encode(document.encode()).decode()
+        return f'{head}<img alt="" src="{source}">'
+
+    return _FIGURE.sub(image, page)
 
 
 @contextlib.contextmanager

@@ -219,3 +219,25 @@ def test_print_worker_typesets_in_another_process_and_reports_errors(tmp_path: P
     assert "raised: unknown paper size" in result.stdout  # the worker's error, raised here
     assert "idle closed alive=False" in result.stdout  # a worker without a job is not waited on
     assert "worker pid differs: True" in result.stdout
+
+
+def test_figures_go_to_print_as_images_of_the_same_svg() -> None:
+    import xml.etree.ElementTree as ET
+
+    figure = ('<figure class="plot narrow" id="fig-a">\n<svg width="432pt" height="194.4pt" '
+              'viewBox="0 0 432 194.4" version="1.1"><defs><clipPath id="c"><rect width="9" '
+              'height="9"/></clipPath></defs><image xlink:href="data:image/png;base64,'
+              + base64.b64encode(tiny_png()).decode() + '"/><path d="M 0 0 L 9 9" '
+              'clip-path="url(#c)"/></svg><figcaption>A caption</figcaption></figure>')
+    printed = pdf.figures_as_images(f"<p>before</p>{figure}<svg class='other'></svg>")
+    assert printed.count("<img ") == 1 and "<svg class='other'></svg>" in printed
+    assert '<figure class="plot narrow" id="fig-a">' in printed
+    assert "<figcaption>A caption</figcaption>" in printed
+    source = printed.split('src="data:image/svg+xml;base64,')[1].split('"')[0]
+    tree = ET.fromstring(base64.b64decode(source))  # a standalone, namespaced SVG document
+    assert tree.get("width") == "432pt" and tree.get("viewBox") == "0 0 432 194.4"
+    ns = "{http://www.w3.org/2000/svg}"
+    assert [child.tag for child in tree] == [f"{ns}defs", f"{ns}image", f"{ns}path"]
+    # and WeasyPrint draws it: the raster layer inside the figure reaches the PDF
+    data = pdf.render_pdf(f"<html><body>{figure}</body></html>")
+    assert image_count(data) == 1
