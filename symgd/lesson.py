@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgd.errors import InputError
 from symgd.files import write_atomically
-from symgd.limits import fork_is_safe
+from symgd.limits import fork_is_safe, take_alive
 
 if TYPE_CHECKING:
     import numpy as np
@@ -1621,12 +1621,7 @@ def prestart_figure_worker() -> None:
 
 
 def _take_prestarted() -> _FigureWorker | None:
-    while _prestarted:
-        worker = _prestarted.pop()
-        if worker.process is not None and worker.process.is_alive():
-            return worker
-        worker.close()
-    return None
+    return take_alive(_prestarted)
 
 
 def _figure_child(job_reader: Any, result_writer: Any) -> None:

@@ -14,7 +14,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -96,3 +96,25 @@ def fork_is_safe() -> bool:
     except (OSError, ValueError):
         pass
     return sys.platform == "linux" or "numpy" not in sys.modules
+
+
+class Worker(Protocol):
+    """A helper process object: its ``process`` (None once stopped) and ``close()``."""
+
+    process: Any
+
+    def close(self) -> None: ...
+
+
+W = TypeVar("W", bound=Worker)
+
+
+def take_alive(pool: list[W]) -> W | None:
+    """Pop workers started ahead of time from ``pool`` until one is still running (the
+    others are closed); None when there is none."""
+    while pool:
+        worker = pool.pop()
+        if worker.process is not None and worker.process.is_alive():
+            return worker
+        worker.close()
+    return None

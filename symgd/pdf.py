@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from symgd.errors import InputError, MissingDependencyError
-from symgd.limits import fork_is_safe
+from symgd.limits import fork_is_safe, take_alive
 
 #: paper names accepted by :func:`render_pdf`, as CSS ``@page`` sizes
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -277,12 +277,7 @@ def _close_prestarted() -> None:
 
 def take_print_worker() -> PrintWorker | None:
     """The prestarted worker (once), or None."""
-    if _prestarted:
-        worker = _prestarted.pop()
-        if worker.process is not None and worker.process.is_alive():
-            return worker
-        worker.close()
-    return None
+    return take_alive(_prestarted)
 
 
 def _stamp(writer: Any, page: Any, overlay: Any, key: str) -> None:
