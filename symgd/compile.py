@@ -10,8 +10,8 @@ here. Three families come out:
   Python floats (``modules="math"``) that takes the iterate and optimizer state and returns the
   next ``unroll`` iterates, the new state and |∇f|² — gradient and update rule in one body of
   straight-line code, with the rule's rounding kept operation for operation.
-- :func:`scalar_source`: a K = 1 step and f as plain-Python functions with the constants as
-  arguments, for the optional numba backend (:mod:`symgd.fast`).
+- :func:`step_with_value`: a K = 1 step and f, with the constants as arguments: plain Python
+  for the optional numba backend (:mod:`symgd.fast`), or numpy for batches of starts.
 
 The scalar printer writes small integer powers of a name as products (``x*x``) and integer
 literals as floats; both give the same IEEE results as ``x**2`` and ``2*x`` with less
@@ -498,44 +498,32 @@ def build_scalar_stepper(
                          loop)
 
 
-def scalar_source(
+def step_with_value(
     variables: Sequence[sp.Symbol],
     expr: sp.Expr,
     gradient: Sequence[sp.Expr],
     rule: RuleLike,
     constant_names: Sequence[str],
     values: Mapping[str, float],
+    *,
     latency: bool = False,
-) -> Callable[..., tuple[float, ...]]:
-    """A plain-Python K = 1 step for a compiler such as numba, that also returns f.
+    vectorised: bool = False,
+) -> Callable[..., tuple[Any, ...]]:
+    """One step (K = 1) that also returns f, with the rule's constants as arguments.
 
-    ``step(x1..xn, buffers..., t, c1..cq)`` takes the rule's constants as trailing arguments
-    in the order of ``constant_names`` and returns what :class:`ScalarStepper`'s ``single``
-    returns followed by f at the input point (sharing its subexpressions with ∇f). It uses
-    :data:`MATH_FUNCTIONS` and ``math``. ``latency`` shapes the step for a loop that waits on
-    each iterate (one start): plain descent's η is folded into the gradient's coefficients,
-    which shortens the chain from x_k to x_{k+1}, at the price of computing ∇f separately.
+    ``step(x1..xn, buffers..., t, c1..cq)`` takes the constants in the order of
+    ``constant_names`` and returns what :class:`ScalarStepper`'s ``single`` returns followed by
+    f at the input point (sharing its subexpressions with ∇f). Plain Python on floats, using
+    :data:`MATH_FUNCTIONS` and ``math``, for a compiler such as numba; ``latency`` shapes it
+    for a loop that waits on each iterate (one start): plain descent's η is folded into the
+    gradient's coefficients, which shortens the chain from x_k to x_{k+1} at the price of
+    computing ∇f separately. ``vectorised`` prints the same symbolic step for numpy instead
+    (every argument may be an array of starts), so a batch and a single run from the same
+    start take the same steps.
     """
     return _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
                            constants_as_args=True, expr=expr, with_value=True,
-                           fold_last=latency)
-
-
-def batch_step(
-    variables: Sequence[sp.Symbol],
-    expr: sp.Expr,
-    gradient: Sequence[sp.Expr],
-    rule: RuleLike,
-    constant_names: Sequence[str],
-    values: Mapping[str, float],
-) -> Callable[..., tuple[Any, ...]]:
-    """:func:`scalar_source`'s step as numpy code: every argument may be an array of starts.
-
-    The same symbolic step as the scalar path, printed for numpy, so a batch and a single run
-    from the same start take bit-for-bit the same steps.
-    """
-    return _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
-                           constants_as_args=True, expr=expr, with_value=True, vectorised=True)
+                           fold_last=latency, vectorised=vectorised)
 
 
 @functools.lru_cache(maxsize=64)

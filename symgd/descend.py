@@ -54,9 +54,9 @@ import sympy as sp
 from symgd.compile import (
     Compiled,
     ScalarStepper,
-    batch_step,
     build_scalar_stepper,
     compiled_for,
+    step_with_value,
 )
 from symgd.errors import InputError
 from symgd.optim import Optimizer, OptState, make_optimizer
@@ -615,8 +615,8 @@ def _batch_step(compiled: Compiled, optimizer: Optimizer) -> Callable[..., tuple
     key = (compiled.expr, compiled.variables, optimizer.name, rule.structure(constants))
     step = _BATCH_STEPS.get(key)
     if step is None:
-        step = batch_step(compiled.variables, compiled.expr, compiled.gradient, rule,
-                          tuple(constants), constants)
+        step = step_with_value(compiled.variables, compiled.expr, compiled.gradient, rule,
+                               tuple(constants), constants, vectorised=True)
         if len(_BATCH_STEPS) > 128:
             _BATCH_STEPS.clear()
         _BATCH_STEPS[key] = step

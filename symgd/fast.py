@@ -2,7 +2,7 @@
 
 Used only when asked for (``descend(..., backend="numba")``, ``symgd descend --fast``); it needs
 the ``fast`` extra (``pip install 'symgd[fast]'``). The step is the same generated code as the
-default path's (one step of ∇f plus the update rule, from :func:`symgd.compile.scalar_source`),
+default path's (one step of ∇f plus the update rule, from :func:`symgd.compile.step_with_value`),
 compiled by numba. The one liberty taken is fusing multiply-adds (FMA, a single rounding where
 Python rounds twice), so the numbers match the default path to within a few ulps per step;
 the stopping rules are those of :mod:`symgd.descend`.
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from symgd.compile import MATH_FUNCTIONS, Compiled, scalar_source
+from symgd.compile import MATH_FUNCTIONS, Compiled, step_with_value
 from symgd.errors import InputError, MissingDependencyError
 from symgd.optim import Optimizer
 from symgd.parse import Problem
@@ -128,8 +128,8 @@ def _kernels(problem: Problem, compiled: Compiled, optimizer: Optimizer, names: 
     if found is not None:
         return found
     def step(latency: bool) -> Any:
-        return _jit(scalar_source(problem.variables, problem.expr, compiled.gradient, rule,
-                                  names, constants, latency=latency))
+        return _jit(step_with_value(problem.variables, problem.expr, compiled.gradient, rule,
+                                    names, constants, latency=latency))
 
     n, m = len(problem.variables), len(rule.buffers)
     # numba compiles on first call: the parallel kernel only when a batch runs
