@@ -53,7 +53,7 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     with a minus sign works as it is ("-x**2-y**2"); put -- before it if
     it could be mistaken for an option ("-o..." or "--...").
     """
-    from symgd.lesson import prestart_figure_worker
+    from symgd.figure_worker import prestart_figure_worker
 
     if with_pdf:
         from symgd.pdf import prestart_print_worker

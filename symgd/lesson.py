@@ -10,7 +10,6 @@ saying so.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
 import math
@@ -22,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from symgd.errors import InputError
+from symgd.figure_worker import FigureWorker, Pending, fill_figures, take_prestarted
 from symgd.files import write_atomically
-from symgd.limits import fork_is_safe, take_alive
 
 if TYPE_CHECKING:
     import numpy as np
@@ -183,7 +182,7 @@ def explain(
 
     template_dir = None if templates is None else templates_path(templates)
     env = make_env(template_dir)
-    worker = _take_prestarted() or _FigureWorker()  # before numpy starts its threads
+    worker = take_prestarted() or FigureWorker()  # before numpy starts its threads
     try:
         from symgd.derive import Derivation, derive
 
@@ -208,9 +207,9 @@ def explain(
         page = render_html(context, env)
     finally:
         worker.close()
-    _fill_figures(context, figures)
+    fill_figures(context, figures)
     for name, svg in figures.items():
-        page = page.replace(str(_Pending(name)), svg)
+        page = page.replace(str(Pending(name)), svg)
     return Lesson(context, derivation, trajectories, template_dir, page)
 
 
@@ -865,7 +864,7 @@ class _Builder:
             "one_d": self.n == 1,
             "stationary": stationary,
             "direction_latex": direction,
-            "figure": _Pending("steepest"),
+            "figure": Pending("steepest"),
             "caption": (f"The rate of change of f at the start point, per unit step, for a step "
                         f"at angle θ to the gradient: ‖∇f(x₀)‖ cos θ with ‖∇f(x₀)‖ ≈ "
                         f"{_n(norm_float, 4)}. It is largest at 0°, zero at 90° and most negative "
@@ -1140,7 +1139,7 @@ class _Builder:
             self.figures["paths"] = plots.FigureJob("curve_figure", {
                 "curve": curve, "paths": paths, "variable": self.names[0],
                 "markers": markers, "name": "fig-paths"})
-            picture = _Pending("paths")
+            picture = Pending("paths")
             caption = ("The curve of f with the tangent lines at the first iterates of gradient "
                        "descent (their slopes are the derivatives used in each step) and the "
                        "path of each method.")
@@ -1149,7 +1148,7 @@ class _Builder:
                 "surface": self.surface(), "paths": paths,
                 "variables": (self.names[0], self.names[1]), "markers": markers,
                 "name": "fig-paths"})
-            picture = _Pending("paths")
+            picture = Pending("paths")
             caption = ("Level curves of f (darker is lower), the direction of −∇f on a grid "
                        "(grey arrows: always across the level curves), the critical points and "
                        "the path of each method from the start ★. Paths that leave the frame "
@@ -1163,7 +1162,7 @@ class _Builder:
             main = paths[0]
             self.figures["traces"] = plots.FigureJob("traces_figure", {
                 "path": main, "variables": self.names, "name": "fig-traces"})
-            traces = _Pending("traces")
+            traces = Pending("traces")
             traces_caption = (f"Each coordinate of the {main.label.lower()} run, step by step; "
                               "a coordinate that levels off has settled.")
         minimum_value = self.f_star(runs)
@@ -1183,7 +1182,7 @@ class _Builder:
             "picture": picture,
             "picture_caption": caption,
             "no_contour": no_contour,
-            "progress": _Pending("progress"),
+            "progress": Pending("progress"),
             "progress_caption": progress_caption,
             "traces": traces,
             "traces_caption": traces_caption,
@@ -1283,7 +1282,7 @@ class _Builder:
                     "gradient descent reaches from it.")
         return {
             "text": text,
-            "figure": _Pending("basins"),
+            "figure": Pending("basins"),
             "caption": ("Basins of attraction of gradient descent (η as above): "
                         + "; ".join(f"{n}: {share:.0%} of the grid"
                                     for n, share in zip(names, shares, strict=True)) + "."),
@@ -1439,7 +1438,7 @@ class _Builder:
             "bound_latex": bound_latex,
             "text": text,
             "regimes": regimes,
-            "figure": _Pending("rates"),
+            "figure": Pending("rates"),
             "caption": caption,
         }, regime_runs
 
@@ -1504,216 +1503,6 @@ class _Builder:
 
 
 # -- pieces used by several sections ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """A figure not drawn yet; replaced by its SVG once every figure is done. In a page
-    rendered before that, it stands as a comment that is then swapped for the SVG."""
-
-    name: str
-
-    def __str__(self) -> str:
-        return f"<!--symgd-figure:{self.name}-->"
-
-
-def _draw_all(jobs: Mapping[str, Any]) -> dict[str, str]:
-    return {name: job.draw() for name, job in jobs.items()}
-
-
-class _FigureWorker:
-    """Draws the lesson's figures in a forked child process.
-
-    Drawing (matplotlib) and typesetting (ziamath) are both pure Python and CPU-bound. The
-    child is forked first thing, imports matplotlib while this process derives and runs the
-    optimizers, then draws the figures while this process typesets the formulas: on two
-    cores the two halves overlap. Jobs are plain data (:class:`symgd.plots.FigureJob`).
-
-    The child is used only where forking is safe: a POSIX system and a process with a single
-    thread (so not inside a notebook kernel, and before numpy starts its BLAS threads); set
-    ``SYMGD_SERIAL=1`` to turn it off. Otherwise, or if the child fails, the figures are drawn
-    in this process, so errors surface normally.
-    """
-
-    def __init__(self) -> None:
-        self.process: Any = None
-        if not fork_is_safe():
-            return
-        import multiprocessing as mp
-
-        try:
-            context = mp.get_context("fork")
-            self.job_reader, self.job_writer = context.Pipe(duplex=False)
-            self.result_reader, result_writer = context.Pipe(duplex=False)
-            self.process = context.Process(
-                target=_figure_child, args=(self.job_reader, result_writer), daemon=True)
-            self.process.start()
-            result_writer.close()
-        except (OSError, ValueError):  # pragma: no cover - no processes available
-            self.process = None
-
-    def draw(
-        self, jobs: Mapping[str, Any]
-    ) -> Callable[[], tuple[dict[str, str], dict[tuple[str, bool], str]]]:
-        """Hand the figure ``jobs`` to the child; the returned function waits for the figures'
-        SVG and the formulas typeset for :meth:`typeset` (empty without a child)."""
-        if self.process is None:
-            return lambda: (_draw_all(jobs), {})
-        try:
-            self.job_writer.send(dict(jobs))
-        except (OSError, ValueError):
-            self.close()
-            return lambda: (_draw_all(jobs), {})
-
-        def collect() -> tuple[dict[str, str], dict[tuple[str, bool], str]]:
-            payload: Any = None
-            try:
-                payload = self.result_reader.recv()
-            except (EOFError, OSError):
-                payload = None
-            finally:
-                self.close()
-            if isinstance(payload, tuple) and len(payload) == 2:
-                figures, typeset = payload
-                if isinstance(figures, dict) and set(figures) == set(jobs):
-                    return figures, typeset if isinstance(typeset, dict) else {}
-            return _draw_all(jobs), {}
-
-        return collect
-
-    def typeset(self, formulas: Sequence[tuple[str, bool]]) -> bool:
-        """Send the page's formulas after :meth:`draw`; False when there is no child to take
-        them (then this process typesets them itself)."""
-        if self.process is None:
-            return False
-        try:
-            self.job_writer.send(list(formulas))
-        except (OSError, ValueError):
-            return False
-        return True
-
-    def close(self) -> None:
-        """Stop the child (idempotent)."""
-        if self.process is None:
-            return
-        process, self.process = self.process, None
-        with contextlib.suppress(OSError, ValueError):
-            self.job_writer.send(None)
-        process.join(timeout=5)
-        if process.is_alive():  # pragma: no cover - a stuck child
-            process.kill()
-            process.join()
-        for end in (self.job_writer, self.job_reader, self.result_reader):
-            end.close()
-
-
-_prestarted: list[_FigureWorker] = []
-
-
-def prestart_figure_worker() -> None:
-    """Fork the figure worker now, so that it imports matplotlib while this process is still
-    importing SymPy and parsing; the next :func:`explain` uses it. The command line calls this
-    first thing; a program need not (``explain`` starts its own)."""
-    if not _prestarted:
-        worker = _FigureWorker()
-        if worker.process is not None:
-            _prestarted.append(worker)
-
-
-def _take_prestarted() -> _FigureWorker | None:
-    return take_alive(_prestarted)
-
-
-def _figure_child(job_reader: Any, result_writer: Any) -> None:
-    try:  # get matplotlib and the math renderer ready while the parent is still busy
-        from symgd.mathsvg import typeset
-        from symgd.plots import warm_up
-
-        warm_up()
-        typeset("x", False)
-    except Exception:  # the work itself will report any real problem
-        pass
-    try:
-        message = job_reader.recv()
-    except (EOFError, OSError):
-        return
-    if message is None:
-        return
-    jobs = message
-    result: Any = None
-    try:
-        # a fork of this process (ziamath loaded already) waits for the formulas and typesets
-        # them while this one draws the figures
-        typesetting = _fork_call(_typeset_next, job_reader)
-        figures = _draw_all(jobs)
-        formulas = _typeset_next(job_reader) if typesetting is None else typesetting()
-        result = (figures, formulas)
-    except BaseException:  # the parent redoes the work and reports the error itself
-        result = None
-    try:
-        result_writer.send(result)
-    finally:
-        result_writer.close()
-
-
-def _typeset_next(job_reader: Any) -> dict[tuple[str, bool], str]:
-    """Typeset the formulas of the next message (none when the parent stops instead)."""
-    from symgd.mathsvg import typeset
-
-    try:
-        formulas = job_reader.recv()
-    except (EOFError, OSError):
-        formulas = None
-    return {(latex, display): typeset(latex, display) for latex, display in formulas or ()}
-
-
-def _fork_call(function: Callable[..., Any], *args: Any) -> Callable[[], Any] | None:
-    """Start ``function(*args)`` in a plain fork of this (single-threaded, daemonic) worker;
-    the returned function waits for its pickled result. None where forking fails."""
-    import os
-    import pickle
-
-    try:
-        reader, writer = os.pipe()
-        pid = os.fork()
-    except OSError:  # pragma: no cover - no processes left
-        return None
-    if pid == 0:  # the fork: compute, send, leave without running any cleanup
-        os.close(reader)
-        code = 0
-        try:
-            data = pickle.dumps(function(*args))
-            with os.fdopen(writer, "wb") as out:
-                out.write(data)
-        except BaseException:
-            code = 1
-        os._exit(code)
-    os.close(writer)
-
-    def wait() -> Any:
-        with os.fdopen(reader, "rb") as source:
-            data = source.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not data:
-            raise RuntimeError("the typesetting fork failed")
-        return pickle.loads(data)
-
-    return wait
-
-
-def _fill_figures(node: Any, figures: Mapping[str, str]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, _Pending):
-                node[key] = figures[value.name]
-            else:
-                _fill_figures(value, figures)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            if isinstance(value, _Pending):
-                node[index] = figures[value.name]
-            else:
-                _fill_figures(value, figures)
 
 
 def _backend(steps: int) -> str:

@@ -1,0 +1,225 @@
+"""The lesson's helper process: it draws the figures, and a fork of it typesets the formulas.
+
+Drawing (matplotlib) and typesetting (ziamath) are pure Python and CPU-bound; on two cores
+they run beside the main process's own work. The worker is forked first thing (before numpy
+starts threads in this process), imports matplotlib and the formula renderer while the main
+process derives and runs the optimizers, then takes the figure jobs (plain data,
+:class:`symgd.plots.FigureJob`) and the page's formulas. Where forking is not safe, or the
+worker fails, the same work happens in the main process. ``SYMGD_SERIAL=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from symgd.limits import fork_is_safe, take_alive
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A figure not drawn yet; replaced by its SVG once every figure is done. In a page
+    rendered before that, it stands as a comment that is then swapped for the SVG."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"<!--symgd-figure:{self.name}-->"
+
+
+def draw_all(jobs: Mapping[str, Any]) -> dict[str, str]:
+    """Each figure job's SVG, drawn in this process."""
+    return {name: job.draw() for name, job in jobs.items()}
+
+
+class FigureWorker:
+    """Draws the lesson's figures in a forked child process, and has a fork of that child
+    typeset the page's formulas meanwhile (see the module docstring).
+
+    The child is used only where forking is safe: a POSIX system and a process with a single
+    thread (so not inside a notebook kernel, and before numpy starts its BLAS threads); set
+    ``SYMGD_SERIAL=1`` to turn it off. Otherwise, or if the child fails, the figures are drawn
+    and the formulas typeset in this process, so errors surface normally.
+    """
+
+    def __init__(self) -> None:
+        self.process: Any = None
+        if not fork_is_safe():
+            return
+        import multiprocessing as mp
+
+        try:
+            context = mp.get_context("fork")
+            self.job_reader, self.job_writer = context.Pipe(duplex=False)
+            self.result_reader, result_writer = context.Pipe(duplex=False)
+            self.process = context.Process(
+                target=_figure_child, args=(self.job_reader, result_writer), daemon=True)
+            self.process.start()
+            result_writer.close()
+        except (OSError, ValueError):  # pragma: no cover - no processes available
+            self.process = None
+
+    def draw(
+        self, jobs: Mapping[str, Any]
+    ) -> Callable[[], tuple[dict[str, str], dict[tuple[str, bool], str]]]:
+        """Hand the figure ``jobs`` to the child; the returned function waits for the figures'
+        SVG and the formulas typeset for :meth:`typeset` (empty without a child)."""
+        if self.process is None:
+            return lambda: (draw_all(jobs), {})
+        try:
+            self.job_writer.send(dict(jobs))
+        except (OSError, ValueError):
+            self.close()
+            return lambda: (draw_all(jobs), {})
+
+        def collect() -> tuple[dict[str, str], dict[tuple[str, bool], str]]:
+            payload: Any = None
+            try:
+                payload = self.result_reader.recv()
+            except (EOFError, OSError):
+                payload = None
+            finally:
+                self.close()
+            if isinstance(payload, tuple) and len(payload) == 2:
+                figures, typeset = payload
+                if isinstance(figures, dict) and set(figures) == set(jobs):
+                    return figures, typeset if isinstance(typeset, dict) else {}
+            return draw_all(jobs), {}
+
+        return collect
+
+    def typeset(self, formulas: Sequence[tuple[str, bool]]) -> bool:
+        """Send the page's formulas after :meth:`draw`; False when there is no child to take
+        them (then this process typesets them itself)."""
+        if self.process is None:
+            return False
+        try:
+            self.job_writer.send(list(formulas))
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def close(self) -> None:
+        """Stop the child (idempotent)."""
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        with contextlib.suppress(OSError, ValueError):
+            self.job_writer.send(None)
+        process.join(timeout=5)
+        if process.is_alive():  # pragma: no cover - a stuck child
+            process.kill()
+            process.join()
+        for end in (self.job_writer, self.job_reader, self.result_reader):
+            end.close()
+
+
+_prestarted: list[FigureWorker] = []
+
+
+def prestart_figure_worker() -> None:
+    """Fork the figure worker now, so that it imports matplotlib while this process is still
+    importing SymPy and parsing; the next :func:`explain` uses it. The command line calls this
+    first thing; a program need not (``explain`` starts its own)."""
+    if not _prestarted:
+        worker = FigureWorker()
+        if worker.process is not None:
+            _prestarted.append(worker)
+
+
+def take_prestarted() -> FigureWorker | None:
+    return take_alive(_prestarted)
+
+
+def _figure_child(job_reader: Any, result_writer: Any) -> None:
+    try:  # get matplotlib and the math renderer ready while the parent is still busy
+        from symgd.mathsvg import typeset
+        from symgd.plots import warm_up
+
+        warm_up()
+        typeset("x", False)
+    except Exception:  # the work itself will report any real problem
+        pass
+    try:
+        message = job_reader.recv()
+    except (EOFError, OSError):
+        return
+    if message is None:
+        return
+    jobs = message
+    result: Any = None
+    try:
+        # a fork of this process (ziamath loaded already) waits for the formulas and typesets
+        # them while this one draws the figures
+        typesetting = _fork_call(_typeset_next, job_reader)
+        figures = draw_all(jobs)
+        formulas = _typeset_next(job_reader) if typesetting is None else typesetting()
+        result = (figures, formulas)
+    except BaseException:  # the parent redoes the work and reports the error itself
+        result = None
+    try:
+        result_writer.send(result)
+    finally:
+        result_writer.close()
+
+
+def _typeset_next(job_reader: Any) -> dict[tuple[str, bool], str]:
+    """Typeset the formulas of the next message (none when the parent stops instead)."""
+    from symgd.mathsvg import typeset
+
+    try:
+        formulas = job_reader.recv()
+    except (EOFError, OSError):
+        formulas = None
+    return {(latex, display): typeset(latex, display) for latex, display in formulas or ()}
+
+
+def _fork_call(function: Callable[..., Any], *args: Any) -> Callable[[], Any] | None:
+    """Start ``function(*args)`` in a plain fork of this (single-threaded, daemonic) worker;
+    the returned function waits for its pickled result. None where forking fails."""
+    import os
+    import pickle
+
+    try:
+        reader, writer = os.pipe()
+        pid = os.fork()
+    except OSError:  # pragma: no cover - no processes left
+        return None
+    if pid == 0:  # the fork: compute, send, leave without running any cleanup
+        os.close(reader)
+        code = 0
+        try:
+            data = pickle.dumps(function(*args))
+            with os.fdopen(writer, "wb") as out:
+                out.write(data)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(writer)
+
+    def wait() -> Any:
+        with os.fdopen(reader, "rb") as source:
+            data = source.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not data:
+            raise RuntimeError("the typesetting fork failed")
+        return pickle.loads(data)
+
+    return wait
+
+
+def fill_figures(node: Any, figures: Mapping[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, Pending):
+                node[key] = figures[value.name]
+            else:
+                fill_figures(value, figures)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, Pending):
+                node[index] = figures[value.name]
+            else:
+                fill_figures(value, figures)
