@@ -198,8 +198,11 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
 
 def batch_source(n: int, m: int, c: int) -> str:
     """The block-parallel kernel. ``sweep`` takes one step over a block of rows, branch-free
-    and on one 1-D array per quantity, so LLVM vectorises it; ``block`` runs every step on one
-    block (recording the path when asked); ``kernel`` runs the blocks in parallel."""
+    and on one 1-D array per quantity, so LLVM vectorises it, and records f and |∇f|² (the
+    first step, and every step when the path is kept); ``sweep_lean`` takes the other steps,
+    writing only the iterate and the step at which a row stops, and ``settle`` then records
+    those rows' f, |∇f|² and outcome; ``block`` runs every step on one block and ``kernel``
+    runs the blocks in parallel."""
     xs = [f"x{i}" for i in range(n)]
     bs = [f"b{j}" for j in range(m * n)]
     cs = [f"c{q}" for q in range(c)]
@@ -232,6 +235,45 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        running += going",
         "    return running",
     ]
+    # the common step, once the path is not being recorded: only the iterate and, for a row
+    # that stops, its step number are written (stores cost as much as the arithmetic here)
+    lean = [
+        "def sweep_lean(" + ", ".join([*arrays, "RS", *cs, "t", "last", "tol2", "bound"])
+        + "):",
+        "    running = 0",
+        "    fresh = 0",
+        f"    for r in range({arrays[0]}.shape[0]):",
+        *[f"        {name} = a{name}[r]" for name in xs + bs],
+        "        out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
+        f"        gsq = out[{n + m * n + 1}]",
+        f"        f = out[{n + m * n + 2}]",
+        f"        ok = {ok}",
+        "        active = RS[r] < 0.0",
+        "        going = active & ok & (not (gsq < tol2)) & (not last)",
+        "        newly = active & (not going)",
+        "        if newly:",
+        "            RS[r] = t",
+        *[f"        a{name}[r] = out[{i}] if going else {name}"
+          for i, name in enumerate(xs + bs)],
+        "        running += going",
+        "        fresh += newly",
+        "    return running, fresh",
+    ]
+    # the rows that stopped at step t (their iterate was kept): f, |∇f|² and why, again
+    settle = [
+        "def settle(" + ", ".join([*arrays, "F", "G", "RS", "RC", *cs, "t", "tol2", "bound",
+                                   "dcode", "ccode", "mcode"]) + "):",
+        f"    for r in range({arrays[0]}.shape[0]):",
+        "        if RS[r] == t:",
+        *[f"            {name} = a{name}[r]" for name in xs + bs],
+        "            out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
+        f"            gsq = out[{n + m * n + 1}]",
+        f"            f = out[{n + m * n + 2}]",
+        f"            ok = {ok}",
+        "            F[r] = f",
+        "            G[r] = gsq",
+        "            RC[r] = dcode if not ok else (ccode if gsq < tol2 else mcode)",
+    ]
     params = [*arrays, "F", "G", "RS", "RC"]
     block = [
         "def block(" + ", ".join([*params, *cs, "lo", "steps", "tol2", "bound", "keep", "xs",
@@ -240,8 +282,15 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        if keep or k == 0:",
         f"            for r in range({arrays[0]}.shape[0]):",
         *[f"                xs[k, lo + r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
-        "        running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, "
-        "keep or k == 0, tol2, bound, dcode, ccode, mcode)",
+        "        if keep or k == 0:",
+        "            running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, "
+        "True, tol2, bound, dcode, ccode, mcode)",
+        "        else:",
+        "            running, fresh = sweep_lean(" + ", ".join([*arrays, "RS", *cs])
+        + ", float(k), k == steps, tol2, bound)",
+        "            if fresh:",
+        "                settle(" + ", ".join([*params, *cs]) + ", float(k), tol2, bound, dcode, "
+        "ccode, mcode)",
         "        if keep or k == 0:",
         f"            for r in range({arrays[0]}.shape[0]):",
         "                fs[k, lo + r] = F[r]",
@@ -262,7 +311,8 @@ def batch_source(n: int, m: int, c: int) -> str:
         f"        block({sliced}, " + "".join(f"{cq}, " for cq in cs)
         + "lo, steps, tol2, bound, keep, xs, fs, gn, dcode, ccode, mcode)",
     ]
-    return "\n".join([*sweep, "", "", *block, "", "", *kernel]) + "\n"
+    parts = [sweep, lean, settle, block, kernel]
+    return "\n\n\n".join("\n".join(part) for part in parts) + "\n"
 
 
 def _compile_kernel(n: int, m: int, c: int, step: Any, parallel: bool) -> Callable[..., None]:
@@ -272,7 +322,7 @@ def _compile_kernel(n: int, m: int, c: int, step: Any, parallel: bool) -> Callab
                                  "step": step}
     exec(compile(source, f"<symgd kernel n={n} m={m}>", "exec"), namespace)
     if parallel:
-        for name in ("sweep", "block"):
+        for name in ("sweep", "sweep_lean", "settle", "block"):
             namespace[name] = numba.njit(error_model="numpy", fastmath=FASTMATH)(
                 namespace[name])
     return numba.njit(parallel=parallel, error_model="numpy", fastmath=FASTMATH)(
