@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,115 @@ class BadInput(click.ClickException):
     """Bad input from the user: ``Error: ...`` on stderr, exit code 2, no traceback."""
 
     exit_code = 2
+
+
+class ExpressionCommand(click.Command):
+    """A command whose arguments may be expressions that begin with a minus sign.
+
+    click reads any word that starts with ``-`` as options, so ``"-log(sigmoid(w))"`` would
+    become ``-l -o g(sigmoid(w))``. Before click parses, :func:`separate_expressions` sorts the
+    words: a known option (with its value) stays an option; any other word that starts with a
+    single ``-`` and parses as an expression is an expression; the rest is left to click, which
+    names the unknown option.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, separate_expressions(self, ctx, args))
+
+
+def separate_expressions(command: click.Command, ctx: click.Context, args: list[str]) -> list[str]:
+    """``args`` with options first, then ``--`` and the positional words in their order.
+
+    Equivalent to what click would read, except that a word beginning with ``-`` that is not
+    one of ``command``'s options but parses as an expression becomes a positional word.
+    A word such as ``--outptu`` (two dashes and a letter) is always an option, so a mistyped
+    option is reported as one; put ``--`` before an expression that starts that way.
+    """
+    takes_values = _option_arities(command, ctx)
+    options: list[str] = []
+    positional: list[str] = []
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            positional.extend(words)
+            break
+        name = word.split("=", 1)[0] if word.startswith("--") else word
+        if name in takes_values:
+            options.append(word)
+            if word == name:  # the value, if any, follows as separate words
+                for _ in range(takes_values[name]):
+                    options.append(next(words, ""))
+                if options[-1:] == [""]:
+                    options.pop()
+            continue
+        if word.startswith("-") and len(word) > 1 and not _is_long_option(word):
+            problem = _syntax_problem(word)
+            if problem is None:
+                positional.append(word)
+                continue
+            if word[:2] not in takes_values:
+                raise click.NoSuchOption(
+                    word, ctx=ctx,
+                    message=f"{word!r} is neither an option nor an expression "
+                            f"({problem.message}, column {problem.column})",
+                )
+        if word.startswith("-") and len(word) > 1:
+            options.append(word)  # click reports it, or reads a cluster such as -oDIR
+        else:
+            positional.append(word)
+    return options + (["--", *positional] if positional else [])
+
+
+def _option_arities(command: click.Command, ctx: click.Context) -> dict[str, int]:
+    """Every option string of ``command`` -> how many values follow it (0 for flags)."""
+    arities: dict[str, int] = {}
+    for param in command.get_params(ctx):
+        if not isinstance(param, click.Option):
+            continue
+        count = 0 if param.is_flag or param.count else max(param.nargs, 1)
+        for name in param.opts:
+            arities[name] = count
+        for name in param.secondary_opts:
+            arities[name] = 0
+    for name in ctx.help_option_names:
+        arities.setdefault(name, 0)
+    return arities
+
+
+def _is_long_option(word: str) -> bool:
+    return word.startswith("--") and len(word) > 2 and (word[2].isalpha() or word[2] == "_")
+
+
+def _syntax_problem(word: str) -> ExpressionError | None:
+    """Why ``word`` is not an expression's text, or ``None`` when it is one.
+
+    Parsed by symgd's own parser, never run. Problems without a column (no variables, a
+    number too large, ...) are about what the expression means, not whether it is one: the
+    command reports those itself.
+    """
+    from symgd.parse import parse
+
+    try:
+        parse(word, allow_parameters=True)
+    except ExpressionError as exc:
+        return exc if exc.column is not None else None
+    except InputError:
+        return None
+    return None
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float in a range that is also finite: ``nan`` is outside every range."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def input_errors_exit_2(command: F) -> F:
@@ -42,17 +152,23 @@ def parse_variable_list(text: str | None) -> list[str] | None:
     """``"x,y"`` -> ``["x", "y"]``; ``None`` stays ``None``."""
     if text is None:
         return None
-    names = [part.strip() for part in text.split(",")]
-    if not all(names):
-        raise InputError(f"--vars must be a comma-separated list of names, got {text!r}")
-    return names
+    return split_list(text, "--vars")
+
+
+def split_list(text: str, what: str) -> list[str]:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; an empty item (``"a,,b"``, ``"a,"``) is an error."""
+    items = [part.strip() for part in text.split(",")]
+    if not all(items):
+        raise InputError(f"{what} has an empty item in {text.strip()!r}; separate the items "
+                         "with single commas, for example a,b")
+    return items
 
 
 def parse_point(text: str, variables: list[str]) -> list[float]:
     """Read ``"x=-3,y=4"`` or ``"-3,4"`` (values in the order of ``variables``)."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts:
+    if not text.strip():
         raise InputError("the start point is empty; write it as x=1,y=2 or 1,2")
+    parts = split_list(text, "the start point")
     named = [p for p in parts if "=" in p]
     if named and len(named) != len(parts):
         raise InputError(f"mix of named and positional values in {text!r}; use one form")
@@ -64,6 +180,8 @@ def parse_point(text: str, variables: list[str]) -> list[float]:
             if name not in variables:
                 known = ", ".join(variables)
                 raise InputError(f"{name!r} is not a variable of the function ({known})")
+            if name in values:
+                raise InputError(f"the start point gives {name} twice ({text.strip()!r})")
             values[name] = _number(value, name)
         missing = [v for v in variables if v not in values]
         if missing:
@@ -77,15 +195,18 @@ def parse_point(text: str, variables: list[str]) -> list[float]:
     return [_number(p, v) for p, v in zip(parts, variables, strict=True)]
 
 
+#: a number as people write it on a command line: no ``1_000``, no ``inf``, ASCII digits only
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def _number(text: str, name: str) -> float:
     import math
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"the value for {name} is not a number: {text.strip()!r}") from None
+    plain = text.strip().replace("\u2212", "-")
+    value = float(plain) if _PLAIN_NUMBER.fullmatch(plain) else math.nan
     if not math.isfinite(value):
-        raise InputError(f"the value for {name} must be finite, got {text.strip()!r}")
+        raise InputError(f"the value for {name} must be a finite decimal number such as -3, "
+                         f"0.5 or 1e-3, got {text.strip()!r}")
     return value
 
 

@@ -6,20 +6,26 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import echo_json, input_errors_exit_2, parse_variable_list
+from symgd.cli_common import (
+    ExpressionCommand,
+    FiniteFloatRange,
+    echo_json,
+    input_errors_exit_2,
+    parse_variable_list,
+)
 
 if TYPE_CHECKING:
     from symgd.derive import Derivation
 
 
-@click.command()
+@click.command(cls=ExpressionCommand)
 @click.argument("expression")
 @click.option("--vars", "variables", metavar="x,y",
               help="Variables and their order (default: every name in the expression, sorted).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--steps", "show_steps", is_flag=True,
               help="Show each partial derivative rule by rule.")
-@click.option("--timeout", type=click.FloatRange(min=0.1, max=600), default=5.0,
+@click.option("--timeout", type=FiniteFloatRange(min=0.1, max=600), default=5.0,
               show_default=True, metavar="SECONDS",
               help="Time budget for the exact solver; after it, a numeric search takes over.")
 @input_errors_exit_2

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import echo_json, input_errors_exit_2, parse_point, parse_variable_list
+from symgd.cli_common import (
+    ExpressionCommand,
+    echo_json,
+    input_errors_exit_2,
+    parse_point,
+    parse_variable_list,
+)
 
 if TYPE_CHECKING:
     from symgd.descend import Trajectory
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 METHOD_NAMES = ("gd", "ascent", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
 
 
-@click.command()
+@click.command(cls=ExpressionCommand)
 @click.argument("expression")
 @click.option("--start", required=True, metavar="x=-3,y=4",
               help="Start point: x=-3,y=4, or -3,4 in the order of the variables.")

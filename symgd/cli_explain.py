@@ -7,10 +7,16 @@ from pathlib import Path
 
 import click
 
-from symgd.cli_common import echo_json, input_errors_exit_2, parse_point
+from symgd.cli_common import (
+    ExpressionCommand,
+    echo_json,
+    input_errors_exit_2,
+    parse_point,
+    split_list,
+)
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+@click.command(cls=ExpressionCommand)
 @click.argument("expression")
 @click.option("--start", metavar="x=1,y=2",
               help="Start point, by name (x=1,y=2) or in variable order (1,2). "
@@ -50,8 +56,10 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     first two steps by hand in exact fractions, runs the optimizers and
     explains in words what happened. Anything you leave out is chosen
     for the function, and the report says how. An expression that starts
-    with a minus sign works as it is ("-x**2-y**2"); put -- before it if
-    it could be mistaken for an option ("-o..." or "--...").
+    with a minus sign works as it is ("-x**2-y**2", "-log(sigmoid(w))");
+    only a word that is exactly an option (-o, -h) or starts with two
+    dashes and a letter is read as an option: put -- before such an
+    expression (symgd explain -- "-o").
     """
     from symgd.figure_worker import prestart_figure_worker
 
@@ -69,7 +77,8 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     point = None if start is None else parse_point(start, list(problem.names))
     if lr is not None and not lr > 0:
         raise InputError(f"the learning rate must be positive, got {lr:g}")
-    lesson = make_lesson(problem, start=point, lr=lr, steps=steps, methods=methods,
+    chosen = None if methods is None else split_list(methods, "--methods")
+    lesson = make_lesson(problem, start=point, lr=lr, steps=steps, methods=chosen,
                          templates=templates)
     folder = output if output is not None else Path("out") / slug(expression)
     try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import echo_json, input_errors_exit_2, parse_point
+from symgd.cli_common import ExpressionCommand, echo_json, input_errors_exit_2, parse_point
 from symgd.errors import InputError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ METHOD_NAMES = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "new
 DEMO_NAMES = ("linear", "logistic")
 
 
-@click.command()
+@click.command(cls=ExpressionCommand)
 @click.argument("loss", required=False)
 @click.option("--data", "data_file", metavar="FILE.csv",
               help="CSV with a header line; the loss's data names are its columns.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from symgd.cli_common import input_errors_exit_2, json_text
+from symgd.cli_common import ExpressionCommand, input_errors_exit_2, json_text
 from symgd.errors import ExpressionError, InputError
 from symgd.files import write_atomically
 
@@ -22,7 +22,7 @@ LONG_HANDOUT = 20
 MAX_FILE_BYTES = 1_000_000
 
 
-@click.command()
+@click.command(cls=ExpressionCommand)
 @click.argument("expressions", nargs=-1, metavar="[EXPR]...")
 @click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               metavar="FILE", help="Read expressions from FILE, one per line "
