@@ -53,6 +53,12 @@ def _math_leaky_relu(z: float, slope: float = 0.01) -> float:
     return z if z > 0 else slope * z
 
 
+def _math_dirac(z: float, order: float = 0.0) -> float:
+    """The derivative of a step (Heaviside, sign; abs and ReLU twice): 0 away from the jump,
+    and taken as 0 at it too, as the steps' own derivatives are."""
+    return 0.0
+
+
 def _np_sigmoid(z: Any) -> Any:
     return np.exp(-np.logaddexp(0.0, -z))
 
@@ -65,12 +71,46 @@ def _np_leaky_relu(z: Any, slope: float = 0.01) -> Any:
     return np.where(z > 0, z, slope * z)
 
 
+def _np_dirac(z: Any, order: Any = 0) -> Any:
+    return np.zeros(np.shape(z))
+
+
+#: reciprocal trigonometric and hyperbolic functions, called by name: left to SymPy's printers
+#: they are rewritten, sometimes through complex exponentials (``csch(sin(x))``)
+_RECIPROCAL_MATH: dict[str, Callable[..., float]] = {
+    "cot": lambda z: math.cos(z) / math.sin(z),
+    "sec": lambda z: 1.0 / math.cos(z),
+    "csc": lambda z: 1.0 / math.sin(z),
+    "coth": lambda z: 1.0 / math.tanh(z),
+    "sech": lambda z: 1.0 / math.cosh(z),
+    "csch": lambda z: 1.0 / math.sinh(z),
+    "acot": lambda z: math.atan(1.0 / z),
+    "asec": lambda z: math.acos(1.0 / z),
+    "acsc": lambda z: math.asin(1.0 / z),
+    "acoth": lambda z: math.atanh(1.0 / z),
+}
+
+_RECIPROCAL_NUMPY: dict[str, Callable[..., Any]] = {
+    "cot": lambda z: np.cos(z) / np.sin(z),
+    "sec": lambda z: 1.0 / np.cos(z),
+    "csc": lambda z: 1.0 / np.sin(z),
+    "coth": lambda z: 1.0 / np.tanh(z),
+    "sech": lambda z: 1.0 / np.cosh(z),
+    "csch": lambda z: 1.0 / np.sinh(z),
+    "acot": lambda z: np.arctan(1.0 / z),
+    "asec": lambda z: np.arccos(1.0 / z),
+    "acsc": lambda z: np.arcsin(1.0 / z),
+    "acoth": lambda z: np.arctanh(1.0 / z),
+}
+
 MATH_FUNCTIONS: dict[str, Callable[..., float]] = {
     "sigmoid": _math_sigmoid,
     "softplus": _math_softplus,
     "relu": lambda z: z if z > 0 else 0.0,
     "leaky_relu": _math_leaky_relu,
     "Heaviside": _math_heaviside,
+    "DiracDelta": _math_dirac,
+    **_RECIPROCAL_MATH,
 }
 
 NUMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -79,6 +119,8 @@ NUMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "relu": lambda z: np.maximum(z, 0.0),
     "leaky_relu": _np_leaky_relu,
     "Heaviside": lambda z, at_zero=0.0: np.heaviside(z, at_zero),
+    "DiracDelta": _np_dirac,
+    **_RECIPROCAL_NUMPY,
 }
 
 
@@ -98,8 +140,10 @@ def lambdify_math(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., An
 
 
 def lambdify_numpy(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., Any]:
-    """numpy function, broadcasting over arrays passed for each variable."""
-    return sp.lambdify(list(variables), expr, modules=[numpy_namespace()], cse=True)
+    """numpy function, broadcasting over arrays passed for each variable (printed by the numpy
+    printer: ``sign`` and ``Piecewise`` become numpy calls that work on arrays)."""
+    return sp.lambdify(list(variables), expr, modules=[numpy_namespace()],
+                       printer=_numpy_printer(), cse=True)
 
 
 class _LazyFunction:

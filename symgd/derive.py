@@ -10,15 +10,15 @@ silently drops whole branches of transcendental systems.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from symgd.errors import InputError
-from symgd.functions import to_elementary
+from symgd.errors import ExpressionError, InputError
+from symgd.functions import ceiling, floor, to_elementary
 from symgd.limits import BudgetExceeded, ChildError, run_bounded
 from symgd.parse import Problem, parse, to_text
 
@@ -29,6 +29,12 @@ ZERO_EIGENVALUE = 1e-9
 SEARCH_RADIUS = 5.0
 SEARCH_ITERATIONS = 60
 MAX_POINTS = 24
+#: the exact solver is not tried on a gradient of higher degree (it would not finish in time)
+MAX_EXACT_DEGREE = 40
+#: nor on one that is not linear, in more variables than this
+MAX_SOLVE_VARIABLES = 10
+#: a minor is not expanded to decide its sign above this degree
+MAX_EXPAND_DEGREE = 24
 
 
 @dataclass(frozen=True)
@@ -107,24 +113,41 @@ def derive(
     xs = problem.variables
     if not problem.expr.free_symbols & set(xs):
         raise InputError("the function is constant: it does not depend on any of its variables")
-    gradient = tuple(sp.diff(problem.expr, v) for v in xs)
-    hessian = _without_dirac(sp.Matrix(gradient).jacobian(list(xs)))
+    gradient = partial_derivatives(problem.expr, xs)
+    raw_hessian = sp.Matrix([partial_derivatives(g, xs) for g in gradient])
+    hessian = _without_dirac(raw_hessian)
     differentials = _differential_symbols(problem)
     total = sp.Add(*(g * d for g, d in zip(gradient, differentials, strict=True)))
     notes: list[str] = []
-    if hessian != sp.Matrix(gradient).jacobian(list(xs)):
-        notes.append("The Hessian is shown away from the kinks of relu/abs, where it is undefined.")
+    jumps = nonsmooth_notes(problem.expr, xs)
+    if hessian != raw_hessian:
+        notes.append("The Hessian is shown away from the kinks and jumps (abs, relu, sign, "
+                     "Heaviside), where it is undefined." if jumps else
+                     "The Hessian is shown away from the kinks of relu/abs, where it is "
+                     "undefined.")
+    notes.extend(jumps)
     if analyse:
+        # away from the jumps of sign/Heaviside their derivative is 0: solve that gradient
+        flat = tuple(_drop_dirac(g) for g in gradient)
+        budget = 2 * timeout + 2
         try:
             points, complete, point_notes, convexity = run_bounded(
-                _analyse, problem, gradient, hessian, timeout, seconds=2 * timeout + 2
+                _analyse, problem, flat, hessian, timeout, seconds=budget
             )
-        except (BudgetExceeded, ChildError) as exc:
-            points, complete, point_notes = (), False, [
-                f"The search for critical points was stopped ({str(exc).splitlines()[0]})."
-            ]
-            convexity = Convexity("unknown", "The analysis ran out of time.")
+        except BudgetExceeded as exc:
+            points, complete = (), False
+            point_notes = [f"The search for critical points was stopped ({exc})."]
+            convexity = Convexity("unknown", f"The analysis ran out of time ({budget:g} s).")
+        except ChildError as exc:
+            points, complete = (), False
+            point_notes = ["The search for critical points failed "
+                           f"({str(exc).splitlines()[0]})."]
+            convexity = Convexity("unknown", "The analysis failed before reaching a verdict.")
         notes.extend(point_notes)
+        if jumps and convexity.verdict not in ("neither", "unknown"):
+            convexity = Convexity(
+                "unknown", "f contains a function that jumps (see the notes); the Hessian does "
+                           "not see jumps, so it cannot tell whether f is convex.")
     else:
         points, complete = (), False
         convexity = Convexity("unknown", "Not analysed.")
@@ -155,6 +178,68 @@ def _differential_symbols(problem: Problem) -> tuple[sp.Symbol, ...]:
     return tuple(result)
 
 
+def partial_derivatives(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:
+    """``sp.diff(expr, v)`` for each v, the same expressions, but a long sum is split once by
+    the variables its terms contain instead of being walked once per variable (a sum over 100
+    variables: 10,000 walks become 100)."""
+    if not isinstance(expr, sp.Add):
+        present = expr.free_symbols
+        result = tuple(sp.diff(expr, v) if v in present else sp.S.Zero for v in variables)
+    else:
+        by_variable: dict[sp.Symbol, list[sp.Expr]] = {v: [] for v in variables}
+        for term in expr.args:
+            for symbol in term.free_symbols:
+                if symbol in by_variable:
+                    by_variable[symbol].append(term)
+        result = tuple(sp.diff(sp.Add(*by_variable[v]), v) if by_variable[v] else sp.S.Zero
+                       for v in variables)
+    for v, derivative in zip(variables, result, strict=True):
+        if derivative.has(sp.Derivative):
+            left = next(iter(derivative.atoms(sp.Derivative)))
+            raise ExpressionError(f"SymPy cannot differentiate {_short(to_text(left.expr))} "
+                                  f"with respect to {v.name}")
+    return result
+
+
+#: functions that jump; their derivative is 0 away from the jumps
+_JUMPS: dict[type, str] = {floor: "an integer", ceiling: "an integer", sp.sign: "0",
+                           sp.Heaviside: "0"}
+
+
+def nonsmooth_notes(expr: sp.Expr, variables: Sequence[sp.Symbol] = ()) -> tuple[str, ...]:
+    """Plain notes on the parts of ``expr`` that jump (``floor``, ``ceil``, ``sign``,
+    ``Heaviside``), for a lesson to show: flat between jumps, so their derivative is 0 there
+    and does not exist at a jump, and gradient descent feels no pull from them. Parts that
+    do not involve ``variables`` (all of the expression's names when empty) are left out."""
+    wanted = set(variables) or expr.free_symbols
+    notes: list[str] = []
+    for node in sp.preorder_traversal(expr):
+        where = next((w for cls, w in _JUMPS.items() if isinstance(node, cls)), None)
+        if where is None or not node.args[0].free_symbols & wanted:
+            continue
+        call = _short(to_text(node))
+        argument = _short(to_text(node.args[0]))
+        note = (f"{call} jumps where {argument} crosses {where} and is flat elsewhere: its "
+                f"derivative is 0 away from the jumps and does not exist at them, so gradient "
+                f"descent feels no pull from it.")
+        if note not in notes:
+            notes.append(note)
+        if len(notes) >= 4:
+            break
+    return tuple(notes)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _drop_dirac(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with DiracDelta terms (derivatives of steps, at their jumps) taken as 0."""
+    if not expr.has(sp.DiracDelta):
+        return expr
+    return expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+
+
 def _without_dirac(matrix: sp.Matrix) -> sp.Matrix:
     """Drop DiracDelta terms (second derivatives of relu/abs at their kink)."""
     if not matrix.has(sp.DiracDelta):
@@ -181,11 +266,20 @@ def _critical_points(
     exact: list[CriticalPoint] = []
     polynomial = _is_polynomial_system(problem, gradient)
     solved = False
+    degree = max(_degree(_zero_set_form(g), set(problem.variables)) for g in gradient) \
+        if polynomial else MAX_EXACT_DEGREE + 1
     try:
-        exact = run_bounded(
-            _exact_points, problem, gradient, hessian, polynomial, seconds=timeout
-        )
-        solved = True
+        if polynomial and degree > MAX_EXACT_DEGREE:
+            notes.append(f"The gradient has degree {degree}, more than the exact solver takes on "
+                         f"({MAX_EXACT_DEGREE}); a numeric search was used.")
+        elif degree > 1 and len(problem.variables) > MAX_SOLVE_VARIABLES:
+            notes.append(f"The exact solver is not tried on a gradient that is not linear in "
+                         f"more than {MAX_SOLVE_VARIABLES} variables; a numeric search was used.")
+        else:
+            exact = run_bounded(
+                _exact_points, problem, gradient, hessian, polynomial, seconds=timeout
+            )
+            solved = True
     except BudgetExceeded:
         notes.append(f"The exact solver gave up after {timeout:g} s; a numeric search was used.")
     except ChildError as exc:
@@ -213,7 +307,11 @@ def _exact_points(
     xs = problem.variables
     solutions: list[dict[sp.Symbol, sp.Expr]] | None = None
     if polynomial:
-        solutions = solve_polynomial_system(gradient, xs)
+        reduced = [_zero_set_form(g) for g in gradient]
+        if all(_degree(g, set(xs)) <= 1 for g in reduced):
+            solutions = _solve_linear(reduced, xs)
+        else:
+            solutions = solve_polynomial_system(reduced, xs)
     if solutions is None:
         system = [to_elementary(g) for g in gradient]
         solutions = sp.solve(system, list(xs), dict=True)
@@ -235,19 +333,72 @@ def _exact_points(
         numeric = any(isinstance(c, sp.Float) for c in coords)
         if numeric:
             high = {v: sp.Float(sp.re(c.evalf(40)), 40) for v, c in exact_mapping.items()}
-            value: sp.Expr = sp.Float(_tidy(float(problem.expr.subs(high).evalf(30))), 12)
-            eigenvalues = _eigenvalues_numeric(sp.Matrix(hessian.subs(high)))
+            value: sp.Expr = sp.Float(_tidy(float(problem.expr.xreplace(high).evalf(30))), 12)
+            eigenvalues = _eigenvalues_numeric(sp.Matrix(hessian.xreplace(high)))
             values = tuple(sp.Float(_tidy(v), 12) for v in eigenvalues)
             kind = _kind(eigenvalues, singular=False)
         else:
             mapping = dict(zip(xs, coords, strict=True))
-            value = problem.expr.subs(mapping)
+            value = problem.expr.xreplace(mapping)
             if _small(value):
                 value = sp.simplify(value)
-            values, kind = _classify_exact(sp.Matrix(hessian.subs(mapping)), free)
+            values, kind = _classify_exact(sp.Matrix(hessian.xreplace(mapping)), free)
         points.append(CriticalPoint(coords, value, values, kind, True, free))
     points.sort(key=_point_sort_key)
     return points
+
+
+def _zero_set_form(polynomial: sp.Expr) -> sp.Expr:
+    """A polynomial with the same zeros and no repeated factors where they show: the constant
+    factor dropped and each power of a factor replaced by the factor (``1000·(x+1)**999`` →
+    ``x + 1``), so that nothing is expanded in vain."""
+    factors = sp.Mul.make_args(polynomial)
+    kept = [f.base if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0 else f
+            for f in factors if not f.is_number]
+    if not kept:
+        return polynomial
+    return sp.Mul(*kept)
+
+
+def _degree(expr: sp.Expr, variables: set[sp.Symbol]) -> int:
+    """The total degree of a polynomial in ``variables``, read from its structure (no
+    expansion): sums take the largest, products add, powers multiply."""
+    if not expr.free_symbols & variables:
+        return 0
+    if expr.is_Symbol:
+        return 1
+    if isinstance(expr, sp.Add):
+        return max(_degree(a, variables) for a in expr.args)
+    if isinstance(expr, sp.Mul):
+        return sum(_degree(a, variables) for a in expr.args)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
+        return _degree(expr.base, variables) * int(expr.exp)
+    return MAX_EXACT_DEGREE + 1  # not a polynomial
+
+
+def _expanded_degree(expr: sp.Expr) -> int:
+    """The degree ``expr`` would have once expanded, each function call or fractional power
+    counted as one more variable (``(x + exp(y))**30`` → 30): what expanding it costs."""
+    if not expr.free_symbols:
+        return 0
+    if isinstance(expr, sp.Add):
+        return max(_expanded_degree(a) for a in expr.args)
+    if isinstance(expr, sp.Mul):
+        return sum(_expanded_degree(a) for a in expr.args)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
+        return _expanded_degree(expr.base) * int(expr.exp)
+    return 1
+
+
+def _solve_linear(
+    polynomials: Sequence[sp.Expr], variables: Sequence[sp.Symbol]
+) -> list[dict[sp.Symbol, sp.Expr]]:
+    """The solutions of a linear system (none, one, or a family with free variables)."""
+    found = sp.linsolve(list(polynomials), list(variables))
+    if not isinstance(found, sp.FiniteSet) or not found.args:
+        return []
+    (values,) = found.args
+    return [{v: value for v, value in zip(variables, values, strict=True) if value != v}]
 
 
 def _tidy_coordinate(value: sp.Expr) -> sp.Expr | None:
@@ -358,7 +509,7 @@ def _is_real(value: sp.Expr) -> bool:
 def _gradient_vanishes(gradient: Sequence[sp.Expr], mapping: dict[sp.Symbol, sp.Expr]) -> bool:
     for g in gradient:
         try:
-            value = complex(to_elementary(g).subs(mapping).evalf(30))
+            value = complex(to_elementary(g).xreplace(mapping).evalf(30))
         except (TypeError, ValueError):
             return False
         if abs(value) > 1e-12:
@@ -379,7 +530,7 @@ def _classify_exact(
         numeric = _eigenvalues_numeric(matrix.subs(dict.fromkeys(matrix.free_symbols, 0)))
         values: tuple[sp.Expr, ...] = tuple(sp.Float(v, 12) for v in numeric)
         return values, "degenerate" if free else _kind(numeric, singular=False)
-    singular = matrix.det() == 0
+    singular = _is_singular(matrix)
     if n <= 2 or matrix.is_diagonal():
         try:
             exact = [
@@ -395,6 +546,17 @@ def _classify_exact(
     return tuple(sp.Float(v, 12) for v in numeric), "degenerate" if free else _kind(
         numeric, singular
     )
+
+
+def _is_singular(matrix: sp.Matrix) -> bool:
+    """Whether a constant matrix is singular: exactly by rank over the rationals, by the
+    determinant when small, else left to the numeric eigenvalues (False here)."""
+    n = matrix.shape[0]
+    if all(entry.is_Rational for entry in matrix):
+        from sympy.polys.matrices import DomainMatrix
+
+        return int(DomainMatrix.from_Matrix(matrix).convert_to(sp.QQ).rank()) < n
+    return n <= 6 and matrix.det() == 0
 
 
 def _eigenvalues_numeric(matrix: sp.Matrix) -> list[float]:
@@ -431,8 +593,9 @@ def _numeric_points(
 
     n = len(problem.variables)
     compiled = compile_functions(problem.expr, problem.variables, gradient, hessian)
+    hessian_at = _hessian_function(problem.variables, hessian)
     starts = _search_starts(n)
-    found = _newton_batch(compiled, starts)
+    found = _newton_batch(compiled, starts, hessian_at)
     known_coordinates = [
         np.array(p.as_floats()) for p in known if not p.free
     ]
@@ -440,9 +603,8 @@ def _numeric_points(
     for x in found:
         if any(np.allclose(x, k, atol=1e-6) for k in known_coordinates):
             continue
-        if any(np.allclose(x, np.array(p.as_floats()), atol=1e-6) for p in points):
-            continue
-        h = compiled.hessian_at(x[None, :])[0]
+        known_coordinates.append(x)
+        h = hessian_at(x[None, :])[0]
         eigenvalues = sorted(float(v) for v in np.linalg.eigvalsh((h + h.T) / 2))
         value = float(compiled.value_at(x[None, :])[0])
         points.append(
@@ -478,20 +640,76 @@ def _search_starts(n: int) -> np.ndarray:
     return np.concatenate(grids)
 
 
-def _newton_batch(compiled: Any, starts: np.ndarray) -> list[np.ndarray]:
+def _hessian_function(
+    variables: Sequence[sp.Symbol], hessian: sp.Matrix
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Points ``(N, n)`` → Hessians ``(N, n, n)``: the constant entries are set once and the
+    others come from one numpy function, written into the array in one assignment."""
+    from symgd.compile import lambdify_numpy
+
+    n = len(variables)
+    template = np.zeros((n, n))
+    varying: list[tuple[int, int]] = []
+    for i in range(n):
+        for j in range(n):
+            if hessian[i, j].free_symbols:
+                varying.append((i, j))
+            else:
+                template[i, j] = float(hessian[i, j])
+    rows = np.array([i for i, _ in varying], dtype=int)
+    cols = np.array([j for _, j in varying], dtype=int)
+    values = lambdify_numpy(variables, tuple(hessian[i, j] for i, j in varying)) \
+        if varying else None
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        count = points.shape[0]
+        out = np.repeat(template[None, :, :], count, axis=0)
+        if values is not None:
+            computed = values(*points.T)
+            out[:, rows, cols] = np.stack(
+                [np.broadcast_to(np.asarray(v, dtype=float), (count,)) for v in computed],
+                axis=-1)
+        return out
+
+    return evaluate
+
+
+def _newton_steps(h: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The Newton steps H⁻¹g for a batch: a pseudo-inverse for few variables (robust when H is
+    singular); a batched solve for many (a 100×100 pseudo-inverse per start costs seconds),
+    with the pseudo-inverse only when some H is singular."""
+    if h.shape[1] <= 10:
+        return np.einsum("nij,nj->ni", np.linalg.pinv(h, rcond=1e-12), g)
+    try:
+        return np.linalg.solve(h, g[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return np.einsum("nij,nj->ni", np.linalg.pinv(h, rcond=1e-12), g)
+
+
+def _newton_batch(
+    compiled: Any, starts: np.ndarray, hessian_at: Callable[[np.ndarray], np.ndarray]
+) -> list[np.ndarray]:
     """Damped Newton on all starts at once; returns the genuine critical points in the box."""
     x = starts.copy()
     n = x.shape[1]
+    active = np.ones(len(x), dtype=bool)  # starts still moving
     with np.errstate(all="ignore"):
         for _ in range(SEARCH_ITERATIONS):
-            g = compiled.gradient_at(x)
-            h = compiled.hessian_at(x)
+            if not active.any():
+                break
+            here = x[active]
+            g = compiled.gradient_at(here)
+            h = hessian_at(here)
             h[~np.isfinite(h).all(axis=(1, 2))] = np.eye(n)
-            step = np.einsum("nij,nj->ni", np.linalg.pinv(h, rcond=1e-12), g)
+            step = _newton_steps(h, g)
             step[~np.isfinite(step).all(axis=1)] = 0.0
             norm = np.linalg.norm(step, axis=1, keepdims=True)
-            x = x - step * np.minimum(1.0, SEARCH_RADIUS / np.maximum(norm, 1e-300))
-            x[~np.isfinite(x).all(axis=1)] = np.nan
+            moved = here - step * np.minimum(1.0, SEARCH_RADIUS / np.maximum(norm, 1e-300))
+            moved[~np.isfinite(moved).all(axis=1)] = np.nan
+            x[active] = moved
+            # a start whose step no longer changes it (or that left the reals) is done
+            settled = (moved == here).all(axis=1) | np.isnan(moved).any(axis=1)
+            active[np.flatnonzero(active)[settled]] = False
         g_norm = np.linalg.norm(compiled.gradient_at(x), axis=1)
         ok = np.isfinite(x).all(axis=1) & (g_norm < 1e-9)
         ok &= (np.abs(x) <= SEARCH_RADIUS + 1e-9).all(axis=1)
@@ -638,8 +856,11 @@ def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
 
 
 def _sign(expr: sp.Expr, *, positive: bool) -> bool:
-    expr = sp.factor(sp.expand(expr)) if sp.count_ops(expr) < 200 else expr
     answer = expr.is_positive if positive else expr.is_nonnegative
+    if answer is None and sp.count_ops(expr) < 200 and _expanded_degree(
+            expr) <= MAX_EXPAND_DEGREE:
+        expr = sp.factor(sp.expand(expr))
+        answer = expr.is_positive if positive else expr.is_nonnegative
     return bool(answer)
 
 

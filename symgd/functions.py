@@ -148,6 +148,68 @@ class leaky_relu(sp.Function):
         return _with_power(rf"\operatorname{{LeakyReLU}}\left({inner}\right)", exp)
 
 
+class Abs(sp.Abs):
+    """|z| for symgd's real functions: its derivative is sign(z)·z' wherever z ≠ 0. SymPy's own
+    ``Abs`` goes through ``re``, ``im`` and ``arg`` when it cannot prove z real (``|log(x)|``,
+    ``|1/(x + y)|``), which neither reads well nor compiles; for a real z the two agree."""
+
+    def _eval_derivative(self, x: sp.Symbol) -> sp.Expr:
+        argument = self.args[0]
+        return sp.diff(argument, x) * real_sign(argument)
+
+
+class sign(sp.sign):
+    """sign(z) for symgd's real functions: its derivative is 2·δ(z)·z' (0 away from z = 0),
+    whether or not SymPy can prove z real (SymPy's own ``sign`` leaves it unevaluated then)."""
+
+    def _eval_derivative(self, x: sp.Symbol) -> sp.Expr:
+        argument = self.args[0]
+        return 2 * sp.diff(argument, x) * sp.DiracDelta(argument)
+
+
+def real_abs(z: sp.Expr) -> sp.Expr:
+    """|z|: SymPy's ``Abs`` when SymPy knows z is real (the usual case), else :class:`Abs`."""
+    return sp.Abs(z) if z.is_extended_real else Abs(z)
+
+
+def real_sign(z: sp.Expr) -> sp.Expr:
+    """sign(z): SymPy's ``sign`` when SymPy knows z is real, else :class:`sign`."""
+    return sp.sign(z) if z.is_extended_real else sign(z)
+
+
+class floor(sp.floor):
+    """⌊z⌋ with the derivative 0: flat between integers, a jump at each one (where there is no
+    derivative). SymPy's own ``floor`` leaves its derivative unevaluated."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+
+class ceiling(sp.ceiling):
+    """⌈z⌉ with the derivative 0: flat between integers, a jump at each one."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+
+_OURS: dict[type, type] = {sp.Abs: Abs, sp.sign: sign, sp.floor: floor, sp.ceiling: ceiling}
+
+
+def _replaceable(node: sp.Basic) -> bool:
+    if type(node) in (sp.Abs, sp.sign):
+        return node.args[0].is_extended_real is not True
+    return type(node) in _OURS
+
+
+def as_symgd_functions(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with SymPy's ``floor`` and ``ceiling``, and its ``Abs`` and ``sign`` of
+    arguments it cannot prove real (from a program, or made by SymPy while simplifying),
+    replaced by the classes above, which differentiate as real functions."""
+    if not any(_replaceable(node) for node in sp.preorder_traversal(expr)):
+        return expr
+    return expr.replace(_replaceable, lambda n: _OURS[type(n)](*n.args))
+
+
 def _with_power(latex: str, exp: str | None) -> str:
     """``σ(z)`` raised to ``exp`` when SymPy's printer passes one (as in ``σ(z)^2``)."""
     return latex if exp is None else rf"{latex}^{{{exp}}}"

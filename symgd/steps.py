@@ -20,7 +20,17 @@ from typing import Any
 
 import sympy as sp
 
-from symgd.functions import leaky_relu, relu, sigmoid, softplus
+from symgd.functions import (
+    Abs,
+    as_symgd_functions,
+    ceiling,
+    floor,
+    leaky_relu,
+    relu,
+    sigmoid,
+    sign,
+    softplus,
+)
 from symgd.parse import to_text
 
 #: steps in one tree before the rest is differentiated directly
@@ -66,6 +76,17 @@ RULE_TITLES: dict[str, str] = {
     "sinh": "Hyperbolic sine rule",
     "cosh": "Hyperbolic cosine rule",
     "tanh": "Hyperbolic tangent rule",
+    "coth": "Hyperbolic cotangent rule",
+    "sech": "Hyperbolic secant rule",
+    "csch": "Hyperbolic cosecant rule",
+    "asinh": "Inverse hyperbolic sine rule",
+    "acosh": "Inverse hyperbolic cosine rule",
+    "atanh": "Inverse hyperbolic tangent rule",
+    "acoth": "Inverse hyperbolic cotangent rule",
+    "acot": "Arccotangent rule",
+    "asec": "Arcsecant rule",
+    "acsc": "Arccosecant rule",
+    "step": "Step rule",
     "abs": "Absolute value rule",
     "sigmoid": "Sigmoid rule",
     "softplus": "Softplus rule",
@@ -291,6 +312,15 @@ def _fr(rule: str, derivative: Callable[[sp.Expr, sp.Expr], sp.Expr], left: str,
     )
 
 
+_ABS_RULE = _fr("abs", lambda u, f: sp.sign(u), r"\left|@\right|", r"\operatorname{sign}(@)",
+                "Absolute value rule: away from 0 the slope of {f} is {d}, "
+                "that is +1 or -1 (there is no derivative at 0).")
+
+_SIGN_RULE = _fr("step", lambda u, f: 2 * sp.DiracDelta(u), r"\operatorname{sign}(@)",
+                 r"2\,\delta(@)",
+                 "Step rule: {f} is flat away from 0, so its slope there is 0; it jumps by 2 at "
+                 "0, which {d} records (the delta counts as 0 in the numbers).")
+
 _FUNCTION_RULES: dict[type, _FunctionRule] = {
     sp.exp: _fr("exp", lambda u, f: sp.exp(u), r"e^{@}", r"e^{@}",
                 "The exponential function is its own derivative: {f} gives {d}."),
@@ -322,9 +352,47 @@ _FUNCTION_RULES: dict[type, _FunctionRule] = {
                  "Hyperbolic cosine rule: the derivative of {f} is {d}."),
     sp.tanh: _fr("tanh", lambda u, f: 1 - sp.tanh(u) ** 2, r"\tanh @", r"1 - \tanh^{2} @",
                  "Hyperbolic tangent rule: the derivative of {f} is {d}, one minus its square."),
-    sp.Abs: _fr("abs", lambda u, f: sp.sign(u), r"\left|@\right|", r"\operatorname{sign}(@)",
-                "Absolute value rule: away from 0 the slope of {f} is {d}, "
-                "that is +1 or -1 (there is no derivative at 0)."),
+    sp.coth: _fr("coth", lambda u, f: -1 / sp.sinh(u) ** 2, r"\coth @",
+                 r"-\frac{1}{\sinh^{2} @}",
+                 "Hyperbolic cotangent rule: the derivative of {f} is {d}."),
+    sp.sech: _fr("sech", lambda u, f: -sp.tanh(u) * sp.sech(u), r"\operatorname{sech} @",
+                 r"-\tanh @ \operatorname{sech} @",
+                 "Hyperbolic secant rule: the derivative of {f} is {d}."),
+    sp.csch: _fr("csch", lambda u, f: -sp.coth(u) * sp.csch(u), r"\operatorname{csch} @",
+                 r"-\coth @ \operatorname{csch} @",
+                 "Hyperbolic cosecant rule: the derivative of {f} is {d}."),
+    sp.asinh: _fr("asinh", lambda u, f: 1 / sp.sqrt(u**2 + 1), r"\operatorname{arsinh} @",
+                  r"\frac{1}{\sqrt{@^{2} + 1}}",
+                  "Inverse hyperbolic sine rule: the derivative of {f} is {d}."),
+    sp.acosh: _fr("acosh", lambda u, f: 1 / (sp.sqrt(u - 1) * sp.sqrt(u + 1)),
+                  r"\operatorname{arcosh} @", r"\frac{1}{\sqrt{@ - 1}\,\sqrt{@ + 1}}",
+                  "Inverse hyperbolic cosine rule: the derivative of {f} is {d} "
+                  "(defined for arguments above 1)."),
+    sp.atanh: _fr("atanh", lambda u, f: 1 / (1 - u**2), r"\operatorname{artanh} @",
+                  r"\frac{1}{1 - @^{2}}",
+                  "Inverse hyperbolic tangent rule: the derivative of {f} is {d}."),
+    sp.acoth: _fr("acoth", lambda u, f: 1 / (1 - u**2), r"\operatorname{arcoth} @",
+                  r"\frac{1}{1 - @^{2}}",
+                  "Inverse hyperbolic cotangent rule: the derivative of {f} is {d}."),
+    sp.acot: _fr("acot", lambda u, f: -1 / (u**2 + 1), r"\operatorname{arccot} @",
+                 r"-\frac{1}{1 + @^{2}}",
+                 "Arccotangent rule: the derivative of {f} is {d}."),
+    sp.asec: _fr("asec", lambda u, f: 1 / (u**2 * sp.sqrt(1 - 1 / u**2)),
+                 r"\operatorname{arcsec} @", r"\frac{1}{@^{2}\sqrt{1 - @^{-2}}}",
+                 "Arcsecant rule: the derivative of {f} is {d}."),
+    sp.acsc: _fr("acsc", lambda u, f: -1 / (u**2 * sp.sqrt(1 - 1 / u**2)),
+                 r"\operatorname{arccsc} @", r"-\frac{1}{@^{2}\sqrt{1 - @^{-2}}}",
+                 "Arccosecant rule: the derivative of {f} is {d}."),
+    floor: _fr("step", lambda u, f: sp.S.Zero, r"\lfloor @ \rfloor", "0",
+               "Step rule: {f} is flat between integers, so its slope there is {d}; at an "
+               "integer it jumps and has no derivative."),
+    ceiling: _fr("step", lambda u, f: sp.S.Zero, r"\lceil @ \rceil", "0",
+                 "Step rule: {f} is flat between integers, so its slope there is {d}; at an "
+                 "integer it jumps and has no derivative."),
+    sp.sign: _SIGN_RULE,
+    sign: _SIGN_RULE,
+    sp.Abs: _ABS_RULE,
+    Abs: _ABS_RULE,
     sigmoid: _fr("sigmoid", lambda u, f: sigmoid(u) * (1 - sigmoid(u)), r"\sigma(@)",
                  r"\sigma(@)\left(1 - \sigma(@)\right)",
                  "Sigmoid rule: the derivative of {f} is {d}, the sigmoid times one minus "
@@ -576,8 +644,8 @@ class _Builder:
         extra = expr.args[1:]
         if any(a.has(v) for a in extra):
             return self.direct(expr, v, partial, reason="no_rule")
-        if isinstance(expr, sp.Abs) and argument.is_real is not True:
-            # |u| has slope sign(u) only where u is real; sqrt(x) or log(x) may not be
+        if type(expr) is sp.Abs and argument.is_real is not True:
+            # SymPy's |u| has slope sign(u) only where it can prove u real (symgd's Abs always)
             return self.direct(expr, v, partial, reason="no_rule")
         if argument != v:
             func = expr.func
@@ -604,7 +672,8 @@ class _Builder:
         finally:
             self.chain_level -= 1
             self.taken.discard(u.name)
-        result = outer_step.result.xreplace({u: inner}) * inner_step.result
+        # |u| and sign(u) of a u SymPy cannot prove real: symgd's, as in sp.diff's answer
+        result = as_symgd_functions(outer_step.result.xreplace({u: inner})) * inner_step.result
         op = self.op(v, partial)
         name = sp.latex(u)
         d_inner = (rf"\frac{{\partial {name}}}{{\partial {sp.latex(v)}}}" if partial

@@ -181,8 +181,8 @@ def test_convexity_verdicts(text: str, verdict: str) -> None:
 
 
 def test_a_slow_solve_falls_back_within_the_budget() -> None:
-    # 12 coupled quartics: the exact solver cannot finish in 0.5 s
-    terms = " + ".join(f"(x{i}**2 - x{i + 1})**2 + x{i}**4/7" for i in range(1, 12))
+    # 10 coupled quartics (the most the exact solver takes on): it cannot finish in 0.5 s
+    terms = " + ".join(f"(x{i}**2 - x{i + 1})**2 + x{i}**4/7" for i in range(1, 10))
     d = derive(terms, timeout=0.5)
     assert not d.critical_points_complete
     assert any("gave up" in note for note in d.notes)
