@@ -65,12 +65,39 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: run the group; unexpected failures exit 1 with a one-line message."""
+    """Entry point: run the group; unexpected failures exit 1 with a one-line message.
+
+    SIGINT, SIGTERM and SIGHUP stop the helper processes at once, run the command's cleanup
+    (no temporary files stay behind) and exit 128 + the signal's number with one line on
+    stderr (see :func:`symgd.limits.interrupt_on_signals`).
+    """
+    from symgd.limits import Interrupted, interrupt_on_signals, stop_helpers
+
     try:
-        return cli.main(args=argv, prog_name="symgd", standalone_mode=True)
+        with interrupt_on_signals():
+            return cli.main(args=argv, prog_name="symgd", standalone_mode=True)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        stop_helpers()
+        signum = exc.signum if isinstance(exc, Interrupted) else 2
+        _say_stopped(signum)
+        sys.exit(128 + signum)
     except Exception as exc:
         if os.environ.get("SYMGD_DEBUG"):
             raise
         click.echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("Set SYMGD_DEBUG=1 to see the traceback.", err=True)
         sys.exit(1)
+
+
+#: what stopped the command, by signal number (the shell's words)
+_STOPPED = {2: "Interrupted.", 15: "Terminated.", 1: "Hung up."}
+
+
+def _say_stopped(signum: int) -> None:
+    """One line on stderr; after the ``^C`` a terminal echoes, on a line of its own."""
+    err = sys.stderr
+    try:
+        start = "\n" if signum == 2 and err is not None and err.isatty() else ""
+        click.echo(start + _STOPPED.get(signum, f"Stopped by signal {signum}."), err=True)
+    except (OSError, ValueError):  # no terminal any more (SIGHUP)
+        pass

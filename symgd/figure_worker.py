@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from symgd.limits import fork_is_safe, take_alive
+from symgd.limits import fork_helper, fork_is_safe, start_helper, take_alive, wait_readable
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,20 @@ class FigureWorker:
 
     def __init__(self) -> None:
         self.process: Any = None
+        #: figures sent and not collected: closing now means this process stopped waiting
+        self.drawing = False
         if not fork_is_safe():
             return
         import multiprocessing as mp
 
+        _share_matplotlib_folder()
         try:
             context = mp.get_context("fork")
             self.job_reader, self.job_writer = context.Pipe(duplex=False)
             self.result_reader, result_writer = context.Pipe(duplex=False)
-            self.process = context.Process(
-                target=_figure_child, args=(self.job_reader, result_writer), daemon=True)
-            self.process.start()
+            self.process = start_helper(
+                context, _figure_child, (self.job_reader, self.job_writer, result_writer),
+                daemon=True)
             result_writer.close()
         except (OSError, ValueError):  # pragma: no cover - no processes available
             self.process = None
@@ -73,11 +76,13 @@ class FigureWorker:
         except (OSError, ValueError):
             self.close()
             return lambda: (draw_all(jobs), {})
+        self.drawing = True
 
         def collect() -> tuple[dict[str, str], dict[tuple[str, bool], str]]:
             payload: Any = None
             try:
                 payload = self.result_reader.recv()
+                self.drawing = False
             except (EOFError, OSError):
                 payload = None
             finally:
@@ -108,12 +113,52 @@ class FigureWorker:
         process, self.process = self.process, None
         with contextlib.suppress(OSError, ValueError):
             self.job_writer.send(None)
-        process.join(timeout=5)
-        if process.is_alive():  # pragma: no cover - a stuck child
+        # a worker still drawing for a caller that gave up (an exception) is not waited for
+        process.join(timeout=0 if self.drawing else 5)
+        if process.is_alive():
             process.kill()
             process.join()
         for end in (self.job_writer, self.job_reader, self.result_reader):
             end.close()
+
+
+def _share_matplotlib_folder() -> None:
+    """Where matplotlib cannot write to its config or cache folder, each process importing it
+    makes a temporary one and removes it at exit, which a helper process never reaches (it
+    leaves with ``os._exit``, or is killed). Make that folder here instead, once, for this
+    process and its helpers, and remove it when this process exits."""
+    import os
+    import sys
+    from pathlib import Path
+
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):
+        home = None
+    if home is None:
+        folders = []
+    elif sys.platform.startswith(("linux", "freebsd")):
+        folders = [Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+                   Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+    else:
+        folders = [home / ".matplotlib"]
+    with contextlib.suppress(OSError):
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        if folders and all(f.is_dir() and os.access(f, os.W_OK) for f in folders):
+            return
+    import atexit
+    import shutil
+    import tempfile
+
+    try:
+        temporary = tempfile.mkdtemp(prefix="matplotlib-")
+    except OSError:  # matplotlib will say what to do
+        return
+    os.environ["MPLCONFIGDIR"] = temporary
+    atexit.register(shutil.rmtree, temporary, ignore_errors=True)
 
 
 _prestarted: list[FigureWorker] = []
@@ -133,7 +178,8 @@ def take_prestarted() -> FigureWorker | None:
     return take_alive(_prestarted)
 
 
-def _figure_child(job_reader: Any, result_writer: Any) -> None:
+def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
+    job_writer.close()  # the parent's end: its closing (the parent gone) must reach recv()
     try:  # get matplotlib and the math renderer ready while the parent is still busy
         from symgd.mathsvg import typeset
         from symgd.plots import warm_up
@@ -143,6 +189,7 @@ def _figure_child(job_reader: Any, result_writer: Any) -> None:
     except Exception:  # the work itself will report any real problem
         pass
     try:
+        wait_readable(job_reader)
         message = job_reader.recv()
     except (EOFError, OSError):
         return
@@ -161,6 +208,8 @@ def _figure_child(job_reader: Any, result_writer: Any) -> None:
         result = None
     try:
         result_writer.send(result)
+    except OSError:
+        pass  # nobody waits for the figures any more
     finally:
         result_writer.close()
 
@@ -170,6 +219,7 @@ def _typeset_next(job_reader: Any) -> dict[tuple[str, bool], str]:
     from symgd.mathsvg import typeset
 
     try:
+        wait_readable(job_reader)
         formulas = job_reader.recv()
     except (EOFError, OSError):
         formulas = None
@@ -184,7 +234,7 @@ def _fork_call(function: Callable[..., Any], *args: Any) -> Callable[[], Any] | 
 
     try:
         reader, writer = os.pipe()
-        pid = os.fork()
+        pid = fork_helper()
     except OSError:  # pragma: no cover - no processes left
         return None
     if pid == 0:  # the fork: compute, send, leave without running any cleanup
@@ -200,6 +250,7 @@ def _fork_call(function: Callable[..., Any], *args: Any) -> Callable[[], Any] | 
     os.close(writer)
 
     def wait() -> Any:
+        wait_readable(reader)
         with os.fdopen(reader, "rb") as source:
             data = source.read()
         _, status = os.waitpid(pid, 0)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from symgd.errors import InputError, MissingDependencyError
-from symgd.limits import fork_is_safe, take_alive
+from symgd.limits import fork_is_safe, start_helper, take_alive, wait_readable
 
 #: paper names accepted by :func:`render_pdf`, as CSS ``@page`` sizes
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -176,7 +176,7 @@ class PrintWorker:
     def __init__(self) -> None:
         self.process: Any = None
         self.connection: Any = None
-        self.busy = False
+        self.answered = False
         if not fork_is_safe():
             return
         import multiprocessing as mp
@@ -184,9 +184,8 @@ class PrintWorker:
         try:
             context = mp.get_context("fork")
             self.connection, theirs = context.Pipe()
-            self.process = context.Process(target=_print_child, args=(theirs, self.connection),
-                                           daemon=False)
-            self.process.start()
+            self.process = start_helper(context, _print_child, (theirs, self.connection),
+                                        daemon=False)
             theirs.close()
         except (OSError, ValueError):  # pragma: no cover - no processes available
             self.process = self.connection = None
@@ -197,9 +196,9 @@ class PrintWorker:
         if self.process is None:
             return typeset(parts, paper=paper, page_css=page_css, workers=workers)
         try:
-            self.busy = True
             self.connection.send((list(parts), paper, page_css, workers))
             ok, payload = self.connection.recv()
+            self.answered = True
         except (EOFError, OSError):
             raise RuntimeError("the PDF worker process ended without a result") from None
         finally:
@@ -214,8 +213,9 @@ class PrintWorker:
             return
         with contextlib.suppress(OSError):
             self.connection.close()
-        # after a job the worker is on its way out; without one it may still be importing
-        self.process.join(timeout=5 if self.busy else 0)
+        # after its answer the worker is on its way out; without one (no job, or this process
+        # stopped waiting) it may still be importing or typesetting: no need to wait for that
+        self.process.join(timeout=5 if self.answered else 0)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
@@ -231,6 +231,7 @@ def _print_child(connection: Any, parents_end: Any) -> None:
     except BaseException as exc:  # reported when a job arrives
         failure = exc
     try:
+        wait_readable(connection)
         parts, paper, page_css, workers = connection.recv()
     except (EOFError, OSError):
         return  # the parent needed no PDF after all
@@ -243,8 +244,12 @@ def _print_child(connection: Any, parents_end: Any) -> None:
         message = (False, exc)
     try:
         connection.send(message)
+    except OSError:
+        pass  # nobody waits for the answer any more
     except Exception as exc:  # an exception that cannot be pickled
-        connection.send((False, f"{type(message[1]).__name__}: {message[1]} ({exc})"[:2000]))
+        with contextlib.suppress(OSError):
+            connection.send((False,
+                             f"{type(message[1]).__name__}: {message[1]} ({exc})"[:2000]))
     connection.close()
 
 
@@ -333,8 +338,7 @@ def run_parallel(jobs: Sequence[Callable[[], T]], *, workers: int = 2) -> list[T
     children = []
     for run in runs[1:]:
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_lane, args=(sender, run), daemon=False)
-        process.start()
+        process = start_helper(context, _lane, (sender, run), daemon=False)
         sender.close()
         children.append((process, receiver))
     try:
@@ -368,7 +372,8 @@ def _lane(sender: Any, jobs: Sequence[Callable[[], Any]]) -> None:
     except Exception as exc:
         text = message[1] if message[0] else f"{type(message[1]).__name__}: {message[1]}"
         message = (False, f"a worker's result could not be sent back: {exc}; {text}"[:2000])
-    sender.send(message)
+    with contextlib.suppress(OSError):  # nobody waits for the result any more
+        sender.send(message)
     sender.close()
 
 
