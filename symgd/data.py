@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,23 @@ from typing import Any
 import numpy as np
 
 from symgd.errors import InputError
+from symgd.files import read_input
 
 #: the demo datasets ``symgd fit --demo NAME`` knows
 DEMOS: tuple[str, ...] = ("linear", "logistic")
 
 #: the most data rows symgd reads
 MAX_ROWS = 10_000_000
+#: the largest data file symgd reads (bytes, counted while reading); ``fit --data`` says so
+MAX_DATA_BYTES = 256 * 1024 * 1024
+
+#: a number as data holds it: ASCII digits, an optional sign, point and exponent, and nothing
+#: else (``float()`` also takes ``1_000``, ``nan``, ``inf`` and digits of other scripts)
+_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*",
+                     re.ASCII)
+#: characters no valid cell can hold (the quick check of a whole column)
+_NOT_NUMERIC = re.compile(r"[^0-9eE+\-. \t]", re.ASCII)
+_NON_FINITE = {"nan", "inf", "infinity"}
 
 
 class MissingColumnError(InputError):
@@ -101,21 +113,16 @@ class Demo:
 def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
     """Read ``path``; ``columns`` are the ones that must be present and numeric (default: all).
 
-    Errors name the file, the data row (from 1), the file line and the column.
+    Errors name the file, the data row (from 1), the file line and the column. The file must
+    be a regular file (not a FIFO or ``/dev/zero``) of at most :data:`MAX_DATA_BYTES`.
     """
-    file = Path(path)
     label = str(path)
+    raw = read_input(Path(path), limit=MAX_DATA_BYTES, what="data file")
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"data file {label} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"{label} is a folder, not a data file") from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{label} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
                          ) from None
-    except OSError as exc:
-        raise InputError(f"cannot read data file {label}: {exc.strerror or exc}") from None
     return parse_csv(text, columns, source=label)
 
 
@@ -180,21 +187,46 @@ def _rows(reader: Any, width: int, source: str) -> tuple[list[list[str]], list[i
 
 def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source: str
                ) -> np.ndarray:
-    """Convert one column, naming the first bad cell by row, line and column."""
+    """Convert one column, naming the first bad cell by row, line and column.
+
+    A cell is a decimal number in ASCII (``-1.5``, ``2e-3``, spaces or tabs around it). Python's
+    ``float`` takes more (``1_000``, ``nan``, ``inf``, ``１２``): those are refused by name, and
+    so is a number beyond the float range (``1e400``).
+    """
     try:
+        if _NOT_NUMERIC.search("".join(cells)):
+            raise ValueError("a cell holds a character no number has")
         values = np.array(cells, dtype=float)
+        if not np.isfinite(values).all():
+            raise ValueError("a value is beyond the float range")
     except ValueError:
         for i, cell in enumerate(cells):
-            try:
-                float(cell)
-            except ValueError:
-                text = cell.strip()
-                problem = "is empty" if not text else f"{_shown(text)} is not a number"
+            problem = _cell_problem(cell)
+            if problem is not None:
                 raise InputError(f"{_place(source, i, lines)}, column {name!r}: "
                                  f"{problem}") from None
         raise InputError(f"{source}, column {name!r}: a value is not a number") from None
-    _check_finite(values, name, lines, source, [c.strip() for c in cells])
     return values
+
+
+def _cell_problem(cell: str) -> str | None:
+    """What is wrong with one cell as a number, or ``None`` when it is a finite number."""
+    text = cell.strip(" \t")
+    shown = _shown(text)
+    if not text:
+        return "is empty"
+    if text.lstrip("+-").lower() in _NON_FINITE:
+        return f"{shown} is not a finite number (NaN and infinity cannot be fitted)"
+    if not _NUMBER.fullmatch(cell):
+        if "_" in text and _NUMBER.fullmatch(cell.replace("_", "")):
+            return f"{shown} is not a number (write it without '_': {text.replace('_', '')})"
+        if any(c.isdigit() and not c.isascii() for c in text):
+            return f"{shown} is not a number (use the ASCII digits 0-9)"
+        return f"{shown} is not a number"
+    if not np.isfinite(float(text)):
+        return (f"{shown} is not a finite number (it is beyond the float range, about "
+                "±1.8e308)")
+    return None
 
 
 def _check_finite(values: np.ndarray, name: str, lines: Sequence[int] | None, source: str,
