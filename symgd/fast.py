@@ -12,6 +12,12 @@ buffers at hand (only internal names and counts enter its text, never user input
 twice: serially for one start, and with ``prange`` over blocks of starts for a batch. Inside a
 block, every step sweeps all rows with branch-free updates, so the row loop vectorises.
 Compiled kernels are cached per function and method for the life of the process.
+
+A single start that does not keep its whole path keeps the same thinned path as the other
+backends, inside the kernel: the first steps, then every stride-th (the stride doubles and
+every other kept step goes when the buffer fills) and the last. Rows that stop on a value
+that is not finite come back as diverged; :mod:`symgd.descend` then tells the ones that left
+the domain of f from the ones that overflowed.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ _JIT_MATH: dict[str, Any] = {}
 def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts: np.ndarray,
               steps: int, tol: float, keep_path: bool) -> Any:
     """Run ``optimizer`` from each row of ``starts``; returns a ``descend.RunResult``."""
-    from symgd.descend import RUNAWAY, RunResult
+    from symgd.descend import PATH_HEAD, PATH_POINTS, RUNAWAY, RunResult
 
     if numba is None:
         raise MissingDependencyError(
@@ -66,7 +72,9 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     buffers = np.empty((m * n, count))
     for j, value in enumerate(rule.initial(optimizer.hyperparameters)):
         buffers[j * n:(j + 1) * n] = value
-    slots = steps + 1 if keep_path else 2
+    # one start without its whole path keeps a thinned one (see symgd.descend.PATH_POINTS)
+    thin = count == 1 and not keep_path
+    slots = steps + 1 if keep_path else (min(steps + 1, PATH_POINTS + 1) + 1 if thin else 2)
     xs = np.empty((slots, count, n))
     fs = np.empty((slots, count))
     gn = np.empty((slots, count))
@@ -75,8 +83,10 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
         if count == 1:
             row_steps = np.full(1, -1, dtype=np.int64)
             row_codes = np.full(1, -1, dtype=np.int8)
+            kept = np.zeros(slots, dtype=np.int64)
+            held = np.zeros(1, dtype=np.int64)
             serial(x, buffers, consts, steps, tol * tol, RUNAWAY, keep_path, xs, fs, gn,
-                   row_steps, row_codes, _codes())
+                   row_steps, row_codes, _codes(), kept, held, PATH_HEAD)
         else:
             stop_step = np.full(count, -1.0)
             stop_code = np.full(count, -1.0)
@@ -91,6 +101,10 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
         raise InputError(f"the numba backend cannot compile this function "
                          f"({type(exc).__name__}); run it with the default backend") from None
     longest = int(row_steps[0]) if count == 1 else int(row_steps.max())
+    if thin:
+        used = int(held[0])
+        return RunResult(xs[:used], fs[:used], gn[:used], row_steps, row_codes, (),
+                         kept[:used])
     if keep_path:
         xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
     if count > 1 and keep_path:
@@ -100,8 +114,6 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
             xs[s + 1:, which] = xs[s, which]
             fs[s + 1:, which] = fs[s, which]
             gn[s + 1:, which] = gn[s, which]
-    elif not keep_path and count == 1 and longest == 0:
-        xs[1], fs[1], gn[1] = xs[0], fs[0], gn[0]
     return RunResult(xs, fs, gn, row_steps, row_codes)
 
 
@@ -165,7 +177,7 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
     cs = [f"c{q}" for q in range(c)]
     head = [
         "def kernel(X, B, consts, steps, tol2, bound, keep, xs, fs, gn, row_steps, row_codes,",
-        "           codes):",
+        "           codes, kept, held, head):",
         *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
     ]
     ok = ("(abs(f) <= bound) & (gsq < math.inf)"
@@ -174,22 +186,44 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
         body = [
             *[f"    {xi} = X[{i}, 0]" for i, xi in enumerate(xs)],
             *[f"    {bj} = B[{j}, 0]" for j, bj in enumerate(bs)],
+            "    cap = xs.shape[0] - 1",
+            "    stride = 1",
+            "    count = 0",
             "    for k in range(steps + 1):",
             "        out = step(" + ", ".join([*xs, *bs, "float(k)", *cs]) + ")",
             f"        gsq = out[{n + m * n + 1}]",
             f"        f = out[{n + m * n + 2}]",
-            "        slot = k if keep else min(k, 1)",
-            *[f"        xs[slot, 0, {i}] = {xi}" for i, xi in enumerate(xs)],
-            "        fs[slot, 0] = f",
-            "        gn[slot, 0] = math.sqrt(gsq)",
             f"        ok = {ok}",
-            "        if (not ok) or gsq < tol2 or k == steps:",
+            "        done = (not ok) or gsq < tol2 or k == steps",
+            # the whole path, or a thinned one: the first `head` steps, every stride-th, the
+            # last; when it fills, every other kept step goes and the stride doubles
+            "        slot = k if keep else (count if k < head or k % stride == 0 or done "
+            "else -1)",
+            "        if slot >= 0:",
+            *[f"            xs[slot, 0, {i}] = {xi}" for i, xi in enumerate(xs)],
+            "            fs[slot, 0] = f",
+            "            gn[slot, 0] = math.sqrt(gsq)",
+            "            kept[slot] = k",
+            "            count = slot + 1",
+            "        if done:",
             "            row_steps[0] = k",
             "            row_codes[0] = codes[0] if not ok else "
             "(codes[1] if gsq < tol2 else codes[2])",
             "            break",
+            "        if (not keep) and count == cap:",
+            "            stride *= 2",
+            "            j = 0",
+            "            for r in range(count):",
+            "                if kept[r] < head or kept[r] % stride == 0:",
+            "                    kept[j] = kept[r]",
+            *[f"                    xs[j, 0, {i}] = xs[r, 0, {i}]" for i in range(n)],
+            "                    fs[j, 0] = fs[r, 0]",
+            "                    gn[j, 0] = gn[r, 0]",
+            "                    j += 1",
+            "            count = j",
             *[f"        {xi} = out[{i}]" for i, xi in enumerate(xs)],
             *[f"        {bj} = out[{n + j}]" for j, bj in enumerate(bs)],
+            "    held[0] = count",
             *[f"    X[{i}, 0] = {xi}" for i, xi in enumerate(xs)],
         ]
         return "\n".join(head + body) + "\n"

@@ -15,11 +15,20 @@ epoch (a numpy ``Generator`` seeded with ``seed``, so a run is reproducible) and
 is stochastic gradient descent; ``"full"`` (or B ≥ N) uses every row in order for each update,
 which is plain descent on L.
 
+A start where the loss is undefined (outside its domain) is an ``InputError``; numbers too
+large for floating point in the data or the start (an int such as 10**400) are too. Values
+that are finite but overflow in the arithmetic (data of 1e308) give ``diverged`` with the
+reason, and no numpy warning.
+
 After every epoch the loss and gradient on all rows are evaluated. The run stops with
 
 - ``converged`` when |∇L| < ``tol`` at the end of an epoch (or at the start);
-- ``diverged`` when a parameter, the loss or the gradient stops being finite, or a parameter
-  grows beyond 1e12 in size (``diverged_at`` is the update where it happened);
+- ``domain`` when the loss or its gradient is not a real number on some rows while the
+  parameters are finite (the square root or logarithm of a negative number, a division by
+  zero): the update left the domain of the loss (``domain_at`` is that update);
+- ``diverged`` when a parameter, the loss or the gradient stops being finite for any other
+  reason (an overflow), or a parameter grows beyond 1e12 in size (``diverged_at`` is the
+  update where it happened);
 - ``max_steps`` after ``epochs`` epochs.
 
 When the loss is a squared error that is linear in the parameters, ℓ = k·(t − xᵀθ)², the
@@ -265,18 +274,28 @@ def solve_least_squares(model: Model, columns: Sequence[np.ndarray]) -> LeastSqu
         function = lambdify_numpy(list(model.data_symbols), expr)
         return np.broadcast_to(np.asarray(function(*columns), dtype=float), (n_rows,))
 
-    X = np.column_stack([evaluate(d) for d in form.design])
-    t = np.array(evaluate(form.target))
-    if not (np.isfinite(X).all() and np.isfinite(t).all()):
+    with np.errstate(all="ignore"):
+        X = np.column_stack([evaluate(d) for d in form.design])
+        t = np.array(evaluate(form.target))
+        if not (np.isfinite(X).all() and np.isfinite(t).all()):
+            return None
+        # data near the end of float's range (1e308) overflows here: no answer then
+        hessian = (2.0 * float(form.factor) / n_rows) * (X.T @ X)
+        if not np.isfinite(hessian).all():
+            return None
+        try:
+            solution, _, rank, _ = np.linalg.lstsq(X, t, rcond=None)
+        except np.linalg.LinAlgError:
+            return None
+        k = float(form.factor)
+        residual = t - X @ solution
+        loss = float(k * np.mean(residual * residual))
+        eigenvalues = tuple(float(v) for v in np.linalg.eigvalsh(hessian))
+    if not (np.isfinite(solution).all() and math.isfinite(loss)):
         return None
-    solution, _, rank, _ = np.linalg.lstsq(X, t, rcond=None)
-    k = float(form.factor)
-    residual = t - X @ solution
-    hessian = (2.0 * k / n_rows) * (X.T @ X)
-    eigenvalues = tuple(float(v) for v in np.linalg.eigvalsh(hessian))
     names = model.param_names
     return LeastSquares(form, names, {n: float(v) for n, v in zip(names, solution, strict=True)},
-                        float(k * np.mean(residual * residual)), int(rank), eigenvalues, X, t)
+                        loss, int(rank), eigenvalues, X, t)
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -314,6 +333,7 @@ class FitResult:
     model: Model | None = field(default=None, repr=False, compare=False)
     data: Dataset | None = field(default=None, repr=False, compare=False)
     tol: float = DEFAULT_TOL
+    domain_at: int | None = None
 
     @property
     def final(self) -> np.ndarray:
@@ -357,16 +377,25 @@ class FitResult:
         return self.data.source if self.data is not None else "data"
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``symgd fit --json`` shape (numbers as JSON numbers)."""
+        """The ``symgd fit --json`` shape (numbers as JSON numbers).
+
+        JSON has no NaN or infinity: ``loss``, ``initial_loss``, ``grad_norm``, a parameter or
+        an entry of ``loss_per_epoch`` that is not finite (after an overflow, or outside the
+        domain of the loss) is ``None``; so are ``least_squares`` and the two
+        ``least_squares_*`` values when there is no least-squares answer, and ``diverged_at``
+        and ``domain_at`` unless the run stopped that way.
+        """
+        from symgd.descend import finite_or_none as num
+
         ls = self.least_squares
         return {
-            "params": {k: float(v) for k, v in self.params.items()},
-            "loss": float(self.loss),
+            "params": {k: num(v) for k, v in self.params.items()},
+            "loss": num(self.loss),
             "epochs": int(self.epochs),
             "batch_size": int(self.batch_size),
             "status": self.status.value,
             "least_squares": None if ls is None else dict(ls.solution),
-            "loss_per_epoch": [float(v) for v in self.loss_per_epoch],
+            "loss_per_epoch": [num(v) for v in self.loss_per_epoch],
             "expression": self.expression,
             "columns": list(self.columns),
             "rows": int(self.rows),
@@ -376,11 +405,12 @@ class FitResult:
             "seed": int(self.seed),
             "steps": int(self.steps),
             "start": {k: float(v) for k, v in self.start.items()},
-            "initial_loss": float(self.initial_loss),
-            "grad_norm": float(self.grad_norm),
+            "initial_loss": num(self.initial_loss),
+            "grad_norm": num(self.grad_norm),
             "diverged_at": self.diverged_at,
+            "domain_at": self.domain_at,
             "message": self.reason,
-            "least_squares_loss": None if ls is None else float(ls.loss),
+            "least_squares_loss": None if ls is None else num(ls.loss),
             "distance_to_least_squares": self.distance_to_least_squares,
         }
 
@@ -458,7 +488,9 @@ def fit(
         epochs=len(run.losses), max_epochs=n_epochs, batch_size=size, rows=n_rows,
         steps=run.steps, method=optimizer.name, lr=optimizer.lr,
         hyperparameters=dict(optimizer.hyperparameters), seed=seed_value, status=run.status,
-        reason=reason, diverged_at=run.diverged_at,
+        reason=reason,
+        diverged_at=run.diverged_at if run.status is Status.DIVERGED else None,
+        domain_at=run.diverged_at if run.status is Status.DOMAIN else None,
         loss_per_epoch=np.array(run.losses, dtype=float),
         grad_norm_per_epoch=np.array(run.norms, dtype=float),
         path=run.path, batch_losses=run.batch_losses, angles=run.angles,
@@ -538,6 +570,9 @@ def load_data(data: Any, problem: Problem) -> Dataset:
         if isinstance(data, str | Path):
             return load_csv(data, wanted)
         return from_columns(data, wanted, source=getattr(data, "source", "data"))
+    except OverflowError:
+        raise InputError("the data has a number too large for floating point (beyond about "
+                         "1.8e308)") from None
     except MissingColumnError as exc:
         one = len(exc.missing) == 1
         raise MissingColumnError(
@@ -583,6 +618,9 @@ def start_point(start: Any, names: Sequence[str]) -> np.ndarray:
                              f"parameter(s) ({', '.join(names)})")
     try:
         point = np.array([float(v) for v in values])
+    except OverflowError:
+        raise InputError("a start value is too large for floating point (beyond about "
+                         "1.8e308)") from None
     except (TypeError, ValueError):
         raise InputError(f"the start values must be numbers, got {start!r}") from None
     if not np.isfinite(point).all():
@@ -601,6 +639,8 @@ def _count(name: str, value: Any, low: int, high: int) -> int:
 def _tolerance(tol: Any) -> float:
     try:
         value = float(tol)
+    except OverflowError:
+        raise InputError("tol is too large for floating point") from None
     except (TypeError, ValueError):
         raise InputError(f"tol must be a number, got {tol!r}") from None
     if not (math.isfinite(value) and value >= 0):
@@ -646,6 +686,31 @@ def _bad_values(loss: float, grad: np.ndarray) -> str:
     return ""
 
 
+_LEFT = ": the update took the parameters out of the domain of the loss"
+
+
+def _why_not_finite(model: Model, x: np.ndarray, columns: Sequence[np.ndarray],
+                    loss: float) -> tuple[Status, str]:
+    """Why the mean loss or gradient at ``x`` over ``columns`` is not finite: ``domain`` (some
+    row's loss has no real value there: a NaN from √ or log of a negative number, or a
+    division by zero) or ``diverged`` (an overflow). Decided by the first floating-point
+    error of the evaluation: an overflow comes before the NaN it may cause."""
+    what = "the loss" if not math.isfinite(loss) else "the gradient"
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            for value in model.value_grad(*x, *columns):
+                np.add.reduce(np.asarray(value, dtype=float), axis=None)
+    except FloatingPointError as exc:
+        cause = str(exc)
+        if "overflow" in cause:
+            return Status.DIVERGED, (f"{what} overflowed ({cause}: numbers beyond about "
+                                     "1.8e308); rescale the data or lower the learning rate")
+        return Status.DOMAIN, f"{what} is not a real number on some rows ({cause})"
+    except (ZeroDivisionError, ValueError) as exc:
+        return Status.DOMAIN, f"{what} is not a real number on some rows ({exc})"
+    return Status.DIVERGED, f"{what} is no longer a finite number"
+
+
 def _angle(g: np.ndarray, full: np.ndarray) -> float:
     a, b = float(np.linalg.norm(g)), float(np.linalg.norm(full))
     if a == 0 or b == 0 or not (math.isfinite(a) and math.isfinite(b)):
@@ -669,7 +734,8 @@ def _run(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray], x0: 
     x = np.array(x0, dtype=float)
     state = optimizer.init(x)
     loss, grad = model.batch(x, columns)
-    norm = float(np.linalg.norm(grad))
+    with np.errstate(all="ignore"):
+        norm = float(np.linalg.norm(grad))
     initial = (loss, norm)
     losses: list[float] = []
     norms: list[float] = []
@@ -679,9 +745,16 @@ def _run(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray], x0: 
         return _Run(x, initial[0], initial[1], losses, norms, k, status, reason, at,
                     path[:k + 1], batch_losses[:k], np.array(angles, dtype=float))
 
-    why = _bad_point(x) or _bad_values(loss, grad)
+    why = _bad_point(x)
     if why:
         return finish(Status.DIVERGED, f"At the start, {why}", 0)
+    if _bad_values(loss, grad):
+        status, why = _why_not_finite(model, x, columns, loss)
+        if status is Status.DOMAIN:
+            at = ", ".join(f"{n} = {v:.6g}" for n, v in zip(model.param_names, x, strict=True))
+            raise InputError(f"the start ({at}) is outside the domain of the loss: {why}; "
+                             "choose a start where the loss is defined on every row")
+        return finish(status, f"At the start, {why}", 0)
     if norm < tol:
         return finish(Status.CONVERGED, f"At the start, |∇L| = {norm:.3g} < {tol:g} already")
     with np.errstate(all="ignore"):
@@ -699,10 +772,10 @@ def _run(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray], x0: 
                 else:
                     batch = [c[lo:lo + size] for c in order]
                     f_b, g_b = model.batch(x, batch)
-                    why = _bad_values(f_b, g_b)
-                    if why:
-                        return finish(Status.DIVERGED, f"At update {k} (epoch {epoch}), {why}",
-                                      k)
+                    if _bad_values(f_b, g_b):
+                        status, why = _why_not_finite(model, x, batch, f_b)
+                        return finish(status, f"At update {k} (epoch {epoch}), {why}"
+                                      + _LEFT * (status is Status.DOMAIN), k)
                 if k < trace:
                     full_g = grad if full_batch else model.batch(x, columns)[1]
                     angles.append(_angle(g_b, full_g))
@@ -719,9 +792,10 @@ def _run(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray], x0: 
             norm = float(np.linalg.norm(grad))
             losses.append(loss)
             norms.append(norm)
-            why = _bad_values(loss, grad)
-            if why:
-                return finish(Status.DIVERGED, f"After epoch {epoch} (update {k}), {why}", k)
+            if _bad_values(loss, grad):
+                status, why = _why_not_finite(model, x, columns, loss)
+                return finish(status, f"After epoch {epoch} (update {k}), {why}"
+                              + _LEFT * (status is Status.DOMAIN), k)
             if norm < tol:
                 return finish(Status.CONVERGED, f"After {epoch} epoch{'s' if epoch > 1 else ''}"
                               f" ({k:,} updates), |∇L| = {norm:.3g} < {tol:g}")

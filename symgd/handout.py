@@ -8,7 +8,13 @@ points, the learning rates and the generated quadratics; every choice is drawn f
 ``random.Random`` seeded by ``(seed, variant, function, exercise)``, so the same seed gives the
 same handout and adding a function leaves the others' numbers alone. Answers are exact SymPy
 values (rationals wherever the function allows), computed once and shared by the PDF's key and
-the JSON key.
+the JSON key; a hand step whose exact numbers would pass 200 digits (x¹⁰⁰⁰) is worked in
+decimals instead, and its question asks for four decimal places.
+
+Size: at most :data:`MAX_VARIANTS` (100) variants and :data:`MAX_SHEETS` (200) function
+sheets (functions × variants) per handout; each sheet costs about 0.8 s of CPU and 3 MB,
+mostly in printing the PDF (200 sheets: 170 s of CPU, 0.6 GB). Beyond the caps the handout is
+refused with a message (``InputError``) that says how to split it.
 
 Stages: :func:`build_handout` (expressions → :class:`Handout`), :func:`handout_to_json`
 (the key for graders), :func:`handout_context` / :func:`render_handout_html` (the templates).
@@ -32,6 +38,7 @@ from sympy.printing.latex import LatexPrinter
 from symgd.derive import Derivation, derive, point_to_json
 from symgd.errors import InputError
 from symgd.functions import to_elementary
+from symgd.limits import MAX_SHEETS, MAX_VARIANTS
 from symgd.parse import Problem, to_text
 
 if TYPE_CHECKING:
@@ -41,7 +48,6 @@ ANSWER_MODES = ("separate", "inline", "none")
 DEFAULT_TITLE = "Gradient descent: exercises"
 HANDOUT_TEMPLATE = "handout.html.jinja2"
 MAX_FUNCTIONS = 200
-MAX_VARIANTS = 500
 #: seconds each function's critical-point analysis may take before the numeric fallback
 DERIVE_TIMEOUT = 3.0
 #: from this many functions on, derivations are shared between worker processes
@@ -115,6 +121,13 @@ class DescentSteps:
             a is not None and b is not None and a > b
             for a, b in itertools.pairwise(numbers)
         )
+
+    @property
+    def unchanged(self) -> bool:
+        """True when f has the same value at every point as far as the numbers go (decimals
+        past the exact-size bound can hide a change far below their precision)."""
+        numbers = [_number(v) for v in self.values]
+        return all(a is not None and a == b for a, b in itertools.pairwise(numbers))
 
     @property
     def rational(self) -> bool:
@@ -293,7 +306,15 @@ def _check_settings(
     if isinstance(variants, bool) or not isinstance(variants, int) or not (
         1 <= variants <= MAX_VARIANTS
     ):
-        raise InputError(f"--variants must be a whole number from 1 to {MAX_VARIANTS}")
+        raise InputError(f"--variants must be a whole number from 1 to {MAX_VARIANTS} (a "
+                         "larger class can take several handouts, each with its own --seed)")
+    if len(expressions) * variants > MAX_SHEETS:
+        raise InputError(
+            f"{len(expressions)} functions × {variants} variants make "
+            f"{len(expressions) * variants} function sheets; a handout holds at most "
+            f"{MAX_SHEETS} (each takes about a second to draw, work and print): use fewer "
+            f"variants (at most {MAX_SHEETS // len(expressions)} with these functions) or split "
+            "the handout, giving each part its own --seed")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError("--seed must be a whole number")
     if answers not in ANSWER_MODES:
@@ -451,8 +472,18 @@ def work_steps(
 
 
 def _exact_at(expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr | None:
-    """``expr`` at the point, exactly; ``None`` if it is not a finite real number there."""
-    value = expr.xreplace(dict(mapping))
+    """``expr`` at the point, exactly; ``None`` if it is not a finite real number there.
+
+    An exact value that would need more than :data:`symgd.exact.MAX_EXACT_DIGITS` digits
+    (x¹⁰⁰⁰ one step from 1/2) is computed in decimals instead; the steps are then not
+    rational, so the question asks for four decimal places and the key shows ≈ values.
+    """
+    from symgd.exact import TooLarge, decimal_at, exact_at
+
+    try:
+        value = exact_at(expr, mapping)
+    except TooLarge:
+        value = decimal_at(expr, mapping)
     return value if _number(value) is not None else None
 
 
@@ -758,7 +789,9 @@ def pretty_text(expr: sp.Expr, limit: int = 90) -> str:
 
 def handout_to_json(h: Handout) -> dict[str, Any]:
     """The handout's exercises and answers: expressions as SymPy ``str`` strings, exact
-    numbers as strings beside their float values."""
+    numbers as strings beside their float values. JSON has no NaN or infinity: a float value
+    that is not a finite real number is ``None``, as are ``threshold``/``threshold_value``
+    and ``limit`` when there is none."""
     from symgd import __version__
 
     return {
@@ -1258,6 +1291,8 @@ def _solve_steps(d: Derivation, worked: DescentSteps) -> tuple[Line, ...]:
     falls = worked.decreasing
     lines.append(Line(
         text="The values of f: it fell at both steps." if falls else
+        "The values of f: at this precision they do not change, the steps are too short to "
+        "move f visibly." if worked.unchanged else
         "The values of f: it did not fall at every step, so this learning rate is too large "
         "here.",
         latex=r",\quad ".join(values),

@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from symgd.errors import InputError
 from symgd.figure_worker import FigureWorker, Pending, fill_figures, take_prestarted
-from symgd.files import write_atomically
+from symgd.files import check_output, output_folder, write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,6 +49,13 @@ SHORT_RUN = 500
 MAX_FRACTION_DIGITS = 10
 #: points kept per path in the figures
 MAX_PLOT_POINTS = 400
+#: a vector or matrix with more entries than this (per side) is shown in part: the first
+#: SHOWN_HEAD, dots, the last SHOWN_TAIL (a 100 × 100 Hessian in full helps no reader)
+MAX_SHOWN_ENTRIES = 8
+SHOWN_HEAD = 4
+SHOWN_TAIL = 2
+#: with more variables than MAX_SHOWN_ENTRIES, the partial derivatives worked rule by rule
+WORKED_PARTIALS = 2
 #: learning rates of the learning-rate panel, as multiples of 1/λ_max
 REGIME_FACTORS = (0.8, 1.2, 2.4)
 
@@ -74,13 +81,17 @@ class Lesson:
 
         return render_html(self.context, make_env(self.templates))
 
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | Path, *, follow_symlinks: bool = False) -> Path:
         """Write ``report.html`` into ``directory`` (created if needed); return its path.
 
-        The file is written beside its final name and then renamed, so an interrupted run never
-        leaves half a report behind.
+        The file is written to a temporary name beside its final one and then renamed, so an
+        interrupted run never leaves half a report behind. :class:`InputError` when
+        ``directory`` is a file, or it or the report is a symbolic link and
+        ``follow_symlinks`` is false (see :mod:`symgd.files`).
         """
-        return write_atomically(Path(directory) / "report.html", self.html().encode("utf-8"))
+        folder = output_folder(directory, follow_symlinks=follow_symlinks)
+        return write_atomically(folder / "report.html", self.html().encode("utf-8"),
+                                follow_symlinks=follow_symlinks)
 
     def pdf(self, *, paper: str = "A4", workers: int = 2) -> bytes:
         """The same page printed to PDF (WeasyPrint), with page numbers and a running header.
@@ -100,9 +111,13 @@ class Lesson:
             return worker.typeset(parts, paper=paper, page_css=page_css, workers=workers)
         return pdf.typeset(parts, paper=paper, page_css=page_css, workers=workers)
 
-    def save_pdf(self, directory: str | Path, *, paper: str = "A4") -> Path:
-        """Write ``report.pdf`` into ``directory``; return its path."""
-        return write_atomically(Path(directory) / "report.pdf", self.pdf(paper=paper))
+    def save_pdf(self, directory: str | Path, *, paper: str = "A4",
+                 follow_symlinks: bool = False) -> Path:
+        """Write ``report.pdf`` into ``directory`` as :meth:`save` writes; return its path."""
+        folder = output_folder(directory, follow_symlinks=follow_symlinks)
+        check_output(folder / "report.pdf", follow_symlinks=follow_symlinks)  # before typesetting
+        return write_atomically(folder / "report.pdf", self.pdf(paper=paper),
+                                follow_symlinks=follow_symlinks)
 
     def _repr_html_(self) -> str:
         page = html.escape(self.html(), quote=True)
@@ -234,6 +249,53 @@ def exact_number(value: float | int | str) -> sp.Rational:
         Fraction(repr(number)).numerator, Fraction(repr(number)).denominator)
 
 
+def _short(value: Any) -> str:
+    """``repr(value)`` cut to a readable length (an API value may be huge)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python will print
+        return f"a {type(value).__name__} too large to print"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _positive_float(value: float) -> bool:
+    """True when ``value`` is a positive number that a float can hold."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and number > 0
+
+
+def _runaway() -> float:
+    from symgd.descend import RUNAWAY
+
+    return RUNAWAY
+
+
+def _start_number(value: Any, name: str) -> float:
+    """One coordinate of a start point given through the API, checked: a finite number, at
+    most 1e12 in size (descent counts a larger coordinate as running away)."""
+    if isinstance(value, bool) or (not isinstance(value, int | float | str)
+                                   and not hasattr(value, "__float__")):
+        raise InputError(f"the start value for {name} must be a number, got {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(f"the start value for {name} is too large for floating point "
+                         "(beyond about 1.8e308)") from None
+    except (TypeError, ValueError):
+        raise InputError(f"the start value for {name} must be a number, got "
+                         f"{_short(value)}") from None
+    if not math.isfinite(number):
+        raise InputError(f"the start value for {name} must be finite, got {_short(value)}")
+    if abs(number) > _runaway():
+        raise InputError(f"the start value for {name} is {number:.3g}, beyond 1e12 in size: "
+                         "descent counts such a coordinate as running away, so every run "
+                         "would stop at once; choose a start nearer the origin")
+    return number
+
+
 def tex(expr: Any) -> str:
     """LaTeX for a SymPy expression (``σ`` and friends print via their own ``_latex``)."""
     return str(_printer_class()().doprint(expr))
@@ -272,7 +334,7 @@ def num_tex(value: float, digits: int = 4) -> str:
     if math.isnan(value):
         return r"\text{undefined}"
     if math.isinf(value):
-        return r"\infty" if value > 0 else r"-\infty"
+        return r"\text{too large}" if value > 0 else r"-\text{too large}"
     if value == 0:
         return "0"
     text = f"{value:.{digits}g}"
@@ -282,15 +344,28 @@ def num_tex(value: float, digits: int = 4) -> str:
     return _group(text)
 
 
+def big_num_tex(value: Any, digits: int = 4) -> str:
+    """:func:`num_tex` for a SymPy number of any size (beyond float's range too)."""
+    number = float(value)
+    if math.isfinite(number) and (number == 0 or abs(number) > 1e-300):
+        return num_tex(number, digits)
+    mantissa, exponent = _mantissa_exponent(value, digits)
+    return rf"{mantissa} \times 10^{{{exponent}}}"
+
+
 def value_tex(expr: Any, digits: int = 4) -> tuple[str, bool]:
     """``(latex, exact)``: the exact form when it is short, else ``≈`` and a decimal."""
+    from symgd.exact import digits_to_bits, size_bits
+
     sp = _sp()
     expr = sp.sympify(expr)
     if expr.is_Float:
-        return num_tex(float(expr), digits), False
+        return big_num_tex(expr, digits), False
+    # the size in bits first: a huge integer is never turned into a string
+    if expr.is_Rational and (size_bits(expr) > digits_to_bits(MAX_FRACTION_DIGITS) or max(
+            len(str(abs(expr.p))), len(str(expr.q))) > MAX_FRACTION_DIGITS):
+        return rf"\approx {big_num_tex(expr, max(digits, 6))}", False
     latex = tex(expr)
-    if expr.is_Rational and max(len(str(abs(expr.p))), len(str(expr.q))) > MAX_FRACTION_DIGITS:
-        return rf"\approx {num_tex(float(expr), max(digits, 6))}", False
     if len(latex) <= MAX_EXACT_LATEX:
         if expr.is_Rational or expr.is_Integer:
             return latex, True
@@ -311,9 +386,23 @@ def short_exact(expr: Any) -> str | None:
     return latex if len(latex) <= MAX_EXACT_LATEX else None
 
 
+def elide(entries: Sequence[Any], dots: Any) -> list[Any]:
+    """``entries``, or when there are more than :data:`MAX_SHOWN_ENTRIES` of them the first
+    :data:`SHOWN_HEAD`, then ``dots``, then the last :data:`SHOWN_TAIL`."""
+    if len(entries) <= MAX_SHOWN_ENTRIES:
+        return list(entries)
+    return [*entries[:SHOWN_HEAD], dots, *entries[-SHOWN_TAIL:]]
+
+
+def shown_indices(count: int) -> list[int | None]:
+    """The indices :func:`elide` keeps out of ``count`` (``None`` where the dots go)."""
+    return elide(list(range(count)), None)
+
+
 def column(entries: Sequence[str]) -> str:
-    """A column vector in LaTeX."""
-    return r"\begin{pmatrix}" + r" \\ ".join(_group(e) for e in entries) + r"\end{pmatrix}"
+    """A column vector in LaTeX (in part, with ⋮, when it is long)."""
+    return r"\begin{pmatrix}" + r" \\ ".join(
+        _group(e) for e in elide(entries, r"\vdots")) + r"\end{pmatrix}"
 
 
 def _group(latex: str) -> str:
@@ -322,7 +411,12 @@ def _group(latex: str) -> str:
 
 
 def matrix_tex(rows: Sequence[Sequence[str]]) -> str:
-    """A matrix in LaTeX."""
+    """A matrix in LaTeX (in part, with ⋯, ⋮ and ⋱, when it is large)."""
+    if len(rows) > MAX_SHOWN_ENTRIES:
+        width = len(elide(rows[0], ""))
+        gap = [r"\vdots"] * width
+        gap[SHOWN_HEAD] = r"\ddots"
+        rows = elide([elide(r, r"\cdots") for r in rows], gap)
     return r"\begin{pmatrix}" + r" \\ ".join(" & ".join(r) for r in rows) + r"\end{pmatrix}"
 
 
@@ -330,7 +424,7 @@ def point_tex(values: Sequence[str]) -> str:
     """``(a, b)`` — or just ``a`` for one variable."""
     if len(values) == 1:
         return values[0]
-    return r"\left(" + ", ".join(_group(v) for v in values) + r"\right)"
+    return r"\left(" + ", ".join(_group(v) for v in elide(values, r"\dots")) + r"\right)"
 
 
 def floats_tex(values: Sequence[float], digits: int = 4) -> str:
@@ -379,7 +473,8 @@ def _thin(count: int, limit: int = MAX_PLOT_POINTS) -> Any:
 
 KIND_TONES = {"minimum": "good", "maximum": "bad", "saddle": "warn", "degenerate": ""}
 OUTCOME = {"converged": ("converged", "good"), "max_steps": ("still moving", "warn"),
-           "diverged": ("diverged", "bad"), "singular": ("stopped: singular", "warn")}
+           "diverged": ("diverged", "bad"), "singular": ("stopped: singular", "warn"),
+           "domain": ("left the domain", "bad")}
 
 
 # -- the builder ------------------------------------------------------------------------------
@@ -400,7 +495,7 @@ class _Builder:
         self.figures: dict[str, Any] = {}
         self.eigen: dict[str, Any] = {}
         self._hessian: Any = None
-        self._args = ", ".join(tex(v) for v in self.xs)
+        self._args = ", ".join(elide([tex(v) for v in self.xs], r"\dots"))
 
     # -- numeric helpers ---------------------------------------------------------------
 
@@ -420,12 +515,18 @@ class _Builder:
         """The Hessian of the derivation (kinks of relu/abs left out) at ``point``."""
         import numpy as np
 
+        if self._hessian is None and self.d.hessian_is_constant:
+            # one matrix for every point: no code to generate (10⁴ entries for 100 variables)
+            constant = np.array(self.d.hessian.evalf(), dtype=float).reshape(self.n, self.n)
+            self._hessian = lambda *point: constant
         if self._hessian is None:
             from symgd.compile import lambdify_numpy
 
             rows = tuple(tuple(self.d.hessian[i, j] for j in range(self.n))
                          for i in range(self.n))
             self._hessian = lambdify_numpy(self.xs, rows)
+        if self.d.hessian_is_constant:
+            return np.array(self._hessian(), dtype=float)
         with np.errstate(all="ignore"):
             values = self._hessian(*[float(v) for v in point])
             return np.array([[float(np.asarray(v, dtype=float)) for v in row] for row in values],
@@ -448,12 +549,23 @@ class _Builder:
         return points
 
     def exact_subs(self, expr: Any, point: Sequence[Any]) -> Any:
+        """``expr`` at ``point``, exactly while the numbers stay below
+        :data:`symgd.exact.MAX_EXACT_DIGITS` digits, else in decimals (``self.rounded`` is
+        set then)."""
+        from symgd.exact import TooLarge, decimal_at, exact_at
         from symgd.functions import to_elementary
 
+        sp = _sp()
         mapping = dict(zip(self.xs, point, strict=True))
-        value = expr.subs(mapping)
-        if value.has(_sp().DiracDelta, _sp().Heaviside):
-            value = to_elementary(expr).subs(mapping)
+        try:
+            value = exact_at(expr, mapping)
+            if value.has(sp.DiracDelta, sp.Heaviside):
+                value = exact_at(to_elementary(expr), mapping)
+        except TooLarge:
+            self.rounded = True
+            if expr.has(sp.DiracDelta, sp.Heaviside):
+                expr = to_elementary(expr)
+            value = decimal_at(expr, mapping)
         return value
 
     # -- settings ----------------------------------------------------------------------
@@ -482,9 +594,10 @@ class _Builder:
             rate, reasons["lr"] = self.default_lr(point)
             defaults.add("lr")
         else:
-            if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0 \
-                    or not math.isfinite(lr):
-                raise InputError(f"the learning rate must be a positive number, got {lr!r}")
+            if isinstance(lr, bool) or not isinstance(lr, int | float) \
+                    or not _positive_float(lr):
+                raise InputError(f"the learning rate must be a positive finite number, got "
+                                 f"{_short(lr)}")
             rate = exact_number(lr)
             reasons["lr"] = "Chosen by you." + self.lr_remark(float(rate))
         chosen: tuple[str, ...]
@@ -494,6 +607,11 @@ class _Builder:
             reasons["methods"] = ("Plain gradient descent, the subject of this lesson, and two "
                                   "popular refinements of it for comparison.")
         else:
+            if not isinstance(methods, str) and not (
+                    isinstance(methods, Sequence | set | frozenset)
+                    and all(isinstance(m, str) for m in methods)):
+                raise InputError("methods must be a comma-separated string or a list of names "
+                                 f"such as ['gd', 'adam'], got {_short(methods)}")
             names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) \
                 else [str(m).strip() for m in methods]
             names = [m for m in names if m]
@@ -528,17 +646,33 @@ class _Builder:
             values = [start[k] for k in self.names]
         elif isinstance(start, int | float):
             values = [start]
+        elif isinstance(given := cast(Any, start), str) or not hasattr(given, "__iter__"):
+            raise InputError(f"the start point must be a sequence of numbers or a mapping "
+                             f"{{name: number}}, got {type(start).__name__}")
         else:
             values = list(start)
         if len(values) != self.n:
             raise InputError(f"the start point has {len(values)} value(s) but the function has "
                              f"{self.n} variable(s) ({', '.join(self.names)})")
-        point = tuple(exact_number(v) for v in values)
-        value = self.f_at([float(v) for v in point])
-        grad = self.grad_at([float(v) for v in point])
+        floats = [_start_number(v, name) for v, name in zip(values, self.names, strict=True)]
+        point = tuple(exact_number(v if isinstance(v, int | str) else f)
+                      for v, f in zip(values, floats, strict=True))
+        value = self.f_at(floats)
+        grad = self.grad_at(floats)
         if not math.isfinite(value) or not all(math.isfinite(g) for g in grad):
-            raise InputError("f or its gradient is undefined at the start point; "
-                             "choose a point inside the function's domain")
+            from symgd.descend import undefined_at
+
+            why = undefined_at(self.problem, self.compiled, floats)
+            if why is not None:
+                raise InputError(f"the start point is outside the domain of f: {why}; choose "
+                                 "a point where f and its gradient are defined")
+            raise InputError("f or its gradient at the start point is too large for floating "
+                             "point (beyond about 1.8e308); choose a start nearer the origin")
+        if abs(value) > _runaway():
+            raise InputError(
+                f"f is about {_n(value, 3)} at the start point, beyond 1e12 in size: every run "
+                "would count that as running away and stop at once; choose a start where f "
+                "is smaller")
         return point
 
     def is_critical(self, point: Sequence[Any]) -> bool:
@@ -633,7 +767,7 @@ class _Builder:
         from symgd.descend import Status, descend
 
         trial = descend(self.problem, [float(v) for v in point], method="gd", lr=rate,
-                        steps=MAX_DEFAULT_STEPS, tol=TOLERANCE)
+                        steps=MAX_DEFAULT_STEPS, tol=TOLERANCE, trajectory=False)
         self.trial = trial
         if trial.status is Status.CONVERGED:
             count = _nice_steps(max(trial.steps * 1.15, MIN_DEFAULT_STEPS))
@@ -705,8 +839,19 @@ class _Builder:
             "n": self.n,
             "variables": list(self.names),
             "variables_sentence": sentence,
-            "notes": domain_notes(self.problem.expr) + list(self.d.notes),
+            "notes": domain_notes(self.problem.expr) + list(self.d.notes) + self.size_notes(),
         }
+
+    def size_notes(self) -> list[str]:
+        """What a lesson on many variables shows in part, and why."""
+        if self.n <= MAX_SHOWN_ENTRIES:
+            return []
+        worked = ", ".join(f"∂f/∂{name}" for name in self.names[:WORKED_PARTIALS])
+        return [f"With {self.n} variables, vectors and matrices are shown in part: their first "
+                f"{SHOWN_HEAD} and last {SHOWN_TAIL} entries, with ⋮ or … for the "
+                f"{self.n - SHOWN_HEAD - SHOWN_TAIL} in between (written out in full they "
+                f"would be unreadable). The rule-by-rule working is shown for {worked}; the "
+                "other partial derivatives follow the same rules."]
 
     def settings_items(self, s: Settings) -> list[dict[str, Any]]:
         sp = _sp()
@@ -715,8 +860,7 @@ class _Builder:
         return [
             {"name": "Start point", "latex": rf"x_0 = {x0}",
              "chosen_by_symgd": "start" in s.defaults, "reason": s.reasons["start"]},
-            {"name": "Learning rate", "latex": rf"\eta = {tex(s.lr)}"
-             + ("" if s.lr.is_Integer else rf" = {num_tex(float(s.lr), 6)}"),
+            {"name": "Learning rate", "latex": rf"\eta = {_rate_tex(s.lr)}",
              "chosen_by_symgd": "lr" in s.defaults, "reason": s.reasons["lr"]},
             {"name": "Steps", "latex": rf"\text{{at most }} {s.steps}",
              "chosen_by_symgd": "steps" in s.defaults,
@@ -730,7 +874,10 @@ class _Builder:
 
     def derivatives_section(self) -> dict[str, Any]:
         partials = []
-        for v, g in zip(self.xs, self.d.gradient, strict=True):
+        # with many variables the same rules repeat: the first few are worked, the gradient
+        # below lists every partial derivative
+        worked = self.n if self.n <= MAX_SHOWN_ENTRIES else WORKED_PARTIALS
+        for v, g in zip(self.xs[:worked], self.d.gradient[:worked], strict=True):
             symbol = _partial_symbol(v, self.n)
             steps, result = self.step_items(v)
             latex = f"{symbol} = {tex(g)}"
@@ -743,7 +890,7 @@ class _Builder:
                 "latex": latex,
                 "steps": steps,
             })
-        entries = [tex(g) for g in self.d.gradient]
+        entries = [tex(g) if g is not None else r"\vdots" for g in elide(self.d.gradient, None)]
         return {
             "partials": partials,
             "gradient_latex": rf"\nabla f({self._args}) = {column(entries)}"
@@ -768,18 +915,23 @@ class _Builder:
 
     def differential_section(self, s: Settings) -> dict[str, Any]:
         sp = _sp()
-        terms = [rf"{_partial_symbol(v, self.n)}\,{tex(dv)}"
-                 for v, dv in zip(self.xs, self.d.differentials, strict=True)]
+        shown = shown_indices(self.n)
+        terms = [rf"{_partial_symbol(self.xs[i], self.n)}\,{tex(self.d.differentials[i])}"
+                 if i is not None else r"\dots" for i in shown]
         general = " + ".join(terms)
         concrete = " + ".join(
-            rf"\left({tex(g)}\right) {tex(dv)}" if isinstance(g, sp.Add) else
-            rf"{tex(g)}\,{tex(dv)}"
-            for g, dv in zip(self.d.gradient, self.d.differentials, strict=True)
+            r"\dots" if i is None else
+            rf"\left({tex(self.d.gradient[i])}\right) {tex(self.d.differentials[i])}"
+            if isinstance(self.d.gradient[i], sp.Add) else
+            rf"{tex(self.d.gradient[i])}\,{tex(self.d.differentials[i])}"
+            for i in shown
         )
-        dx = column([tex(dv) for dv in self.d.differentials]) if self.n > 1 else \
-            tex(self.d.differentials[0])
-        grad = column([tex(g) for g in self.d.gradient]) if self.n > 1 else \
-            tex(self.d.gradient[0])
+        dx = column([tex(self.d.differentials[i]) if i is not None else r"\vdots"
+                     for i in shown]) \
+            if self.n > 1 else tex(self.d.differentials[0])
+        grad = column([tex(self.d.gradient[i]) if i is not None else r"\vdots"
+                       for i in shown]) \
+            if self.n > 1 else tex(self.d.gradient[0])
         check = None
         step = [sp.Rational(1, 100) * (1 if i % 2 == 0 else -1) for i in range(self.n)]
         try:
@@ -879,8 +1031,16 @@ class _Builder:
 
         n = self.n
         h = self.d.hessian
-        rows = [[tex(h[i, j]) for j in range(n)] for i in range(n)]
-        hessian_latex = rf"H({self._args}) = {matrix_tex(rows)}"
+        shown = [i for i in shown_indices(n) if i is not None]
+        if n > MAX_SHOWN_ENTRIES and all(h[i, j] == 0 for i in range(n) for j in range(n)
+                                         if i != j):
+            diagonal = [tex(h[i, i]) if i is not None else r"\dots" for i in shown_indices(n)]
+            hessian_latex = (rf"H({self._args}) = \operatorname{{diag}}\left("
+                             + ", ".join(diagonal) + r"\right)")
+        else:
+            rows = [[tex(h[i, j]) if j in shown else "" for j in range(n)]
+                    if i in shown else [""] * n for i in range(n)]
+            hessian_latex = rf"H({self._args}) = {matrix_tex(rows)}"
         eigen_latex = ""
         eigen_text = ""
         if self.d.hessian_is_constant:
@@ -898,7 +1058,7 @@ class _Builder:
             self.eigen = {"values": list(numeric), "exact": values}
             parts = ([value_tex(v)[0] for v in values] if values
                      else [num_tex(float(v), 5) for v in numeric])
-            eigen_latex = r"\lambda = " + r",\quad ".join(parts)
+            eigen_latex = r"\lambda = " + r",\quad ".join(elide(parts, r"\dots"))
             eigen_text = _eigen_sentence(list(numeric))
         else:
             eigen_text = ("The Hessian changes from point to point, so the curvature does too: "
@@ -906,8 +1066,11 @@ class _Builder:
         points = []
         isolated = self.isolated_points()
         for p in self.d.critical_points[:12]:
-            coords = [value_tex(c, 5)[0] for c in p.coordinates]
-            eig = ", ".join(value_tex(v, 4)[0] for v in p.eigenvalues)
+            coords = [value_tex(c, 5)[0] if i is not None else r"\dots"
+                      for i, c in zip(shown_indices(n), elide(p.coordinates, 0), strict=True)]
+            eig = ", ".join(value_tex(v, 4)[0] if i is not None else r"\dots"
+                            for i, v in zip(shown_indices(len(p.eigenvalues)),
+                                            elide(p.eigenvalues, 0), strict=True))
             points.append({
                 "point_latex": point_tex(coords),
                 "value_latex": value_tex(p.value, 5)[0],
@@ -929,7 +1092,8 @@ class _Builder:
                         ("." if self.d.critical_points_complete else
                          "; the list may be incomplete (see the note below)."))
         system = (r"\begin{aligned}" + r" \\ ".join(
-            rf"{tex(g)} &= 0" for g in self.d.gradient) + r"\end{aligned}") if n > 1 else \
+            rf"{tex(g)} &= 0" if g is not None else r"&\vdots"
+            for g in elide(self.d.gradient, None)) + r"\end{aligned}") if n > 1 else \
             rf"{tex(self.d.gradient[0])} = 0"
         verdict = self.d.convexity.verdict
         convexity = {
@@ -967,8 +1131,15 @@ class _Builder:
         steps = []
         point = list(s.start)
         exact_throughout = True
+        self.rounded = False
+        rounded_at: int | None = None   # the step from which the numbers are decimals
+        outside = ""                     # why the hand steps stop early, if they do
         for k in range(1, 3):
             grad = [_tidy(self.exact_subs(g, point)) for g in self.d.gradient]
+            if not all(_defined(g) for g in grad):
+                outside = (f"The gradient is undefined at x_{k - 1}: that point lies outside "
+                           "the domain of f, so the hand steps stop here.")
+                break
             new = [_tidy(p - eta * g) for p, g in zip(point, grad, strict=True)]
             grad_view = [value_tex(g) for g in grad]
             new_view = [value_tex(v) for v in new]
@@ -993,12 +1164,27 @@ class _Builder:
                           rf"\cdot {_paren(grad_col[0])} = {new_col[0]}")
             f_old = _tidy(self.exact_subs(self.problem.expr, point))
             f_new = _tidy(self.exact_subs(self.problem.expr, new))
+            if self.rounded and rounded_at is None:
+                rounded_at = k
+            if not _defined(f_new):
+                steps.append({
+                    "k": k,
+                    "from_latex": rf"{xk} = {from_tex}",
+                    "gradient_latex": grad_latex,
+                    "update_latex": update,
+                    "comment": f"x_{k} lies outside the domain of f:",
+                    "value_latex": rf"f(x_{{{k}}}) \text{{ is undefined}}"
+                                   rf"\quad\text{{(was }} {value_tex(f_old, 6)[0]}\text{{)}}",
+                })
+                outside = (f"The step overshot the region where f is defined: f has no real "
+                           f"value at x_{k}, so the hand steps stop here, and a run with this "
+                           "learning rate leaves the domain the same way.")
+                break
             if not (value_tex(f_old, 6)[1] and value_tex(f_new, 6)[1]):
                 exact_throughout = False
-            fo, fn = float(f_old), float(f_new)
-            went = ("down" if fn < fo else "up" if fn > fo else "nowhere")
-            comment = (f"f went {went}" + (f", from about {_plain_number(fo)} to about "
-                                            f"{_plain_number(fn)}" if went != "nowhere" else "")
+            went = _direction(f_old, f_new)
+            comment = (f"f went {went}" + (f", from about {_big_n(f_old)} to about "
+                                            f"{_big_n(f_new)}" if went != "nowhere" else "")
                        + ":")
             steps.append({
                 "k": k,
@@ -1010,7 +1196,18 @@ class _Builder:
                                rf"\quad\text{{(was }} {value_tex(f_old, 6)[0]}\text{{)}}",
             })
             point = new
-        if exact_throughout:
+        if rounded_at is None and self.rounded:
+            rounded_at = len(steps) + 1
+        if rounded_at is not None:
+            from symgd.exact import DECIMAL_DIGITS, MAX_EXACT_DIGITS
+
+            intro = (f"With x₀ and η = {_fraction_text(eta)} exact, the steps start in exact "
+                     f"arithmetic; but from step {rounded_at} on the exact fractions would need "
+                     f"more than {MAX_EXACT_DIGITS} digits, so those numbers are worked in "
+                     f"decimals with {DECIMAL_DIGITS} significant digits instead and shown "
+                     "rounded (≈).")
+            note = "The runs below continue in floating point."
+        elif exact_throughout:
             intro = (f"With x₀ and η = {_fraction_text(eta)} written as exact fractions, every "
                      "number in the first two steps is exact: no rounding has happened yet.")
             note = ("From here on a computer takes over, in floating point; its first steps "
@@ -1020,6 +1217,8 @@ class _Builder:
                      "done in exact arithmetic; where an exact value gets too long to read, a "
                      "decimal (≈) stands in for it.")
             note = "The runs below continue in floating point."
+        if outside:
+            note = outside + " The runs below continue in floating point."
         del sp
         return {"rule_latex": rule, "intro": intro, "steps": steps, "note": note}
 
@@ -1051,7 +1250,7 @@ class _Builder:
                 continue
             runs.append(descend(self.problem, start, method=method, lr=rate, steps=s.steps,
                                 backend=_backend(s.steps),
-                                tol=TOLERANCE))
+                                tol=TOLERANCE, trajectory=False))
         return runs
 
     def choose_region(self, start: list[float], runs: Sequence[Trajectory]) -> Any:
@@ -1071,7 +1270,7 @@ class _Builder:
             xs=run.xs[keep], fs=run.fs[keep], grad_norms=run.grad_norms[keep],
             colour=plots.colour_for(run.method, index),
             diverged=run.status.value == "diverged",
-            steps=keep,
+            steps=run.step_numbers[keep],
         )
 
     def surface(self) -> Any:
@@ -1110,6 +1309,7 @@ class _Builder:
             rate_text = f"η = {_n(run.lr)}"
             final = run.xs[-1]
             ran_away = run.status.value == "diverged"
+            outside = run.status.value == "domain"
             table.append({
                 "method": run.method,
                 "label": _label(run.method),
@@ -1118,9 +1318,9 @@ class _Builder:
                 "tone": tone,
                 "steps": run.steps,
                 "point_latex": r"\text{ran away}" if ran_away else floats_tex(final, 4),
-                "f_text": _run_value_text(run.fs, ran_away),
+                "f_text": "undefined there" if outside else _run_value_text(run.fs, ran_away),
                 "grad_text": "grew without bound" if ran_away else
-                _n(float(run.grad_norms[-1]), 3),
+                "undefined there" if outside else _n(float(run.grad_norms[-1]), 3),
                 "message": self.run_message(run),
             })
             rules.append({"label": _label(run.method), "latex": _rule_latex(run.method),
@@ -1219,6 +1419,9 @@ class _Builder:
             step = run.diverged_at if run.diverged_at is not None else run.steps
             why = run.detail or "the iterates grew without bound"
             return f"Ran away at step {step}: {why}."
+        if status == "domain":
+            return (f"Left the domain of f at step {run.domain_at}: {run.detail}. The run "
+                    "cannot go on where f has no real value.")
         if status == "max_steps":
             still = _n(float(run.grad_norms[-1]), 3)
             return f"Used all {run.steps} steps; |∇f| is still {still}."
@@ -1581,11 +1784,13 @@ def _paren(latex: str) -> str:
 
 def _tidy(expr: Any) -> Any:
     """A short exact form: rationals stay, small surds are simplified, long things are left."""
+    from symgd.exact import huge_power
+
     sp = _sp()
     expr = sp.sympify(expr)
     if expr.is_Rational or expr.is_Float:
         return expr
-    if sp.count_ops(expr) <= 40:
+    if sp.count_ops(expr) <= 40 and not huge_power(expr):
         try:
             simpler = sp.radsimp(sp.expand(expr))
             if sp.count_ops(simpler) <= sp.count_ops(expr):
@@ -1595,9 +1800,75 @@ def _tidy(expr: Any) -> Any:
     return expr
 
 
-def _fraction_text(value: Any) -> str:
+def _defined(value: Any) -> bool:
+    """True when ``value`` is a finite real number (not complex, not ±∞ or undefined)."""
     sp = _sp()
     value = sp.sympify(value)
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return False
+    real = value.is_extended_real
+    if real is not None:
+        return bool(real)
+    try:
+        z = complex(value.evalf(20))
+    except (TypeError, ValueError):
+        return False
+    return abs(z.imag) <= 1e-12 * max(1.0, abs(z.real))
+
+
+def _direction(old: Any, new: Any) -> str:
+    """``"down"``, ``"up"`` or ``"nowhere"``: how f moved from ``old`` to ``new`` (exact
+    numbers of any size, compared without rounding to floats)."""
+    try:
+        if bool(new < old):
+            return "down"
+        if bool(new > old):
+            return "up"
+    except TypeError:  # not comparable (an unevaluated expression): compare decimals
+        fo, fn = float(old), float(new)
+        return "down" if fn < fo else "up" if fn > fo else "nowhere"
+    return "nowhere"
+
+
+def _big_n(value: Any, digits: int = 6) -> str:
+    """A real number for prose, also beyond float's range (``1.5 × 10⁴⁰⁰``)."""
+    number = float(value)
+    if math.isfinite(number) and (number == 0 or abs(number) > 1e-300):
+        return _n(number, digits)
+    mantissa, exponent = _mantissa_exponent(value, digits)
+    return f"{mantissa} × 10{str(exponent).translate(_SUPERSCRIPT_DIGITS)}".replace("-", "−")
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _mantissa_exponent(value: Any, digits: int) -> tuple[str, int]:
+    """``value`` as ``(mantissa text, power of ten)`` with ``digits`` significant digits."""
+    import mpmath
+
+    sp = _sp()
+    number = sp.Float(sp.sympify(value).evalf(digits + 5), digits + 5)
+    text = mpmath.nstr(mpmath.mpf(number._mpf_), digits, min_fixed=1, max_fixed=0)
+    mantissa, _, exponent = text.partition("e")
+    return mantissa, int(exponent or 0)
+
+
+def _rate_tex(rate: Any) -> str:
+    """η in LaTeX: the fraction and its decimal, or (when it is huge or tiny) the decimal."""
+    from symgd.exact import digits_to_bits, size_bits
+
+    if size_bits(rate) > digits_to_bits(12):
+        return big_num_tex(rate, 6)
+    return tex(rate) + ("" if rate.is_Integer else rf" = {num_tex(float(rate), 6)}")
+
+
+def _fraction_text(value: Any) -> str:
+    from symgd.exact import digits_to_bits, size_bits
+
+    sp = _sp()
+    value = sp.sympify(value)
+    if value.is_Rational and size_bits(value) > digits_to_bits(12):
+        return _big_n(value)  # 1e308 is not written out in 309 digits
     if value.is_Integer:
         return str(value)
     if value.is_Rational:
@@ -1751,6 +2022,8 @@ def classify_run(
     """
     import numpy as np
 
+    if run.status.value == "domain":
+        return "divergent"  # a step long enough to leave the region where f is defined
     if not along_only:
         from symgd.rates import classify_run as classify
 
@@ -1784,6 +2057,8 @@ def _regime_detail(run: Trajectory) -> str:
         return f"converged in {run.steps} steps"
     if status == "diverged":
         return f"ran away at step {run.diverged_at}"
+    if status == "domain":
+        return f"left the domain of f at step {run.domain_at}"
     return f"|∇f| ≈ {_n(float(run.grad_norms[-1]), 2)} after {run.steps} steps"
 
 
@@ -1868,6 +2143,15 @@ def summarise(
                    "the direction the iterates took." if low < -1e6 else
                    "The steps grew instead of shrinking: the learning rate is too large for "
                    "the curvature the run met."))
+    elif status == "domain":
+        paragraphs.append(
+            f"{label} left the domain of f at step {main.domain_at}: {main.detail}. There f "
+            "or its gradient has no real value, so the run cannot continue. One step was long "
+            "enough to carry the iterate across the edge of the region where f is defined; a "
+            "smaller learning rate, or a start farther inside that region, keeps it there.")
+        takeaways.append("Where f is defined on part of the space only (√, log, asin, 1/x), "
+                         "a step that is too long can jump out of it: near the edge, take "
+                         "smaller steps.")
     else:
         gnorm = float(main.grad_norms[-1])
         if not b.d.critical_points:
@@ -1910,6 +2194,8 @@ def summarise(
                     parts.append(f"{_label(r.method)} converged in {r.steps} steps{where}")
             elif st == "diverged":
                 parts.append(f"{_label(r.method)} ran away at step {r.diverged_at}")
+            elif st == "domain":
+                parts.append(f"{_label(r.method)} left the domain of f at step {r.domain_at}")
             elif st == "singular":
                 parts.append(f"{_label(r.method)} stopped where the Hessian is singular")
             else:

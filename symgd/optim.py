@@ -343,7 +343,11 @@ def _make_optimizer(method: str, lr: float | None, hyper: Mapping[str, Any]) -> 
 def _real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise InputError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(f"{name} is too large for floating point (beyond about "
+                         "1.8e308)") from None
     if not math.isfinite(number):
         raise InputError(f"{name} must be finite, got {number}")
     return number

@@ -15,9 +15,9 @@ they are exact and global (SymPy numbers such as ``(√5 - 1)/2``); otherwise th
 Hessian at the start and at the point reached and are labelled local.
 
 :func:`classify_run` labels a finished :class:`~symgd.descend.Trajectory`:
-``"divergent"`` (it diverged, ended higher than it began, or its gradient and step lengths were
-still growing), ``"oscillating"`` (two consecutive steps point more than 90° apart) or
-``"monotone"``.
+``"divergent"`` (it diverged or left the domain of f, ended higher than it began, or its
+gradient and step lengths were still growing), ``"oscillating"`` (two consecutive steps point
+more than 90° apart) or ``"monotone"``.
 """
 
 from __future__ import annotations
@@ -244,7 +244,8 @@ def _show(value: Any) -> str:
 def classify_run(run: Any) -> Any:
     """``"monotone"``, ``"oscillating"`` or ``"divergent"`` for a Trajectory (a list for a batch).
 
-    Divergent: the run diverged, or (for descent) f ended higher than it started, or the
+    Divergent: the run diverged or left the domain of f (a step too long for the region where
+    f is defined), or (for descent) f ended higher than it started, or the
     gradient norm grew overall while the last three step lengths kept growing. Oscillating:
     two consecutive steps of non-negligible length point more than 90° apart. Otherwise
     monotone.
@@ -253,11 +254,15 @@ def classify_run(run: Any) -> Any:
         statuses = run.row_status()
         return [
             _classify(run.xs[:, i], run.fs[:, i], run.grad_norms[:, i],
-                      statuses[i].value == "diverged", run.method == "ascent")
+                      statuses[i].value in _RAN_OFF, run.method == "ascent")
             for i in range(run.xs.shape[1])
         ]
-    return _classify(run.xs, run.fs, run.grad_norms, run.status.value == "diverged",
+    return _classify(run.xs, run.fs, run.grad_norms, run.status.value in _RAN_OFF,
                      run.method == "ascent")
+
+
+#: statuses that count as divergent whatever the path looked like
+_RAN_OFF = ("diverged", "domain")
 
 
 def _classify(xs: np.ndarray, fs: np.ndarray, gn: np.ndarray, diverged: bool,
