@@ -6,13 +6,16 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from symgd.errors import ExpressionError, InputError, MissingDependencyError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    from symgd.parse import Problem
 
 
 class BadInput(click.ClickException):
@@ -148,11 +151,18 @@ def input_errors_exit_2(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_variable_list(text: str | None) -> list[str] | None:
-    """``"x,y"`` -> ``["x", "y"]``; ``None`` stays ``None``."""
-    if text is None:
-        return None
-    return split_list(text, "--vars")
+def parse_with_vars(expression: str, variables: str | None) -> Problem:
+    """Parse ``expression`` in the variables ``--vars`` names (``"x,y"``), if any.
+
+    Every name given must appear in the expression (after SymPy's simplification).
+    """
+    from symgd.parse import absent_variables, parse
+
+    problem = parse(expression, None if variables is None else split_list(variables, "--vars"))
+    problem_text = absent_variables(problem) if variables is not None else None
+    if problem_text is not None:
+        raise InputError(problem_text)
+    return problem
 
 
 def split_list(text: str, what: str) -> list[str]:
@@ -230,3 +240,16 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def follow_symlinks_option(command: F) -> F:
+    """``--follow-symlinks``: write through an output file or folder that is a symbolic link.
+
+    Without it such a target is refused (exit 2), so a planted link cannot redirect a report
+    onto another file.
+    """
+    option = click.option(
+        "--follow-symlinks", "follow_symlinks", is_flag=True,
+        help="Write through an output file or folder that is a symbolic link (refused "
+             "without this option).")
+    return option(command)

@@ -11,7 +11,7 @@ from symgd.cli_common import (
     FiniteFloatRange,
     echo_json,
     input_errors_exit_2,
-    parse_variable_list,
+    parse_with_vars,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def derive(expression: str, variables: str | None, as_json: bool, show_steps: bo
     from symgd.derive import derivation_to_json
     from symgd.derive import derive as run_derive
 
-    result = run_derive(expression, parse_variable_list(variables), timeout=timeout)
+    result = run_derive(parse_with_vars(expression, variables), timeout=timeout)
     steps = _steps(result) if show_steps or as_json else None
     if as_json:
         payload = derivation_to_json(result)

@@ -5,11 +5,23 @@ JSON output (``--json``)::
     {"method": "gd", "lr": 0.1, "hyperparameters": {}, "status": "max_steps", "steps": 100,
      "variables": ["x0", "x1"], "start": {"x0": -3.0, "x1": 4.0},
      "final": {"x0": ..., "x1": ...}, "f": ..., "grad_norm": ..., "diverged_at": null,
+     "domain_at": null, "detail": "",
      "trajectory": [[-3.0, 4.0], [-2.4, 3.2], ...]}      # only with --trajectory
 
 ``steps`` is the number of updates taken; ``trajectory`` holds steps + 1 points. ``status`` is
-``converged`` (|∇f| < tol), ``max_steps``, ``diverged`` (``diverged_at`` names the step) or
-``singular`` (Newton with a singular Hessian).
+``converged`` (|∇f| < tol), ``max_steps``, ``diverged`` (``diverged_at`` names the step),
+``domain`` (the iterate left the domain of f, where f or ∇f is not a real number;
+``domain_at`` names the step) or ``singular`` (Newton with a singular Hessian); ``detail`` says
+why a diverged or domain run stopped ("" otherwise).
+
+JSON carries no NaN or infinity. ``null`` appears only in ``diverged_at`` and ``domain_at``
+(when the run did not stop that way) and in place of a number that is not finite: a
+coordinate of ``final`` or of a ``trajectory`` point that overflowed, ``f`` and ``grad_norm``
+at a point outside the domain or after an overflow.
+
+Without ``--trajectory`` only the summary is computed and kept: the run holds a thinned path
+(at most a few thousand iterates), so memory stays small for any --steps. With it, every
+iterate is kept (up to 480 MB of coordinates; beyond that the command refuses, exit 2).
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from symgd.cli_common import (
     echo_json,
     input_errors_exit_2,
     parse_point,
-    parse_variable_list,
+    parse_with_vars,
 )
 
 if TYPE_CHECKING:
@@ -72,19 +84,20 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
       symgd descend "(1-x)^2 + 100(y-x^2)^2" --start -1.2,1 --method adam --lr 0.01 --json
 
     A run stops when the gradient norm falls below --tol (converged), after
-    --steps updates, or at the first step where a value stops being finite
-    or grows beyond 1e12 (diverged). The optimizers follow torch.optim's
-    update rules and defaults.
+    --steps updates, at the first step where f or its gradient is undefined
+    (domain: the square root or logarithm of a negative number, ...), or where
+    a value stops being finite or grows beyond 1e12 (diverged). A start
+    outside the domain of f is an error (exit 2). The optimizers follow
+    torch.optim's update rules and defaults.
     """
     from symgd.descend import descend as run_descend
-    from symgd.parse import parse
 
-    problem = parse(expression, parse_variable_list(variables))
+    problem = parse_with_vars(expression, variables)
     point = parse_point(start, list(problem.names))
     given = {"momentum": momentum, "beta1": beta1, "beta2": beta2, "eps": eps, "alpha": alpha}
     hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     run = run_descend(problem, point, method=method.lower(), lr=lr, steps=steps, tol=tol,
-                      backend="numba" if fast else "auto", **hyper)
+                      backend="numba" if fast else "auto", trajectory=trajectory, **hyper)
     if as_json:
         echo_json(run.to_dict(trajectory=trajectory))
         return
@@ -93,24 +106,26 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
 
 def format_run(run: Trajectory, trajectory: bool = False) -> str:
     """Readable plain text for the terminal."""
+    from symgd.descend import number_text
     from symgd.optim import LABELS
 
     names = run.variables
     hyper = "".join(f", {k} = {v:g}" for k, v in run.hyperparameters.items())
     start = ", ".join(f"{n} = {v:.10g}" for n, v in zip(names, run.start, strict=True))
-    final = ", ".join(f"{n} = {v:.10g}" for n, v in zip(names, run.final, strict=True))
+    final = ", ".join(f"{n} = {number_text(v)}" for n, v in zip(names, run.final, strict=True))
     lines = [
         f"{LABELS[run.method]} ({run.method}), η = {run.lr:g}{hyper}",
         f"Start: {start}",
         f"Status: {run.status.value} after {run.steps} step{'s' if run.steps != 1 else ''}",
         f"  {run.message}",
         f"Final: {final}",
-        f"  f = {run.fs[-1]:.10g}, |∇f| = {run.grad_norms[-1]:.4g}",
+        f"  f = {number_text(run.fs[-1])}, |∇f| = {number_text(run.grad_norms[-1], 4)}",
     ]
     if trajectory:
         lines += ["", "  k  " + "  ".join(f"{n:>16}" for n in names)
                   + f"  {'f':>16}  {'|∇f|':>10}"]
-        for k, (x, f, g) in enumerate(zip(run.xs, run.fs, run.grad_norms, strict=True)):
-            coords = "  ".join(f"{v:16.10g}" for v in x)
-            lines.append(f"{k:3d}  {coords}  {f:16.10g}  {g:10.4g}")
+        rows = zip(run.step_numbers, run.xs, run.fs, run.grad_norms, strict=True)
+        for k, x, f, g in rows:
+            coords = "  ".join(f"{number_text(v):>16}" for v in x)
+            lines.append(f"{k:3d}  {coords}  {number_text(f):>16}  {number_text(g, 4):>10}")
     return "\n".join(lines)

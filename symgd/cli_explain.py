@@ -10,6 +10,7 @@ import click
 from symgd.cli_common import (
     ExpressionCommand,
     echo_json,
+    follow_symlinks_option,
     input_errors_exit_2,
     parse_point,
     split_list,
@@ -38,10 +39,11 @@ from symgd.cli_common import (
               default="a4", show_default=True, help="Paper size for --pdf.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report's path and the run's key numbers as JSON.")
+@follow_symlinks_option
 @input_errors_exit_2
 def explain(expression: str, start: str | None, lr: float | None, steps: int | None,
             methods: str | None, output: Path | None, templates: Path | None,
-            with_pdf: bool, paper: str, as_json: bool) -> None:
+            with_pdf: bool, paper: str, as_json: bool, follow_symlinks: bool = False) -> None:
     """Write a worked lesson on EXPRESSION to DIR/report.html and print its path.
 
     \b
@@ -70,6 +72,7 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     prestart_figure_worker()  # it imports matplotlib while this process parses and derives
 
     from symgd.errors import InputError
+    from symgd.files import check_output_in
     from symgd.lesson import explain as make_lesson
     from symgd.parse import parse
 
@@ -78,14 +81,18 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     if lr is not None and not lr > 0:
         raise InputError(f"the learning rate must be positive, got {lr:g}")
     chosen = None if methods is None else split_list(methods, "--methods")
+    folder = output if output is not None else Path("out") / slug(expression)
+    for name in ("report.html", "report.pdf") if with_pdf else ("report.html",):
+        check_output_in(folder, name, follow_symlinks=follow_symlinks)  # before the slow work
     lesson = make_lesson(problem, start=point, lr=lr, steps=steps, methods=chosen,
                          templates=templates)
-    folder = output if output is not None else Path("out") / slug(expression)
     try:
-        path = lesson.save(folder)
-        pdf_path = lesson.save_pdf(folder, paper=paper) if with_pdf else None
+        path = lesson.save(folder, follow_symlinks=follow_symlinks)
+        pdf_path = (lesson.save_pdf(folder, paper=paper, follow_symlinks=follow_symlinks)
+                    if with_pdf else None)
     except OSError as exc:
-        raise InputError(f"cannot write the report into {folder}: {exc.strerror}") from None
+        raise InputError(f"cannot write the report into {folder}: {exc.strerror or exc}"
+                         ) from None
     if as_json:
         payload = lesson_json(lesson, path)
         if pdf_path is not None:

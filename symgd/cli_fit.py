@@ -19,8 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import ExpressionCommand, echo_json, input_errors_exit_2, parse_point
+from symgd.cli_common import (
+    ExpressionCommand,
+    echo_json,
+    follow_symlinks_option,
+    input_errors_exit_2,
+    parse_point,
+)
 from symgd.errors import InputError
+from symgd.files import check_output_in, output_folder, write_atomically
 
 if TYPE_CHECKING:
     from symgd.fitting import FitResult
@@ -32,7 +39,8 @@ DEMO_NAMES = ("linear", "logistic")
 @click.command(cls=ExpressionCommand)
 @click.argument("loss", required=False)
 @click.option("--data", "data_file", metavar="FILE.csv",
-              help="CSV with a header line; the loss's data names are its columns.")
+              help="CSV with a header line; the loss's data names are its columns "
+                   "(a regular file of at most 256 MiB).")
 @click.option("--params", "params_text", metavar="w,b", help="The parameters to fit.")
 @click.option("--demo", type=click.Choice(DEMO_NAMES),
               help="Use a built-in dataset (no file needed); LOSS and --params default to it.")
@@ -60,12 +68,13 @@ DEMO_NAMES = ("linear", "logistic")
 @click.option("-o", "--output", "out_dir", metavar="DIR",
               help="Write DIR/fit.html: full batch, mini-batch and SGD compared.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@follow_symlinks_option
 @input_errors_exit_2
 def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: str | None,
         batch_size: str, epochs: int | None, lr: float | None, method: str, seed: int,
         start: str | None, tol: float, momentum: float | None, beta1: float | None,
         beta2: float | None, eps: float | None, alpha: float | None, out_dir: str | None,
-        as_json: bool) -> None:
+        as_json: bool, follow_symlinks: bool = False) -> None:
     """Fit the parameters of a per-example LOSS to the rows of a CSV file.
 
     \b
@@ -116,6 +125,7 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
     if out_dir is not None:
         from symgd.fitting import batch_rows, load_data
 
+        check_output_in(out_dir, "fit.html", follow_symlinks=follow_symlinks)  # before the work
         dataset = load_data(source, problem)
         size = batch_rows(batch_size, dataset.n_rows)
         mini = size if 1 < size < dataset.n_rows else 16
@@ -123,7 +133,7 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
         result = next((r for r in runs if r.batch_size == size and r.max_epochs == epochs),
                       None)
         source = dataset
-        page = write_page(runs, out_dir)
+        page = write_page(runs, out_dir, follow_symlinks=follow_symlinks)
     if result is None:
         result = run_fit(problem, source, problem.names, batch_size=batch_size, **options)
     if as_json:
@@ -136,18 +146,19 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
         click.echo(f"Wrote {page}")
 
 
-def write_page(runs: Any, out_dir: str) -> Path:
-    """Render the comparison page into ``out_dir/fit.html``."""
+def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Path:
+    """Render the comparison page into ``out_dir/fit.html`` (through a temporary file that is
+    renamed over it, see :mod:`symgd.files`)."""
     from symgd.fit_plots import render_fit_page
 
-    folder = Path(out_dir)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = output_folder(out_dir, follow_symlinks=follow_symlinks)
     except OSError as exc:
         raise InputError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from None
     path = folder / "fit.html"
     try:
-        path.write_text(render_fit_page(runs), encoding="utf-8")
+        write_atomically(path, render_fit_page(runs).encode("utf-8"),
+                         follow_symlinks=follow_symlinks)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
@@ -155,6 +166,7 @@ def write_page(runs: Any, out_dir: str) -> Path:
 
 def format_fit(result: FitResult) -> str:
     """Readable plain text for the terminal."""
+    from symgd.descend import number_text
     from symgd.optim import LABELS
     from symgd.parse import to_text
 
@@ -168,8 +180,9 @@ def format_fit(result: FitResult) -> str:
         f"Status: {result.status.value} after {result.epochs} epoch{plural} "
         f"({result.steps:,} updates)",
         f"  {result.reason}.",
-        "Parameters: " + ", ".join(f"{n} = {result.params[n]:.10g}" for n in names),
-        f"Mean loss: {result.loss:.10g} (at the start: {result.initial_loss:.6g})",
+        "Parameters: " + ", ".join(f"{n} = {number_text(result.params[n])}" for n in names),
+        f"Mean loss: {number_text(result.loss)} "
+        f"(at the start: {number_text(result.initial_loss, 6)})",
     ]
     ls = result.least_squares
     if ls is not None:
@@ -187,5 +200,5 @@ def format_fit(result: FitResult) -> str:
     if losses:
         shown = losses if len(losses) <= 8 else [*losses[:5], None, *losses[-2:]]
         lines.append("Loss per epoch: " + ", ".join(
-            "…" if item is None else f"{item[0]}: {item[1]:.6g}" for item in shown))
+            "…" if item is None else f"{item[0]}: {number_text(item[1], 6)}" for item in shown))
     return "\n".join(lines)

@@ -8,9 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from symgd.cli_common import ExpressionCommand, input_errors_exit_2, json_text
+from symgd.cli_common import (
+    ExpressionCommand,
+    follow_symlinks_option,
+    input_errors_exit_2,
+    json_text,
+)
 from symgd.errors import ExpressionError, InputError
-from symgd.files import write_atomically
+from symgd.files import answer_key_path, check_output, read_input, write_atomically
+from symgd.limits import MAX_VARIANTS
 
 if TYPE_CHECKING:
     from symgd.parse import Problem
@@ -26,14 +32,14 @@ MAX_FILE_BYTES = 1_000_000
 @click.argument("expressions", nargs=-1, metavar="[EXPR]...")
 @click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               metavar="FILE", help="Read expressions from FILE, one per line "
-              "(blank lines and # comments are skipped).")
+              "(blank lines and # comments are skipped; a regular file of at most 1 MB).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("handout.pdf"), show_default=True, help="Where to write the PDF.")
 @click.option("--title", default=None, help="Title printed on every sheet.")
 @click.option("--answers", type=click.Choice(["separate", "inline", "none"]),
               default="separate", show_default=True,
               help="Answer key on separate pages, after each exercise, or not at all.")
-@click.option("--variants", type=click.IntRange(1, 500), default=1, show_default=True,
+@click.option("--variants", type=click.IntRange(1, MAX_VARIANTS), default=1, show_default=True,
               metavar="N", help="Number of randomised variants (one per student), each "
               "with its own key.")
 @click.option("--seed", type=int, default=0, show_default=True, metavar="S",
@@ -46,10 +52,11 @@ MAX_FILE_BYTES = 1_000_000
 @click.option("--templates", "templates_dir",
               type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="Use templates from DIR (a copy of symgd's own).")
+@follow_symlinks_option
 @input_errors_exit_2
 def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
             title: str | None, answers: str, variants: int, seed: int, paper: str,
-            write_json: bool, templates_dir: Path | None) -> None:
+            write_json: bool, templates_dir: Path | None, follow_symlinks: bool = False) -> None:
     """Make an exercise sheet on each EXPR, with worked answers, as a PDF.
 
     \b
@@ -71,6 +78,14 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
     from symgd.pdf import load_weasyprint
 
     problems = _read_problems(expressions, from_file)
+    key = answer_key_path(output) if write_json else None
+    for target in (output, key):  # a target that would be refused is refused before the work
+        if target is not None:
+            check_output(target, follow_symlinks=follow_symlinks)
+    if templates_dir is not None:
+        from symgd.render import make_env
+
+        make_env(templates_dir)  # a broken template is reported now, not after the work
     load_weasyprint()  # fail early, before any work, when PDF output cannot be made
     err = sys.stderr
     show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
@@ -88,12 +103,11 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
         click.echo("Typesetting the PDF...", err=True)
     data = render_handout_pdf(result, paper=paper,
                               templates_dir=None if templates_dir is None else str(templates_dir))
-    _write(output, data)
+    _write(output, data, follow_symlinks)
     written = [str(output)]
-    if write_json:
-        key = output.with_suffix(".json")
+    if key is not None:
         text = json_text(handout_to_json(result))
-        _write(key, (text + "\n").encode("utf-8"))
+        _write(key, (text + "\n").encode("utf-8"), follow_symlinks)
         written.append(str(key))
     click.echo(f"Wrote {' and '.join(written)}")
 
@@ -122,10 +136,9 @@ def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list
 
 
 def _file_lines(path: Path) -> list[tuple[str, str]]:
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"{path} is too large for a list of expressions")
+    raw = read_input(path, limit=MAX_FILE_BYTES, what="expression file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text") from None
     found = []
@@ -138,9 +151,9 @@ def _file_lines(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, follow_symlinks: bool = False) -> None:
     try:
-        write_atomically(path, data)
+        write_atomically(path, data, follow_symlinks=follow_symlinks)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
