@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -57,11 +58,12 @@ def separate_expressions(command: click.Command, ctx: click.Context, args: list[
         name = word.split("=", 1)[0] if word.startswith("--") else word
         if name in takes_values:
             options.append(word)
-            if word == name:  # the value, if any, follows as separate words
-                for _ in range(takes_values[name]):
-                    options.append(next(words, ""))
-                if options[-1:] == [""]:
-                    options.pop()
+            if word == name:  # the values follow as separate words (an empty one too)
+                values = list(itertools.islice(words, takes_values[name]))
+                if len(values) < takes_values[name]:
+                    raise click.BadOptionUsage(name, f"Option '{name}' requires a value.",
+                                               ctx=ctx)
+                options.extend(values)
             continue
         if word.startswith("-") and len(word) > 1 and not _is_long_option(word):
             problem = _syntax_problem(word)
@@ -117,6 +119,15 @@ def _syntax_problem(word: str) -> ExpressionError | None:
     except InputError:
         return None
     return None
+
+
+class OutputPath(click.Path):
+    """A path for an output; an empty one (which would mean the current folder) is refused."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("the path is empty; give a file or folder name.", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class FiniteFloatRange(click.FloatRange):

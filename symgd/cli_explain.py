@@ -9,6 +9,7 @@ import click
 
 from symgd.cli_common import (
     ExpressionCommand,
+    OutputPath,
     echo_json,
     follow_symlinks_option,
     input_errors_exit_2,
@@ -29,7 +30,7 @@ from symgd.cli_common import (
 @click.option("--methods", metavar="gd,momentum,adam",
               help="Optimizers to run, comma-separated: gd, momentum, nesterov, adagrad, "
                    "rmsprop, adam, newton, ascent. Default: gd,momentum,adam.")
-@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--output", "output", type=OutputPath(file_okay=False, path_type=Path),
               metavar="DIR", help="Folder for report.html. Default: out/<expression>/.")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Use templates from DIR (a copy of symgd's templates folder).")

@@ -21,6 +21,7 @@ import click
 
 from symgd.cli_common import (
     ExpressionCommand,
+    OutputPath,
     echo_json,
     follow_symlinks_option,
     input_errors_exit_2,
@@ -65,7 +66,7 @@ DEMO_NAMES = ("linear", "logistic")
               help="Adagrad/RMSProp/Adam epsilon.")
 @click.option("--alpha", type=float, default=None, metavar="A",
               help="RMSProp's smoothing constant (0.99).")
-@click.option("-o", "--output", "out_dir", metavar="DIR",
+@click.option("-o", "--output", "out_dir", metavar="DIR", type=OutputPath(file_okay=False),
               help="Write DIR/fit.html: full batch, mini-batch and SGD compared.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @follow_symlinks_option

@@ -10,6 +10,7 @@ import click
 
 from symgd.cli_common import (
     ExpressionCommand,
+    OutputPath,
     follow_symlinks_option,
     input_errors_exit_2,
     json_text,
@@ -33,7 +34,7 @@ MAX_FILE_BYTES = 1_000_000
 @click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               metavar="FILE", help="Read expressions from FILE, one per line "
               "(blank lines and # comments are skipped; a regular file of at most 1 MB).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=OutputPath(dir_okay=False, path_type=Path),
               default=Path("handout.pdf"), show_default=True, help="Where to write the PDF.")
 @click.option("--title", default=None, help="Title printed on every sheet.")
 @click.option("--answers", type=click.Choice(["separate", "inline", "none"]),
@@ -138,7 +139,7 @@ def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list
 def _file_lines(path: Path) -> list[tuple[str, str]]:
     raw = read_input(path, limit=MAX_FILE_BYTES, what="expression file")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark some editors write is skipped
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text") from None
     found = []

@@ -35,6 +35,8 @@ MAX_EXACT_DEGREE = 40
 MAX_SOLVE_VARIABLES = 10
 #: a minor is not expanded to decide its sign above this degree
 MAX_EXPAND_DEGREE = 24
+#: longest time budget the exact solver may be given (seconds; the command line allows the same)
+MAX_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,10 @@ def derive(
     ``timeout`` bounds the exact solver (seconds); ``analyse=False`` skips critical points and
     convexity (just the derivatives, e.g. for large n).
     """
-    if timeout <= 0:
-        raise InputError("the timeout must be a positive number of seconds")
+    if (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+            or not 0 < timeout <= MAX_TIMEOUT):
+        raise InputError(f"the timeout must be a number of seconds above 0 and at most "
+                         f"{MAX_TIMEOUT:g}, got {timeout!r}")
     problem = f if isinstance(f, Problem) else parse(f, variables)
     xs = problem.variables
     if not problem.expr.free_symbols & set(xs):

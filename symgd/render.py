@@ -19,13 +19,14 @@ while rendering (a sandbox refusal, an undefined attribute) becomes one as well.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import importlib.resources
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,8 @@ LESSON_TEMPLATE = "lesson.html.jinja2"
 TEMPLATE_SUFFIXES = (".jinja2", ".jinja", ".j2")
 #: largest template or inlined file read (bytes)
 MAX_TEMPLATE_BYTES = 16 * 1024 * 1024
+#: longest a user's template may take to render (seconds)
+MAX_RENDER_SECONDS = 30.0
 #: most template files a user's folder may hold
 MAX_TEMPLATE_FILES = 1000
 #: names the pages pass that symgd's own templates happen not to read
@@ -112,10 +115,15 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
         """A template whose errors, when a user's folder is in use, are :class:`InputError`."""
 
         def render(self, *args: Any, **kwargs: Any) -> str:
+            folder = getattr(self.environment, "user_folder", None)
             try:
-                return super().render(*args, **kwargs)
+                if folder is None:
+                    return super().render(*args, **kwargs)
+                with _deadline(MAX_RENDER_SECONDS, self.name or "a template"):
+                    return super().render(*args, **kwargs)
+            except RenderTimeout:
+                raise
             except Exception as exc:
-                folder = getattr(self.environment, "user_folder", None)
                 error = None if folder is None else template_error(exc, folder)
                 if error is None:
                     raise
@@ -159,6 +167,36 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
             raise jinja2.TemplateNotFound(template)
 
     return Environment, FolderLoader
+
+
+class RenderTimeout(InputError):
+    """A user's template rendered for longer than :data:`MAX_RENDER_SECONDS`."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, name: str) -> Iterator[None]:
+    """Stop a user's template that renders for longer than ``seconds`` (an endless loop
+    nested in a loop), with an :class:`InputError`; where no interval timer can be set (not
+    the main thread, not POSIX) the block runs unbounded."""
+    import signal
+    import threading
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "setitimer") or not in_main_thread:
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise RenderTimeout(f"the template {name} took more than {seconds:g} s to render; "
+                         "a loop in it is probably too long")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _inside(root: Path, path: Path, what: str) -> Path:

@@ -224,3 +224,27 @@ def test_derive_timeout_must_be_finite(runner: CliRunner, value: str) -> None:
     result = runner.invoke(cli, ["derive", "x**2", "--timeout", value])
     assert result.exit_code == 2
     assert "--timeout" in result.output
+
+
+@pytest.mark.parametrize("args", [["explain", "x**2", "-o", ""], ["handout", "x**2", "-o", " "],
+                                  ["fit", "--demo", "linear", "-o", ""]])
+def test_an_empty_output_path_is_refused(runner: CliRunner, args: list[str],
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert "the path is empty" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["descend", "x**2", "--start"], ["explain", "x**2", "-o"]])
+def test_an_option_without_its_value_says_so(runner: CliRunner, args: list[str]) -> None:
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert f"Option '{args[-1]}' requires a value" in result.output
+
+
+def test_an_empty_option_value_stays_the_value(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["descend", "x**2", "--start", ""])
+    assert result.exit_code == 2
+    assert "the start point is empty" in result.output

@@ -527,3 +527,26 @@ def test_output_folder_and_check_output_accept_new_paths(tmp_path: Path) -> None
     assert check_output(tmp_path / "new.pdf") == tmp_path / "new.pdf"
     assert output_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b"
     assert (tmp_path / "a" / "b").is_dir()
+
+
+def test_a_template_that_renders_for_too_long_is_stopped(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import symgd.render as render
+
+    monkeypatch.setattr(render, "MAX_RENDER_SECONDS", 0.5)
+    folder = tmp_path / "t"
+    shutil.copytree(render.templates_path(None), folder)
+    (folder / "slow.html.jinja2").write_text(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}{% endfor %}"
+        "{% endfor %}")
+    env = render.make_env(folder)
+    with pytest.raises(InputError, match=r"took more than 0\.5 s"):
+        env.get_template("slow.html.jinja2").render()
+
+
+def test_an_expression_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    from symgd.cli_handout import _read_problems
+
+    listing = tmp_path / "f.txt"
+    listing.write_bytes("\ufeffx**2 + y**2\n# a comment\nw**2\n".encode())
+    assert [p.source for p in _read_problems((), listing)] == ["x**2 + y**2", "w**2"]
