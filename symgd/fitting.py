@@ -362,10 +362,13 @@ class FitResult:
 
     @property
     def distance_to_least_squares(self) -> float | None:
-        """|θ − θ_lstsq| (Euclidean), when the least-squares answer is known."""
+        """|θ − θ_lstsq| (Euclidean), when the least-squares answer is known and the distance
+        is a finite number (a run that overflowed has none)."""
         if self.least_squares is None:
             return None
-        return float(np.linalg.norm(self.final - self.least_squares.vector))
+        with np.errstate(all="ignore"):
+            distance = float(np.linalg.norm(self.final - self.least_squares.vector))
+        return distance if math.isfinite(distance) else None
 
     @property
     def message(self) -> str:
