@@ -80,7 +80,7 @@ from symgd.compile import (
     compiled_for,
     step_with_value,
 )
-from symgd.errors import InputError
+from symgd.errors import InputError, short_repr
 from symgd.optim import Optimizer, OptState, make_optimizer
 from symgd.parse import Problem, parse
 
@@ -445,7 +445,7 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
         raise InputError("the start point has a number too large for floating point "
                          "(beyond about 1.8e308)") from None
     except (TypeError, ValueError):
-        raise InputError(f"the start point must be numbers, got {_short(start)}") from None
+        raise InputError(f"the start point must be numbers, got {short_repr(start)}") from None
     batch = False
     if array.ndim == 0 and n == 1:
         array = array.reshape(1, 1)
@@ -468,15 +468,6 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
 
 #: whole numbers below this convert to float without overflow (quick path of _start_points)
 MAX_START_INT = 2**1000
-
-
-def _short(value: Any) -> str:
-    """``repr(value)`` cut to a readable length (a start may be a huge list or number)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int with more digits than Python will print
-        return f"a {type(value).__name__}"
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # -- results ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class InputError(ValueError):
     """Bad input from the user: an expression, a start point, a data file, an option."""
@@ -29,3 +31,12 @@ class ExpressionError(InputError):
 
 class MissingDependencyError(RuntimeError):
     """An optional dependency needed for the requested output is not importable."""
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut to a readable length, for messages (an API value may be huge)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python will print
+        return f"a {type(value).__name__} too large to print"
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -20,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from symgd.errors import InputError
+from symgd.errors import InputError, short_repr
 from symgd.figure_worker import FigureWorker, Pending, fill_figures, take_prestarted
 from symgd.files import check_output, output_folder, write_atomically
 
@@ -249,15 +249,6 @@ def exact_number(value: float | int | str) -> sp.Rational:
         Fraction(repr(number)).numerator, Fraction(repr(number)).denominator)
 
 
-def _short(value: Any) -> str:
-    """``repr(value)`` cut to a readable length (an API value may be huge)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int with more digits than Python will print
-        return f"a {type(value).__name__} too large to print"
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _positive_float(value: float) -> bool:
     """True when ``value`` is a positive number that a float can hold."""
     try:
@@ -278,7 +269,7 @@ def _start_number(value: Any, name: str) -> float:
     most 1e12 in size (descent counts a larger coordinate as running away)."""
     if isinstance(value, bool) or (not isinstance(value, int | float | str)
                                    and not hasattr(value, "__float__")):
-        raise InputError(f"the start value for {name} must be a number, got {_short(value)}")
+        raise InputError(f"the start value for {name} must be a number, got {short_repr(value)}")
     try:
         number = float(value)
     except OverflowError:
@@ -286,9 +277,9 @@ def _start_number(value: Any, name: str) -> float:
                          "(beyond about 1.8e308)") from None
     except (TypeError, ValueError):
         raise InputError(f"the start value for {name} must be a number, got "
-                         f"{_short(value)}") from None
+                         f"{short_repr(value)}") from None
     if not math.isfinite(number):
-        raise InputError(f"the start value for {name} must be finite, got {_short(value)}")
+        raise InputError(f"the start value for {name} must be finite, got {short_repr(value)}")
     if abs(number) > _runaway():
         raise InputError(f"the start value for {name} is {number:.3g}, beyond 1e12 in size: "
                          "descent counts such a coordinate as running away, so every run "
@@ -597,7 +588,7 @@ class _Builder:
             if isinstance(lr, bool) or not isinstance(lr, int | float) \
                     or not _positive_float(lr):
                 raise InputError(f"the learning rate must be a positive finite number, got "
-                                 f"{_short(lr)}")
+                                 f"{short_repr(lr)}")
             rate = exact_number(lr)
             reasons["lr"] = "Chosen by you." + self.lr_remark(float(rate))
         chosen: tuple[str, ...]
@@ -611,7 +602,7 @@ class _Builder:
                     isinstance(methods, Sequence | set | frozenset)
                     and all(isinstance(m, str) for m in methods)):
                 raise InputError("methods must be a comma-separated string or a list of names "
-                                 f"such as ['gd', 'adam'], got {_short(methods)}")
+                                 f"such as ['gd', 'adam'], got {short_repr(methods)}")
             names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) \
                 else [str(m).strip() for m in methods]
             names = [m for m in names if m]
