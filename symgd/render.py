@@ -191,12 +191,14 @@ def _deadline(seconds: float, name: str) -> Iterator[None]:
                          "a loop in it is probably too long")
 
     previous = signal.signal(signal.SIGALRM, expire)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _inside(root: Path, path: Path, what: str) -> Path:
