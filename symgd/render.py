@@ -186,16 +186,23 @@ def _deadline(seconds: float, name: str) -> Iterator[None]:
         yield
         return
 
+    running = [True]
+
     def expire(_signum: int, _frame: Any) -> None:
+        if not running[0]:
+            return
         raise RenderTimeout(f"the template {name} took more than {seconds:g} s to render; "
-                         "a loop in it is probably too long")
+                            "a loop in it is probably too long")
 
     previous = signal.signal(signal.SIGALRM, expire)
     mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # it fires again every 0.1 s: an exception raised while Python runs a __del__ or a
+    # garbage-collector callback is dropped, and the next one gets through
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     finally:
+        running[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
