@@ -77,31 +77,27 @@ def _np_dirac(z: Any, order: Any = 0) -> Any:
 
 #: reciprocal trigonometric and hyperbolic functions, called by name: left to SymPy's printers
 #: they are rewritten, sometimes through complex exponentials (``csch(sin(x))``)
-_RECIPROCAL_MATH: dict[str, Callable[..., float]] = {
-    "cot": lambda z: math.cos(z) / math.sin(z),
-    "sec": lambda z: 1.0 / math.cos(z),
-    "csc": lambda z: 1.0 / math.sin(z),
-    "coth": lambda z: 1.0 / math.tanh(z),
-    "sech": lambda z: 1.0 / math.cosh(z),
-    "csch": lambda z: 1.0 / math.sinh(z),
-    "acot": lambda z: math.atan(1.0 / z),
-    "asec": lambda z: math.acos(1.0 / z),
-    "acsc": lambda z: math.asin(1.0 / z),
-    "acoth": lambda z: math.atanh(1.0 / z),
-}
+def _reciprocals(cos: Any, sin: Any, tanh: Any, cosh: Any, sinh: Any, atan: Any, acos: Any,
+                 asin: Any, atanh: Any) -> dict[str, Callable[..., Any]]:
+    """The reciprocal functions and their inverses, built from one module's basic functions."""
+    return {
+        "cot": lambda z: cos(z) / sin(z),
+        "sec": lambda z: 1.0 / cos(z),
+        "csc": lambda z: 1.0 / sin(z),
+        "coth": lambda z: 1.0 / tanh(z),
+        "sech": lambda z: 1.0 / cosh(z),
+        "csch": lambda z: 1.0 / sinh(z),
+        "acot": lambda z: atan(1.0 / z),
+        "asec": lambda z: acos(1.0 / z),
+        "acsc": lambda z: asin(1.0 / z),
+        "acoth": lambda z: atanh(1.0 / z),
+    }
 
-_RECIPROCAL_NUMPY: dict[str, Callable[..., Any]] = {
-    "cot": lambda z: np.cos(z) / np.sin(z),
-    "sec": lambda z: 1.0 / np.cos(z),
-    "csc": lambda z: 1.0 / np.sin(z),
-    "coth": lambda z: 1.0 / np.tanh(z),
-    "sech": lambda z: 1.0 / np.cosh(z),
-    "csch": lambda z: 1.0 / np.sinh(z),
-    "acot": lambda z: np.arctan(1.0 / z),
-    "asec": lambda z: np.arccos(1.0 / z),
-    "acsc": lambda z: np.arcsin(1.0 / z),
-    "acoth": lambda z: np.arctanh(1.0 / z),
-}
+
+_RECIPROCAL_MATH = _reciprocals(math.cos, math.sin, math.tanh, math.cosh, math.sinh, math.atan,
+                                math.acos, math.asin, math.atanh)
+_RECIPROCAL_NUMPY = _reciprocals(np.cos, np.sin, np.tanh, np.cosh, np.sinh, np.arctan,
+                                 np.arccos, np.arcsin, np.arctanh)
 
 MATH_FUNCTIONS: dict[str, Callable[..., float]] = {
     "sigmoid": _math_sigmoid,
