@@ -33,9 +33,9 @@ t0 = time.perf_counter()
 import numpy as np
 import sympy as sp
 import symgd
-from symgd.compile import build_scalar_stepper, compile_functions, gradient_of, hessian_of
-from symgd.optim import make_optimizer
-from symgd.parse import parse
+from symgd.numeric.codegen import build_scalar_stepper, compile_functions, gradient_of, hessian_of
+from symgd.numeric.optimizers import make_optimizer
+from symgd.expr.parser import parse
 t_import = time.perf_counter() - t0
 xs = sp.symbols(" ".join(f"x{{i}}" for i in range(1, n + 1)), real=True)
 xs = xs if isinstance(xs, tuple) else (xs,)

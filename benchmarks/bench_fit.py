@@ -91,8 +91,8 @@ def main() -> None:
     parser.add_argument("--skip-python", action="store_true", help="skip the per-row loop")
     args = parser.parse_args()
 
-    from symgd.data import Dataset
-    from symgd.fitting import fit
+    from symgd.numeric.data import Dataset
+    from symgd.numeric.fitting import fit
 
     data = make_data(args.rows)
     updates = args.epochs * -(-args.rows // args.batch)
@@ -102,7 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.csv"
         path.write_text(Dataset(data).to_csv(), encoding="utf-8")
-        from symgd.data import load_csv
+        from symgd.numeric.data import load_csv
 
         load_time, _ = timed(lambda: load_csv(path, ["x", "y"]))
     print(f"reading the CSV ({args.rows:,} rows): {load_time * 1000:.0f} ms")

@@ -5,7 +5,7 @@ Targets, on the project's 2-core machine:
 - ``symgd handout --from <30 functions> -o handout.pdf`` (one variant, key on separate
   pages) ≤ 30 s;
 - ``symgd explain "x**2+2*x*y" --pdf`` ≤ 3 s. Until ``explain`` has ``--pdf``, the same work
-  is timed through the library (``symgd.explain(...).html()`` then ``symgd.pdf.render_pdf``)
+  is timed through the library (``symgd.explain(...).html()`` then ``symgd.render.pdf.render_pdf``)
   and labelled so.
 
 Every measurement starts a fresh interpreter; the commands take turns so that background load
@@ -67,7 +67,7 @@ log(x**2 + y**2 + 1)
 
 LIBRARY_EXPLAIN_PDF = """\
 import sys, symgd
-from symgd.pdf import render_pdf
+from symgd.render.pdf import render_pdf
 lesson = symgd.explain(sys.argv[1])
 open(sys.argv[2], "wb").write(render_pdf(lesson.html()))
 """
@@ -82,7 +82,7 @@ def explain_has_pdf(env: dict[str, str]) -> bool:
 def breakdown(folder: Path) -> None:
     """One in-process handout with the time of each stage."""
     sys.path.insert(0, str(ROOT))
-    from symgd.handout import build_handout, handout_context, render_handout_pdf
+    from symgd.handout.build import build_handout, handout_context, render_handout_pdf
 
     functions = [line for line in FUNCTIONS.splitlines() if line.strip()]
     start = time.perf_counter()

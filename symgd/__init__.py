@@ -7,37 +7,35 @@ SymPy and matplotlib are imported only when a stage that needs them runs.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
-from symgd.errors import ExpressionError, InputError
+from symgd.base.errors import ExpressionError, InputError
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "parse": "symgd.parse",
-    "Problem": "symgd.parse",
-    "derive": "symgd.derive",
-    "Derivation": "symgd.derive",
-    "CriticalPoint": "symgd.derive",
-    "descend": "symgd.descend",
-    "Trajectory": "symgd.descend",
-    "explain": "symgd.lesson",
-    "Lesson": "symgd.lesson",
-    "fit": "symgd.fitting",
-    "FitResult": "symgd.fitting",
-    "derivative_steps": "symgd.steps",
+    "parse": "symgd.expr.parser",
+    "Problem": "symgd.expr.parser",
+    "derive": "symgd.calculus.derivation",
+    "Derivation": "symgd.calculus.derivation",
+    "CriticalPoint": "symgd.calculus.derivation",
+    "descend": "symgd.numeric.runner",
+    "Trajectory": "symgd.numeric.runner",
+    "explain": "symgd.lesson.build",
+    "Lesson": "symgd.lesson.build",
+    "fit": "symgd.numeric.fitting",
+    "FitResult": "symgd.numeric.fitting",
+    "derivative_steps": "symgd.calculus.rules",
 }
 
 __all__ = ["ExpressionError", "InputError", "__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from symgd.derive import CriticalPoint as CriticalPoint
-    from symgd.derive import Derivation as Derivation
-    from symgd.derive import derive as derive
-    from symgd.parse import Problem as Problem
-    from symgd.parse import parse as parse
+    from symgd.calculus.derivation import CriticalPoint as CriticalPoint
+    from symgd.calculus.derivation import Derivation as Derivation
+    from symgd.calculus.derivation import derive as derive
+    from symgd.expr.parser import Problem as Problem
+    from symgd.expr.parser import parse as parse
 
 
 def __getattr__(name: str) -> Any:
@@ -45,19 +43,3 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'symgd' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
-
-
-class _Package(types.ModuleType):
-    """Keeps ``symgd.parse`` (and friends) the function after ``symgd/parse.py`` is imported.
-
-    Importing a submodule makes Python set it as an attribute of the package, which would
-    shadow the lazily loaded function of the same name; this refuses exactly that assignment.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

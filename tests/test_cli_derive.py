@@ -12,7 +12,7 @@ import sympy as sp
 from click.testing import CliRunner
 
 from symgd.cli import cli
-from symgd.parse import parse
+from symgd.expr.parser import parse
 
 
 def test_text_output_names_every_part(runner: CliRunner) -> None:

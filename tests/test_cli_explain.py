@@ -14,7 +14,7 @@ from click.testing import CliRunner
 os.environ.setdefault("SYMGD_SERIAL", "1")
 
 from symgd.cli import cli
-from symgd.cli_explain import slug
+from symgd.cli.explain import slug
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgd.compile import (
+from symgd.numeric.codegen import (
     build_scalar_stepper,
     compile_functions,
     compiled_for,
@@ -17,9 +17,9 @@ from symgd.compile import (
     lambdify_math,
     lambdify_numpy,
 )
-from symgd.functions import sigmoid, softplus
-from symgd.optim import make_optimizer
-from symgd.parse import parse
+from symgd.expr.activations import sigmoid, softplus
+from symgd.numeric.optimizers import make_optimizer
+from symgd.expr.parser import parse
 
 x, y = sp.symbols("x y", real=True)
 ROSENBROCK = (1 - x) ** 2 + 100 * (y - x**2) ** 2
@@ -197,7 +197,7 @@ def test_default_unroll_shrinks_with_dimension() -> None:
 
 
 def test_gradient_of_many_variables_matches_sp_diff() -> None:
-    from symgd.compile import gradient_of, hessian_of
+    from symgd.numeric.codegen import gradient_of, hessian_of
 
     xs = sp.symbols("x1:16", real=True)
     f = sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(14))

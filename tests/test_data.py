@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from symgd.data import (
+from symgd.numeric.data import (
     DEMOS,
     Dataset,
     MissingColumnError,
@@ -19,7 +19,7 @@ from symgd.data import (
     load_csv,
     parse_csv,
 )
-from symgd.errors import InputError
+from symgd.base.errors import InputError
 
 
 def test_reads_columns_as_floats_in_header_order() -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgd.derive import derivation_to_json, derive
-from symgd.errors import InputError
-from symgd.parse import parse
+from symgd.calculus.derivation import derivation_to_json, derive
+from symgd.base.errors import InputError
+from symgd.expr.parser import parse
 
 x, y, z, w, b = sp.symbols("x y z w b", real=True)
 x1, x2, x3, x4 = sp.symbols("x1 x2 x3 x4", real=True)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgd.descend import RUNAWAY, Status, Trajectory, descend
-from symgd.errors import InputError
-from symgd.parse import parse
+from symgd.numeric.runner import RUNAWAY, Status, Trajectory, descend
+from symgd.base.errors import InputError
+from symgd.expr.parser import parse
 
 
 def test_plain_descent_on_a_bowl_multiplies_by_point_eight() -> None:

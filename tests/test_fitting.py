@@ -11,10 +11,10 @@ import pytest
 import sympy as sp
 
 import symgd
-from symgd.data import demo
-from symgd.descend import Status, descend
-from symgd.errors import InputError
-from symgd.fitting import (
+from symgd.numeric.data import demo
+from symgd.numeric.runner import Status, descend
+from symgd.base.errors import InputError
+from symgd.numeric.fitting import (
     FitResult,
     compare_batches,
     fit,
@@ -23,7 +23,7 @@ from symgd.fitting import (
     model_for,
     stable_loss,
 )
-from symgd.functions import sigmoid
+from symgd.expr.activations import sigmoid
 
 LINEAR = "(y - (w*x + b))**2"
 
@@ -364,7 +364,7 @@ def test_csv_path_data(tmp_path: object) -> None:
 # -- the lesson section -------------------------------------------------------------------------
 
 def test_lesson_context_and_page() -> None:
-    from symgd.fit_plots import fit_lesson_context, render_fit_page
+    from symgd.render.fit_figures import fit_lesson_context, render_fit_page
 
     example = demo("linear", rows=60)
     runs = compare_batches(example.loss, example.data, "w,b", mini_batch=8, epochs=15,
@@ -387,7 +387,7 @@ def test_lesson_context_and_page() -> None:
 
 
 def test_lesson_context_three_parameters_has_no_contour() -> None:
-    from symgd.fit_plots import fit_lesson_context
+    from symgd.render.fit_figures import fit_lesson_context
 
     rng = np.random.default_rng(0)
     data = {"u": rng.normal(size=30), "v": rng.normal(size=30), "t": rng.normal(size=30)}

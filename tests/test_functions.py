@@ -7,7 +7,7 @@ import math
 import pytest
 import sympy as sp
 
-from symgd.functions import leaky_relu, relu, sigmoid, softplus, to_elementary
+from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus, to_elementary
 
 z = sp.Symbol("z", real=True)
 

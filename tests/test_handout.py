@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import sympy as sp
 
-from symgd.errors import InputError
-from symgd.handout import (
+from symgd.base.errors import InputError
+from symgd.handout.build import (
     Handout,
     _split,
     _units,
@@ -20,7 +20,7 @@ from symgd.handout import (
     quadratic_candidates,
     render_handout_html,
 )
-from symgd.parse import parse
+from symgd.expr.parser import parse
 
 FUNCTIONS = ["x**2 + 2*x*y", "x**3 - 3*x + y**2", "w**2 - 3*w", "exp(x) + y**2"]
 
@@ -284,6 +284,6 @@ def test_iterates_are_not_named_after_a_variable() -> None:
 @pytest.mark.parametrize(("names", "letter"), [(["x", "y"], "p"), (["x1", "x2", "w1"], "p"),
                                                (["x_1", "p"], "r"), (["xy", "z"], "x")])
 def test_point_symbol_avoids_variable_stems(names: list[str], letter: str) -> None:
-    from symgd.handout import point_symbol
+    from symgd.handout.build import point_symbol
 
     assert point_symbol(symbols(names)) == letter

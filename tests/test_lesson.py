@@ -20,8 +20,8 @@ import pytest
 
 os.environ.setdefault("SYMGD_SERIAL", "1")  # draw figures in-process: faster for many lessons
 
-from symgd.errors import InputError
-from symgd.lesson import Lesson, classify_signal, exact_number, explain, print_parts
+from symgd.base.errors import InputError
+from symgd.lesson.build import Lesson, classify_signal, exact_number, explain, print_parts
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "lesson_saddle.json"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from symgd.mathsvg import _unique_ids, cheap_delimiters, tex_to_svg
+from symgd.render.mathsvg import _unique_ids, cheap_delimiters, tex_to_svg
 
 CORPUS = [
     r"f(x, y) = x^{2} + 2 x y",
@@ -104,7 +104,7 @@ def test_speed_ups_leave_ziamaths_output_unchanged() -> None:
 
     import ziamath
 
-    from symgd.mathsvg import _ziamath
+    from symgd.render.mathsvg import _ziamath
 
     corpus = [(cheap_delimiters(latex), inline) for latex in CORPUS for inline in (False, True)]
     plain = subprocess.run(
@@ -131,7 +131,7 @@ def test_as_images_turns_each_formula_into_the_same_svg_as_an_image() -> None:
     import base64
     import xml.etree.ElementTree as ET
 
-    from symgd.mathsvg import as_images
+    from symgd.render.mathsvg import as_images
 
     inline, display = tex_to_svg(r"\frac{a}{b} + x^2"), tex_to_svg(r"\nabla f", display=True)
     page = f"<p>see {inline} and</p><div class='formula'>{display}</div>"
@@ -154,7 +154,7 @@ def test_as_images_turns_each_formula_into_the_same_svg_as_an_image() -> None:
 def test_print_images_hold_one_outline_with_every_glyph_and_rule() -> None:
     import base64
 
-    from symgd.mathsvg import _one_outline, as_images
+    from symgd.render.mathsvg import _one_outline, as_images
 
     original = str(tex_to_svg(r"\frac{\partial f}{\partial x} = \lVert x \rVert", display=True))
     printed = as_images(original)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from symgd.descend import descend
-from symgd.errors import InputError
-from symgd.optim import DEFAULTS, METHODS, RULES_LATEX, make_optimizer
+from symgd.numeric.runner import descend
+from symgd.base.errors import InputError
+from symgd.numeric.optimizers import DEFAULTS, METHODS, RULES_LATEX, make_optimizer
 
 Vector = list[float]
 

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgd
-from symgd.errors import ExpressionError, InputError
-from symgd.functions import leaky_relu, relu, sigmoid, softplus
-from symgd.parse import parse, to_text
+from symgd.base.errors import ExpressionError, InputError
+from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus
+from symgd.expr.parser import parse, to_text
 
 X, Y, W, B = sp.symbols("x y w b", real=True)
 

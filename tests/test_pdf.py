@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from symgd import pdf
-from symgd.errors import InputError, MissingDependencyError
+from symgd.render import pdf
+from symgd.base.errors import InputError, MissingDependencyError
 
 
 def tiny_png(rgb: tuple[int, int, int] = (200, 30, 30), size: int = 8) -> bytes:
@@ -178,8 +178,8 @@ def test_run_parallel_raises_a_childs_error() -> None:
 # the worker forks, which symgd only does from a single-threaded process: run it in a fresh one
 WORKER_SCRIPT = """
 import sys, time
-from symgd import pdf
-from symgd.errors import InputError
+from symgd.render import pdf
+from symgd.base.errors import InputError
 css = '@media print { @page { @bottom-center { content: counter(page) " / " counter(pages); } } }'
 parts = [f"<html><head><style>{css}</style></head><body><p>{w}</p></body></html>"
          for w in ("first part", "second part")]

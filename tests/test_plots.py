@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from symgd import plots
-from symgd.plots import FigureJob, Marker, PathData, Regime, Region
+from symgd.render import figures as plots
+from symgd.render.figures import FigureJob, Marker, PathData, Regime, Region
 
 
 def bowl(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgd.descend import descend
-from symgd.rates import classify_run, learning_rates
+from symgd.numeric.runner import descend
+from symgd.calculus.curvature import classify_run, learning_rates
 
 
 def test_saddle_has_no_stable_rate() -> None:

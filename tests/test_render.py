@@ -8,8 +8,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from symgd.errors import InputError
-from symgd.render import (
+from symgd.base.errors import InputError
+from symgd.render.templates import (
     LESSON_TEMPLATE,
     make_env,
     number,
@@ -102,8 +102,8 @@ def test_png_data_uri() -> None:
 
 
 def test_formulas_in_lists_each_formula_once_without_typesetting() -> None:
-    from symgd import mathsvg
-    from symgd.render import formulas_in
+    from symgd.render import mathsvg
+    from symgd.render.templates import formulas_in
 
     env = make_env()
     env.loader = jinja2.DictLoader({"page.html": "{{ a | math }} {{ b | dmath }} {{ a | math }}"})

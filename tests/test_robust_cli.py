@@ -11,9 +11,9 @@ import sympy as sp
 from click.testing import CliRunner
 
 from symgd.cli import COMMANDS, cli
-from symgd.cli_common import parse_point, separate_expressions, split_list
-from symgd.errors import InputError
-from symgd.parse import parse
+from symgd.cli.common import parse_point, separate_expressions, split_list
+from symgd.base.errors import InputError
+from symgd.expr.parser import parse
 
 
 def _short_option_letters() -> set[str]:

@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 import symgd
-from symgd import data as data_module
-from symgd import files
+from symgd.numeric import data as data_module
+from symgd.base import files as files
 from symgd.cli import cli
-from symgd.data import MAX_DATA_BYTES, load_csv, parse_csv
-from symgd.errors import InputError
-from symgd.files import (
+from symgd.numeric.data import MAX_DATA_BYTES, load_csv, parse_csv
+from symgd.base.errors import InputError
+from symgd.base.files import (
     answer_key_path,
     check_output,
     output_folder,
@@ -31,8 +31,8 @@ from symgd.files import (
     size_text,
     write_atomically,
 )
-from symgd.lesson import Lesson
-from symgd.render import (
+from symgd.lesson.build import Lesson
+from symgd.render.templates import (
     CONTEXT_EXTRAS,
     LESSON_TEMPLATE,
     _shipped_names,
@@ -335,7 +335,7 @@ def test_a_link_to_a_regular_file_is_fine_as_input(tmp_path: Path) -> None:
 
 
 def test_the_caps_are_in_the_help(runner: CliRunner) -> None:
-    from symgd.cli_handout import MAX_FILE_BYTES
+    from symgd.cli.handout import MAX_FILE_BYTES
 
     def help_text(command: str) -> str:
         return " ".join(runner.invoke(cli, [command, "--help"]).output.split())
@@ -411,7 +411,7 @@ def test_template_errors_are_reported_before_the_lesson_is_worked(
     def no_work(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the lesson was worked out before the templates were checked")
 
-    monkeypatch.setattr(importlib.import_module("symgd.derive"), "derive", no_work)
+    monkeypatch.setattr(importlib.import_module("symgd.calculus.derivation"), "derive", no_work)
     line = append(user_templates, SUMMARY, "{% if %}")
     result = runner.invoke(cli, ["explain", "x**2", "--templates", str(user_templates)])
     assert result.exit_code == 2, result.output
@@ -453,7 +453,7 @@ def test_a_name_tested_before_use_is_not_an_error(user_templates: Path) -> None:
 
 
 def test_every_context_name_is_known_to_the_template_check() -> None:
-    from symgd.handout import build_handout, handout_context
+    from symgd.handout.build import build_handout, handout_context
 
     known = _shipped_names(str(templates_path(None))) | CONTEXT_EXTRAS
     lesson = symgd.explain("x**2", methods="gd", steps=10)
@@ -535,7 +535,7 @@ def test_a_template_that_renders_for_too_long_is_stopped(tmp_path: Path) -> None
     (folder / "slow.html.jinja2").write_text(
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
     script = (
-        "import sys, symgd.render as r\n"
+        "import sys, symgd.render.templates as r\n"
         "r.MAX_RENDER_SECONDS = 0.5\n"
         "try:\n"
         f"    r.make_env({str(folder)!r}).get_template('slow.html.jinja2').render()\n"
@@ -552,7 +552,7 @@ def test_a_template_that_renders_for_too_long_is_stopped(tmp_path: Path) -> None
 
 
 def test_an_expression_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
-    from symgd.cli_handout import _read_problems
+    from symgd.cli.handout import _read_problems
 
     listing = tmp_path / "f.txt"
     listing.write_bytes("\ufeffx**2 + y**2\n# a comment\nw**2\n".encode())

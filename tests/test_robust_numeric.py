@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import symgd
 from symgd.cli import cli
-from symgd.cli_common import json_text
-from symgd.descend import (
+from symgd.cli.common import json_text
+from symgd.numeric.runner import (
     MAX_PATH_FLOATS,
     PATH_HEAD,
     PATH_POINTS,
@@ -25,7 +25,7 @@ from symgd.descend import (
     Status,
     descend,
 )
-from symgd.errors import InputError
+from symgd.base.errors import InputError
 
 try:
     import numba  # noqa: F401
@@ -302,8 +302,8 @@ def test_method_must_be_a_name() -> None:
             descend("x**2", [1.0], method=method)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="methods"):
         symgd.explain("x**2", methods=5)  # type: ignore[arg-type]
-    from symgd.derive import derive
-    from symgd.lesson import _Builder
+    from symgd.calculus.derivation import derive
+    from symgd.lesson.build import _Builder
 
     builder = _Builder(derive("x**2"))  # what explain() checks, without drawing anything
     with pytest.raises(InputError, match="too large"):
@@ -318,8 +318,8 @@ def test_method_must_be_a_name() -> None:
 
 
 def test_a_start_too_far_out_for_a_lesson_is_bad_input(runner: CliRunner) -> None:
-    from symgd.derive import derive
-    from symgd.lesson import _Builder
+    from symgd.calculus.derivation import derive
+    from symgd.lesson.build import _Builder
 
     with pytest.raises(InputError, match="1e12"):
         _Builder(derive("x**2 + y**2")).settings([1e150, 1e150], None, None, None)
@@ -377,7 +377,7 @@ def test_fit_that_leaves_the_domain_says_so_at_the_right_update() -> None:
 # -- exact hand steps stay small ------------------------------------------------------------------
 
 def test_exact_evaluation_stops_before_the_numbers_explode() -> None:
-    from symgd.exact import TooLarge, decimal_at, exact_at
+    from symgd.calculus.exact import TooLarge, decimal_at, exact_at
 
     x = sp.Symbol("x")
     point = {x: sp.Rational(1999, 2000)}
@@ -392,8 +392,8 @@ def test_exact_evaluation_stops_before_the_numbers_explode() -> None:
 
 
 def test_hand_steps_switch_to_decimals_and_say_so() -> None:
-    from symgd.derive import derive
-    from symgd.lesson import _Builder
+    from symgd.calculus.derivation import derive
+    from symgd.lesson.build import _Builder
 
     builder = _Builder(derive("x**1000"))
     settings = builder.settings([1], 1e-7, 10, ["gd"])
@@ -410,8 +410,8 @@ def test_hand_steps_switch_to_decimals_and_say_so() -> None:
 
 
 def test_hand_steps_stop_where_f_is_undefined() -> None:
-    from symgd.derive import derive
-    from symgd.lesson import _Builder
+    from symgd.calculus.derivation import derive
+    from symgd.lesson.build import _Builder
 
     builder = _Builder(derive("sqrt(x) + y**2"))
     hand = builder.hand_section(builder.settings([1, 1], 10, 10, ["gd"]))
@@ -421,7 +421,7 @@ def test_hand_steps_stop_where_f_is_undefined() -> None:
 
 
 def test_handout_of_a_high_power_works_in_decimals() -> None:
-    from symgd.handout import build_handout, handout_to_json
+    from symgd.handout.build import build_handout, handout_to_json
 
     started = time.perf_counter()
     handout = build_handout(["x**1000"], variants=1, workers=1)
@@ -432,7 +432,7 @@ def test_handout_of_a_high_power_works_in_decimals() -> None:
 
 
 def test_handout_size_is_capped_with_a_clear_message() -> None:
-    from symgd.handout import MAX_SHEETS, MAX_VARIANTS, build_handout
+    from symgd.handout.build import MAX_SHEETS, MAX_VARIANTS, build_handout
 
     with pytest.raises(InputError, match=f"from 1 to {MAX_VARIANTS}"):
         build_handout(["x**2"], variants=MAX_VARIANTS + 1)
@@ -443,8 +443,8 @@ def test_handout_size_is_capped_with_a_clear_message() -> None:
 # -- a lesson on many variables is shown compactly and fast ---------------------------------------
 
 def test_a_hundred_variable_lesson_is_compact() -> None:
-    from symgd.derive import derive
-    from symgd.lesson import MAX_SHOWN_ENTRIES, _Builder
+    from symgd.calculus.derivation import derive
+    from symgd.lesson.build import MAX_SHOWN_ENTRIES, _Builder
 
     text = " + ".join(f"x{i}**2" for i in range(1, 101))
     started = time.perf_counter()

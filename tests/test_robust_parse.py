@@ -13,12 +13,12 @@ from click.testing import CliRunner
 
 import symgd
 from symgd.cli import cli
-from symgd.compile import compile_functions, lambdify_math
-from symgd.derive import derive, nonsmooth_notes, partial_derivatives
-from symgd.errors import ExpressionError, InputError
-from symgd.functions import ceiling, floor, relu
-from symgd.parse import parse, to_text
-from symgd.steps import derivative_steps
+from symgd.numeric.codegen import compile_functions, lambdify_math
+from symgd.calculus.derivation import derive, nonsmooth_notes, partial_derivatives
+from symgd.base.errors import ExpressionError, InputError
+from symgd.expr.activations import ceiling, floor, relu
+from symgd.expr.parser import parse, to_text
+from symgd.calculus.rules import derivative_steps
 
 X, Y, Z = sp.symbols("x y z", real=True)
 
@@ -358,7 +358,7 @@ def test_a_typed_constant_is_still_a_constant() -> None:
 
 
 def test_vars_must_appear_in_the_expression() -> None:
-    from symgd.cli_common import parse_with_vars
+    from symgd.cli.common import parse_with_vars
 
     with pytest.raises(InputError, match="--vars names y, which is not in the expression"):
         parse_with_vars("x**2", "x,y")

@@ -284,7 +284,7 @@ def test_a_helper_notices_its_parent_is_gone_without_the_kernels_help(tmp_path: 
     # its parent checks on it; it holds the pipe's other end itself, so no EOF ever comes
     code = """
         import multiprocessing as mp, os, time
-        import symgd.limits as limits
+        import symgd.base.limits as limits
 
         limits._die_with_parent = lambda: None
 
@@ -323,7 +323,7 @@ def test_an_interrupt_caught_by_library_code_is_raised_again(tmp_path: Path) -> 
     # WeasyPrint catches BaseException around drawing an image; the command still stops
     code = """
         import os, signal, time
-        from symgd.limits import Interrupted, interrupt_on_signals
+        from symgd.base.limits import Interrupted, interrupt_on_signals
 
         start = time.monotonic()
         try:
@@ -350,7 +350,7 @@ def test_an_interrupt_in_a_finalizer_is_raised_again_without_a_traceback(
 ) -> None:
     code = """
         import os, signal, time
-        from symgd.limits import Interrupted, interrupt_on_signals
+        from symgd.base.limits import Interrupted, interrupt_on_signals
 
         class Resource:
             def __del__(self):
@@ -380,8 +380,8 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     code = """
         import os, signal, sys, time
         from pathlib import Path
-        from symgd.files import write_atomically
-        from symgd.limits import Interrupted, interrupt_on_signals
+        from symgd.base.files import write_atomically
+        from symgd.base.limits import Interrupted, interrupt_on_signals
 
         def stop(*args, **kwargs):
             os.kill(os.getpid(), signal.SIGTERM)

@@ -10,11 +10,11 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from symgd import steps as steps_module
-from symgd.errors import ExpressionError
-from symgd.functions import leaky_relu, relu, sigmoid, softplus, to_elementary
-from symgd.parse import parse
-from symgd.steps import (
+from symgd.calculus import rules as steps_module
+from symgd.base.errors import ExpressionError
+from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus, to_elementary
+from symgd.expr.parser import parse
+from symgd.calculus.rules import (
     MAX_OPS,
     MAX_STEPS,
     RULE_TITLES,

@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy as sp
 
-from symgd.functions import (
+from symgd.expr.activations import (
     Abs,
     as_symgd_functions,
     ceiling,
@@ -31,7 +31,7 @@ from symgd.functions import (
     sign,
     softplus,
 )
-from symgd.parse import to_text
+from symgd.expr.parser import to_text
 
 #: steps in one tree before the rest is differentiated directly
 MAX_STEPS = 600

@@ -25,7 +25,7 @@ newton    x ← x - η H⁻¹ g   (status "singular" when H is)          lr 1
 ========  =====================================================  ==============================
 
 The elementwise optimizers are written once, as an :class:`ElementwiseRule` whose ``apply``
-works on numpy arrays and on SymPy symbols alike; :mod:`symgd.compile` turns the symbolic
+works on numpy arrays and on SymPy symbols alike; :mod:`symgd.numeric.codegen` turns the symbolic
 version into a fused scalar step, so the fast path and the numpy path share one formula.
 """
 
@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from symgd.errors import InputError
+from symgd.base.errors import InputError
 
 METHODS: tuple[str, ...] = (
     "gd", "ascent", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton",

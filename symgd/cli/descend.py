@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import (
+from symgd.cli.common import (
     ExpressionCommand,
     echo_json,
     input_errors_exit_2,
@@ -39,7 +39,7 @@ from symgd.cli_common import (
 )
 
 if TYPE_CHECKING:
-    from symgd.descend import Trajectory
+    from symgd.numeric.runner import Trajectory
 
 METHOD_NAMES = ("gd", "ascent", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
 
@@ -90,7 +90,7 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
     outside the domain of f is an error (exit 2). The optimizers follow
     torch.optim's update rules and defaults.
     """
-    from symgd.descend import descend as run_descend
+    from symgd.numeric.runner import descend as run_descend
 
     problem = parse_with_vars(expression, variables)
     point = parse_point(start, list(problem.names))
@@ -106,8 +106,8 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
 
 def format_run(run: Trajectory, trajectory: bool = False) -> str:
     """Readable plain text for the terminal."""
-    from symgd.descend import number_text
-    from symgd.optim import LABELS
+    from symgd.numeric.runner import number_text
+    from symgd.numeric.optimizers import LABELS
 
     names = run.variables
     hyper = "".join(f", {k} = {v:g}" for k, v in run.hyperparameters.items())

@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from symgd.derive import Derivation, derive, point_to_json
-from symgd.errors import InputError
-from symgd.functions import to_elementary
-from symgd.limits import MAX_SHEETS, MAX_VARIANTS
-from symgd.parse import Problem, to_text
+from symgd.calculus.derivation import Derivation, derive, point_to_json
+from symgd.base.errors import InputError
+from symgd.expr.activations import to_elementary
+from symgd.base.limits import MAX_SHEETS, MAX_VARIANTS
+from symgd.expr.parser import Problem, to_text
 
 if TYPE_CHECKING:
     import jinja2
@@ -271,8 +271,8 @@ def derive_all(
 
     ``progress(done)`` is called from this process only.
     """
-    from symgd.parse import parse
-    from symgd.pdf import run_parallel
+    from symgd.expr.parser import parse
+    from symgd.render.pdf import run_parallel
 
     problems = [item if isinstance(item, Derivation | Problem) else parse(item)
                 for item in expressions]
@@ -417,7 +417,7 @@ def _rational_polynomial(d: Derivation) -> bool:
 def _float_steps(d: Derivation) -> Callable[[Sequence[sp.Expr], sp.Rational], bool] | None:
     """A float screen for a draw: True when f falls at both steps and the points stay small."""
     try:
-        from symgd.compile import lambdify_math
+        from symgd.numeric.codegen import lambdify_math
 
         function = lambdify_math(d.variables, (d.expr, *d.gradient))
     except Exception:  # an expression the numeric printer cannot handle: no screen
@@ -474,11 +474,11 @@ def work_steps(
 def _exact_at(expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr | None:
     """``expr`` at the point, exactly; ``None`` if it is not a finite real number there.
 
-    An exact value that would need more than :data:`symgd.exact.MAX_EXACT_DIGITS` digits
+    An exact value that would need more than :data:`symgd.calculus.exact.MAX_EXACT_DIGITS` digits
     (x¹⁰⁰⁰ one step from 1/2) is computed in decimals instead; the steps are then not
     rational, so the question asks for four decimal places and the key shows ≈ values.
     """
-    from symgd.exact import TooLarge, decimal_at, exact_at
+    from symgd.calculus.exact import TooLarge, decimal_at, exact_at
 
     try:
         value = exact_at(expr, mapping)
@@ -1080,8 +1080,8 @@ def _split(units: Sequence[_Unit], parts: int) -> list[list[_Unit]]:
 def render_handout_html(
     h: Handout, env: jinja2.Environment | None = None, *, templates_dir: str | None = None
 ) -> str:
-    """The handout as one self-contained HTML page, ready for :func:`symgd.pdf.render_pdf`."""
-    from symgd.render import make_env
+    """The handout as one self-contained HTML page, ready for :func:`symgd.render.pdf.render_pdf`."""
+    from symgd.render.templates import make_env
 
     env = env if env is not None else make_env(templates_dir)
     return env.get_template(HANDOUT_TEMPLATE).render(**handout_context(h))
@@ -1092,8 +1092,8 @@ def render_handout_pdf(
 ) -> bytes:
     """The handout as PDF bytes. A long handout is typeset in ``workers`` parts side by side
     (WeasyPrint is single-threaded) and joined; a short one in one piece."""
-    from symgd import pdf
-    from symgd.render import make_env
+    from symgd.render import pdf
+    from symgd.render.templates import make_env
 
     env = make_env(templates_dir)
     context = handout_context(h)
@@ -1154,7 +1154,7 @@ def _partial_latex(variable: sp.Symbol, one: bool, order: int = 1) -> str:
 def _rules_used(d: Derivation, variable: sp.Symbol) -> str:
     """The differentiation rules used for one partial, in order of first use."""
     try:
-        from symgd.steps import derivative_steps
+        from symgd.calculus.rules import derivative_steps
     except ImportError:  # pragma: no cover - the steps stage is part of the package
         return ""
     others = tuple(v for v in d.variables if v != variable)

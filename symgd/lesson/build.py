@@ -20,18 +20,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from symgd.errors import InputError, short_repr
-from symgd.figure_worker import FigureWorker, Pending, fill_figures, take_prestarted
-from symgd.files import check_output, output_folder, write_atomically
+from symgd.base.errors import InputError, short_repr
+from symgd.render.worker import FigureWorker, Pending, fill_figures, take_prestarted
+from symgd.base.files import check_output, output_folder, write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
     import sympy as sp
 
-    from symgd.compile import Compiled
-    from symgd.derive import CriticalPoint, Derivation
-    from symgd.descend import Trajectory
-    from symgd.parse import Problem
+    from symgd.numeric.codegen import Compiled
+    from symgd.calculus.derivation import CriticalPoint, Derivation
+    from symgd.numeric.runner import Trajectory
+    from symgd.expr.parser import Problem
 
 #: optimizers a lesson runs when the user names none
 DEFAULT_METHODS = ("gd", "momentum", "adam")
@@ -77,7 +77,7 @@ class Lesson:
         """The lesson as one self-contained HTML page."""
         if self.page is not None:
             return self.page
-        from symgd.render import make_env, render_html
+        from symgd.render.templates import make_env, render_html
 
         return render_html(self.context, make_env(self.templates))
 
@@ -87,7 +87,7 @@ class Lesson:
         The file is written to a temporary name beside its final one and then renamed, so an
         interrupted run never leaves half a report behind. :class:`InputError` when
         ``directory`` is a file, or it or the report is a symbolic link and
-        ``follow_symlinks`` is false (see :mod:`symgd.files`).
+        ``follow_symlinks`` is false (see :mod:`symgd.base.files`).
         """
         folder = output_folder(directory, follow_symlinks=follow_symlinks)
         return write_atomically(folder / "report.html", self.html().encode("utf-8"),
@@ -99,8 +99,8 @@ class Lesson:
         WeasyPrint is single-threaded: with ``workers`` > 1 the lesson is typeset in that many
         parts side by side (each starting on a new page at a section) and joined.
         """
-        from symgd import pdf
-        from symgd.render import make_env
+        from symgd.render import pdf
+        from symgd.render.templates import make_env
 
         page = self.html()
         parts = print_parts(page, workers) if workers > 1 and pdf.parts_supported() else [page]
@@ -193,13 +193,13 @@ def explain(
     point that is not critical, a learning rate from the Hessian, enough steps to show
     convergence or divergence, and the optimizers gradient descent, momentum and Adam.
     """
-    from symgd.render import formulas_in, make_env, render_html, templates_path
+    from symgd.render.templates import formulas_in, make_env, render_html, templates_path
 
     template_dir = None if templates is None else templates_path(templates)
     env = make_env(template_dir)
     worker = take_prestarted() or FigureWorker()  # before numpy starts its threads
     try:
-        from symgd.derive import Derivation, derive
+        from symgd.calculus.derivation import Derivation, derive
 
         derivation = f if isinstance(f, Derivation) else derive(f)
         if derivation.problem.parameters:
@@ -212,7 +212,7 @@ def explain(
         # known, and a fork of the worker typesets them while it draws
         collect = worker.draw(builder.figures)
         needed = formulas_in(context, env)
-        from symgd.mathsvg import remember, typeset
+        from symgd.render.mathsvg import remember, typeset
 
         if not worker.typeset(needed):
             for latex, display in needed:
@@ -259,7 +259,7 @@ def _positive_float(value: float) -> bool:
 
 
 def _runaway() -> float:
-    from symgd.descend import RUNAWAY
+    from symgd.numeric.runner import RUNAWAY
 
     return RUNAWAY
 
@@ -346,7 +346,7 @@ def big_num_tex(value: Any, digits: int = 4) -> str:
 
 def value_tex(expr: Any, digits: int = 4) -> tuple[str, bool]:
     """``(latex, exact)``: the exact form when it is short, else ``≈`` and a decimal."""
-    from symgd.exact import digits_to_bits, size_bits
+    from symgd.calculus.exact import digits_to_bits, size_bits
 
     sp = _sp()
     expr = sp.sympify(expr)
@@ -475,7 +475,7 @@ class _Builder:
     """Computes every section of the lesson for one derivation."""
 
     def __init__(self, derivation: Derivation) -> None:
-        from symgd.compile import compiled_for
+        from symgd.numeric.codegen import compiled_for
 
         self.d = derivation
         self.problem = derivation.problem
@@ -511,7 +511,7 @@ class _Builder:
             constant = np.array(self.d.hessian.evalf(), dtype=float).reshape(self.n, self.n)
             self._hessian = lambda *point: constant
         if self._hessian is None:
-            from symgd.compile import lambdify_numpy
+            from symgd.numeric.codegen import lambdify_numpy
 
             rows = tuple(tuple(self.d.hessian[i, j] for j in range(self.n))
                          for i in range(self.n))
@@ -541,10 +541,10 @@ class _Builder:
 
     def exact_subs(self, expr: Any, point: Sequence[Any]) -> Any:
         """``expr`` at ``point``, exactly while the numbers stay below
-        :data:`symgd.exact.MAX_EXACT_DIGITS` digits, else in decimals (``self.rounded`` is
+        :data:`symgd.calculus.exact.MAX_EXACT_DIGITS` digits, else in decimals (``self.rounded`` is
         set then)."""
-        from symgd.exact import TooLarge, decimal_at, exact_at
-        from symgd.functions import to_elementary
+        from symgd.calculus.exact import TooLarge, decimal_at, exact_at
+        from symgd.expr.activations import to_elementary
 
         sp = _sp()
         mapping = dict(zip(self.xs, point, strict=True))
@@ -568,7 +568,7 @@ class _Builder:
         steps: int | None,
         methods: Sequence[str] | str | None,
     ) -> Settings:
-        from symgd.optim import make_optimizer
+        from symgd.numeric.optimizers import make_optimizer
 
         reasons: dict[str, str] = {}
         defaults: set[str] = set()
@@ -651,7 +651,7 @@ class _Builder:
         value = self.f_at(floats)
         grad = self.grad_at(floats)
         if not math.isfinite(value) or not all(math.isfinite(g) for g in grad):
-            from symgd.descend import undefined_at
+            from symgd.numeric.runner import undefined_at
 
             why = undefined_at(self.problem, self.compiled, floats)
             if why is not None:
@@ -755,7 +755,7 @@ class _Builder:
         return f" It is below 1/λ_max ≈ {_n(1 / top, 4)}: expect steady, monotone progress."
 
     def default_steps(self, point: Sequence[Any], rate: float) -> tuple[int, str]:
-        from symgd.descend import Status, descend
+        from symgd.numeric.runner import Status, descend
 
         trial = descend(self.problem, [float(v) for v in point], method="gd", lr=rate,
                         steps=MAX_DEFAULT_STEPS, tol=TOLERANCE, trajectory=False)
@@ -891,7 +891,7 @@ class _Builder:
     def step_items(self, variable: Any) -> tuple[Any, Any]:
         """The rule-by-rule derivation of ∂f/∂variable for the template, and its result."""
         try:
-            from symgd.steps import derivative_steps, steps_latex_items
+            from symgd.calculus.rules import derivative_steps, steps_latex_items
         except ImportError:  # pragma: no cover - steps ship with the package
             return None, None
         others = tuple(o for o in self.xs if o != variable)
@@ -951,8 +951,7 @@ class _Builder:
 
     def steepest_section(self, s: Settings) -> dict[str, Any]:
         sp = _sp()
-        from symgd import plots
-
+        from symgd.render import figures as plots
         g0 = [_tidy(self.exact_subs(g, s.start)) for g in self.d.gradient]
         numeric = [float(v) for v in g0]
         norm_float = math.sqrt(sum(v * v for v in numeric))
@@ -1190,7 +1189,7 @@ class _Builder:
         if rounded_at is None and self.rounded:
             rounded_at = len(steps) + 1
         if rounded_at is not None:
-            from symgd.exact import DECIMAL_DIGITS, MAX_EXACT_DIGITS
+            from symgd.calculus.exact import DECIMAL_DIGITS, MAX_EXACT_DIGITS
 
             intro = (f"With x₀ and η = {_fraction_text(eta)} exact, the steps start in exact "
                      f"arithmetic; but from step {rounded_at} on the exact fractions would need "
@@ -1229,7 +1228,7 @@ class _Builder:
     # -- section 7 -------------------------------------------------------------------------
 
     def run_all(self, s: Settings, start: list[float]) -> list[Trajectory]:
-        from symgd.descend import descend
+        from symgd.numeric.runner import descend
 
         runs = []
         trial = getattr(self, "trial", None)
@@ -1245,16 +1244,14 @@ class _Builder:
         return runs
 
     def choose_region(self, start: list[float], runs: Sequence[Trajectory]) -> Any:
-        from symgd import plots
-
+        from symgd.render import figures as plots
         anchors = [list(p.as_floats()) for p in self.isolated_points()]
         scale = max([abs(v) for v in start] + [1.0])
         anchors = [a for a in anchors if max(abs(v) for v in a) <= 6 * scale + 5]
         return plots.choose_region(start, anchors, [r.xs for r in runs])
 
     def path_data(self, run: Trajectory, index: int) -> Any:
-        from symgd import plots
-
+        from symgd.render import figures as plots
         keep = _thin(len(run.xs))
         return plots.PathData(
             label=_label(run.method),
@@ -1266,16 +1263,14 @@ class _Builder:
 
     def surface(self) -> Any:
         """f and −∇f sampled over the figure region (computed once, shared by figures)."""
-        from symgd import plots
-
+        from symgd.render import figures as plots
         if getattr(self, "_surface", None) is None:
             self._surface = plots.sample_surface(self.compiled.f_batch,
                                                  self.compiled.grad_batch, self.region)
         return self._surface
 
     def markers(self, start: list[float]) -> list[Any]:
-        from symgd import plots
-
+        from symgd.render import figures as plots
         found = [plots.Marker(self.marker_point(p.as_floats()), p.kind, p.kind)
                  for p in self.isolated_points() if self.region.contains(p.as_floats())]
         return [*found, plots.Marker(self.marker_point(start), "start", "start")]
@@ -1287,8 +1282,7 @@ class _Builder:
         return tuple(float(v) for v in point)
 
     def runs_section(self, s: Settings, runs: Sequence[Trajectory]) -> dict[str, Any]:
-        from symgd import plots
-
+        from symgd.render import figures as plots
         start = [float(v) for v in s.start]
         paths = [self.path_data(r, i) for i, r in enumerate(runs)]
         table = []
@@ -1434,8 +1428,8 @@ class _Builder:
         on a grid (one batch run)."""
         import numpy as np
 
-        from symgd import plots
-        from symgd.descend import descend
+        from symgd.render import figures as plots
+        from symgd.numeric.runner import descend
 
         minima = self.minima()
         if self.n != 2 or len(minima) < 2:
@@ -1489,8 +1483,8 @@ class _Builder:
     ) -> tuple[dict[str, Any], list[tuple[float, Trajectory, str]]]:
         import numpy as np
 
-        from symgd import plots
-        from symgd.descend import descend
+        from symgd.render import figures as plots
+        from symgd.numeric.runner import descend
 
         start = [float(v) for v in s.start]
         reference, where = self.reference_point(gd, start)
@@ -1711,7 +1705,7 @@ def _version() -> str:
 
 
 def _label(method: str) -> str:
-    from symgd.optim import LABELS
+    from symgd.numeric.optimizers import LABELS
 
     return LABELS.get(method, method)
 
@@ -1745,7 +1739,7 @@ def _eq(value: float) -> str:
 
 
 def _rule_latex(method: str) -> str:
-    from symgd.optim import RULES_LATEX
+    from symgd.numeric.optimizers import RULES_LATEX
 
     return RULES_LATEX.get(method, _short_rule(method))
 
@@ -1775,7 +1769,7 @@ def _paren(latex: str) -> str:
 
 def _tidy(expr: Any) -> Any:
     """A short exact form: rationals stay, small surds are simplified, long things are left."""
-    from symgd.exact import huge_power
+    from symgd.calculus.exact import huge_power
 
     sp = _sp()
     expr = sp.sympify(expr)
@@ -1846,7 +1840,7 @@ def _mantissa_exponent(value: Any, digits: int) -> tuple[str, int]:
 
 def _rate_tex(rate: Any) -> str:
     """η in LaTeX: the fraction and its decimal, or (when it is huge or tiny) the decimal."""
-    from symgd.exact import digits_to_bits, size_bits
+    from symgd.calculus.exact import digits_to_bits, size_bits
 
     if size_bits(rate) > digits_to_bits(12):
         return big_num_tex(rate, 6)
@@ -1854,7 +1848,7 @@ def _rate_tex(rate: Any) -> str:
 
 
 def _fraction_text(value: Any) -> str:
-    from symgd.exact import digits_to_bits, size_bits
+    from symgd.calculus.exact import digits_to_bits, size_bits
 
     sp = _sp()
     value = sp.sympify(value)
@@ -1880,7 +1874,7 @@ def _plain_number(value: float) -> str:
 
 def _n(value: float, digits: int = 6) -> str:
     """A number for prose: ``4.7 × 10³`` rather than ``4.7e+03``, with a real minus sign."""
-    from symgd.render import number
+    from symgd.render.templates import number
 
     return number(value, digits)
 
@@ -1936,7 +1930,7 @@ def _convexity_meaning(verdict: str, has_minimum: bool) -> str:
 def domain_notes(expr: Any) -> list[str]:
     """Plain remarks on where f or its derivatives are undefined."""
     sp = _sp()
-    from symgd.functions import leaky_relu, relu
+    from symgd.expr.activations import leaky_relu, relu
 
     notes: list[str] = []
     seen: set[str] = set()
@@ -2016,7 +2010,7 @@ def classify_run(
     if run.status.value == "domain":
         return "divergent"  # a step long enough to leave the region where f is defined
     if not along_only:
-        from symgd.rates import classify_run as classify
+        from symgd.calculus.curvature import classify_run as classify
 
         return str(classify(run))
     signal = (run.xs - np.asarray(reference)) @ np.asarray(direction)

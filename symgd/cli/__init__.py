@@ -18,11 +18,11 @@ from symgd import __version__
 
 #: command name -> "module:attribute"; a command whose module is absent is not listed.
 COMMANDS = {
-    "explain": "symgd.cli_explain:explain",
-    "derive": "symgd.cli_derive:derive",
-    "descend": "symgd.cli_descend:descend",
-    "fit": "symgd.cli_fit:fit",
-    "handout": "symgd.cli_handout:handout",
+    "explain": "symgd.cli.explain:explain",
+    "derive": "symgd.cli.derive:derive",
+    "descend": "symgd.cli.descend:descend",
+    "fit": "symgd.cli.fit:fit",
+    "handout": "symgd.cli.handout:handout",
 }
 
 
@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> Any:
 
     SIGINT, SIGTERM and SIGHUP stop the helper processes at once, run the command's cleanup
     (no temporary files stay behind) and exit 128 + the signal's number with one line on
-    stderr (see :func:`symgd.limits.interrupt_on_signals`).
+    stderr (see :func:`symgd.base.limits.interrupt_on_signals`).
     """
-    from symgd.limits import Interrupted, interrupt_on_signals, stop_helpers
+    from symgd.base.limits import Interrupted, interrupt_on_signals, stop_helpers
 
     try:
         with interrupt_on_signals():

@@ -11,7 +11,7 @@ the parameters and the data columns that works on a whole batch of rows at a tim
 
 Each epoch visits every row once. With batch size B the rows are shuffled at the start of the
 epoch (a numpy ``Generator`` seeded with ``seed``, so a run is reproducible) and cut into
-⌈N/B⌉ batches; each batch gives one update of the chosen optimizer (:mod:`symgd.optim`). B = 1
+⌈N/B⌉ batches; each batch gives one update of the chosen optimizer (:mod:`symgd.numeric.optimizers`). B = 1
 is stochastic gradient descent; ``"full"`` (or B ≥ N) uses every row in order for each update,
 which is plain descent on L.
 
@@ -49,13 +49,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgd.compile import lambdify_numpy
-from symgd.data import Dataset, MissingColumnError, from_columns, load_csv
-from symgd.descend import RUNAWAY, Status
-from symgd.errors import InputError
-from symgd.functions import sigmoid, softplus
-from symgd.optim import Optimizer, make_optimizer
-from symgd.parse import Problem, parse, to_text
+from symgd.numeric.codegen import lambdify_numpy
+from symgd.numeric.data import Dataset, MissingColumnError, from_columns, load_csv
+from symgd.numeric.runner import RUNAWAY, Status
+from symgd.base.errors import InputError
+from symgd.expr.activations import sigmoid, softplus
+from symgd.numeric.optimizers import Optimizer, make_optimizer
+from symgd.expr.parser import Problem, parse, to_text
 
 #: epochs when none are given
 DEFAULT_EPOCHS = 100
@@ -388,7 +388,7 @@ class FitResult:
         ``least_squares_*`` values when there is no least-squares answer, and ``diverged_at``
         and ``domain_at`` unless the run stopped that way.
         """
-        from symgd.descend import finite_or_none as num
+        from symgd.numeric.runner import finite_or_none as num
 
         ls = self.least_squares
         return {
@@ -450,13 +450,13 @@ def fit(
 ) -> FitResult:
     """Minimise the mean of the per-example ``loss`` over ``data`` in the parameters ``params``.
 
-    ``data``: a CSV path, a :class:`~symgd.data.Dataset` or a mapping of column name → values.
+    ``data``: a CSV path, a :class:`~symgd.numeric.data.Dataset` or a mapping of column name → values.
     ``batch_size``: ``"full"``, or B ≥ 1 rows per update (1 is SGD). ``lr=None`` uses 0.1
     (1 for Newton). ``start``: a mapping or sequence of parameter values (default all 0).
     ``trace_angles``: for the first that many updates, also evaluate the gradient on all rows
     and record the angle between it and the batch gradient (costly on big data).
-    ``hyper``: the optimizer's hyperparameters (see :func:`symgd.optim.make_optimizer`).
-    Bad input raises :class:`~symgd.errors.InputError`; a run that blows up is a result.
+    ``hyper``: the optimizer's hyperparameters (see :func:`symgd.numeric.optimizers.make_optimizer`).
+    Bad input raises :class:`~symgd.base.errors.InputError`; a run that blows up is a result.
     """
     problem = loss_problem(loss, params)
     dataset = load_data(data, problem)

@@ -2,10 +2,10 @@
 
 Used only when asked for (``descend(..., backend="numba")``, ``symgd descend --fast``); it needs
 the ``fast`` extra (``pip install 'symgd[fast]'``). The step is the same generated code as the
-default path's (one step of ∇f plus the update rule, from :func:`symgd.compile.step_with_value`),
+default path's (one step of ∇f plus the update rule, from :func:`symgd.numeric.codegen.step_with_value`),
 compiled by numba. The one liberty taken is fusing multiply-adds (FMA, a single rounding where
 Python rounds twice), so the numbers match the default path to within a few ulps per step;
-the stopping rules are those of :mod:`symgd.descend`.
+the stopping rules are those of :mod:`symgd.numeric.runner`.
 
 The loop itself is a small kernel written out for the number of variables and optimizer
 buffers at hand (only internal names and counts enter its text, never user input) and compiled
@@ -16,7 +16,7 @@ Compiled kernels are cached per function and method for the life of the process.
 A single start that does not keep its whole path keeps the same thinned path as the other
 backends, inside the kernel: the first steps, then every stride-th (the stride doubles and
 every other kept step goes when the buffer fills) and the last. Rows that stop on a value
-that is not finite come back as diverged; :mod:`symgd.descend` then tells the ones that left
+that is not finite come back as diverged; :mod:`symgd.numeric.runner` then tells the ones that left
 the domain of f from the ones that overflowed.
 """
 
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from symgd.compile import MATH_FUNCTIONS, Compiled, step_with_value
-from symgd.errors import InputError, MissingDependencyError
-from symgd.optim import Optimizer
-from symgd.parse import Problem
+from symgd.numeric.codegen import MATH_FUNCTIONS, Compiled, step_with_value
+from symgd.base.errors import InputError, MissingDependencyError
+from symgd.numeric.optimizers import Optimizer
+from symgd.expr.parser import Problem
 
 numba: Any
 try:
@@ -53,7 +53,7 @@ _JIT_MATH: dict[str, Any] = {}
 def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts: np.ndarray,
               steps: int, tol: float, keep_path: bool) -> Any:
     """Run ``optimizer`` from each row of ``starts``; returns a ``descend.RunResult``."""
-    from symgd.descend import PATH_HEAD, PATH_POINTS, RUNAWAY, RunResult
+    from symgd.numeric.runner import PATH_HEAD, PATH_POINTS, RUNAWAY, RunResult
 
     if numba is None:
         raise MissingDependencyError(
@@ -72,7 +72,7 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     buffers = np.empty((m * n, count))
     for j, value in enumerate(rule.initial(optimizer.hyperparameters)):
         buffers[j * n:(j + 1) * n] = value
-    # one start without its whole path keeps a thinned one (see symgd.descend.PATH_POINTS)
+    # one start without its whole path keeps a thinned one (see symgd.numeric.runner.PATH_POINTS)
     thin = count == 1 and not keep_path
     slots = steps + 1 if keep_path else (min(steps + 1, PATH_POINTS + 1) + 1 if thin else 2)
     xs = np.empty((slots, count, n))
@@ -123,7 +123,7 @@ _CODES: list[np.ndarray] = []
 def _codes() -> np.ndarray:
     """Outcome codes the kernels write: diverged, converged, max_steps."""
     if not _CODES:
-        from symgd.descend import STATUS_ORDER, Status
+        from symgd.numeric.runner import STATUS_ORDER, Status
 
         _CODES.append(np.array([STATUS_ORDER.index(s) for s in
                                 (Status.DIVERGED, Status.CONVERGED, Status.MAX_STEPS)],

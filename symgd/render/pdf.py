@@ -22,8 +22,8 @@ from types import ModuleType
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
-from symgd.errors import InputError, MissingDependencyError
-from symgd.limits import fork_is_safe, start_helper, take_alive, wait_readable
+from symgd.base.errors import InputError, MissingDependencyError
+from symgd.base.limits import fork_is_safe, start_helper, take_alive, wait_readable
 
 #: paper names accepted by :func:`render_pdf`, as CSS ``@page`` sizes
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -48,7 +48,7 @@ class RefusedURL(ValueError):
 def render_pdf(html: str, *, paper: str = "A4") -> bytes:
     """Print ``html`` to PDF bytes on ``paper`` (``"A4"`` or ``"letter"``, any case).
 
-    Raises :class:`~symgd.errors.MissingDependencyError` naming what to install when
+    Raises :class:`~symgd.base.errors.MissingDependencyError` naming what to install when
     WeasyPrint or its system libraries cannot be loaded.
     """
     return _write(load_weasyprint(), html, paper_size(paper), numbered=True)
@@ -58,7 +58,7 @@ def _write(weasyprint: ModuleType, html: str, size: str, *, numbered: bool) -> b
     fetcher = inline_only_fetcher(weasyprint)
     # stylesheets given to write_pdf are user stylesheets: only !important beats the page's own
     rules = f"@page {{ size: {size} !important; }}" + ("" if numbered else _NO_PAGE_NUMBERS)
-    from symgd.mathsvg import as_images
+    from symgd.render.mathsvg import as_images
 
     with _quiet():
         page = weasyprint.CSS(string=rules, url_fetcher=fetcher)
@@ -74,7 +74,7 @@ _FIGURE = re.compile(r'(<figure class="plot[^"]*"[^>]*>\s*)<svg\b([^>]*)>(.*?)</
 def figures_as_images(page: str) -> str:
     """``page`` with each figure's inline SVG turned into an ``<img>`` of the same SVG.
 
-    For print, as :func:`symgd.mathsvg.as_images` does for formulas: WeasyPrint parses the
+    For print, as :func:`symgd.render.mathsvg.as_images` does for formulas: WeasyPrint parses the
     figure with an XML parser and does not style and lay out its hundreds of elements as part
     of the page. Print rules size ``figure.plot img`` exactly as ``figure.plot svg``.
     """

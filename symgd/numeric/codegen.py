@@ -11,7 +11,7 @@ here. Three families come out:
   next ``unroll`` iterates, the new state and |∇f|² — gradient and update rule in one body of
   straight-line code, with the rule's rounding kept operation for operation.
 - :func:`step_with_value`: a K = 1 step and f, with the constants as arguments: plain Python
-  for the optional numba backend (:mod:`symgd.fast`), or numpy for batches of starts.
+  for the optional numba backend (:mod:`symgd.numeric.numba_backend`), or numpy for batches of starts.
 
 The scalar printer writes small integer powers of a name as products (``x*x``) and integer
 literals as floats; both give the same IEEE results as ``x**2`` and ``2*x`` with less
@@ -410,7 +410,7 @@ def _scalar_printer() -> _ScalarPrinter:
 
 
 class RuleLike(Protocol):
-    """What the compiler needs from an elementwise optimizer rule (see :mod:`symgd.optim`)."""
+    """What the compiler needs from an elementwise optimizer rule (see :mod:`symgd.numeric.optimizers`)."""
 
     @property
     def buffers(self) -> tuple[str, ...]: ...

@@ -14,7 +14,7 @@ of the error along an eigenvector of H (eigenvalue λ) by ``1 - ηλ`` each step
 they are exact and global (SymPy numbers such as ``(√5 - 1)/2``); otherwise they come from the
 Hessian at the start and at the point reached and are labelled local.
 
-:func:`classify_run` labels a finished :class:`~symgd.descend.Trajectory`:
+:func:`classify_run` labels a finished :class:`~symgd.numeric.runner.Trajectory`:
 ``"divergent"`` (it diverged or left the domain of f, ended higher than it began, or its
 gradient and step lengths were still growing), ``"oscillating"`` (two consecutive steps point
 more than 90° apart) or ``"monotone"``.
@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgd.errors import InputError
-from symgd.parse import Problem, parse
+from symgd.base.errors import InputError
+from symgd.expr.parser import Problem, parse
 
 REGIMES = ("monotone", "oscillating", "divergent")
 
@@ -177,7 +177,7 @@ def learning_rates(
     constant = not any(entry.free_symbols & set(xs) for entry in hessian)
     if constant:
         return LearningRates(names, True, (_exact_window(hessian),))
-    from symgd.compile import compiled_for
+    from symgd.numeric.codegen import compiled_for
 
     compiled = compiled_for(problem.expr, xs)
     windows = []

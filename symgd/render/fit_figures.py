@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from symgd.fitting import FitResult
+    from symgd.numeric.fitting import FitResult
 
 #: Okabe–Ito colours for full batch, mini-batch, SGD (distinguishable with colour-vision
 #: deficiencies), then spares
@@ -84,7 +84,7 @@ def _figure(width: float, height: float) -> Figure:
 def _log_y(ax: Axes) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    from symgd.plots import power_label
+    from symgd.render.figures import power_label
 
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=6))
@@ -294,13 +294,13 @@ CONTOUR_ROWS = 4000
 def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, Any]:
     """Everything ``partials/fit.html.jinja2`` shows, from one fit or several of one problem.
 
-    Pass the runs of :func:`symgd.fitting.compare_batches` (full batch, mini-batch, SGD) to get
+    Pass the runs of :func:`symgd.numeric.fitting.compare_batches` (full batch, mini-batch, SGD) to get
     the side-by-side comparison. Figures are inline SVG (``Markup``); formulas are LaTeX for the
     ``math``/``dmath`` filters; numbers are floats for the ``number`` filter.
     """
     from markupsafe import Markup
 
-    from symgd.fitting import FitResult
+    from symgd.numeric.fitting import FitResult
 
     runs = (results,) if isinstance(results, FitResult) else tuple(results)
     if not runs:
@@ -399,7 +399,7 @@ def _formulas(run: FitResult) -> dict[str, Any]:
 
 
 def _settings(run: FitResult) -> list[dict[str, str]]:
-    from symgd.optim import LABELS
+    from symgd.numeric.optimizers import LABELS
 
     hyper = ", ".join(f"{k} = {v:g}" for k, v in run.hyperparameters.items())
     start = ", ".join(f"{k} = {v:g}" for k, v in run.start.items())
@@ -602,7 +602,7 @@ def render_fit_page(results: FitResult | Sequence[FitResult],
                     templates_dir: str | None = None) -> str:
     """A standalone HTML page with the fitting section (``templates/fit_page.html.jinja2``)."""
     from symgd import __version__
-    from symgd.render import make_env
+    from symgd.render.templates import make_env
 
     context = fit_lesson_context(results)
     runs = (results,) if not isinstance(results, Sequence) else tuple(results)

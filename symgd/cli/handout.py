@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from symgd.cli_common import (
+from symgd.cli.common import (
     ExpressionCommand,
     OutputPath,
     follow_symlinks_option,
     input_errors_exit_2,
     json_text,
 )
-from symgd.errors import ExpressionError, InputError
-from symgd.files import answer_key_path, check_output, read_input, write_atomically
-from symgd.limits import MAX_VARIANTS
+from symgd.base.errors import ExpressionError, InputError
+from symgd.base.files import answer_key_path, check_output, read_input, write_atomically
+from symgd.base.limits import MAX_VARIANTS
 
 if TYPE_CHECKING:
-    from symgd.parse import Problem
+    from symgd.expr.parser import Problem
 
 #: handouts with at least this many function sheets (functions × variants) show progress
 #: on stderr even when it is not a terminal
@@ -75,8 +75,8 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
     the key is also written as JSON (e.g. handout.json), with every
     expression as a string that symgd reads back.
     """
-    from symgd.handout import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
-    from symgd.pdf import load_weasyprint
+    from symgd.handout.build import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
+    from symgd.render.pdf import load_weasyprint
 
     problems = _read_problems(expressions, from_file)
     key = answer_key_path(output) if write_json else None
@@ -84,7 +84,7 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
         if target is not None:
             check_output(target, follow_symlinks=follow_symlinks)
     if templates_dir is not None:
-        from symgd.render import make_env
+        from symgd.render.templates import make_env
 
         make_env(templates_dir)  # a broken template is reported now, not after the work
     load_weasyprint()  # fail early, before any work, when PDF output cannot be made
@@ -115,7 +115,7 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
 
 def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list[Problem]:
     """Parse every expression, naming where a bad one came from."""
-    from symgd.parse import parse
+    from symgd.expr.parser import parse
 
     sources: list[tuple[str, str]] = [
         (f"expression {i}", text) for i, text in enumerate(expressions, start=1)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import (
+from symgd.cli.common import (
     ExpressionCommand,
     OutputPath,
     echo_json,
@@ -27,11 +27,11 @@ from symgd.cli_common import (
     input_errors_exit_2,
     parse_point,
 )
-from symgd.errors import InputError
-from symgd.files import check_output_in, output_folder, write_atomically
+from symgd.base.errors import InputError
+from symgd.base.files import check_output_in, output_folder, write_atomically
 
 if TYPE_CHECKING:
-    from symgd.fitting import FitResult
+    from symgd.numeric.fitting import FitResult
 
 METHOD_NAMES = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
 DEMO_NAMES = ("linear", "logistic")
@@ -91,11 +91,11 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
     batch. For a squared error that is linear in the parameters, the
     least-squares answer is also solved directly and shown beside the result.
     """
-    from symgd.fitting import DEFAULT_EPOCHS, compare_batches, loss_problem
-    from symgd.fitting import fit as run_fit
+    from symgd.numeric.fitting import DEFAULT_EPOCHS, compare_batches, loss_problem
+    from symgd.numeric.fitting import fit as run_fit
 
     if demo is not None:
-        from symgd.data import demo as load_demo
+        from symgd.numeric.data import demo as load_demo
 
         if data_file is not None:
             raise InputError("use either --data FILE or --demo NAME, not both")
@@ -124,7 +124,7 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
     result: FitResult | None = None
     page: Path | None = None
     if out_dir is not None:
-        from symgd.fitting import batch_rows, load_data
+        from symgd.numeric.fitting import batch_rows, load_data
 
         check_output_in(out_dir, "fit.html", follow_symlinks=follow_symlinks)  # before the work
         dataset = load_data(source, problem)
@@ -149,8 +149,8 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
 
 def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Path:
     """Render the comparison page into ``out_dir/fit.html`` (through a temporary file that is
-    renamed over it, see :mod:`symgd.files`)."""
-    from symgd.fit_plots import render_fit_page
+    renamed over it, see :mod:`symgd.base.files`)."""
+    from symgd.render.fit_figures import render_fit_page
 
     try:
         folder = output_folder(out_dir, follow_symlinks=follow_symlinks)
@@ -167,9 +167,9 @@ def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Pat
 
 def format_fit(result: FitResult) -> str:
     """Readable plain text for the terminal."""
-    from symgd.descend import number_text
-    from symgd.optim import LABELS
-    from symgd.parse import to_text
+    from symgd.numeric.runner import number_text
+    from symgd.numeric.optimizers import LABELS
+    from symgd.expr.parser import to_text
 
     names = result.param_names
     hyper = "".join(f", {k} = {v:g}" for k, v in result.hyperparameters.items())

@@ -1,7 +1,7 @@
 """Run an optimizer on f from one start or many: ``descend(f, start, ...) -> Trajectory``.
 
 ``f`` is text (parsed by :func:`symgd.parse`), a SymPy expression, a :class:`Problem` or a
-:class:`~symgd.derive.Derivation`. ``start`` is one point (a sequence in the order of the
+:class:`~symgd.calculus.derivation.Derivation`. ``start`` is one point (a sequence in the order of the
 variables, a mapping ``{name: value}``, or a number when there is one variable) or a batch of
 shape ``(N, n)``; with one variable a 1-D array of N values is a batch of N starts.
 
@@ -18,7 +18,7 @@ At each iterate x_k the run evaluates f and ∇f, then stops with
 - ``max_steps`` after ``steps`` updates.
 
 A single start outside the domain (f or ∇f undefined there, as log(x) at x = 0) raises
-:class:`~symgd.errors.InputError`; in a batch such a start is a row with status ``domain`` at
+:class:`~symgd.base.errors.InputError`; in a batch such a start is a row with status ``domain`` at
 step 0.
 
 ``reason`` says what happened, with numbers; for a single run that diverged or left the domain
@@ -73,16 +73,16 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgd.compile import (
+from symgd.numeric.codegen import (
     Compiled,
     ScalarStepper,
     build_scalar_stepper,
     compiled_for,
     step_with_value,
 )
-from symgd.errors import InputError, short_repr
-from symgd.optim import Optimizer, OptState, make_optimizer
-from symgd.parse import Problem, parse
+from symgd.base.errors import InputError, short_repr
+from symgd.numeric.optimizers import Optimizer, OptState, make_optimizer
+from symgd.expr.parser import Problem, parse
 
 #: |x_i| or |f| beyond this counts as a runaway iterate
 RUNAWAY = 1e12
@@ -300,7 +300,7 @@ def descend(
     (``momentum``, ``beta1``, ``beta2``, ``eps``, ``alpha``, ``lr_decay``,
     ``initial_accumulator_value``). ``trajectory`` chooses which iterates are kept (every one,
     a thinned path, or by size when ``None``). Bad input, a single start outside the domain
-    of f included, raises :class:`~symgd.errors.InputError`.
+    of f included, raises :class:`~symgd.base.errors.InputError`.
     """
     if not isinstance(method, str):
         raise InputError(f"method must be a name such as 'gd' or 'adam', got {method!r}")
@@ -321,7 +321,7 @@ def descend(
     names = problem.names
     keep = _keep_whole_path(trajectory, keep_path, n_steps, points)
     if chosen == "numba":
-        from symgd.fast import run_numba
+        from symgd.numeric.numba_backend import run_numba
 
         result = run_numba(problem, compiled, optimizer, points, n_steps, tolerance, keep)
     elif chosen == "python":
@@ -608,7 +608,7 @@ def _domain_checker(problem: Problem, compiled: Compiled,
     found = _CHECKERS.get(key)
     if found is not None:
         return found
-    from symgd.compile import lambdify_math
+    from symgd.numeric.codegen import lambdify_math
 
     names = problem.names
     labels = ["f", *(f"∂f/∂{name}" for name in names)] if len(names) > 1 else ["f", "f′"]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symgd.cli_common import (
+from symgd.cli.common import (
     ExpressionCommand,
     FiniteFloatRange,
     echo_json,
@@ -15,7 +15,7 @@ from symgd.cli_common import (
 )
 
 if TYPE_CHECKING:
-    from symgd.derive import Derivation
+    from symgd.calculus.derivation import Derivation
 
 
 @click.command(cls=ExpressionCommand)
@@ -46,22 +46,22 @@ def derive(expression: str, variables: str | None, as_json: bool, show_steps: bo
     equations are not polynomial, or the solver runs out of time, a
     numeric search finds points and the list is marked incomplete.
     """
-    from symgd.derive import derivation_to_json
-    from symgd.derive import derive as run_derive
+    from symgd.calculus.derivation import derivation_to_json
+    from symgd.calculus.derivation import derive as run_derive
 
     result = run_derive(parse_with_vars(expression, variables), timeout=timeout)
     steps = _steps(result) if show_steps or as_json else None
     if as_json:
         payload = derivation_to_json(result)
         if steps is not None:
-            from symgd.steps import step_to_dict
+            from symgd.calculus.rules import step_to_dict
 
             payload["steps"] = {name: step_to_dict(tree) for name, tree in steps.items()}
         echo_json(payload)
         return
     click.echo(format_derivation(result))
     if show_steps and steps is not None:
-        from symgd.steps import format_steps
+        from symgd.calculus.rules import format_steps
 
         for name, tree in steps.items():
             click.echo(f"\nStep by step, ∂f/∂{name}:")
@@ -70,7 +70,7 @@ def derive(expression: str, variables: str | None, as_json: bool, show_steps: bo
 
 def _steps(result: Derivation) -> dict[str, Any] | None:
     try:
-        from symgd.steps import derivative_steps
+        from symgd.calculus.rules import derivative_steps
     except ImportError:  # pragma: no cover - steps ship with the package
         return None
     xs = result.variables

@@ -2,7 +2,7 @@
 
 A data file is a CSV with a header line naming the columns, then one example per line. Only the
 columns the loss uses are read as numbers, so a file may carry other columns (names, labels as
-text) alongside. Every problem is reported as an :class:`~symgd.errors.InputError` that names
+text) alongside. Every problem is reported as an :class:`~symgd.base.errors.InputError` that names
 the place: ``data.csv, row 3 (line 4), column 'x': 'abc' is not a number``. Rows count the data
 lines from 1; the line number counts the file's lines, header included.
 
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from symgd.errors import InputError
-from symgd.files import read_input
+from symgd.base.errors import InputError
+from symgd.base.files import read_input
 
 #: the demo datasets ``symgd fit --demo NAME`` knows
 DEMOS: tuple[str, ...] = ("linear", "logistic")

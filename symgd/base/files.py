@@ -15,7 +15,7 @@ Inputs (``--data``, ``--from``, templates) are read by :func:`read_input`: regul
 (a link to one is fine), opened without blocking (a FIFO swapped in after the check cannot hang
 the open) and read up to a cap that is counted while reading, since a file can grow.
 
-Every refusal is an :class:`~symgd.errors.InputError` with a one-line message.
+Every refusal is an :class:`~symgd.base.errors.InputError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from symgd.errors import InputError
+from symgd.base.errors import InputError
 
 #: permission bits of a new output file, before the umask
 NEW_FILE_MODE = 0o644

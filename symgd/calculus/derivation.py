@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgd.errors import ExpressionError, InputError
-from symgd.functions import ceiling, floor, to_elementary
-from symgd.limits import BudgetExceeded, ChildError, run_bounded
-from symgd.parse import Problem, parse, to_text
+from symgd.base.errors import ExpressionError, InputError
+from symgd.expr.activations import ceiling, floor, to_elementary
+from symgd.base.limits import BudgetExceeded, ChildError, run_bounded
+from symgd.expr.parser import Problem, parse, to_text
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate")
 #: a numeric eigenvalue this small (relative to the largest) counts as zero
@@ -593,7 +593,7 @@ def _numeric_points(
     known: Sequence[CriticalPoint],
 ) -> tuple[CriticalPoint, ...]:
     """Multi-start damped Newton on ∇f = 0 over a box, deduplicated against ``known``."""
-    from symgd.compile import compile_functions
+    from symgd.numeric.codegen import compile_functions
 
     n = len(problem.variables)
     compiled = compile_functions(problem.expr, problem.variables, gradient, hessian)
@@ -649,7 +649,7 @@ def _hessian_function(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Points ``(N, n)`` → Hessians ``(N, n, n)``: the constant entries are set once and the
     others come from one numpy function, written into the array in one assignment."""
-    from symgd.compile import lambdify_numpy
+    from symgd.numeric.codegen import lambdify_numpy
 
     n = len(variables)
     template = np.zeros((n, n))
@@ -784,7 +784,7 @@ def _join(items: Any) -> str:
 def _sign_witness(problem: Problem, hessian: sp.Matrix) -> Convexity | None:
     """Sample the Hessian; a point with mixed-sign eigenvalues, or curvature of both signs
     at two points, proves the function is neither convex nor concave."""
-    from symgd.compile import compile_functions
+    from symgd.numeric.codegen import compile_functions
 
     xs = problem.variables
     n = len(xs)

@@ -13,7 +13,7 @@ their folder (a ``..`` or absolute name, or a link that points out, is refused) 
 they are regular files. A user's folder is checked when the environment is made, before any
 slow work: every template in it is compiled, its literal includes must exist and the names it
 reads must be ones the pages pass, so a syntax error, a missing include or a misspelt name is
-an :class:`~symgd.errors.InputError` naming the file and line at once; an error that only shows
+an :class:`~symgd.base.errors.InputError` naming the file and line at once; an error that only shows
 while rendering (a sandbox refusal, an undefined attribute) becomes one as well.
 """
 
@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from symgd.errors import InputError
-from symgd.files import read_input
+from symgd.base.errors import InputError
+from symgd.base.files import read_input
 
 if TYPE_CHECKING:
     import jinja2
@@ -408,7 +408,7 @@ def _math(latex: str, display: bool) -> Markup:
     if notes is not None:
         notes.append((latex, display))
         return Markup("")
-    from symgd.mathsvg import tex_to_svg
+    from symgd.render.mathsvg import tex_to_svg
 
     return tex_to_svg(latex, display=display)
 
@@ -441,7 +441,7 @@ def _superscript(n: int) -> str:
 
 
 def inline_svg(svg: str) -> Markup:
-    """Mark SVG produced by :mod:`symgd.plots` as safe (it never contains user text)."""
+    """Mark SVG produced by :mod:`symgd.render.figures` as safe (it never contains user text)."""
     return Markup(svg)
 
 

@@ -4,7 +4,7 @@ Drawing (matplotlib) and typesetting (ziamath) are pure Python and CPU-bound; on
 they run beside the main process's own work. The worker is forked first thing (before numpy
 starts threads in this process), imports matplotlib and the formula renderer while the main
 process derives and runs the optimizers, then takes the figure jobs (plain data,
-:class:`symgd.plots.FigureJob`) and the page's formulas. Where forking is not safe, or the
+:class:`symgd.render.figures.FigureJob`) and the page's formulas. Where forking is not safe, or the
 worker fails, the same work happens in the main process. ``SYMGD_SERIAL=1`` turns it off.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from symgd.limits import fork_helper, fork_is_safe, start_helper, take_alive, wait_readable
+from symgd.base.limits import fork_helper, fork_is_safe, start_helper, take_alive, wait_readable
 
 
 @dataclass(frozen=True)
@@ -181,8 +181,8 @@ def take_prestarted() -> FigureWorker | None:
 def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
     job_writer.close()  # the parent's end: its closing (the parent gone) must reach recv()
     try:  # get matplotlib and the math renderer ready while the parent is still busy
-        from symgd.mathsvg import typeset
-        from symgd.plots import warm_up
+        from symgd.render.mathsvg import typeset
+        from symgd.render.figures import warm_up
 
         warm_up()
         typeset("x", False)
@@ -216,7 +216,7 @@ def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
 
 def _typeset_next(job_reader: Any) -> dict[tuple[str, bool], str]:
     """Typeset the formulas of the next message (none when the parent stops instead)."""
-    from symgd.mathsvg import typeset
+    from symgd.render.mathsvg import typeset
 
     try:
         wait_readable(job_reader)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from symgd.cli_common import (
+from symgd.cli.common import (
     ExpressionCommand,
     OutputPath,
     echo_json,
@@ -64,18 +64,18 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     dashes and a letter is read as an option: put -- before such an
     expression (symgd explain -- "-o").
     """
-    from symgd.figure_worker import prestart_figure_worker
+    from symgd.render.worker import prestart_figure_worker
 
     if with_pdf:
-        from symgd.pdf import prestart_print_worker
+        from symgd.render.pdf import prestart_print_worker
 
         prestart_print_worker()  # it imports WeasyPrint while the lesson is being worked out
     prestart_figure_worker()  # it imports matplotlib while this process parses and derives
 
-    from symgd.errors import InputError
-    from symgd.files import check_output_in
-    from symgd.lesson import explain as make_lesson
-    from symgd.parse import parse
+    from symgd.base.errors import InputError
+    from symgd.base.files import check_output_in
+    from symgd.lesson.build import explain as make_lesson
+    from symgd.expr.parser import parse
 
     problem = parse(expression)
     point = None if start is None else parse_point(start, list(problem.names))
@@ -117,7 +117,7 @@ def slug(expression: str) -> str:
 
 def lesson_json(lesson: object, path: Path) -> dict[str, object]:
     """The report's path and the key numbers of the lesson."""
-    from symgd.lesson import Lesson
+    from symgd.lesson.build import Lesson
 
     assert isinstance(lesson, Lesson)
     settings = lesson.context["settings_values"]

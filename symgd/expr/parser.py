@@ -23,8 +23,8 @@ from typing import Any
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from symgd.errors import ExpressionError, InputError
-from symgd.functions import (
+from symgd.base.errors import ExpressionError, InputError
+from symgd.expr.activations import (
     as_symgd_functions,
     ceiling,
     floor,
@@ -319,7 +319,7 @@ def _check_sympy(expr: sp.Basic) -> sp.Expr:
         if not supported:
             name = getattr(type(node), "__name__", "this object")
             raise ExpressionError(f"{name} is not supported: symgd reads the functions in "
-                                  "symgd.parse.FUNCTIONS")
+                                  "symgd.expr.parser.FUNCTIONS")
         stack.extend((arg, depth + 1) for arg in node.args)
     return expr
 

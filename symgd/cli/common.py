@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from symgd.errors import ExpressionError, InputError, MissingDependencyError
+from symgd.base.errors import ExpressionError, InputError, MissingDependencyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
-    from symgd.parse import Problem
+    from symgd.expr.parser import Problem
 
 
 class BadInput(click.ClickException):
@@ -110,7 +110,7 @@ def _syntax_problem(word: str) -> ExpressionError | None:
     number too large, ...) are about what the expression means, not whether it is one: the
     command reports those itself.
     """
-    from symgd.parse import parse
+    from symgd.expr.parser import parse
 
     try:
         parse(word, allow_parameters=True)
@@ -167,7 +167,7 @@ def parse_with_vars(expression: str, variables: str | None) -> Problem:
 
     Every name given must appear in the expression (after SymPy's simplification).
     """
-    from symgd.parse import absent_variables, parse
+    from symgd.expr.parser import absent_variables, parse
 
     problem = parse(expression, None if variables is None else split_list(variables, "--vars"))
     problem_text = absent_variables(problem) if variables is not None else None

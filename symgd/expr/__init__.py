@@ -1,0 +1,1 @@
+"""Text to expression: the tokenizer, the parser (never ``eval``) and the activation functions."""

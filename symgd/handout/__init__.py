@@ -1,0 +1,1 @@
+"""Printable exercise handouts with an answer key."""

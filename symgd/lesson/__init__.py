@@ -1,0 +1,1 @@
+"""The ``symgd explain`` lesson: facts and runs first, then one module per section."""

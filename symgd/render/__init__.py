@@ -1,0 +1,1 @@
+"""Shared presentation: the LaTeX and number printer, math as SVG, figures, templates and PDF."""
