@@ -10,7 +10,11 @@ Every measurement starts a fresh interpreter (no warm caches in the process; the
 system's file cache is warm after the first round, as it is for a user). The three commands
 take turns, so that background load affects them alike; medians are reported.
 
-    python benchmarks/bench_explain.py [--rounds 7] [--expression "x**2+2*x*y"]
+    python benchmarks/bench_explain.py [--rounds 7] [--expression "x**2+2*x*y"] [--against REV]
+
+``--against REV`` also times ``symgd explain`` from git revision REV (checked out into a
+temporary worktree and put first on ``PYTHONPATH``), in the same rounds: the way to show that a
+change did not make the cold lesson slower. The ratio of the two medians is printed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,23 +36,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--expression", default="x**2+2*x*y")
+    parser.add_argument("--against", metavar="REV", help="also time explain from this git revision")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("SYMGD_SERIAL", None)
     with tempfile.TemporaryDirectory() as folder:
-        commands = {
+        commands: dict[str, list[str] | tuple[list[str], dict[str, str]]] = {
             "baseline (import sympy, matplotlib.pyplot)":
                 [sys.executable, "-c", "import sympy, matplotlib.pyplot"],
             f"symgd explain {args.expression!r}":
                 [sys.executable, "-m", "symgd", "explain", args.expression, "-o", folder],
             "symgd --help": [sys.executable, "-m", "symgd", "--help"],
         }
-        for command in commands.values():  # warm the file cache and __pycache__
-            timed(command, env)
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-        for _ in range(args.rounds):
-            for name, command in commands.items():
-                results[name].append(timed(command, env))
+        if args.against:
+            tree = Path(folder) / "against"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree),
+                            args.against], check=True, capture_output=True)
+            commands[f"explain at {args.against}"] = (
+                [sys.executable, "-m", "symgd", "explain", args.expression, "-o", folder],
+                {**env, "PYTHONPATH": str(tree)})
+        try:
+            results = _rounds(commands, env, args.rounds)
+        finally:
+            if args.against:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(Path(folder) / "against")], check=False)
     print(f"{args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
     medians = {}
@@ -57,10 +70,28 @@ def main() -> None:
         medians[name] = wall
         spread = f"{min(w for w, _ in runs):.3f}–{max(w for w, _ in runs):.3f}"
         print(f"  {name:<48} median {wall:6.3f} s  (range {spread} s, CPU {cpu:.3f} s)")
-    baseline, explain, help_ = medians.values()
+    baseline, explain, help_ = list(medians.values())[:3]
+    if args.against:
+        before = medians[f"explain at {args.against}"]
+        print(f"  explain now / explain at {args.against}: {explain / before:.3f}")
     print(f"  explain − baseline: {explain - baseline:+.3f} s (target ≤ +0.5 s); "
           f"explain ≤ 1.5 s: {'yes' if explain <= 1.5 else 'no'}; "
           f"--help ≤ 0.2 s: {'yes' if help_ <= 0.2 else 'no'}")
+
+
+def _rounds(commands: dict[str, list[str] | tuple[list[str], dict[str, str]]],
+            env: dict[str, str], rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """Each command once to warm caches, then ``rounds`` rounds taking turns."""
+    def run(command: list[str] | tuple[list[str], dict[str, str]]) -> tuple[float, float]:
+        return timed(*command) if isinstance(command, tuple) else timed(command, env)
+
+    for command in commands.values():  # warm the file cache and __pycache__
+        run(command)
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            results[name].append(run(command))
+    return results
 
 
 if __name__ == "__main__":

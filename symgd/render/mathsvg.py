@@ -231,7 +231,8 @@ def _install_lazy_row_heights() -> None:
 
     def height(self: Any, line: Any, **kwargs: Any) -> tuple[float, float]:
         if any(may_stretch(e) for child in line for e in child.iter()):
-            return original(self, line, **kwargs)
+            width, depth = original(self, line, **kwargs)
+            return float(width), float(depth)
         return 0.0, 0.0
 
     height._symgd_lazy = True  # type: ignore[attr-defined]

@@ -392,7 +392,8 @@ def load_weasyprint() -> ModuleType:
     except (ImportError, OSError) as exc:  # OSError: a system library (Pango) is missing
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MissingDependencyError(f"{INSTALL_HINT} (loading it failed: {detail})") from exc
-    return weasyprint
+    module: ModuleType = weasyprint
+    return module
 
 
 def decode_data_url(url: str) -> tuple[bytes, str, str | None]:
@@ -440,7 +441,7 @@ def inline_only_fetcher(weasyprint: ModuleType) -> Any:
     response_class: Any = getattr(urls, "URLFetcherResponse", None)
     if fetcher_class is not None and response_class is not None:
 
-        class InlineOnlyFetcher(fetcher_class):
+        class InlineOnlyFetcher(fetcher_class):  # type: ignore[misc]  # WeasyPrint is untyped
             """Serves ``data:`` URLs; raises for anything else (WeasyPrint skips it)."""
 
             def fetch(self, url: str, headers: Any = None) -> Any:

@@ -88,7 +88,7 @@ def make_env(templates_dir: str | Path | None = None) -> jinja2.Environment:
     if default not in folders:
         folders.append(default)
     environment_class, loader_class = _jinja_classes()
-    env = environment_class(
+    env: jinja2.Environment = environment_class(
         loader=loader_class(folders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -99,7 +99,7 @@ def make_env(templates_dir: str | Path | None = None) -> jinja2.Environment:
     env.filters.update(FILTERS)
     env.globals["inline_file"] = _inliner(folders)
     if templates_dir is not None:
-        env.user_folder = folders[0]
+        env.user_folder = folders[0]  # type: ignore[attr-defined]  # read by Template.render
         check_templates(env, folders[0])
     return env
 
