@@ -107,3 +107,18 @@ def test_fast_flag_gives_the_same_answer(runner: CliRunner) -> None:
     fast = run_json(runner, *args, "--fast")
     assert fast["status"] == plain["status"] == "diverged"
     assert fast["diverged_at"] == plain["diverged_at"]
+
+
+def test_methods_and_their_options_come_from_the_registry(runner: CliRunner) -> None:
+    from symgd.cli.descend import descend
+    from symgd.numeric.optimizers import OPTIMIZERS, shared_hyperparameters
+
+    params = {p.name: p for p in descend.params}
+    assert tuple(params["method"].type.choices) == tuple(OPTIMIZERS)  # type: ignore[attr-defined]
+    hyper = shared_hyperparameters(OPTIMIZERS.values())
+    assert {name for name in params if name in hyper} == set(hyper)
+    text = " ".join(runner.invoke(cli, ["descend", "--help"]).output.split())
+    for spec in OPTIMIZERS.values():
+        assert spec.description in text
+    assert "Momentum coefficient (momentum, nesterov: 0.9; rmsprop: 0)." in text
+    assert "Learning rate (default 0.1; 1 for newton)." in text

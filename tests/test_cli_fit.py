@@ -172,3 +172,15 @@ def test_output_page(runner: CliRunner, tmp_path: Path) -> None:
     # the JSON run is the page's mini-batch run: same numbers as a plain fit
     plain = run_json(runner, "--demo", "linear", "--epochs", "8", "--batch-size", "20")
     assert plain["params"] == data["params"]
+
+
+def test_fit_offers_the_minimizers_of_the_registry(runner: CliRunner) -> None:
+    from symgd.cli.fit import fit
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    method = next(p for p in fit.params if p.name == "method")
+    offered = tuple(method.type.choices)  # type: ignore[attr-defined]
+    assert offered == tuple(n for n, s in OPTIMIZERS.items() if s.minimizes)
+    assert "ascent" not in offered
+    result = runner.invoke(cli, ["fit", "--demo", "linear", "--method", "adam", "--alpha", "0.9"])
+    assert result.exit_code == 2 and "adam takes beta1, beta2, eps; got alpha" in result.output

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from symgd.base.errors import InputError
 from symgd.numeric.data import (
     DEMOS,
     Dataset,
@@ -19,7 +20,6 @@ from symgd.numeric.data import (
     load_csv,
     parse_csv,
 )
-from symgd.base.errors import InputError
 
 
 def test_reads_columns_as_floats_in_header_order() -> None:

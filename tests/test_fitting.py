@@ -11,9 +11,9 @@ import pytest
 import sympy as sp
 
 import symgd
-from symgd.numeric.data import demo
-from symgd.numeric.runner import Status, descend
 from symgd.base.errors import InputError
+from symgd.expr.activations import sigmoid
+from symgd.numeric.data import demo
 from symgd.numeric.fitting import (
     FitResult,
     compare_batches,
@@ -23,7 +23,7 @@ from symgd.numeric.fitting import (
     model_for,
     stable_loss,
 )
-from symgd.expr.activations import sigmoid
+from symgd.numeric.runner import Status, descend
 
 LINEAR = "(y - (w*x + b))**2"
 

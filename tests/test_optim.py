@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from symgd.numeric.runner import descend
 from symgd.base.errors import InputError
-from symgd.numeric.optimizers import DEFAULTS, METHODS, RULES_LATEX, make_optimizer
+from symgd.numeric.optimizers import (
+    ALIASES,
+    DEFAULTS,
+    METHODS,
+    OPTIMIZERS,
+    RULES_LATEX,
+    make_optimizer,
+    optimizer_spec,
+)
+from symgd.numeric.runner import descend
 
 Vector = list[float]
 
@@ -181,6 +192,52 @@ def test_bad_settings_are_input_errors(method: str, lr: float, hyper: dict[str, 
                                        words: str) -> None:
     with pytest.raises(InputError, match=words):
         make_optimizer(method, lr, **hyper)
+
+
+# -- the registry: one spec per optimizer ----------------------------------------------------
+
+
+def test_the_registry_is_the_one_list_of_optimizers() -> None:
+    assert tuple(OPTIMIZERS) == METHODS
+    colours = [spec.colour for spec in OPTIMIZERS.values()]
+    assert len(set(colours)) == len(colours)
+    for name, spec in OPTIMIZERS.items():
+        assert spec.name == name and optimizer_spec(name.upper()) is spec
+        assert all(optimizer_spec(alias) is spec for alias in spec.aliases)
+        assert spec.label and spec.short_rule and "x_{k+1}" in spec.rule_latex
+        assert re.fullmatch(r"#[0-9A-F]{6}", spec.colour)
+        assert spec.description.endswith(".") and "\n" not in spec.description
+        assert len(spec.description) <= 90
+        opt = make_optimizer(name)
+        assert (opt.spec, opt.label, opt.rule_latex) == (spec, spec.label, spec.rule_latex)
+        assert opt.lr == spec.default_lr and opt.needs_hessian == spec.needs_hessian
+        assert list(opt.hyperparameters) == [h.name for h in spec.hyperparameters]
+    assert set(ALIASES.values()) == set(OPTIMIZERS)
+
+
+def test_a_hyperparameter_means_the_same_in_every_optimizer() -> None:
+    seen: dict[str, tuple[object, ...]] = {}
+    for spec in OPTIMIZERS.values():
+        for h in spec.hyperparameters:
+            shown = (h.symbol, h.meaning, h.allowed, h.metavar, h.common)
+            assert seen.setdefault(h.name, shown) == shown, h.name
+            assert h.allowed.test(h.default), (spec.name, h.name)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if OPTIMIZERS[m].hyperparameters])
+def test_the_spec_ranges_are_what_make_optimizer_checks(method: str) -> None:
+    for h in OPTIMIZERS[method].hyperparameters:
+        outside = next(v for v in (-1.0, 1.0, 2.0) if not h.allowed.test(v))
+        with pytest.raises(InputError, match=re.escape(f"{h.name} must be {h.allowed.words}")):
+            make_optimizer(method, 0.1, **{h.name: outside})
+
+
+def test_the_registry_loads_without_numpy() -> None:
+    code = ("import sys; import symgd.numeric.optimizers as o; "
+            "print(len(o.OPTIMIZERS), 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.split() == [str(len(OPTIMIZERS)), "False"]
 
 
 # -- against real torch.optim -----------------------------------------------------------------

@@ -166,3 +166,11 @@ def test_surface_marks_undefined_points() -> None:
     x, _, u, v = surface.arrows
     assert np.allclose(np.hypot(u, v), 1.0)
     assert (x > 0).all()  # arrows only where the gradient is defined
+
+
+def test_path_colours_are_the_optimizer_specs() -> None:
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    for index, (name, spec) in enumerate(OPTIMIZERS.items()):
+        assert plots.colour_for(name, index) == spec.colour
+    assert plots.colour_for("unknown", 1) == plots.PALETTE[1]

@@ -10,9 +10,9 @@ import pytest
 import sympy as sp
 from click.testing import CliRunner
 
+from symgd.base.errors import InputError
 from symgd.cli import COMMANDS, cli
 from symgd.cli.common import parse_point, separate_expressions, split_list
-from symgd.base.errors import InputError
 from symgd.expr.parser import parse
 
 

@@ -17,6 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from symgd.expr.parser import Problem
+    from symgd.numeric.optimizers import Hyperparameter, OptimizerSpec
 
 
 class BadInput(click.ClickException):
@@ -264,3 +265,92 @@ def follow_symlinks_option(command: F) -> F:
         help="Write through an output file or folder that is a symbolic link (refused "
              "without this option).")
     return option(command)
+
+
+# -- the optimizers, from their registry ------------------------------------------------------
+
+class OptimizerCommand(ExpressionCommand):
+    """An :class:`ExpressionCommand` whose help ends with its optimizers, one line each.
+
+    ``optimizers``: the names offered by ``--method`` (see :func:`optimizer_options`).
+    """
+
+    def __init__(self, *args: Any, optimizers: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.optimizers = optimizers
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from symgd.numeric.optimizers import OPTIMIZERS
+
+        with formatter.section("Optimizers (--method)"):
+            formatter.write_dl([(name, OPTIMIZERS[name].description)
+                                for name in self.optimizers])
+        super().format_epilog(ctx, formatter)
+
+
+def offered_optimizers(*, minimizers_only: bool = False) -> tuple[str, ...]:
+    """The optimizer names a command offers, in the registry's order."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    return tuple(name for name, spec in OPTIMIZERS.items()
+                 if spec.minimizes or not minimizers_only)
+
+
+def method_option(names: tuple[str, ...]) -> Callable[[F], F]:
+    """``--method``: one of ``names`` (any case), default ``gd``."""
+    return click.option("--method", default="gd", show_default=True,
+                        type=click.Choice(names, case_sensitive=False),
+                        help="The optimizer (see the list below).")
+
+
+def lr_help(names: tuple[str, ...], note: str = "") -> str:
+    """Help for ``--lr``: the default learning rates of the optimizers ``names``."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    usual = OPTIMIZERS[names[0]].default_lr
+    others: dict[float, list[str]] = {}
+    for name in names:
+        rate = OPTIMIZERS[name].default_lr
+        if rate != usual:
+            others.setdefault(rate, []).append(name)
+    parts = [f"default {_short_number(usual)}",
+             *(f"{_short_number(rate)} for {', '.join(group)}" for rate, group in others.items())]
+    return f"Learning rate ({'; '.join([*parts, *([note] if note else [])])})."
+
+
+def hyperparameter_options(names: tuple[str, ...]) -> Callable[[F], F]:
+    """A ``--name`` option (default ``None``: the optimizer's own) for every common
+    hyperparameter of the optimizers ``names``, with its defaults in the help."""
+    from symgd.numeric.optimizers import OPTIMIZERS, shared_hyperparameters
+
+    specs = [OPTIMIZERS[name] for name in names]
+    options = [
+        click.option(f"--{hyper.name.replace('_', '-')}", hyper.name, type=float, default=None,
+                     metavar=hyper.metavar, help=_hyperparameter_help(hyper, specs))
+        for hyper in shared_hyperparameters(specs).values()
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _hyperparameter_help(hyper: Hyperparameter, specs: list[OptimizerSpec]) -> str:
+    users = [spec for spec in specs if hyper.name in spec.defaults]
+    if len(users) == 1:
+        default = _short_number(users[0].defaults[hyper.name])
+        return f"{users[0].label}'s {hyper.meaning} ({default})."
+    groups: dict[float, list[str]] = {}
+    for spec in users:
+        groups.setdefault(spec.defaults[hyper.name], []).append(spec.name)
+    text = "; ".join(f"{', '.join(group)}: {_short_number(value)}"
+                     for value, group in groups.items())
+    return f"{hyper.meaning[:1].upper()}{hyper.meaning[1:]} ({text})."
+
+
+def _short_number(value: float) -> str:
+    """``1e-08`` → ``1e-8``; otherwise as ``:g`` writes it."""
+    return re.sub(r"e([+-])0(\d)", r"e\1\2", f"{value:g}")

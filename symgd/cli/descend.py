@@ -31,9 +31,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from symgd.cli.common import (
-    ExpressionCommand,
+    OptimizerCommand,
     echo_json,
+    hyperparameter_options,
     input_errors_exit_2,
+    lr_help,
+    method_option,
+    offered_optimizers,
     parse_point,
     parse_with_vars,
 )
@@ -41,29 +45,21 @@ from symgd.cli.common import (
 if TYPE_CHECKING:
     from symgd.numeric.runner import Trajectory
 
-METHOD_NAMES = ("gd", "ascent", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
+#: the optimizers --method offers: every one in the registry
+METHOD_NAMES = offered_optimizers()
 
 
-@click.command(cls=ExpressionCommand)
+@click.command(cls=OptimizerCommand, optimizers=METHOD_NAMES)
 @click.argument("expression")
 @click.option("--start", required=True, metavar="x=-3,y=4",
               help="Start point: x=-3,y=4, or -3,4 in the order of the variables.")
-@click.option("--method", default="gd", show_default=True,
-              type=click.Choice(METHOD_NAMES, case_sensitive=False), help="The optimizer.")
-@click.option("--lr", type=float, default=None, metavar="ETA",
-              help="Learning rate (default 0.1; 1 for newton).")
+@method_option(METHOD_NAMES)
+@click.option("--lr", type=float, default=None, metavar="ETA", help=lr_help(METHOD_NAMES))
 @click.option("--steps", type=int, default=100, show_default=True,
               help="Most updates to take.")
 @click.option("--tol", type=float, default=1e-10, show_default=True,
               help="Stop when the gradient norm is below this.")
-@click.option("--momentum", type=float, default=None, metavar="MU",
-              help="Momentum coefficient (momentum, nesterov: 0.9; rmsprop: 0).")
-@click.option("--beta1", type=float, default=None, metavar="B", help="Adam's beta1 (0.9).")
-@click.option("--beta2", type=float, default=None, metavar="B", help="Adam's beta2 (0.999).")
-@click.option("--eps", type=float, default=None, metavar="E",
-              help="Adagrad/RMSProp/Adam epsilon (1e-10 / 1e-8 / 1e-8).")
-@click.option("--alpha", type=float, default=None, metavar="A",
-              help="RMSProp's smoothing constant (0.99).")
+@hyperparameter_options(METHOD_NAMES)
 @click.option("--vars", "variables", metavar="x,y",
               help="Variables and their order (default: every name, sorted).")
 @click.option("--trajectory", is_flag=True, help="Include every iterate.")
@@ -72,9 +68,8 @@ METHOD_NAMES = ("gd", "ascent", "momentum", "nesterov", "adagrad", "rmsprop", "a
               help="Compile the whole loop with numba (needs: pip install 'symgd[fast]').")
 @input_errors_exit_2
 def descend(expression: str, start: str, method: str, lr: float | None, steps: int, tol: float,
-            momentum: float | None, beta1: float | None, beta2: float | None, eps: float | None,
-            alpha: float | None, variables: str | None, trajectory: bool, as_json: bool,
-            fast: bool) -> None:
+            variables: str | None, trajectory: bool, as_json: bool, fast: bool,
+            **given: float | None) -> None:
     """Run METHOD on EXPRESSION from --start and report where it ends.
 
     \b
@@ -94,7 +89,6 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
 
     problem = parse_with_vars(expression, variables)
     point = parse_point(start, list(problem.names))
-    given = {"momentum": momentum, "beta1": beta1, "beta2": beta2, "eps": eps, "alpha": alpha}
     hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     run = run_descend(problem, point, method=method.lower(), lr=lr, steps=steps, tol=tol,
                       backend="numba" if fast else "auto", trajectory=trajectory, **hyper)
@@ -106,15 +100,15 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
 
 def format_run(run: Trajectory, trajectory: bool = False) -> str:
     """Readable plain text for the terminal."""
+    from symgd.numeric.optimizers import OPTIMIZERS
     from symgd.numeric.runner import number_text
-    from symgd.numeric.optimizers import LABELS
 
     names = run.variables
     hyper = "".join(f", {k} = {v:g}" for k, v in run.hyperparameters.items())
     start = ", ".join(f"{n} = {v:.10g}" for n, v in zip(names, run.start, strict=True))
     final = ", ".join(f"{n} = {number_text(v)}" for n, v in zip(names, run.final, strict=True))
     lines = [
-        f"{LABELS[run.method]} ({run.method}), η = {run.lr:g}{hyper}",
+        f"{OPTIMIZERS[run.method].label} ({run.method}), η = {run.lr:g}{hyper}",
         f"Start: {start}",
         f"Status: {run.status.value} after {run.steps} step{'s' if run.steps != 1 else ''}",
         f"  {run.message}",

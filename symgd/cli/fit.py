@@ -19,25 +19,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from symgd.base.errors import InputError
+from symgd.base.files import check_output_in, output_folder, write_atomically
 from symgd.cli.common import (
-    ExpressionCommand,
+    OptimizerCommand,
     OutputPath,
     echo_json,
     follow_symlinks_option,
+    hyperparameter_options,
     input_errors_exit_2,
+    lr_help,
+    method_option,
+    offered_optimizers,
     parse_point,
 )
-from symgd.base.errors import InputError
-from symgd.base.files import check_output_in, output_folder, write_atomically
 
 if TYPE_CHECKING:
     from symgd.numeric.fitting import FitResult
 
-METHOD_NAMES = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
+#: the optimizers --method offers: those that minimise (not ascent)
+METHOD_NAMES = offered_optimizers(minimizers_only=True)
 DEMO_NAMES = ("linear", "logistic")
 
 
-@click.command(cls=ExpressionCommand)
+@click.command(cls=OptimizerCommand, optimizers=METHOD_NAMES)
 @click.argument("loss", required=False)
 @click.option("--data", "data_file", metavar="FILE.csv",
               help="CSV with a header line; the loss's data names are its columns "
@@ -50,22 +55,14 @@ DEMO_NAMES = ("linear", "logistic")
 @click.option("--epochs", type=int, default=None, metavar="E",
               help="Passes over the data (default 100; the demos pick their own).")
 @click.option("--lr", type=float, default=None, metavar="ETA",
-              help="Learning rate (default 0.1, 1 for newton; the demos pick one for gd).")
-@click.option("--method", default="gd", show_default=True,
-              type=click.Choice(METHOD_NAMES, case_sensitive=False), help="The optimizer.")
+              help=lr_help(METHOD_NAMES, "the demos pick one for gd"))
+@method_option(METHOD_NAMES)
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the shuffling: the same seed gives the same run.")
 @click.option("--start", metavar="w=0,b=0", help="Start values (default all 0).")
 @click.option("--tol", type=float, default=1e-8, show_default=True,
               help="Stop when |∇L| on all rows is below this at the end of an epoch.")
-@click.option("--momentum", type=float, default=None, metavar="MU",
-              help="Momentum coefficient (momentum, nesterov: 0.9; rmsprop: 0).")
-@click.option("--beta1", type=float, default=None, metavar="B", help="Adam's beta1 (0.9).")
-@click.option("--beta2", type=float, default=None, metavar="B", help="Adam's beta2 (0.999).")
-@click.option("--eps", type=float, default=None, metavar="E",
-              help="Adagrad/RMSProp/Adam epsilon.")
-@click.option("--alpha", type=float, default=None, metavar="A",
-              help="RMSProp's smoothing constant (0.99).")
+@hyperparameter_options(METHOD_NAMES)
 @click.option("-o", "--output", "out_dir", metavar="DIR", type=OutputPath(file_okay=False),
               help="Write DIR/fit.html: full batch, mini-batch and SGD compared.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -73,9 +70,8 @@ DEMO_NAMES = ("linear", "logistic")
 @input_errors_exit_2
 def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: str | None,
         batch_size: str, epochs: int | None, lr: float | None, method: str, seed: int,
-        start: str | None, tol: float, momentum: float | None, beta1: float | None,
-        beta2: float | None, eps: float | None, alpha: float | None, out_dir: str | None,
-        as_json: bool, follow_symlinks: bool = False) -> None:
+        start: str | None, tol: float, out_dir: str | None, as_json: bool,
+        follow_symlinks: bool = False, **given: float | None) -> None:
     """Fit the parameters of a per-example LOSS to the rows of a CSV file.
 
     \b
@@ -117,7 +113,6 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
     epochs = DEFAULT_EPOCHS if epochs is None else epochs
     problem = loss_problem(loss, params_text)
     start_values = parse_point(start, list(problem.names)) if start is not None else None
-    given = {"momentum": momentum, "beta1": beta1, "beta2": beta2, "eps": eps, "alpha": alpha}
     hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     options: dict[str, Any] = {"epochs": epochs, "lr": lr, "method": method.lower(),
                                "seed": seed, "start": start_values, "tol": tol, **hyper}
@@ -167,9 +162,9 @@ def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Pat
 
 def format_fit(result: FitResult) -> str:
     """Readable plain text for the terminal."""
-    from symgd.numeric.runner import number_text
-    from symgd.numeric.optimizers import LABELS
     from symgd.expr.parser import to_text
+    from symgd.numeric.optimizers import OPTIMIZERS
+    from symgd.numeric.runner import number_text
 
     names = result.param_names
     hyper = "".join(f", {k} = {v:g}" for k, v in result.hyperparameters.items())
@@ -177,7 +172,7 @@ def format_fit(result: FitResult) -> str:
     lines = [
         f"Fit of {result.expression} over {result.rows:,} rows ({result.data_source})",
         f"{result.label[:1].upper()}{result.label[1:]}, "
-        f"{LABELS.get(result.method, result.method)}, η = {result.lr:g}{hyper}, seed {result.seed}",
+        f"{OPTIMIZERS[result.method].label}, η = {result.lr:g}{hyper}, seed {result.seed}",
         f"Status: {result.status.value} after {result.epochs} epoch{plural} "
         f"({result.steps:,} updates)",
         f"  {result.reason}.",

@@ -1,9 +1,17 @@
-"""Optimizers as pure ``(init, update)`` pairs, with torch.optim's update rules and defaults.
+"""Optimizers: one :class:`OptimizerSpec` each, in one registry, :data:`OPTIMIZERS`.
+
+A spec holds everything symgd says or does about an optimizer: its name and aliases, label,
+one-line description, hyperparameters (defaults, allowed ranges, display symbols), update
+rule, the rule in LaTeX and as a short formula, and the colour of its path in figures. The
+command line (method choices, option help), the figures, the lesson and the handout read the
+registry; nothing else lists optimizers.
 
 ``make_optimizer(method, lr, **hyper)`` returns an :class:`Optimizer`; ``init(x0)`` builds the
 state for a start of shape ``(n,)`` or a batch ``(N, n)``, and
 ``update(grad, state, x, hessian=None) -> (step, state)`` gives the move, so ``x_new = x + step``.
-Nothing is mutated: running the same optimizer twice gives the same numbers.
+Nothing is mutated: running the same optimizer twice gives the same numbers. This module
+imports numpy only when an optimizer is made, so the command line can read the registry
+without it.
 
 Every rule follows torch.optim (single-tensor path) operation by operation, so a run can be
 checked against PyTorch step by step:
@@ -27,22 +35,37 @@ newton    x ← x - η H⁻¹ g   (status "singular" when H is)          lr 1
 The elementwise optimizers are written once, as an :class:`ElementwiseRule` whose ``apply``
 works on numpy arrays and on SymPy symbols alike; :mod:`symgd.numeric.codegen` turns the symbolic
 version into a fused scalar step, so the fast path and the numpy path share one formula.
+
+Adding an optimizer
+-------------------
+1. In this file: write its ``apply`` function (``_name(g, b, t, c, v, ops)``, using only
+   arithmetic, ``ops.sqrt`` and ``ops.let``), its constants (``_plain_constants(...)`` or a
+   function like ``_adam_constants``), and one :class:`OptimizerSpec` in :data:`_SPECS`, in the
+   place where it should appear in menus. Reuse the shared hyperparameters (``_MOMENTUM``,
+   ``_EPS``, ...) with ``replace(..., default=...)``, or declare a new :class:`Hyperparameter`;
+   with ``common=True`` it becomes a ``--name`` option of ``symgd descend`` and ``symgd fit``.
+2. In tests/test_optim.py: add its written formula to ``written`` and cases to ``CASES`` (and to
+   ``TORCH_CASES`` if torch.optim has it).
+
+Nothing else changes: the ``--method`` choices and the help of ``symgd descend`` and ``symgd fit``
+(:mod:`symgd.cli.common`), the colours and labels of the figures, the validation of the
+hyperparameters (:func:`make_optimizer`), the compiled fast paths (:mod:`symgd.numeric.codegen`,
+which reads ``rule``) and the lesson's label, rule and symbols all read the spec. Check with
+``grep -rn '"rmsprop"' symgd templates``: only this file should list optimizer names.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
-
-import numpy as np
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from symgd.base.errors import InputError
 
-METHODS: tuple[str, ...] = (
-    "gd", "ascent", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton",
-)
+if TYPE_CHECKING:
+    import numpy as np
 
 #: a Hessian whose condition number exceeds this counts as singular for Newton's method
 SINGULAR_CONDITION = 1e15
@@ -61,8 +84,6 @@ class Ops(NamedTuple):
 #: Steps are written ``let(-lr) * g``: x + (-lr) g is torch's ``param.add_(g, alpha=-lr)``,
 #: and naming -lr once spares the generated code a negation per coordinate.
 
-
-NUMPY_OPS = Ops(sqrt=np.sqrt, let=lambda value: value)
 
 #: apply(g, buffers, t, constants, values, ops) -> (step, new buffers)
 ApplyRule = Callable[
@@ -99,6 +120,93 @@ class OptState(NamedTuple):
     singular: np.ndarray | None = None
 
 
+#: update(grad, state, x=None, hessian=None) -> (step, new state)
+UpdateFunction = Callable[..., tuple[Any, OptState]]
+
+
+@dataclass(frozen=True)
+class HessianRule:
+    """An update that reads the Hessian (Newton's method): ``make(lr)`` gives ``update``."""
+
+    make: Callable[[float], UpdateFunction]
+
+
+# -- the spec ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Range:
+    """The values a hyperparameter allows: a test, and how an error message words it."""
+
+    words: str
+    test: Callable[[float], bool]
+
+
+AT_LEAST_ZERO = Range("at least 0", lambda value: value >= 0)
+FROM_ZERO_BELOW_ONE = Range("in [0, 1)", lambda value: 0 <= value < 1)
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter of an optimizer, with its default and how it is shown.
+
+    ``symbol``: how the lesson writes it (``μ``, ``β₁``; the name itself when it has none).
+    ``meaning``: the words of the command-line help (``momentum coefficient``).
+    ``common``: offered as a ``--name`` option and listed beside η in the lesson's run table;
+    ``False`` for rarely changed torch knobs, which the Python API still takes.
+    """
+
+    name: str
+    default: float
+    symbol: str
+    meaning: str
+    allowed: Range = AT_LEAST_ZERO
+    metavar: str = "X"
+    common: bool = True
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Everything about one optimizer: the single source of truth the registry holds.
+
+    ``rule`` is what runs (and what :mod:`symgd.numeric.codegen` compiles for elementwise
+    rules); ``rule_latex`` is the full rule as the lesson typesets it, ``short_rule`` a one-line
+    formula. ``minimizes`` is ``False`` for ascent (``symgd fit`` offers only minimizers).
+    ``check(values)`` gives an error message for a combination of values the ranges allow but
+    the rule does not (``""`` when fine); ``hints`` pairs a hyperparameter this optimizer does
+    not take with a hint for the error message.
+    """
+
+    name: str
+    label: str
+    description: str
+    hyperparameters: tuple[Hyperparameter, ...]
+    rule: ElementwiseRule | HessianRule
+    rule_latex: str
+    short_rule: str
+    colour: str
+    default_lr: float = 0.1
+    aliases: tuple[str, ...] = ()
+    minimizes: bool = True
+    check: Callable[[Mapping[str, float]], str] | None = None
+    hints: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        """Hyperparameter name → default, in the spec's order."""
+        return {h.name: h.default for h in self.hyperparameters}
+
+    @property
+    def needs_hessian(self) -> bool:
+        return isinstance(self.rule, HessianRule)
+
+    def hyperparameter(self, name: str) -> Hyperparameter:
+        """The hyperparameter called ``name`` (``KeyError`` if this optimizer has none)."""
+        for hyper in self.hyperparameters:
+            if hyper.name == name:
+                return hyper
+        raise KeyError(name)
+
+
 class Optimizer(NamedTuple):
     """A pure ``(init, update)`` pair with its name, learning rate and update rule in LaTeX."""
 
@@ -111,6 +219,7 @@ class Optimizer(NamedTuple):
     label: str
     rule: ElementwiseRule | None = None
     needs_hessian: bool = False
+    spec: OptimizerSpec | None = None
 
     def constants(self) -> dict[str, float]:
         """The scalars the elementwise rule reads (empty for Newton)."""
@@ -211,178 +320,8 @@ def _adam_constants(lr: float, hyper: Mapping[str, float]) -> dict[str, float]:
             "eps": float(hyper["eps"])}
 
 
-_RULES: dict[str, ElementwiseRule] = {
-    "gd": ElementwiseRule((), _zeros(0), _plain_constants(), _gd,
-                          gradient_scale=lambda c: -c["lr"]),
-    "ascent": ElementwiseRule((), _zeros(0), _plain_constants(), _ascent,
-                              gradient_scale=lambda c: c["lr"]),
-    "momentum": ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
-                                _momentum),
-    "nesterov": ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
-                                _nesterov),
-    "adagrad": ElementwiseRule(
-        ("sum",), lambda hyper: (float(hyper["initial_accumulator_value"]),),
-        _plain_constants("eps", "lr_decay"), _adagrad, uses_step=True,
-        structure=lambda values: (values["lr_decay"] != 0,)),
-    "rmsprop": ElementwiseRule(
-        ("square_avg", "momentum_buffer"), _zeros(2), _rmsprop_constants, _rmsprop,
-        structure=lambda values: (values["momentum"] > 0,)),
-    "adam": ElementwiseRule(
-        ("exp_avg", "exp_avg_sq"), _zeros(2), _adam_constants, _adam, uses_step=True,
-        structure=lambda values: (abs(values["one_minus_beta1"]) < 0.5,)),
-}
-
-#: method -> hyperparameter defaults (torch.optim's, except momentum's 0.9)
-DEFAULTS: dict[str, dict[str, float]] = {
-    "gd": {},
-    "ascent": {},
-    "momentum": {"momentum": 0.9},
-    "nesterov": {"momentum": 0.9},
-    "adagrad": {"eps": 1e-10, "lr_decay": 0.0, "initial_accumulator_value": 0.0},
-    "rmsprop": {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-    "newton": {},
-}
-
-#: the learning rate used when none is given
-DEFAULT_LR: dict[str, float] = {method: (1.0 if method == "newton" else 0.1) for method in METHODS}
-
-LABELS: dict[str, str] = {
-    "gd": "Gradient descent",
-    "ascent": "Gradient ascent",
-    "momentum": "Momentum",
-    "nesterov": "Nesterov momentum",
-    "adagrad": "Adagrad",
-    "rmsprop": "RMSProp",
-    "adam": "Adam",
-    "newton": "Newton's method",
-}
-
-_G = r"\nabla f(x_k)"
-RULES_LATEX: dict[str, str] = {
-    "gd": rf"x_{{k+1}} = x_k - \eta\,{_G}",
-    "ascent": rf"x_{{k+1}} = x_k + \eta\,{_G}",
-    "momentum": (rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
-                 r"x_{k+1} &= x_k - \eta\, b_{k+1} \end{aligned}"),
-    "nesterov": (rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
-                 rf"x_{{k+1}} &= x_k - \eta\,\bigl({_G} + \mu\, b_{{k+1}}\bigr) \end{{aligned}}"),
-    "adagrad": (rf"\begin{{aligned}} s_{{k+1}} &= s_k + {_G}^{{2}} \\ "
-                rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{s_{{k+1}}}} + \epsilon}}\,{_G}"
-                r" \end{aligned}"),
-    "rmsprop": (rf"\begin{{aligned}} v_{{k+1}} &= \alpha\, v_k + (1-\alpha)\,{_G}^{{2}} \\ "
-                rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{v_{{k+1}}}} + \epsilon}}\,{_G}"
-                r" \end{aligned}"),
-    "adam": (rf"\begin{{aligned}} m_{{k+1}} &= \beta_1 m_k + (1-\beta_1)\,{_G} \\ "
-             rf"v_{{k+1}} &= \beta_2 v_k + (1-\beta_2)\,{_G}^{{2}} \\ "
-             r"\hat m &= \frac{m_{k+1}}{1-\beta_1^{\,k+1}}, \quad "
-             r"\hat v = \frac{v_{k+1}}{1-\beta_2^{\,k+1}} \\ "
-             r"x_{k+1} &= x_k - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon} \end{aligned}"),
-    "newton": rf"x_{{k+1}} = x_k - \eta\, H(x_k)^{{-1}}\,{_G}",
-}
-
-_ALIASES = {
-    "sgd": "gd", "descent": "gd", "gradient_descent": "gd", "nag": "nesterov",
-    "rmsprop": "rmsprop", "rms": "rmsprop",
-}
-
-
-def make_optimizer(method: str, lr: float | None = None, **hyper: float) -> Optimizer:
-    """The optimizer ``method`` with learning rate ``lr`` and hyperparameters ``hyper``.
-
-    Unknown methods, unknown or out-of-range hyperparameters raise :class:`InputError`.
-    ``lr=None`` takes :data:`DEFAULT_LR` (0.1; 1 for Newton). Optimizers are immutable, so
-    the same request returns the same object.
-    """
-    try:
-        key = (method, lr, tuple(sorted(hyper.items())))
-        hash(key)
-    except TypeError:
-        return _make_optimizer(method, lr, hyper)
-    found = _MADE.get(key)
-    if found is None:
-        found = _make_optimizer(method, lr, hyper)
-        if len(_MADE) > 256:
-            _MADE.clear()
-        _MADE[key] = found
-    return found
-
-
-_MADE: dict[Any, Optimizer] = {}
-
-
-def _make_optimizer(method: str, lr: float | None, hyper: Mapping[str, Any]) -> Optimizer:
-    name = _ALIASES.get(method.lower(), method.lower()) if isinstance(method, str) else method
-    if name not in METHODS:
-        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    rate = DEFAULT_LR[name] if lr is None else _real("lr", lr)
-    if not rate > 0:
-        hint = " (to climb, use --method ascent)" if rate < 0 else ""
-        raise InputError(f"the learning rate must be positive, got {rate:g}{hint}")
-    values = _check_hyper(name, hyper)
-    if name == "newton":
-        return Optimizer(name, rate, values, _newton_init, _newton_update(rate),
-                         RULES_LATEX[name], LABELS[name], None, True)
-    rule = _RULES[name]
-    constants = rule.constants(rate, values)
-    initial = rule.initial(values)
-
-    def init(x0: np.ndarray) -> OptState:
-        x0 = np.asarray(x0, dtype=float)
-        return OptState(0, tuple(np.full_like(x0, value) for value in initial))
-
-    def update(grad: np.ndarray, state: OptState, x: np.ndarray | None = None,
-               hessian: np.ndarray | None = None) -> tuple[np.ndarray, OptState]:
-        t = state.step + 1
-        step, buffers = rule.apply(np.asarray(grad, dtype=float), state.buffers, float(t),
-                                   constants, constants, NUMPY_OPS)
-        return np.asarray(step, dtype=float), OptState(t, tuple(buffers))
-
-    return Optimizer(name, rate, values, init, update, RULES_LATEX[name], LABELS[name], rule)
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise InputError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise InputError(f"{name} is too large for floating point (beyond about "
-                         "1.8e308)") from None
-    if not math.isfinite(number):
-        raise InputError(f"{name} must be finite, got {number}")
-    return number
-
-
-_RANGES: dict[str, tuple[str, Callable[[float], bool]]] = {
-    "momentum": ("at least 0", lambda v: v >= 0),
-    "beta1": ("in [0, 1)", lambda v: 0 <= v < 1),
-    "beta2": ("in [0, 1)", lambda v: 0 <= v < 1),
-    "eps": ("at least 0", lambda v: v >= 0),
-    "alpha": ("at least 0", lambda v: v >= 0),
-    "lr_decay": ("at least 0", lambda v: v >= 0),
-    "initial_accumulator_value": ("at least 0", lambda v: v >= 0),
-}
-
-
-def _check_hyper(method: str, hyper: Mapping[str, Any]) -> dict[str, float]:
-    defaults = DEFAULTS[method]
-    unknown = [k for k in hyper if k not in defaults]
-    if unknown:
-        takes = ", ".join(defaults) if defaults else "no hyperparameters"
-        hint = ""
-        if method in ("gd", "ascent") and "momentum" in unknown:
-            hint = " (use --method momentum or nesterov)"
-        raise InputError(f"{method} takes {takes}; got {', '.join(unknown)}{hint}")
-    values = dict(defaults)
-    for key, raw in hyper.items():
-        value = _real(key, raw)
-        wanted, ok = _RANGES[key]
-        if not ok(value):
-            raise InputError(f"{key} must be {wanted}, got {value:g}")
-        values[key] = value
-    if method == "nesterov" and values["momentum"] <= 0:
-        raise InputError("Nesterov momentum needs momentum > 0")
-    return values
+def _nesterov_check(values: Mapping[str, float]) -> str:
+    return "" if values["momentum"] > 0 else "Nesterov momentum needs momentum > 0"
 
 
 # -- Newton -----------------------------------------------------------------------------------
@@ -391,7 +330,9 @@ def _newton_init(x0: np.ndarray) -> OptState:
     return OptState(0)
 
 
-def _newton_update(lr: float) -> Callable[..., tuple[np.ndarray, OptState]]:
+def _newton_update(lr: float) -> UpdateFunction:
+    import numpy as np
+
     def update(grad: np.ndarray, state: OptState, x: np.ndarray | None = None,
                hessian: np.ndarray | None = None) -> tuple[np.ndarray, OptState]:
         if hessian is None:
@@ -413,6 +354,8 @@ def _newton_update(lr: float) -> Callable[..., tuple[np.ndarray, OptState]]:
 
 def newton_singular(hessians: np.ndarray) -> np.ndarray:
     """For each Hessian in ``(N, n, n)``: non-finite or condition number above 1e15."""
+    import numpy as np
+
     finite = np.isfinite(hessians).all(axis=(-2, -1))
     safe = np.where(finite[:, None, None], hessians, 0.0)
     with np.errstate(all="ignore"):
@@ -421,3 +364,251 @@ def newton_singular(hessians: np.ndarray) -> np.ndarray:
         smallest = singular_values[:, -1]
         bad = ~(smallest * SINGULAR_CONDITION > largest)
     return np.asarray(~finite | bad)
+
+
+# -- the registry -----------------------------------------------------------------------------
+
+_MOMENTUM = Hyperparameter("momentum", 0.9, "μ", "momentum coefficient", metavar="MU")
+_EPS = Hyperparameter("eps", 1e-8, "ε", "epsilon", metavar="E")
+_G = r"\nabla f(x_k)"
+
+_SPECS: tuple[OptimizerSpec, ...] = (
+    OptimizerSpec(
+        "gd", "Gradient descent", "Steps against the gradient, η times its size.", (),
+        ElementwiseRule((), _zeros(0), _plain_constants(), _gd,
+                        gradient_scale=lambda c: -c["lr"]),
+        rf"x_{{k+1}} = x_k - \eta\,{_G}", r"x \leftarrow x - \eta\,\nabla f", "#0072B2",
+        aliases=("sgd", "descent", "gradient_descent"),
+        hints=(("momentum", "use --method momentum or nesterov"),)),
+    OptimizerSpec(
+        "ascent", "Gradient ascent", "Steps along the gradient, to climb towards a maximum.",
+        (),
+        ElementwiseRule((), _zeros(0), _plain_constants(), _ascent,
+                        gradient_scale=lambda c: c["lr"]),
+        rf"x_{{k+1}} = x_k + \eta\,{_G}", r"x \leftarrow x + \eta\,\nabla f", "#F0E442",
+        minimizes=False, hints=(("momentum", "use --method momentum or nesterov"),)),
+    OptimizerSpec(
+        "momentum", "Momentum",
+        "Steps along a running sum of past gradients, so it gathers speed in shallow valleys.",
+        (_MOMENTUM,),
+        ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
+                        _momentum),
+        (rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
+         r"x_{k+1} &= x_k - \eta\, b_{k+1} \end{aligned}"),
+        r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta\, b", "#D55E00"),
+    OptimizerSpec(
+        "nesterov", "Nesterov momentum",
+        "Momentum that adds the look-ahead term μ b to the current gradient.",
+        (_MOMENTUM,),
+        ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
+                        _nesterov),
+        (rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
+         rf"x_{{k+1}} &= x_k - \eta\,\bigl({_G} + \mu\, b_{{k+1}}\bigr) \end{{aligned}}"),
+        r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta(\nabla f + \mu b)", "#CC79A7",
+        aliases=("nag",), check=_nesterov_check),
+    OptimizerSpec(
+        "adagrad", "Adagrad",
+        "Divides each coordinate's step by the root of its summed squared gradients.",
+        (replace(_EPS, default=1e-10),
+         Hyperparameter("lr_decay", 0.0, "lr_decay", "learning-rate decay", common=False),
+         Hyperparameter("initial_accumulator_value", 0.0, "initial_accumulator_value",
+                        "initial value of the sum", common=False)),
+        ElementwiseRule(("sum",), lambda hyper: (float(hyper["initial_accumulator_value"]),),
+                        _plain_constants("eps", "lr_decay"), _adagrad, uses_step=True,
+                        structure=lambda values: (values["lr_decay"] != 0,)),
+        (rf"\begin{{aligned}} s_{{k+1}} &= s_k + {_G}^{{2}} \\ "
+         rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{s_{{k+1}}}} + \epsilon}}\,{_G}"
+         r" \end{aligned}"),
+        r"x \leftarrow x - \eta\,\nabla f / (\sqrt{s} + \epsilon)", "#56B4E9"),
+    OptimizerSpec(
+        "rmsprop", "RMSProp",
+        "Divides each coordinate's step by a running root mean square of its gradient.",
+        (Hyperparameter("alpha", 0.99, "α", "smoothing constant", metavar="A"), _EPS,
+         replace(_MOMENTUM, default=0.0)),
+        ElementwiseRule(("square_avg", "momentum_buffer"), _zeros(2), _rmsprop_constants,
+                        _rmsprop, structure=lambda values: (values["momentum"] > 0,)),
+        (rf"\begin{{aligned}} v_{{k+1}} &= \alpha\, v_k + (1-\alpha)\,{_G}^{{2}} \\ "
+         rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{v_{{k+1}}}} + \epsilon}}\,{_G}"
+         r" \end{aligned}"),
+        r"x \leftarrow x - \eta\,\nabla f / (\sqrt{v} + \epsilon)", "#E69F00",
+        aliases=("rms",)),
+    OptimizerSpec(
+        "adam", "Adam",
+        "Momentum and RMSProp combined: a running mean of the gradient, scaled per coordinate.",
+        (Hyperparameter("beta1", 0.9, "β₁", "beta1", FROM_ZERO_BELOW_ONE, "B"),
+         Hyperparameter("beta2", 0.999, "β₂", "beta2", FROM_ZERO_BELOW_ONE, "B"), _EPS),
+        ElementwiseRule(("exp_avg", "exp_avg_sq"), _zeros(2), _adam_constants, _adam,
+                        uses_step=True,
+                        structure=lambda values: (abs(values["one_minus_beta1"]) < 0.5,)),
+        (rf"\begin{{aligned}} m_{{k+1}} &= \beta_1 m_k + (1-\beta_1)\,{_G} \\ "
+         rf"v_{{k+1}} &= \beta_2 v_k + (1-\beta_2)\,{_G}^{{2}} \\ "
+         r"\hat m &= \frac{m_{k+1}}{1-\beta_1^{\,k+1}}, \quad "
+         r"\hat v = \frac{v_{k+1}}{1-\beta_2^{\,k+1}} \\ "
+         r"x_{k+1} &= x_k - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon} \end{aligned}"),
+        r"x \leftarrow x - \eta\,\hat m / (\sqrt{\hat v} + \epsilon)", "#009E73"),
+    OptimizerSpec(
+        "newton", "Newton's method",
+        "Rescales the gradient by the inverse Hessian: one step to a quadratic's critical point.",
+        (), HessianRule(_newton_update),
+        rf"x_{{k+1}} = x_k - \eta\, H(x_k)^{{-1}}\,{_G}", r"x \leftarrow x - H^{-1}\nabla f",
+        "#000000", default_lr=1.0),
+)
+
+#: optimizer name → spec, in the order menus list them
+OPTIMIZERS: Mapping[str, OptimizerSpec] = MappingProxyType({s.name: s for s in _SPECS})
+
+#: other spellings a user may type → the optimizer's name (names map to themselves)
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {**{a: s.name for s in _SPECS for a in s.aliases}, **{s.name: s.name for s in _SPECS}})
+
+# Derived views, kept for the modules that read them.
+METHODS: tuple[str, ...] = tuple(OPTIMIZERS)
+#: method -> hyperparameter defaults (torch.optim's, except momentum's 0.9)
+DEFAULTS: dict[str, dict[str, float]] = {s.name: s.defaults for s in _SPECS}
+#: the learning rate used when none is given
+DEFAULT_LR: dict[str, float] = {s.name: s.default_lr for s in _SPECS}
+LABELS: dict[str, str] = {s.name: s.label for s in _SPECS}
+RULES_LATEX: dict[str, str] = {s.name: s.rule_latex for s in _SPECS}
+
+
+def optimizer_spec(method: str) -> OptimizerSpec:
+    """The spec of ``method`` (a name or alias, any case); :class:`InputError` if unknown."""
+    name = ALIASES.get(method.lower(), method.lower()) if isinstance(method, str) else method
+    spec = OPTIMIZERS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    return spec
+
+
+def shared_hyperparameters(specs: Iterable[OptimizerSpec]) -> dict[str, Hyperparameter]:
+    """Each common hyperparameter name among ``specs`` → its first declaration, in order."""
+    found: dict[str, Hyperparameter] = {}
+    for spec in specs:
+        for hyper in spec.hyperparameters:
+            if hyper.common:
+                found.setdefault(hyper.name, hyper)
+    return found
+
+
+def hyperparameter_symbol(name: str) -> str:
+    """How the lesson writes the hyperparameter ``name`` (``μ``, ``β₁``; else the name)."""
+    for spec in _SPECS:
+        for hyper in spec.hyperparameters:
+            if hyper.name == name:
+                return hyper.symbol
+    return name
+
+
+# -- making an optimizer ----------------------------------------------------------------------
+
+def make_optimizer(method: str, lr: float | None = None, **hyper: float) -> Optimizer:
+    """The optimizer ``method`` with learning rate ``lr`` and hyperparameters ``hyper``.
+
+    Unknown methods, unknown or out-of-range hyperparameters raise :class:`InputError`.
+    ``lr=None`` takes the spec's default (0.1; 1 for Newton). Optimizers are immutable, so
+    the same request returns the same object.
+
+    >>> make_optimizer("momentum", 0.05).hyperparameters
+    {'momentum': 0.9}
+    """
+    try:
+        key = (method, lr, tuple(sorted(hyper.items())))
+        hash(key)
+    except TypeError:
+        return _make_optimizer(method, lr, hyper)
+    found = _MADE.get(key)
+    if found is None:
+        found = _make_optimizer(method, lr, hyper)
+        if len(_MADE) > 256:
+            _MADE.clear()
+        _MADE[key] = found
+    return found
+
+
+_MADE: dict[Any, Optimizer] = {}
+
+
+def _make_optimizer(method: str, lr: float | None, hyper: Mapping[str, Any]) -> Optimizer:
+    spec = optimizer_spec(method)
+    rate = spec.default_lr if lr is None else _real("lr", lr)
+    if not rate > 0:
+        hint = " (to climb, use --method ascent)" if rate < 0 else ""
+        raise InputError(f"the learning rate must be positive, got {rate:g}{hint}")
+    values = _check_hyper(spec, hyper)
+    if isinstance(spec.rule, HessianRule):
+        return Optimizer(spec.name, rate, values, _newton_init, spec.rule.make(rate),
+                         spec.rule_latex, spec.label, None, True, spec)
+    init, update = _elementwise(spec.rule, rate, values)
+    return Optimizer(spec.name, rate, values, init, update, spec.rule_latex, spec.label,
+                     spec.rule, False, spec)
+
+
+def _elementwise(rule: ElementwiseRule, rate: float, values: Mapping[str, float]
+                 ) -> tuple[Callable[[np.ndarray], OptState], UpdateFunction]:
+    """numpy ``init`` and ``update`` for an elementwise rule."""
+    import numpy as np
+
+    constants = rule.constants(rate, values)
+    initial = rule.initial(values)
+    ops = numpy_ops()
+
+    def init(x0: np.ndarray) -> OptState:
+        x0 = np.asarray(x0, dtype=float)
+        return OptState(0, tuple(np.full_like(x0, value) for value in initial))
+
+    def update(grad: np.ndarray, state: OptState, x: np.ndarray | None = None,
+               hessian: np.ndarray | None = None) -> tuple[np.ndarray, OptState]:
+        t = state.step + 1
+        step, buffers = rule.apply(np.asarray(grad, dtype=float), state.buffers, float(t),
+                                   constants, constants, ops)
+        return np.asarray(step, dtype=float), OptState(t, tuple(buffers))
+
+    return init, update
+
+
+def numpy_ops() -> Ops:
+    """The :class:`Ops` of the numpy path: ``np.sqrt`` and the identity."""
+    import numpy as np
+
+    return Ops(sqrt=np.sqrt, let=lambda value: value)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NUMPY_OPS":  # built on first use, so importing this module needs no numpy
+        return numpy_ops()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _real(name: str, value: Any) -> float:
+    import numpy as np
+
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(f"{name} is too large for floating point (beyond about "
+                         "1.8e308)") from None
+    if not math.isfinite(number):
+        raise InputError(f"{name} must be finite, got {number}")
+    return number
+
+
+def _check_hyper(spec: OptimizerSpec, hyper: Mapping[str, Any]) -> dict[str, float]:
+    defaults = spec.defaults
+    unknown = [k for k in hyper if k not in defaults]
+    if unknown:
+        takes = ", ".join(defaults) if defaults else "no hyperparameters"
+        hint = next((f" ({text})" for key, text in spec.hints if key in unknown), "")
+        raise InputError(f"{spec.name} takes {takes}; got {', '.join(unknown)}{hint}")
+    values = dict(defaults)
+    for key, raw in hyper.items():
+        value = _real(key, raw)
+        allowed = spec.hyperparameter(key).allowed
+        if not allowed.test(value):
+            raise InputError(f"{key} must be {allowed.words}, got {value:g}")
+        values[key] = value
+    problem = spec.check(values) if spec.check is not None else ""
+    if problem:
+        raise InputError(problem)
+    return values

@@ -114,7 +114,8 @@ def thin_path(path: np.ndarray, most: int = 3 * MAX_POINTS) -> np.ndarray:
     if len(path) <= most:
         return path
     keep = np.unique(np.linspace(0, len(path) - 1, most).astype(int))
-    return path[keep]
+    thinned: np.ndarray = path[keep]
+    return thinned
 
 
 # -- the figures ------------------------------------------------------------------------------
@@ -294,9 +295,9 @@ CONTOUR_ROWS = 4000
 def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, Any]:
     """Everything ``partials/fit.html.jinja2`` shows, from one fit or several of one problem.
 
-    Pass the runs of :func:`symgd.numeric.fitting.compare_batches` (full batch, mini-batch, SGD) to get
-    the side-by-side comparison. Figures are inline SVG (``Markup``); formulas are LaTeX for the
-    ``math``/``dmath`` filters; numbers are floats for the ``number`` filter.
+    Pass the runs of :func:`symgd.numeric.fitting.compare_batches` (full batch, mini-batch, SGD)
+    to get the side-by-side comparison. Figures are inline SVG (``Markup``); formulas are LaTeX
+    for the ``math``/``dmath`` filters; numbers are floats for the ``number`` filter.
     """
     from markupsafe import Markup
 
@@ -399,12 +400,12 @@ def _formulas(run: FitResult) -> dict[str, Any]:
 
 
 def _settings(run: FitResult) -> list[dict[str, str]]:
-    from symgd.numeric.optimizers import LABELS
+    from symgd.numeric.optimizers import OPTIMIZERS
 
     hyper = ", ".join(f"{k} = {v:g}" for k, v in run.hyperparameters.items())
     start = ", ".join(f"{k} = {v:g}" for k, v in run.start.items())
     return [
-        {"name": "optimizer", "value": LABELS.get(run.method, run.method)
+        {"name": "optimizer", "value": OPTIMIZERS[run.method].label
          + (f" ({hyper})" if hyper else "")},
         {"name": "learning rate η", "value": f"{run.lr:g}"},
         {"name": "start", "value": start},
@@ -452,8 +453,9 @@ def _least_squares_block(run: FitResult, columns: Sequence[np.ndarray]) -> dict[
     n = len(model.params)
 
     def at(expr: sp.Expr, index: str) -> str:
-        return sp.latex(expr.xreplace({d: sp.Symbol(f"{d.name}_{index}")
-                                       for d in model.data_symbols}))
+        text: str = sp.latex(expr.xreplace({d: sp.Symbol(f"{d.name}_{index}")
+                                            for d in model.data_symbols}))
+        return text
 
     rows = [" & ".join(at(d, i) for d in form.design) for i in ("1", "2")]
     dots = " & ".join([r"\vdots"] * n)

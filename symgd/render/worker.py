@@ -181,8 +181,8 @@ def take_prestarted() -> FigureWorker | None:
 def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
     job_writer.close()  # the parent's end: its closing (the parent gone) must reach recv()
     try:  # get matplotlib and the math renderer ready while the parent is still busy
-        from symgd.render.mathsvg import typeset
         from symgd.render.figures import warm_up
+        from symgd.render.mathsvg import typeset
 
         warm_up()
         typeset("x", False)

@@ -1,0 +1,251 @@
+"""The model behind a fit: a per-example loss differentiated and compiled over data.
+
+:func:`model_for` turns a parsed loss into a :class:`Model` (the loss and its exact gradient,
+compiled once into numpy functions of the parameters and the data columns). A squared error
+linear in the parameters, ℓ = k·(t − xᵀθ)², is recognised (:func:`linear_form`) and solved
+directly (:func:`solve_least_squares`) so the lesson can show it beside the descent result.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symgd.expr.activations import sigmoid, softplus
+from symgd.expr.parser import Problem
+from symgd.numeric.codegen import lambdify_numpy
+
+# -- the model: symbolic pieces, compiled over data -------------------------------------------
+
+@dataclass(frozen=True)
+class LinearForm:
+    """ℓ = factor · (target − Σᵢ designᵢ · θᵢ)²: a squared error linear in the parameters."""
+
+    factor: sp.Expr
+    design: tuple[sp.Expr, ...]   # one column of X per parameter, as an expression of the data
+    target: sp.Expr               # t, an expression of the data
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A per-example loss ready to run: its gradient, compiled over the parameters and data."""
+
+    problem: Problem
+    params: tuple[sp.Symbol, ...]
+    data_symbols: tuple[sp.Symbol, ...]
+    gradient: tuple[sp.Expr, ...]
+    value_grad: Callable[..., Any] = field(repr=False)
+    value: Callable[..., Any] = field(repr=False)
+    linear: LinearForm | None = None
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.data_symbols)
+
+    @functools.cached_property
+    def hessian(self) -> Callable[..., Any]:
+        """Per-example Hessian rows (for Newton's method), compiled on first use."""
+        rows = tuple(tuple(sp.diff(g, p) for p in self.params) for g in self.gradient)
+        return _compile(self.params, self.data_symbols, rows)
+
+    def batch(self, x: np.ndarray, columns: Sequence[np.ndarray]) -> tuple[float, np.ndarray]:
+        """Mean loss and mean gradient over the rows in ``columns`` at parameters ``x``."""
+        count = len(columns[0])
+        add = np.add.reduce
+        with np.errstate(all="ignore"):
+            out = self.value_grad(*x, *columns)
+            # add.reduce(v) / count is what ndarray.mean computes, without its overhead
+            means = [add(v) / count if np.ndim(v) else float(v) for v in out]
+        return float(means[0]), np.array(means[1:], dtype=float)
+
+    def batch_hessian(self, x: np.ndarray, columns: Sequence[np.ndarray]) -> np.ndarray:
+        """Mean Hessian over the rows in ``columns``."""
+        with np.errstate(all="ignore"):
+            rows = self.hessian(*x, *columns)
+            return np.array([[v.mean() if np.ndim(v) else float(v) for v in row]
+                             for row in rows], dtype=float)
+
+    def mean_loss(self, points: np.ndarray, columns: Sequence[np.ndarray], *,
+                  chunk: int = 2_000_000) -> np.ndarray:
+        """The mean loss at each row of ``points`` (shape ``(G, n)``), for contour plots."""
+        n_rows = len(columns[0])
+        per = max(1, chunk // max(n_rows, 1))
+        data = [c[None, :] for c in columns]
+        out = np.empty(len(points))
+        with np.errstate(all="ignore"):
+            for lo in range(0, len(points), per):
+                block = points[lo:lo + per]
+                values = self.value(*(block[:, i:i + 1] for i in range(block.shape[1])), *data)
+                out[lo:lo + per] = np.broadcast_to(values, (len(block), n_rows)).mean(axis=1)
+        return out
+
+
+def _compile(params: Sequence[sp.Symbol], data: Sequence[sp.Symbol], exprs: Any
+             ) -> Callable[..., Any]:
+    """lambdify over internal names, so that no column name can shadow a module name."""
+    inner = [sp.Symbol(f"_p{i}", real=True) for i in range(len(params))]
+    inner += [sp.Symbol(f"_d{i}", real=True) for i in range(len(data))]
+    rename = dict(zip([*params, *data], inner, strict=True))
+
+    def swap(e: Any) -> Any:
+        return tuple(swap(v) for v in e) if isinstance(e, tuple) else sp.sympify(e).xreplace(
+            rename)
+
+    return lambdify_numpy(inner, swap(exprs))
+
+
+def stable_loss(expr: sp.Expr) -> sp.Expr:
+    """``log σ(z)`` → ``−softplus(−z)`` and ``log(1 − σ(z))`` → ``−softplus(z)``.
+
+    The two sides are equal; the right ones stay finite for any z, where ``log`` of a sigmoid
+    that rounded to 0 or 1 would give −∞. Used for the loss values only: the gradient SymPy
+    derives from the loss as typed is already free of that logarithm.
+    """
+    def rewrite(e: sp.Expr) -> sp.Expr | None:
+        if not isinstance(e, sp.log) or len(e.args) != 1:
+            return None
+        arg = e.args[0]
+        if isinstance(arg, sigmoid):
+            return -softplus(-arg.args[0])
+        rest = sp.expand(1 - arg)
+        if isinstance(rest, sigmoid):
+            return -softplus(rest.args[0])
+        return None
+
+    return expr.replace(lambda e: rewrite(e) is not None, lambda e: rewrite(e))
+
+
+@functools.lru_cache(maxsize=32)
+def model_for(problem: Problem) -> Model:
+    """Differentiate and compile the per-example loss of ``problem`` (cached)."""
+    params, data = problem.variables, problem.parameters
+    gradient = tuple(sp.diff(problem.expr, p) for p in params)
+    value = stable_loss(problem.expr)
+    return Model(
+        problem=problem, params=params, data_symbols=data, gradient=gradient,
+        value_grad=_compile(params, data, (value, *gradient)),
+        value=_compile(params, data, value),
+        linear=linear_form(problem.expr, params, data),
+    )
+
+
+def linear_form(expr: sp.Expr, params: Sequence[sp.Symbol], data: Sequence[sp.Symbol] = ()
+                ) -> LinearForm | None:
+    """Recognise ℓ = k·(t − xᵀθ)² with a positive number k; ``None`` for any other loss.
+
+    First a cheap check: the second derivatives in the parameters must be free of them (the
+    loss is at most quadratic in θ). Then the loss must be a positive constant times a square
+    whose base is affine in θ, as typed or after ``factor``; the columns of X are −∂r/∂θᵢ.
+    """
+    params = tuple(params)
+    for i, p in enumerate(params):
+        first = sp.diff(expr, p)
+        for q in params[i:]:
+            if sp.diff(first, q).has(*params):
+                return None
+    form = _square_form(expr, params)
+    if form is None and expr.is_polynomial(*params):
+        try:
+            form = _square_form(sp.factor(expr), params)
+        except (sp.PolynomialError, NotImplementedError):  # pragma: no cover - defensive
+            return None
+    return form
+
+
+def _square_form(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> LinearForm | None:
+    k, rest = expr.as_coeff_Mul()
+    if not (isinstance(rest, sp.Pow) and rest.exp == 2 and k.is_number and k > 0):
+        return None
+    r = rest.base
+    slopes = [sp.diff(r, p) for p in params]
+    if any(s.has(*params) for s in slopes) or not any(s != 0 for s in slopes):
+        return None
+    r0 = r.xreplace(dict.fromkeys(params, sp.Integer(0)))
+    if sp.expand(r - r0 - sum(s * p for s, p in zip(slopes, params, strict=True))) != 0:
+        return None  # pragma: no cover - affine by the slope test
+    design, target = tuple(-s for s in slopes), r0
+    if target.could_extract_minus_sign() or (target == 0 and all(
+            d.could_extract_minus_sign() for d in design if d != 0)):
+        design, target = tuple(slopes), -r0
+    return LinearForm(sp.nsimplify(k) if k.is_Float else k, design, target)
+
+
+# -- least squares ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class LeastSquares:
+    """The least-squares answer, solved directly, for a loss k·(t − xᵀθ)²."""
+
+    form: LinearForm
+    param_names: tuple[str, ...]
+    solution: dict[str, float]
+    loss: float                        # the mean loss at the solution
+    rank: int
+    eigenvalues: tuple[float, ...]     # of ∇²L = (2k/N) XᵀX, ascending
+    X: np.ndarray = field(repr=False)
+    t: np.ndarray = field(repr=False)
+
+    @property
+    def vector(self) -> np.ndarray:
+        return np.array([self.solution[n] for n in self.param_names])
+
+    @property
+    def full_rank(self) -> bool:
+        return self.rank == len(self.param_names)
+
+    @property
+    def stable_lr(self) -> float | None:
+        """2/λ_max: full-batch descent converges for η below it (when λ_max > 0)."""
+        top = self.eigenvalues[-1] if self.eigenvalues else 0.0
+        return 2.0 / top if top > 0 else None
+
+    def matrix_gradient(self, theta: np.ndarray) -> np.ndarray:
+        """∇L(θ) = −(2k/N) Xᵀ(t − Xθ)."""
+        k = float(self.form.factor)
+        gradient: np.ndarray = -(2.0 * k / len(self.t)) * (self.X.T @ (self.t - self.X @ theta))
+        return gradient
+
+
+def solve_least_squares(model: Model, columns: Sequence[np.ndarray]) -> LeastSquares | None:
+    """Solve min ‖t − Xθ‖² with ``numpy.linalg.lstsq`` when the loss has the linear form."""
+    form = model.linear
+    if form is None:
+        return None
+    n_rows = len(columns[0])
+
+    def evaluate(expr: sp.Expr) -> np.ndarray:
+        function = lambdify_numpy(list(model.data_symbols), expr)
+        return np.broadcast_to(np.asarray(function(*columns), dtype=float), (n_rows,))
+
+    with np.errstate(all="ignore"):
+        X = np.column_stack([evaluate(d) for d in form.design])
+        t = np.array(evaluate(form.target))
+        if not (np.isfinite(X).all() and np.isfinite(t).all()):
+            return None
+        # data near the end of float's range (1e308) overflows here: no answer then
+        hessian = (2.0 * float(form.factor) / n_rows) * (X.T @ X)
+        if not np.isfinite(hessian).all():
+            return None
+        try:
+            solution, _, rank, _ = np.linalg.lstsq(X, t, rcond=None)
+        except np.linalg.LinAlgError:
+            return None
+        k = float(form.factor)
+        residual = t - X @ solution
+        loss = float(k * np.mean(residual * residual))
+        eigenvalues = tuple(float(v) for v in np.linalg.eigvalsh(hessian))
+    if not (np.isfinite(solution).all() and math.isfinite(loss)):
+        return None
+    names = model.param_names
+    return LeastSquares(form, names, {n: float(v) for n, v in zip(names, solution, strict=True)},
+                        loss, int(rank), eigenvalues, X, t)

@@ -1,0 +1,214 @@
+"""The loop of a fit: epochs of shuffled batches, one optimizer update per batch.
+
+:func:`run_epochs` runs a compiled :class:`~symgd.numeric.fit_model.Model` with an optimizer
+from a start and returns a :class:`FitLoop`: the parameters reached, the loss and |∇L| on all
+rows after each epoch, the path of every update and why the run stopped (see
+:mod:`symgd.numeric.fitting` for the statuses).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from symgd.base.errors import InputError
+from symgd.numeric.fit_model import Model
+from symgd.numeric.optimizers import Optimizer
+from symgd.numeric.runner import RUNAWAY, Status
+
+
+@dataclass(frozen=True)
+class FitLoop:
+    """How one run of the loop ended, with what it recorded."""
+
+    x: np.ndarray
+    initial_loss: float
+    initial_norm: float
+    losses: list[float]
+    norms: list[float]
+    steps: int
+    status: Status
+    reason: str
+    diverged_at: int | None
+    path: np.ndarray
+    batch_losses: np.ndarray
+    angles: np.ndarray
+
+
+def run_epochs(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray],
+               x0: np.ndarray, size: int, epochs: int, seed: int, tol: float, shuffle: bool,
+               trace: int) -> FitLoop:
+    """Up to ``epochs`` epochs of batches of ``size`` rows from ``x0``.
+
+    The rows are shuffled each epoch from ``seed`` (unless ``shuffle`` is false or the batch
+    is full); for the first ``trace`` updates the angle between the batch gradient and the
+    gradient on all rows is recorded. A start outside the domain of the loss raises
+    :class:`InputError`; every other way of stopping is a status of the result.
+    """
+    n_rows = len(columns[0])
+    full_batch = size >= n_rows
+    loop = _Loop(model, optimizer, columns, x0, epochs * -(-n_rows // size), trace)
+    stopped = loop.check_start(tol)
+    if stopped is not None:
+        return stopped
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):
+        for epoch in range(1, epochs + 1):
+            order = columns
+            if not full_batch and shuffle:
+                permutation = rng.permutation(n_rows)
+                order = [c[permutation] for c in columns]
+            stopped = loop.run_epoch(epoch, order, size, full_batch)
+            if stopped is None:
+                stopped = loop.end_epoch(epoch, tol)
+            if stopped is not None:
+                return stopped
+    return loop.finish(Status.MAX_STEPS, f"After {epochs} epoch{'s' if epochs > 1 else ''} "
+                       f"({loop.k:,} updates), |∇L| = {loop.norm:.3g} is still ≥ {tol:g}")
+
+
+class _Loop:
+    """The state of a run in progress: parameters, optimizer state and the records so far."""
+
+    def __init__(self, model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray],
+                 x0: np.ndarray, total: int, trace: int) -> None:
+        self.model, self.optimizer, self.columns, self.trace = model, optimizer, columns, trace
+        self.newton = optimizer.needs_hessian
+        self.path = np.empty((total + 1, len(x0)))
+        self.path[0] = x0
+        self.batch_losses = np.empty(total)
+        self.angles: list[float] = []
+        self.losses: list[float] = []
+        self.norms: list[float] = []
+        self.k = 0
+        self.x = np.array(x0, dtype=float)
+        self.state = optimizer.init(self.x)
+        self.loss, self.grad = model.batch(self.x, columns)
+        with np.errstate(all="ignore"):
+            self.norm = float(np.linalg.norm(self.grad))
+        self.initial = (self.loss, self.norm)
+
+    def finish(self, status: Status, reason: str, at: int | None = None) -> FitLoop:
+        k = self.k
+        return FitLoop(self.x, self.initial[0], self.initial[1], self.losses, self.norms, k,
+                       status, reason, at, self.path[:k + 1], self.batch_losses[:k],
+                       np.array(self.angles, dtype=float))
+
+    def check_start(self, tol: float) -> FitLoop | None:
+        """A finished run when the start already settles it, else ``None``."""
+        why = _bad_point(self.x)
+        if why:
+            return self.finish(Status.DIVERGED, f"At the start, {why}", 0)
+        if _bad_values(self.loss, self.grad):
+            status, why = _why_not_finite(self.model, self.x, self.columns, self.loss)
+            if status is Status.DOMAIN:
+                at = ", ".join(f"{n} = {v:.6g}"
+                               for n, v in zip(self.model.param_names, self.x, strict=True))
+                raise InputError(f"the start ({at}) is outside the domain of the loss: {why}; "
+                                 "choose a start where the loss is defined on every row")
+            return self.finish(status, f"At the start, {why}", 0)
+        if self.norm < tol:
+            return self.finish(Status.CONVERGED,
+                               f"At the start, |∇L| = {self.norm:.3g} < {tol:g} already")
+        return None
+
+    def run_epoch(self, epoch: int, order: Sequence[np.ndarray], size: int,
+                  full_batch: bool) -> FitLoop | None:
+        """The updates of one epoch over the rows in ``order``; a finished run if one fails."""
+        model = self.model
+        for lo in range(0, len(order[0]), size):
+            if full_batch:
+                batch, f_b, g_b = order, self.loss, self.grad
+            else:
+                batch = [c[lo:lo + size] for c in order]
+                f_b, g_b = model.batch(self.x, batch)
+                if _bad_values(f_b, g_b):
+                    status, why = _why_not_finite(model, self.x, batch, f_b)
+                    return self.finish(status, f"At update {self.k} (epoch {epoch}), {why}"
+                                       + _LEFT * (status is Status.DOMAIN), self.k)
+            if self.k < self.trace:
+                full_g = self.grad if full_batch else model.batch(self.x, self.columns)[1]
+                self.angles.append(_angle(g_b, full_g))
+            hessian = model.batch_hessian(self.x, batch) if self.newton else None
+            step, self.state = self.optimizer.update(g_b, self.state, self.x, hessian=hessian)
+            self.x = self.x + step
+            self.batch_losses[self.k] = f_b
+            self.k += 1
+            self.path[self.k] = self.x
+            why = _bad_point(self.x)
+            if why:
+                return self.finish(Status.DIVERGED,
+                                   f"At update {self.k} (epoch {epoch}), {why}", self.k)
+        return None
+
+    def end_epoch(self, epoch: int, tol: float) -> FitLoop | None:
+        """Loss and gradient on all rows after an epoch; a finished run if they settle it."""
+        self.loss, self.grad = self.model.batch(self.x, self.columns)
+        self.norm = float(np.linalg.norm(self.grad))
+        self.losses.append(self.loss)
+        self.norms.append(self.norm)
+        if _bad_values(self.loss, self.grad):
+            status, why = _why_not_finite(self.model, self.x, self.columns, self.loss)
+            return self.finish(status, f"After epoch {epoch} (update {self.k}), {why}"
+                               + _LEFT * (status is Status.DOMAIN), self.k)
+        if self.norm < tol:
+            return self.finish(Status.CONVERGED,
+                               f"After {epoch} epoch{'s' if epoch > 1 else ''} "
+                               f"({self.k:,} updates), |∇L| = {self.norm:.3g} < {tol:g}")
+        return None
+
+
+def _bad_point(x: np.ndarray) -> str:
+    if float(np.max(np.abs(x))) <= RUNAWAY:  # False for NaN too
+        return ""
+    if not np.isfinite(x).all():
+        return "a parameter is no longer a finite number"
+    if np.abs(x).max() > RUNAWAY:
+        return "a parameter grew beyond 1e12 in size"
+    return ""
+
+
+def _bad_values(loss: float, grad: np.ndarray) -> str:
+    if math.isfinite(loss + float(np.add.reduce(grad))):  # NaN or ±inf anywhere spoils the sum
+        return ""
+    if not math.isfinite(loss):
+        return "the loss is no longer a finite number"
+    if not np.isfinite(grad).all():
+        return "the gradient is no longer finite"
+    return ""
+
+
+_LEFT = ": the update took the parameters out of the domain of the loss"
+
+
+def _why_not_finite(model: Model, x: np.ndarray, columns: Sequence[np.ndarray],
+                    loss: float) -> tuple[Status, str]:
+    """Why the mean loss or gradient at ``x`` over ``columns`` is not finite: ``domain`` (some
+    row's loss has no real value there: a NaN from √ or log of a negative number, or a
+    division by zero) or ``diverged`` (an overflow). Decided by the first floating-point
+    error of the evaluation: an overflow comes before the NaN it may cause."""
+    what = "the loss" if not math.isfinite(loss) else "the gradient"
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            for value in model.value_grad(*x, *columns):
+                np.add.reduce(np.asarray(value, dtype=float), axis=None)
+    except FloatingPointError as exc:
+        cause = str(exc)
+        if "overflow" in cause:
+            return Status.DIVERGED, (f"{what} overflowed ({cause}: numbers beyond about "
+                                     "1.8e308); rescale the data or lower the learning rate")
+        return Status.DOMAIN, f"{what} is not a real number on some rows ({cause})"
+    except (ZeroDivisionError, ValueError) as exc:
+        return Status.DOMAIN, f"{what} is not a real number on some rows ({exc})"
+    return Status.DIVERGED, f"{what} is no longer a finite number"
+
+
+def _angle(g: np.ndarray, full: np.ndarray) -> float:
+    a, b = float(np.linalg.norm(g)), float(np.linalg.norm(full))
+    if a == 0 or b == 0 or not (math.isfinite(a) and math.isfinite(b)):
+        return math.nan
+    cosine = max(-1.0, min(1.0, float(g @ full) / (a * b)))
+    return math.degrees(math.acos(cosine))
