@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgd.calculus.derivation import derivation_to_json, derive
 from symgd.base.errors import InputError
+from symgd.calculus.derivation import derivation_to_json, derive
 from symgd.expr.parser import parse
 
 x, y, z, w, b = sp.symbols("x y z w b", real=True)

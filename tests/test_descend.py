@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgd.numeric.runner import RUNAWAY, Status, Trajectory, descend
 from symgd.base.errors import InputError
 from symgd.expr.parser import parse
+from symgd.numeric.results import RUNAWAY, Status, Trajectory
+from symgd.numeric.runner import descend
 
 
 def test_plain_descent_on_a_bowl_multiplies_by_point_eight() -> None:

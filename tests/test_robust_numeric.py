@@ -15,17 +15,17 @@ import sympy as sp
 from click.testing import CliRunner
 
 import symgd
+from symgd.base.errors import InputError
 from symgd.cli import cli
 from symgd.cli.common import json_text
-from symgd.numeric.runner import (
+from symgd.numeric.results import (
     MAX_PATH_FLOATS,
     PATH_HEAD,
     PATH_POINTS,
     STATUS_ORDER,
     Status,
-    descend,
 )
-from symgd.base.errors import InputError
+from symgd.numeric.runner import descend
 
 try:
     import numba  # noqa: F401

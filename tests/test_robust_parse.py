@@ -12,13 +12,15 @@ import sympy as sp
 from click.testing import CliRunner
 
 import symgd
-from symgd.cli import cli
-from symgd.numeric.codegen import compile_functions, lambdify_math
-from symgd.calculus.derivation import derive, nonsmooth_notes, partial_derivatives
 from symgd.base.errors import ExpressionError, InputError
-from symgd.expr.activations import ceiling, floor, relu
-from symgd.expr.parser import parse, to_text
+from symgd.calculus.derivation import derive
+from symgd.calculus.differentiate import nonsmooth_notes, partial_derivatives
 from symgd.calculus.rules import derivative_steps
+from symgd.cli import cli
+from symgd.expr.activations import ceiling, floor, relu
+from symgd.expr.lambdify import lambdify_math
+from symgd.expr.parser import parse, to_text
+from symgd.numeric.codegen import compile_functions
 
 X, Y, Z = sp.symbols("x y z", real=True)
 

@@ -10,10 +10,8 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from symgd.calculus import rules as steps_module
 from symgd.base.errors import ExpressionError
-from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus, to_elementary
-from symgd.expr.parser import parse
+from symgd.calculus import rules as steps_module
 from symgd.calculus.rules import (
     MAX_OPS,
     MAX_STEPS,
@@ -24,6 +22,8 @@ from symgd.calculus.rules import (
     step_to_dict,
     steps_latex_items,
 )
+from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus, to_elementary
+from symgd.expr.parser import parse
 
 # At least 50 functions of one to four variables; Rosenbrock, Himmelblau and a logistic loss
 # among them.

@@ -2,10 +2,11 @@
 
 Used only when asked for (``descend(..., backend="numba")``, ``symgd descend --fast``); it needs
 the ``fast`` extra (``pip install 'symgd[fast]'``). The step is the same generated code as the
-default path's (one step of ∇f plus the update rule, from :func:`symgd.numeric.codegen.step_with_value`),
-compiled by numba. The one liberty taken is fusing multiply-adds (FMA, a single rounding where
-Python rounds twice), so the numbers match the default path to within a few ulps per step;
-the stopping rules are those of :mod:`symgd.numeric.runner`.
+default path's (one step of ∇f plus the update rule, from
+:func:`symgd.numeric.codegen.step_with_value`), compiled by numba. The one liberty taken is
+fusing multiply-adds (FMA, a single rounding where Python rounds twice), so the numbers match
+the default path to within a few ulps per step; the stopping rules are those of
+:mod:`symgd.numeric.results`.
 
 The loop itself is a small kernel written out for the number of variables and optimizer
 buffers at hand (only internal names and counts enter its text, never user input) and compiled
@@ -16,8 +17,8 @@ Compiled kernels are cached per function and method for the life of the process.
 A single start that does not keep its whole path keeps the same thinned path as the other
 backends, inside the kernel: the first steps, then every stride-th (the stride doubles and
 every other kept step goes when the buffer fills) and the last. Rows that stop on a value
-that is not finite come back as diverged; :mod:`symgd.numeric.runner` then tells the ones that left
-the domain of f from the ones that overflowed.
+that is not finite come back as diverged; :mod:`symgd.numeric.runner` then tells the ones that
+left the domain of f from the ones that overflowed (:mod:`symgd.numeric.domain`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,20 @@ from typing import Any
 
 import numpy as np
 
-from symgd.numeric.codegen import MATH_FUNCTIONS, Compiled, step_with_value
 from symgd.base.errors import InputError, MissingDependencyError
+from symgd.expr.batch import Compiled
+from symgd.expr.lambdify import MATH_FUNCTIONS
+from symgd.expr.problem import Problem
+from symgd.numeric.codegen import step_with_value
 from symgd.numeric.optimizers import Optimizer
-from symgd.expr.parser import Problem
+from symgd.numeric.results import (
+    PATH_HEAD,
+    PATH_POINTS,
+    RUNAWAY,
+    STATUS_ORDER,
+    RunResult,
+    Status,
+)
 
 numba: Any
 try:
@@ -51,10 +62,9 @@ _JIT_MATH: dict[str, Any] = {}
 
 
 def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts: np.ndarray,
-              steps: int, tol: float, keep_path: bool) -> Any:
-    """Run ``optimizer`` from each row of ``starts``; returns a ``descend.RunResult``."""
-    from symgd.numeric.runner import PATH_HEAD, PATH_POINTS, RUNAWAY, RunResult
-
+              steps: int, tol: float, keep_path: bool) -> RunResult:
+    """Run ``optimizer`` from each row of ``starts``; returns a
+    :class:`~symgd.numeric.results.RunResult`."""
     if numba is None:
         raise MissingDependencyError(
             "the fast backend needs numba; install it with: pip install 'symgd[fast]'")
@@ -72,7 +82,7 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     buffers = np.empty((m * n, count))
     for j, value in enumerate(rule.initial(optimizer.hyperparameters)):
         buffers[j * n:(j + 1) * n] = value
-    # one start without its whole path keeps a thinned one (see symgd.numeric.runner.PATH_POINTS)
+    # one start without its whole path keeps a thinned one (see symgd.numeric.results.PATH_POINTS)
     thin = count == 1 and not keep_path
     slots = steps + 1 if keep_path else (min(steps + 1, PATH_POINTS + 1) + 1 if thin else 2)
     xs = np.empty((slots, count, n))
@@ -123,8 +133,6 @@ _CODES: list[np.ndarray] = []
 def _codes() -> np.ndarray:
     """Outcome codes the kernels write: diverged, converged, max_steps."""
     if not _CODES:
-        from symgd.numeric.runner import STATUS_ORDER, Status
-
         _CODES.append(np.array([STATUS_ORDER.index(s) for s in
                                 (Status.DIVERGED, Status.CONVERGED, Status.MAX_STEPS)],
                                dtype=np.int8))

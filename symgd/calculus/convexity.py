@@ -1,0 +1,165 @@
+"""Convexity of f: decided from a constant Hessian's eigenvalues, refuted by a sampled point
+(eigenvalues of both signs), or proven by Sylvester-style minors with SymPy's sign
+assumptions; ``unknown`` when none of these settles it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symgd.calculus.points import ZERO_EIGENVALUE, eigenvalues_numeric
+from symgd.calculus.polynomial import expanded_degree
+from symgd.expr.batch import hessian_function
+from symgd.expr.problem import Problem
+
+#: a minor is not expanded to decide its sign above this degree
+MAX_EXPAND_DEGREE = 24
+
+
+@dataclass(frozen=True)
+class Convexity:
+    """A verdict on convexity with the one-line reason behind it."""
+
+    verdict: str
+    reason: str
+
+
+def judge_convexity(problem: Problem, hessian: sp.Matrix) -> Convexity:
+    xs = problem.variables
+    n = len(xs)
+    if problem.parameters:
+        return Convexity("unknown", "The function has parameters; convexity depends on them.")
+    if not (hessian.free_symbols & set(xs)):
+        numeric = eigenvalues_numeric(hessian)
+        text = _eigen_text(hessian, numeric)
+        scale = max([1.0, *(abs(v) for v in numeric)])
+        zero = [abs(v) <= ZERO_EIGENVALUE * scale for v in numeric]
+        def constant(kind: str) -> str:
+            return f"The Hessian is constant and {kind}, eigenvalues{text}."
+
+        if all(v > 0 for v in numeric) and not any(zero):
+            return Convexity("strictly convex", constant("positive definite"))
+        if all(v < 0 for v in numeric) and not any(zero):
+            return Convexity("strictly concave", constant("negative definite"))
+        if all(v > 0 or z for v, z in zip(numeric, zero, strict=True)):
+            return Convexity("convex", constant("positive semidefinite"))
+        if all(v < 0 or z for v, z in zip(numeric, zero, strict=True)):
+            return Convexity("concave", constant("negative semidefinite"))
+        return Convexity("neither", f"The Hessian is constant, eigenvalues of both signs{text}.")
+    witness = _sign_witness(problem, hessian)
+    if witness is not None:
+        return witness
+    proven = _prove_definite(hessian, n)
+    if proven is not None:
+        return proven
+    return Convexity(
+        "unknown",
+        "The Hessian was positive semidefinite (or negative semidefinite) at every sampled point, "
+        "but symgd could not prove it everywhere.",
+    )
+
+
+def _eigen_text(hessian: sp.Matrix, numeric: Sequence[float]) -> str:
+    if hessian.shape[0] <= 2:
+        try:
+            values = [v for v, m in hessian.eigenvals().items() for _ in range(m)]
+            values.sort(key=lambda v: float(v.evalf()))
+            return ": " + _join(str(v) for v in values)
+        except (NotImplementedError, sp.MatrixError):
+            pass
+    return ": " + _join(f"{v:.6g}" for v in numeric)
+
+
+def _join(items: Any) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sign_witness(problem: Problem, hessian: sp.Matrix) -> Convexity | None:
+    """Sample the Hessian; a point with mixed-sign eigenvalues, or curvature of both signs
+    at two points, proves the function is neither convex nor concave."""
+    xs = problem.variables
+    n = len(xs)
+    hessian_at = hessian_function(xs, hessian)
+    per_axis = {1: 9, 2: 5, 3: 5}.get(n, 3 if n <= 6 else 0)
+    axis = np.arange(per_axis) - per_axis // 2 if per_axis else np.zeros(0)
+    samples = [np.array(list(itertools.product(axis, repeat=n)), dtype=float)] if per_axis else []
+    samples.append(np.random.default_rng(1).uniform(-3, 3, size=(300, n)))
+    points = np.concatenate(samples).reshape(-1, n)
+    with np.errstate(all="ignore"):
+        h = hessian_at(points)
+    finite = np.isfinite(h).all(axis=(1, 2))
+    points, h = points[finite], h[finite]
+    if len(points) == 0:
+        return None
+    eig = np.linalg.eigvalsh((h + np.swapaxes(h, 1, 2)) / 2)
+    scale = np.maximum(1.0, np.abs(eig).max(axis=1))
+    tol = 1e-9 * scale
+    has_neg = (eig < -tol[:, None]).any(axis=1)
+    has_pos = (eig > tol[:, None]).any(axis=1)
+    mixed = np.flatnonzero(has_neg & has_pos)
+    if mixed.size:
+        where = _format_point(points[mixed[0]])
+        return Convexity("neither", f"The Hessian has eigenvalues of both signs at {where}.")
+    neg_at, pos_at = np.flatnonzero(has_neg), np.flatnonzero(has_pos)
+    if neg_at.size and pos_at.size:
+        return Convexity(
+            "neither",
+            f"The curvature is positive at {_format_point(points[pos_at[0]])} "
+            f"but negative at {_format_point(points[neg_at[0]])}.",
+        )
+    return None
+
+
+def _format_point(point: np.ndarray) -> str:
+    values = ", ".join(f"{v:.4g}" for v in point)
+    return f"({values})"
+
+
+def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
+    """Sylvester-style checks with SymPy's sign assumptions (cheap, may say nothing)."""
+    if n > 3:
+        return None
+    minors = [hessian[:k, :k].det() for k in range(1, n + 1)]
+    principal = [
+        hessian.extract(list(idx), list(idx)).det()
+        for k in range(1, n + 1)
+        for idx in itertools.combinations(range(n), k)
+    ]
+    if all(_sign(m, positive=True) for m in minors):
+        return Convexity(
+            "strictly convex", "Every leading minor of the Hessian is positive everywhere."
+        )
+    if all(_sign(((-1) ** (k + 1)) * m, positive=True) for k, m in enumerate(minors)):
+        return Convexity(
+            "strictly concave", "The leading minors of the Hessian alternate in sign everywhere."
+        )
+    if all(_sign(m, positive=False) for m in principal):
+        return Convexity(
+            "convex", "Every principal minor of the Hessian is nonnegative everywhere "
+            "(positive semidefinite)."
+        )
+    signed = [
+        ((-1) ** len(idx)) * hessian.extract(list(idx), list(idx)).det()
+        for k in range(1, n + 1)
+        for idx in itertools.combinations(range(n), k)
+    ]
+    if all(_sign(m, positive=False) for m in signed):
+        return Convexity(
+            "concave", "The Hessian is negative semidefinite everywhere (signed principal minors)."
+        )
+    return None
+
+
+def _sign(expr: sp.Expr, *, positive: bool) -> bool:
+    answer = expr.is_positive if positive else expr.is_nonnegative
+    if answer is None and sp.count_ops(expr) < 200 and expanded_degree(
+            expr) <= MAX_EXPAND_DEGREE:
+        expr = sp.factor(sp.expand(expr))
+        answer = expr.is_positive if positive else expr.is_nonnegative
+    return bool(answer)

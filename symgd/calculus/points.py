@@ -1,0 +1,60 @@
+"""A critical point (:class:`CriticalPoint`) and its kind, read from the Hessian's eigenvalues:
+minimum, maximum, saddle or degenerate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+KINDS = ("minimum", "maximum", "saddle", "degenerate")
+
+#: a numeric eigenvalue this small (relative to the largest) counts as zero
+ZERO_EIGENVALUE = 1e-9
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """A point where ∇f = 0, with f's value, the Hessian's eigenvalues and its kind."""
+
+    coordinates: tuple[sp.Expr, ...]
+    value: sp.Expr
+    eigenvalues: tuple[sp.Expr, ...]
+    kind: str
+    exact: bool
+    free: tuple[sp.Symbol, ...] = ()
+
+    def as_floats(self) -> tuple[float, ...]:
+        """The coordinates as floats (only for isolated points)."""
+        return tuple(float(c) for c in self.coordinates)
+
+
+def eigenvalues_numeric(matrix: sp.Matrix) -> list[float]:
+    array = np.array(matrix.evalf(30).tolist(), dtype=float)
+    return sorted(float(v) for v in np.linalg.eigvalsh((array + array.T) / 2))
+
+
+def kind_of(eigenvalues: Sequence[float], singular: bool) -> str:
+    scale = max([1.0, *(abs(v) for v in eigenvalues)])
+    if singular or any(abs(v) <= ZERO_EIGENVALUE * scale for v in eigenvalues):
+        return "degenerate"
+    if all(v > 0 for v in eigenvalues):
+        return "minimum"
+    if all(v < 0 for v in eigenvalues):
+        return "maximum"
+    return "saddle"
+
+
+def point_sort_key(point: CriticalPoint) -> tuple[Any, ...]:
+    try:
+        return (0, tuple(float(c) for c in point.coordinates))
+    except (TypeError, ValueError):
+        return (1, tuple(str(c) for c in point.coordinates))
+
+
+def tidy(value: float) -> float:
+    """Round away solver noise: 1e-17 → 0, 1.3095...e0 kept to 12 digits."""
+    return 0.0 if abs(value) < 1e-11 else float(f"{value:.12g}")

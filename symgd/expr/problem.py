@@ -1,0 +1,117 @@
+"""The parsed function (:class:`Problem`) and its text form: which names are variables and
+which are parameters, in what order, and how an expression prints back to text that
+:func:`symgd.parse` reads."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from symgd.base.errors import ExpressionError, InputError
+
+MAX_VARIABLES = 100
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A parsed function: the SymPy expression, its variables in order, and the text typed."""
+
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    source: str
+    parameters: tuple[sp.Symbol, ...] = field(default=())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The variable names, in order."""
+        return tuple(v.name for v in self.variables)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle f({', '.join(sp.latex(v) for v in self.variables)}) = " \
+               f"{sp.latex(self.expr)}$"
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's ``str`` form, except that Euler's number prints as ``e`` (``E`` is a variable)."""
+
+    def _print_Exp1(self, expr: sp.Expr) -> str:
+        return "e"
+
+
+def to_text(expr: sp.Expr) -> str:
+    """The text form of ``expr`` that :func:`parse` reads back to the same expression."""
+    return str(_TextPrinter().doprint(expr))
+
+
+def absent_variables(problem: Problem) -> str | None:
+    """Why some named variables of ``problem`` are not in its expression, or ``None``.
+
+    Naming a variable the expression lacks is fine for the API (a gradient component such as
+    ``2*x`` read back in the variables x, y); the command line refuses it for ``--vars``.
+    """
+    present = problem.expr.free_symbols
+    absent = [v.name for v in problem.variables if v not in present]
+    if not absent:
+        return None
+    one = len(absent) == 1
+    typed = {match.group() for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", problem.source)}
+    why = (f"; SymPy simplifies the expression to {short_text(problem.expr)}"
+           if typed & set(absent) else "")
+    return (f"--vars names {', '.join(absent)}, which {'is' if one else 'are'} not in the "
+            f"expression{why}; remove {'it' if one else 'them'} from --vars")
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key that puts ``x2`` before ``x10``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+
+
+def make_problem(
+    expr: sp.Expr, source: str, variables: Sequence[str] | None, allow_parameters: bool,
+    typed: frozenset[str] = frozenset(),
+) -> Problem:
+    """The :class:`Problem`; ``typed`` holds the names the text used, so that a name SymPy
+    cancelled out (``exp(x)*exp(-x)`` is 1) is reported as such."""
+    symbols = {s.name: s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    if not symbols and not variables:
+        if typed:
+            names = ", ".join(sorted(typed, key=natural_key))
+            raise ExpressionError(
+                f"the expression simplifies to the constant {short_text(expr)} ({names} "
+                f"cancel{'s' if len(typed) == 1 else ''} out); there is nothing to differentiate")
+        raise ExpressionError(f"the expression is the constant {short_text(expr)}: it has no "
+                              "variables, so there is nothing to differentiate")
+    if variables is None:
+        order = sorted(symbols, key=natural_key)
+    else:
+        order = list(variables)
+        for name in order:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or keyword.iskeyword(name):
+                raise InputError(f"{name!r} is not a valid variable name")
+        if len(set(order)) != len(order):
+            raise InputError("a variable is named twice in --vars")
+    if len(order) > MAX_VARIABLES:
+        raise ExpressionError(f"too many variables ({len(order)}; at most {MAX_VARIABLES})")
+    chosen = tuple(symbols.get(name, sp.Symbol(name, real=True)) for name in order)
+    rest = tuple(
+        sorted((s for n, s in symbols.items() if n not in order), key=lambda s: natural_key(s.name))
+    )
+    if rest and not allow_parameters:
+        names = ", ".join(s.name for s in rest)
+        one = len(rest) == 1
+        raise InputError(
+            f"the expression uses {names}, which {'is' if one else 'are'} not among "
+            f"the variables ({', '.join(order)}); add {'it' if one else 'them'} to --vars"
+        )
+    return Problem(expr=expr, variables=chosen, source=source, parameters=rest)
+
+
+def short_text(expr: sp.Expr) -> str:
+    text = to_text(expr)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,293 @@
+"""Batches of starts (and Newton's method) with numpy: the starts split into cache-sized blocks
+run side by side in threads; a first-order method takes one generated step per iteration
+(:func:`symgd.numeric.codegen.step_with_value`), Newton the optimizer's own update. Every start
+stops on its own."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from symgd.expr.batch import Compiled
+from symgd.numeric.codegen import step_with_value
+from symgd.numeric.optimizers import Optimizer, OptState
+from symgd.numeric.path import PathKeeper
+from symgd.numeric.results import RUNAWAY, STATUS_CODE, RunResult, Status
+
+#: most threads the numpy batch path uses (one block of starts each)
+MAX_THREADS = 8
+
+#: a numpy run of at most this many point-steps uses the optimizer's update directly
+SHORT_UNFUSED = 1000
+
+
+def _block_rows(n: int, buffers: int) -> int:
+    """Starts per block: the arrays of one step (coordinates, buffers and temporaries) stay
+    within a core's L2 cache, where numpy's passes run several times faster than from memory."""
+    return max(2048, min(32768, 262144 // (n * (buffers + 1) + 6)))
+
+
+_BATCH_STEPS: dict[tuple[Any, ...], Callable[..., tuple[Any, ...]]] = {}
+
+
+def _fused_key(compiled: Compiled, optimizer: Optimizer) -> tuple[Any, ...]:
+    rule = optimizer.rule
+    if rule is None:
+        return ()
+    constants = optimizer.constants()
+    return (compiled.expr, compiled.variables, optimizer.name, rule.structure(constants))
+
+
+def _batch_step(compiled: Compiled, optimizer: Optimizer) -> Callable[..., tuple[Any, ...]]:
+    rule = optimizer.rule
+    assert rule is not None and compiled.expr is not None
+    constants = optimizer.constants()
+    key = _fused_key(compiled, optimizer)
+    step = _BATCH_STEPS.get(key)
+    if step is None:
+        step = step_with_value(compiled.variables, compiled.expr, compiled.gradient, rule,
+                               tuple(constants), constants, vectorised=True)
+        if len(_BATCH_STEPS) > 128:
+            _BATCH_STEPS.clear()
+        _BATCH_STEPS[key] = step
+    return step
+
+
+def run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
+               tol: float, keep_path: bool) -> RunResult:
+    count, n = starts.shape
+    rule = optimizer.rule
+    rows = _block_rows(n, 0 if rule is None else len(rule.buffers))
+    row_steps = np.full(count, steps, dtype=np.int64)
+    row_codes = np.full(count, STATUS_CODE[Status.MAX_STEPS], dtype=np.int8)
+    final_x = starts.copy()
+    final_f = np.empty(count)
+    final_g = np.empty(count)
+    length = steps + 1 if keep_path else 2
+    # one start without its whole path: a thinned path, kept as the run goes
+    keeper = PathKeeper(n, False) if count == 1 and not keep_path else None
+    xs = np.empty((length, count, n))
+    fs = np.empty((length, count))
+    gn = np.empty((length, count))
+    workers = min(-(-count // rows), os.cpu_count() or 1, MAX_THREADS)
+    # equal blocks, as many per thread: no thread waits on a last, longer block
+    per = -(-count // (workers * -(-count // (rows * workers))))
+    blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
+
+    # a short single run takes the optimizer's own numpy update: generating the fused step
+    # would cost more than it saves (a second or more for a hundred variables)
+    short = count * steps <= SHORT_UNFUSED and _fused_key(compiled, optimizer) not in _BATCH_STEPS
+    step = None if rule is None or short else _batch_step(compiled, optimizer)
+
+    def run(block: tuple[int, int]) -> None:
+        a, b = block
+        path, out = (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g)
+        with np.errstate(all="ignore"):  # per thread: numpy's error state is thread-local
+            if step is None:
+                _run_block(compiled, optimizer, starts[a:b], steps, tol, keep_path, a, path,
+                           out, keeper)
+            else:
+                _run_block_fused(step, optimizer, starts[a:b], steps, tol, keep_path, a, path,
+                                 out, keeper)
+
+    if optimizer.needs_hessian:
+        with np.errstate(all="ignore"):
+            compiled.hessian_at(starts[:1])  # build the lazy Hessian before threads share it
+    if workers > 1:
+        # numpy releases the GIL inside each operation, so blocks run side by side
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, blocks))
+    else:
+        for block in blocks:
+            run(block)
+    longest = int(row_steps.max())
+    if keeper is not None:
+        kept, path_x, path_f, path_g = keeper.result(longest)
+        return RunResult(path_x[:, None, :], path_f[:, None], path_g[:, None], row_steps,
+                         row_codes, (), kept)
+    if keep_path:
+        xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
+        for s in np.unique(row_steps[row_steps < longest]):
+            which = np.flatnonzero(row_steps == s)
+            xs[s + 1:, which] = xs[s, which]
+            fs[s + 1:, which] = fs[s, which]
+            gn[s + 1:, which] = gn[s, which]
+    else:
+        xs[0], xs[1] = starts, final_x
+        fs[1], gn[1] = final_f, final_g
+    return RunResult(xs, fs, gn, row_steps, row_codes)
+
+
+def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
+               tol: float, keep_path: bool, offset: int,
+               path: tuple[np.ndarray, np.ndarray, np.ndarray],
+               out: tuple[np.ndarray, ...], keeper: PathKeeper | None = None) -> None:
+    xs, fs, gn = path
+    x = np.array(starts.T, order="C")             # (n, B): one row per coordinate
+    index = np.arange(offset, offset + starts.shape[0])
+    full = True                                   # every row of the block still running
+    state: OptState = optimizer.init(starts if optimizer.needs_hessian else x)
+    tol2 = tol * tol
+    bound2 = RUNAWAY * RUNAWAY
+    for k in range(steps + 1):
+        values = compiled.value_grad_columns(list(x))
+        f = values[0]
+        grads = np.stack(values[1:])
+        gsq = np.einsum("ij,ij->j", grads, grads)
+        if keeper is not None:
+            keeper.add_one(k, x[:, 0], float(f[0]), math.sqrt(gsq[0]))
+        if keep_path:
+            where = slice(index[0], index[-1] + 1) if full else index
+            xs[k, where] = x.T
+            fs[k, where] = f
+            gn[k, where] = np.sqrt(gsq)
+        elif k == 0:
+            fs[0, index] = f
+            gn[0, index] = np.sqrt(gsq)
+        # whole-block test first (NaN fails every comparison); per-row work only when needed
+        xsq = np.einsum("ij,ij->j", x, x)
+        calm = (f.min() >= -RUNAWAY and f.max() <= RUNAWAY and xsq.max() <= bound2
+                and gsq.max() < math.inf and not gsq.min() < tol2 and k < steps)
+        stopped = None
+        if not calm:
+            with np.errstate(invalid="ignore"):
+                stopped = ~((np.abs(f) <= RUNAWAY) & (xsq <= bound2) & (gsq < math.inf)
+                            & (gsq >= tol2))
+            if k == steps:
+                stopped[:] = True
+        hessian = None
+        step = None
+        if stopped is None or not stopped.all():
+            if optimizer.needs_hessian:
+                hessian = compiled.hessian_at(x.T)
+                step_t, state = optimizer.update(grads.T, state, x.T, hessian=hessian)
+                step = step_t.T
+                singular = state.singular
+                if singular is not None and singular.any():
+                    stopped = np.zeros(len(index), bool) if stopped is None else stopped
+                    _stop_rows(singular & ~stopped, Status.SINGULAR, k, x, f, gsq, index, out)
+                    stopped = stopped | singular
+            else:
+                step, state = optimizer.update(grads, state, x)
+        if stopped is not None and stopped.any():
+            _classify_stops(stopped, k, k == steps, x, f, gsq, tol2, index, out)
+            if state.singular is not None:
+                stopped = stopped | state.singular
+            if stopped.all():
+                return
+            keep = ~stopped
+            x, index, full = x[:, keep], index[keep], False
+            step = None if step is None else step[:, keep]
+            state = _compact(state, keep, optimizer.needs_hessian)
+        if step is None:
+            return
+        x += step
+
+
+def _run_block_fused(step: Callable[..., tuple[Any, ...]], optimizer: Optimizer,
+                     starts: np.ndarray, steps: int, tol: float, keep_path: bool, offset: int,
+                     path: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     out: tuple[np.ndarray, ...], keeper: PathKeeper | None = None) -> None:
+    """A first-order method on a block of starts: one generated numpy step per iteration
+    (∇f, f, |∇f|² and the update in one function, intermediate results shared)."""
+    xs, fs, gn = path
+    rule = optimizer.rule
+    assert rule is not None
+    count, n = starts.shape
+    x = [np.array(starts[:, i]) for i in range(n)]
+    buffers = [np.full(count, value) for value in rule.initial(optimizer.hyperparameters)
+               for _ in range(n)]
+    consts = list(optimizer.constants().values())
+    index = np.arange(offset, offset + count)
+    full = True                                   # every row of the block still running
+    tol2 = tol * tol
+    t: Any = 0.0
+    for k in range(steps + 1):
+        result = step(*x, *buffers, t, *consts)
+        rows = len(index)
+        f = _as_rows(result[-1], rows)
+        gsq = _as_rows(result[-2], rows)
+        if keeper is not None:
+            keeper.add_one(k, np.array([np.ravel(xi)[0] for xi in x]), float(f[0]),
+                           math.sqrt(gsq[0]))
+        if keep_path:
+            where = slice(index[0], index[-1] + 1) if full else index
+            for i, xi in enumerate(x):
+                xs[k, where, i] = xi
+            fs[k, where] = f
+            gn[k, where] = np.sqrt(gsq)
+        elif k == 0:
+            fs[0, index] = f
+            gn[0, index] = np.sqrt(gsq)
+        # whole-block test first (min and max are NaN when any value is); rows only if needed
+        calm = (f.min() >= -RUNAWAY and f.max() <= RUNAWAY and gsq.max() < math.inf
+                and not gsq.min() < tol2 and k < steps
+                and all(xi.min() >= -RUNAWAY and xi.max() <= RUNAWAY for xi in x))
+        if not calm:
+            stacked = np.stack(x)
+            with np.errstate(invalid="ignore"):
+                stopped = ~((np.abs(f) <= RUNAWAY) & (np.abs(stacked) <= RUNAWAY).all(axis=0)
+                            & (gsq < math.inf) & (gsq >= tol2))
+            if k == steps:
+                stopped[:] = True
+            if stopped.any():
+                _classify_stops(stopped, k, k == steps, stacked, f, gsq, tol2, index, out)
+                if stopped.all():
+                    return
+                keep = ~stopped
+                index, full = index[keep], False
+                result = tuple(v[keep] if np.ndim(v) else v for v in result)
+        x = list(result[:n])
+        buffers = list(result[n:n + len(buffers)])
+        t = result[n + len(buffers)]
+
+
+def _as_rows(value: Any, rows: int) -> np.ndarray:
+    """A per-row array of ``value`` (a generated step returns a constant as a scalar)."""
+    array = np.asarray(value, dtype=float)
+    return array if array.ndim else np.full(rows, float(array))
+
+
+def _classify_stops(stopped: np.ndarray, k: int, last: bool, x: np.ndarray, f: np.ndarray,
+                    gsq: np.ndarray, tol2: float, index: np.ndarray,
+                    out: tuple[np.ndarray, ...]) -> None:
+    """Record why each flagged row stops (rows flagged only by ``last`` hit max_steps)."""
+    flagged = np.flatnonzero(stopped)
+    xf = x[:, flagged]
+    with np.errstate(invalid="ignore"):
+        bad = (~np.isfinite(xf).all(axis=0) | (np.abs(xf) > RUNAWAY).any(axis=0)
+               | ~np.isfinite(f[flagged]) | (np.abs(f[flagged]) > RUNAWAY)
+               | ~np.isfinite(gsq[flagged]))
+        converged = ~bad & (gsq[flagged] < tol2)
+    others = ~(bad | converged)
+    for mask, status in ((bad, Status.DIVERGED), (converged, Status.CONVERGED),
+                         (others if last else np.zeros_like(others), Status.MAX_STEPS)):
+        picked = np.zeros_like(stopped)
+        picked[flagged[mask]] = True
+        _stop_rows(picked, status, k, x, f, gsq, index, out)
+    # a row flagged by the cheap test but fine on the exact one keeps running
+    stopped[flagged[others]] = last
+
+
+def _stop_rows(mask: np.ndarray, status: Status, k: int, x: np.ndarray, f: np.ndarray,
+               gsq: np.ndarray, index: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
+    if not mask.any():
+        return
+    row_steps, row_codes, final_x, final_f, final_g = out
+    rows = index[mask]
+    row_steps[rows] = k
+    row_codes[rows] = STATUS_CODE[status]
+    final_x[rows] = x[:, mask].T
+    final_f[rows] = f[mask]
+    final_g[rows] = np.sqrt(gsq[mask])
+
+
+def _compact(state: OptState, keep: np.ndarray, rows_first: bool) -> OptState:
+    if rows_first:
+        return OptState(state.step, tuple(b[keep] for b in state.buffers), None)
+    return OptState(state.step, tuple(b[:, keep] for b in state.buffers), state.singular)

@@ -1,0 +1,188 @@
+"""Leaving the domain of f: telling a run that reached a point where f or ∇f is not a real
+number (``domain``) from one that overflowed (``diverged``), and naming the culprit in words
+("the logarithm of a number ≤ 0 (x = -1)")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symgd.expr.batch import Compiled
+from symgd.expr.lambdify import lambdify_math
+from symgd.expr.problem import Problem
+from symgd.numeric.results import RUNAWAY, STATUS_CODE, RunResult, Status
+
+#: most rows of a batch examined one by one for a domain exit; beyond, a NaN decides
+MAX_DOMAIN_CHECKS = 4096
+_CHECKERS: dict[tuple[Any, ...], Callable[[np.ndarray, bool], str | None]] = {}
+
+
+def find_domain_exits(result: RunResult, problem: Problem, compiled: Compiled) -> RunResult:
+    """Re-mark as ``domain`` the diverged rows that stopped at a finite point (within the
+    bound) where f or ∇f is not a real number; the rest stay diverged (overflow)."""
+    codes = result.row_codes
+    diverged = np.flatnonzero(codes == STATUS_CODE[Status.DIVERGED])
+    if diverged.size == 0:
+        return result
+    final = result.xs[-1][diverged]
+    f, g = result.fs[-1][diverged], result.grad_norms[-1][diverged]
+    with np.errstate(invalid="ignore"):
+        inside = np.isfinite(final).all(axis=1) & (np.abs(final) <= RUNAWAY).all(axis=1)
+        candidate = inside & ~(np.isfinite(f) & np.isfinite(g))
+    rows = diverged[candidate]
+    if rows.size == 0:
+        return result
+    single = len(codes) == 1
+    checker = _domain_checker(problem, compiled)
+    new_codes = codes.copy()
+    details = list(result.details) if single and result.details else [""] * single
+    nan = np.isnan(f[candidate]) | np.isnan(g[candidate])
+    for count, row in enumerate(rows):
+        if count < MAX_DOMAIN_CHECKS:
+            why = checker(result.xs[-1][row], single)  # words only for a single run
+        else:
+            why = "f or its gradient is not a number" if nan[count] else None
+        if why is not None:
+            new_codes[row] = STATUS_CODE[Status.DOMAIN]
+            if single:
+                details[0] = why
+    return RunResult(result.xs, result.fs, result.grad_norms, result.row_steps, new_codes,
+                     tuple(details), result.kept_steps)
+
+
+def undefined_at(problem: Problem, compiled: Compiled, point: Sequence[float]) -> str | None:
+    """Why f or ∇f is not a real number at the finite ``point`` ("f is undefined at (x = -1):
+    the square root of a negative number (x = -1)"), or ``None`` when both are real numbers
+    there or merely overflow."""
+    return _domain_checker(problem, compiled)(np.asarray(point, dtype=float), True)
+
+
+def _domain_checker(problem: Problem, compiled: Compiled,
+                    ) -> Callable[[np.ndarray, bool], str | None]:
+    """``check(point, words)`` for a finite point: why f or ∇f is not a real number there, or
+    ``None`` when they are (or when they only overflowed); without ``words`` the reason is
+    "" (a batch row needs only the verdict, and finding the culprit costs a millisecond)."""
+    key = (problem.expr, problem.variables)
+    found = _CHECKERS.get(key)
+    if found is not None:
+        return found
+    names = problem.names
+    labels = ["f", *(f"∂f/∂{name}" for name in names)] if len(names) > 1 else ["f", "f′"]
+    exprs = (problem.expr, *compiled.gradient)
+    scalar: list[Callable[..., Any]] = []
+
+    def check(point: np.ndarray, words: bool = True) -> str | None:
+        with np.errstate(all="ignore"):
+            values = compiled.value_grad_columns([np.array([float(v)]) for v in point])
+        bad = [i for i, v in enumerate(values) if not math.isfinite(float(v[0]))]
+        if not bad:
+            return None
+        if not scalar:
+            scalar.append(lambdify_math(problem.variables, exprs))
+        cause = ""
+        try:
+            exact = scalar[0](*(float(v) for v in point))
+        except OverflowError:
+            return None
+        except ZeroDivisionError:
+            cause = "a division by zero"
+        except (ValueError, TypeError):
+            cause = "a function applied outside its domain"
+        else:
+            imaginary = [i for i, v in enumerate(exact)
+                         if isinstance(v, complex) and v.imag != 0]
+            if not imaginary:
+                return None  # inf or NaN from arithmetic that overflowed
+            cause = "its value would be a complex number"
+        if not words:
+            return ""
+        culprit = _culprit([exprs[i] for i in dict.fromkeys([0, *bad])], problem.variables,
+                           point)
+        if len(bad) == 1:
+            which = f"{labels[bad[0]]} is"
+        else:
+            which = "f and its gradient are" if bad[0] == 0 else "the gradient is"
+        return f"{which} undefined at {point_text(names, point)}: {culprit or cause}"
+
+    if len(_CHECKERS) > 64:
+        _CHECKERS.clear()
+    _CHECKERS[key] = check
+    return check
+
+
+def point_text(names: Sequence[str], point: np.ndarray) -> str:
+    """``(x = 1, y = -0.5)``."""
+    at = ", ".join(f"{name} = {float(v):.6g}" for name, v in zip(names, point, strict=True))
+    return f"({at})"
+
+
+def _culprit(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], point: np.ndarray,
+             limit: int = 2000) -> str:
+    """The first piece of ``exprs`` that is undefined at ``point``, in words ("" if none is
+    found among the first ``limit`` subexpressions)."""
+    mapping = {v: sp.Float(float(x), 17) for v, x in zip(variables, point, strict=True)}
+    seen = 0
+    for expr in exprs:
+        for node in sp.preorder_traversal(expr):
+            seen += 1
+            if seen > limit:
+                return ""
+            why = _undefined(node, mapping)
+            if why:
+                return why
+    return ""
+
+
+def _undefined(node: sp.Basic, mapping: Mapping[sp.Symbol, sp.Float]) -> str:
+    """Why ``node`` (one function or power) has no real value at ``mapping``, or ""."""
+    if not node.args or not node.free_symbols:
+        return ""
+
+    def value(expr: sp.Basic) -> float | None:
+        try:
+            number = complex(expr.xreplace(mapping).evalf(17))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        return number.real if number.imag == 0 else None
+
+    def named(expr: sp.Basic) -> str:
+        text = str(expr)
+        return text if len(text) <= 40 else "its argument"
+
+    if isinstance(node, sp.Pow):
+        base, exponent = node.args
+        if not exponent.is_number:
+            return ""
+        b = value(base)
+        if b is None:
+            return ""
+        if b == 0 and exponent.is_negative:
+            return f"a division by zero ({named(base)} = 0)"
+        if b < 0 and not exponent.is_integer:
+            kind = ("the square root of a negative number" if exponent == sp.Rational(1, 2)
+                    or exponent == -sp.Rational(1, 2) else "a fractional power of a negative "
+                    "number")
+            return f"{kind} ({named(base)} = {b:.6g})"
+        return ""
+    rule = _DOMAINS.get(type(node))
+    if rule is None:
+        return ""
+    outside, words = rule
+    a = value(node.args[0])
+    if a is None or not outside(a):
+        return ""
+    return f"{words} ({named(node.args[0])} = {a:.6g})"
+
+
+#: function -> (is this argument outside its real domain?, the words for it)
+_DOMAINS: dict[type, tuple[Callable[[float], bool], str]] = {
+    sp.log: (lambda a: a <= 0, "the logarithm of a number ≤ 0"),
+    sp.asin: (lambda a: abs(a) > 1, "asin of a number outside [−1, 1]"),
+    sp.acos: (lambda a: abs(a) > 1, "acos of a number outside [−1, 1]"),
+    sp.acosh: (lambda a: a < 1, "acosh of a number below 1"),
+    sp.atanh: (lambda a: abs(a) >= 1, "atanh of a number outside (−1, 1)"),
+}
