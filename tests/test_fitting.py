@@ -364,7 +364,7 @@ def test_csv_path_data(tmp_path: object) -> None:
 # -- the lesson section -------------------------------------------------------------------------
 
 def test_lesson_context_and_page() -> None:
-    from symgd.render.fit_figures import fit_lesson_context, render_fit_page
+    from symgd.render.fit_page import fit_lesson_context, render_fit_page
 
     example = demo("linear", rows=60)
     runs = compare_batches(example.loss, example.data, "w,b", mini_batch=8, epochs=15,
@@ -387,7 +387,7 @@ def test_lesson_context_and_page() -> None:
 
 
 def test_lesson_context_three_parameters_has_no_contour() -> None:
-    from symgd.render.fit_figures import fit_lesson_context
+    from symgd.render.fit_page import fit_lesson_context
 
     rng = np.random.default_rng(0)
     data = {"u": rng.normal(size=30), "v": rng.normal(size=30), "t": rng.normal(size=30)}

@@ -1,1 +1,3 @@
-"""Exact calculus on a parsed function: gradient, differential, Hessian, critical points, rule-by-rule steps, curvature."""
+"""Exact calculus: gradient, differential, Hessian, critical points, convexity, the
+rule-by-rule steps, curvature and its learning-rate thresholds, exact hand steps.
+"""

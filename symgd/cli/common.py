@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from symgd.expr.parser import Problem
-    from symgd.numeric.optimizers import Hyperparameter, OptimizerSpec
+    from symgd.numeric.optimizer_spec import Hyperparameter, OptimizerSpec
 
 
 class BadInput(click.ClickException):

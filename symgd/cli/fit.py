@@ -145,7 +145,7 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
 def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Path:
     """Render the comparison page into ``out_dir/fit.html`` (through a temporary file that is
     renamed over it, see :mod:`symgd.base.files`)."""
-    from symgd.render.fit_figures import render_fit_page
+    from symgd.render.fit_page import render_fit_page
 
     try:
         folder = output_folder(out_dir, follow_symlinks=follow_symlinks)

@@ -1,1 +1,4 @@
-"""Text to expression: the tokenizer, the parser (never ``eval``) and the activation functions."""
+"""Text to expression: tokens, the parser (never ``eval``), activation functions, lambdify.
+
+The only ``sympy.lambdify`` call of the package is in :mod:`symgd.expr.lambdify`.
+"""

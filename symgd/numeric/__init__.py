@@ -1,1 +1,3 @@
-"""Numbers: the one lambdify site, fused step code, the optimizers, descent runs, the numba backend and fitting on data."""
+"""Numbers: fused step code, the optimizer registry, descent runs (numpy or numba) and
+fitting models to data.
+"""

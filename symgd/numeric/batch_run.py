@@ -15,7 +15,7 @@ import numpy as np
 
 from symgd.expr.batch import Compiled
 from symgd.numeric.codegen import step_with_value
-from symgd.numeric.optimizers import Optimizer, OptState
+from symgd.numeric.optimizer_spec import Optimizer, OptState
 from symgd.numeric.path import PathKeeper
 from symgd.numeric.results import RUNAWAY, STATUS_CODE, RunResult, Status
 

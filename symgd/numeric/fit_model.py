@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.calculus.differentiate import partial_derivatives
 from symgd.expr.activations import sigmoid, softplus
-from symgd.expr.parser import Problem
-from symgd.numeric.codegen import lambdify_numpy
+from symgd.expr.lambdify import lambdify_numpy
+from symgd.expr.problem import Problem
 
 # -- the model: symbolic pieces, compiled over data -------------------------------------------
 
@@ -55,7 +56,7 @@ class Model:
     @functools.cached_property
     def hessian(self) -> Callable[..., Any]:
         """Per-example Hessian rows (for Newton's method), compiled on first use."""
-        rows = tuple(tuple(sp.diff(g, p) for p in self.params) for g in self.gradient)
+        rows = tuple(partial_derivatives(g, self.params) for g in self.gradient)
         return _compile(self.params, self.data_symbols, rows)
 
     def batch(self, x: np.ndarray, columns: Sequence[np.ndarray]) -> tuple[float, np.ndarray]:
@@ -129,7 +130,7 @@ def stable_loss(expr: sp.Expr) -> sp.Expr:
 def model_for(problem: Problem) -> Model:
     """Differentiate and compile the per-example loss of ``problem`` (cached)."""
     params, data = problem.variables, problem.parameters
-    gradient = tuple(sp.diff(problem.expr, p) for p in params)
+    gradient = partial_derivatives(problem.expr, params)
     value = stable_loss(problem.expr)
     return Model(
         problem=problem, params=params, data_symbols=data, gradient=gradient,

@@ -35,7 +35,7 @@ from symgd.expr.batch import Compiled
 from symgd.expr.lambdify import MATH_FUNCTIONS
 from symgd.expr.problem import Problem
 from symgd.numeric.codegen import step_with_value
-from symgd.numeric.optimizers import Optimizer
+from symgd.numeric.optimizer_spec import Optimizer
 from symgd.numeric.results import (
     PATH_HEAD,
     PATH_POINTS,

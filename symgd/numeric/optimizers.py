@@ -58,175 +58,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
 
-#: a Hessian whose condition number exceeds this counts as singular for Newton's method
-SINGULAR_CONDITION = 1e15
-
-
-class Ops(NamedTuple):
-    """The few operations a rule needs besides arithmetic.
-
-    ``let`` names an intermediate result: the identity on numpy arrays, a fresh assignment
-    when the rule is turned into code, so the generated code rounds exactly where the rule does.
-    """
-
-    sqrt: Callable[[Any], Any]
-    let: Callable[[Any], Any]
-
-#: Steps are written ``let(-lr) * g``: x + (-lr) g is torch's ``param.add_(g, alpha=-lr)``,
-#: and naming -lr once spares the generated code a negation per coordinate.
-
-
-#: apply(g, buffers, t, constants, values, ops) -> (step, new buffers)
-ApplyRule = Callable[
-    [Any, tuple[Any, ...], Any, Mapping[str, Any], Mapping[str, float], Ops],
-    tuple[Any, tuple[Any, ...]],
-]
-
-
-@dataclass(frozen=True)
-class ElementwiseRule:
-    """An update that acts on each coordinate separately.
-
-    ``constants(lr, hyper)`` gives the scalars the rule reads (``1 - beta1`` and the like are
-    computed there once, in double precision, as torch does); ``apply`` receives them either
-    as numbers or as symbols, plus ``values`` (always numbers) for choices of formula.
-    """
-
-    buffers: tuple[str, ...]
-    initial: Callable[[Mapping[str, float]], tuple[float, ...]]
-    constants: Callable[[float, Mapping[str, float]], dict[str, float]]
-    apply: ApplyRule
-    uses_step: bool = False
-    structure: Callable[[Mapping[str, float]], tuple[Any, ...]] = lambda values: ()
-    #: for a rule whose step is a constant times g (plain descent and ascent): that constant,
-    #: so the compiler may fold it into the gradient's coefficients
-    gradient_scale: Callable[[Mapping[str, Any]], Any] | None = None
-
-
-class OptState(NamedTuple):
-    """Optimizer state: updates taken so far, per-coordinate buffers, Newton's singular rows."""
-
-    step: int
-    buffers: tuple[np.ndarray, ...] = ()
-    singular: np.ndarray | None = None
-
-
-#: update(grad, state, x=None, hessian=None) -> (step, new state)
-UpdateFunction = Callable[..., tuple[Any, OptState]]
-
-
-@dataclass(frozen=True)
-class HessianRule:
-    """An update that reads the Hessian (Newton's method): ``make(lr)`` gives ``update``."""
-
-    make: Callable[[float], UpdateFunction]
-
-
-# -- the spec ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Range:
-    """The values a hyperparameter allows: a test, and how an error message words it."""
-
-    words: str
-    test: Callable[[float], bool]
-
-
-AT_LEAST_ZERO = Range("at least 0", lambda value: value >= 0)
-FROM_ZERO_BELOW_ONE = Range("in [0, 1)", lambda value: 0 <= value < 1)
-
-
-@dataclass(frozen=True)
-class Hyperparameter:
-    """One hyperparameter of an optimizer, with its default and how it is shown.
-
-    ``symbol``: how the lesson writes it (``μ``, ``β₁``; the name itself when it has none).
-    ``meaning``: the words of the command-line help (``momentum coefficient``).
-    ``common``: offered as a ``--name`` option and listed beside η in the lesson's run table;
-    ``False`` for rarely changed torch knobs, which the Python API still takes.
-    """
-
-    name: str
-    default: float
-    symbol: str
-    meaning: str
-    allowed: Range = AT_LEAST_ZERO
-    metavar: str = "X"
-    common: bool = True
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """Everything about one optimizer: the single source of truth the registry holds.
-
-    ``rule`` is what runs (and what :mod:`symgd.numeric.codegen` compiles for elementwise
-    rules); ``rule_latex`` is the full rule as the lesson typesets it, ``short_rule`` a one-line
-    formula. ``minimizes`` is ``False`` for ascent (``symgd fit`` offers only minimizers).
-    ``check(values)`` gives an error message for a combination of values the ranges allow but
-    the rule does not (``""`` when fine); ``hints`` pairs a hyperparameter this optimizer does
-    not take with a hint for the error message.
-    """
-
-    name: str
-    label: str
-    description: str
-    hyperparameters: tuple[Hyperparameter, ...]
-    rule: ElementwiseRule | HessianRule
-    rule_latex: str
-    short_rule: str
-    colour: str
-    default_lr: float = 0.1
-    aliases: tuple[str, ...] = ()
-    minimizes: bool = True
-    check: Callable[[Mapping[str, float]], str] | None = None
-    hints: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def defaults(self) -> dict[str, float]:
-        """Hyperparameter name → default, in the spec's order."""
-        return {h.name: h.default for h in self.hyperparameters}
-
-    @property
-    def needs_hessian(self) -> bool:
-        return isinstance(self.rule, HessianRule)
-
-    def hyperparameter(self, name: str) -> Hyperparameter:
-        """The hyperparameter called ``name`` (``KeyError`` if this optimizer has none)."""
-        for hyper in self.hyperparameters:
-            if hyper.name == name:
-                return hyper
-        raise KeyError(name)
-
-
-class Optimizer(NamedTuple):
-    """A pure ``(init, update)`` pair with its name, learning rate and update rule in LaTeX."""
-
-    name: str
-    lr: float
-    hyperparameters: dict[str, float]
-    init: Callable[[np.ndarray], Any]
-    update: Callable[..., tuple[np.ndarray, Any]]
-    rule_latex: str
-    label: str
-    rule: ElementwiseRule | None = None
-    needs_hessian: bool = False
-    spec: OptimizerSpec | None = None
-
-    def constants(self) -> dict[str, float]:
-        """The scalars the elementwise rule reads (empty for Newton)."""
-        if self.rule is None:
-            return {}
-        return self.rule.constants(self.lr, self.hyperparameters)
-
+from symgd.numeric.optimizer_spec import (
+    FROM_ZERO_BELOW_ONE,
+    SINGULAR_CONDITION,
+    ElementwiseRule,
+    HessianRule,
+    Hyperparameter,
+    Ops,
+    Optimizer,
+    OptimizerSpec,
+    OptState,
+    UpdateFunction,
+)
 
 # -- the rules --------------------------------------------------------------------------------
 

@@ -73,7 +73,8 @@ from symgd.expr.parser import Problem, parse
 from symgd.numeric.batch_run import MAX_THREADS, SHORT_UNFUSED, run_batch
 from symgd.numeric.codegen import compiled_for
 from symgd.numeric.domain import MAX_DOMAIN_CHECKS, find_domain_exits, point_text, undefined_at
-from symgd.numeric.optimizers import Optimizer, make_optimizer
+from symgd.numeric.optimizer_spec import Optimizer
+from symgd.numeric.optimizers import make_optimizer
 from symgd.numeric.results import (
     AUTO_PATH_FLOATS,
     DEFAULT_TOL,

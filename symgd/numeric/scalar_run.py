@@ -14,7 +14,7 @@ import numpy as np
 from symgd.expr.batch import Compiled
 from symgd.expr.problem import Problem
 from symgd.numeric.codegen import ScalarStepper, build_scalar_stepper
-from symgd.numeric.optimizers import Optimizer
+from symgd.numeric.optimizer_spec import Optimizer
 from symgd.numeric.path import PathKeeper
 from symgd.numeric.results import RUNAWAY, STATUS_CODE, RunResult, Status, diagnose, first_stop
 

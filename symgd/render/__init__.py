@@ -1,1 +1,1 @@
-"""Shared presentation: the LaTeX and number printer, math as SVG, figures, templates and PDF."""
+"""Shared presentation: the LaTeX and number printer, math as SVG, figures, templates, PDF."""
