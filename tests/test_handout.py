@@ -10,17 +10,16 @@ import pytest
 import sympy as sp
 
 from symgd.base.errors import InputError
-from symgd.handout.build import (
+from symgd.expr.parser import parse
+from symgd.handout import (
     Handout,
-    _split,
-    _units,
     build_handout,
     handout_context,
     handout_to_json,
-    quadratic_candidates,
     render_handout_html,
 )
-from symgd.expr.parser import parse
+from symgd.handout.page import _split, _units
+from symgd.handout.rate_exercise import quadratic_candidates
 
 FUNCTIONS = ["x**2 + 2*x*y", "x**3 - 3*x + y**2", "w**2 - 3*w", "exp(x) + y**2"]
 
@@ -51,7 +50,7 @@ def exercises(key: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def same(a: sp.Expr, b: sp.Expr) -> bool:
-    return sp.simplify(a - b) == 0
+    return bool(sp.simplify(a - b) == 0)
 
 
 # -- the key agrees with SymPy --------------------------------------------------------------
@@ -185,6 +184,45 @@ def test_own_quadratic_is_used_when_its_hessian_is_constant(key: dict[str, Any])
     assert "q(x, y) = " in by_index[2]["question"]
 
 
+def test_own_quadratic_eigenvalues_are_exact_surds() -> None:
+    """The eigenvalues come from the curvature stage; they were once 'simplified' by a numeric
+    guess into a wrong product of powers (−2^(304/961)·3^(596/961)·…)."""
+    key = handout_to_json(build_handout(["22*x**2 + 3*x*y - 26*y**2/5"], workers=1))
+    (rate,) = exercises(key, "learning_rate")
+    assert rate["function_name"] == "f"
+    names = ["x", "y"]
+    eigenvalues = [read(v, names) for v in rate["answer"]["eigenvalues"]]
+    expected = sp.Matrix([[44, 3], [3, sp.Rational(-52, 5)]]).eigenvals(multiple=True)
+    pairs = zip(sorted(eigenvalues, key=float), sorted(expected, key=float), strict=True)
+    assert all(same(a, b) for a, b in pairs)
+    assert rate["answer"]["converges"] is False and rate["answer"]["threshold"] is None
+
+
+def test_three_variable_quadratic_with_cubic_eigenvalues_gets_a_generated_one() -> None:
+    """Eigenvalues that are roots of an irreducible cubic have no short exact form: the
+    question is asked on a drawn quadratic instead (this once raised TypeError)."""
+    key = handout_to_json(build_handout(["x**2 + y**2 + z**2 + 7*x*y + 3*y*z + x*z"],
+                                        workers=1))
+    (rate,) = exercises(key, "learning_rate")
+    assert rate["function_name"] == "q" and rate["variables"] == ["x", "y"]
+    assert all(read(v, ["x", "y"]).is_Integer for v in rate["answer"]["eigenvalues"])
+
+
+def test_hand_walk_agrees_with_the_handout_steps_and_says_where_it_stops() -> None:
+    from symgd.calculus.derivation import derive
+    from symgd.calculus.hand_steps import walk_steps, work_steps
+
+    d = derive("x**2 + 2*x*y + 3*y**2", analyse=False)
+    start, eta = [sp.Integer(1), sp.Rational(-1, 2)], sp.Rational(1, 10)
+    assert walk_steps(d, start, eta).descent() == work_steps(d, start, eta)
+    assert work_steps(d, [sp.Integer(0), sp.Integer(0)], eta) is None  # flat start
+    walk = walk_steps(derive("log(x)", analyse=False), [sp.Integer(1)], sp.Integer(2))
+    assert (walk.stop, len(walk.steps), walk.final_value) == ("value", 1, None)
+    relu = derive("relu(x) + x**2", analyse=False)
+    assert work_steps(relu, [sp.Integer(0)], eta) is None  # a kink
+    assert walk_steps(relu, [sp.Integer(0)], eta).stop is None  # the lesson's rules allow it
+
+
 # -- variants and seeds ---------------------------------------------------------------------
 
 
@@ -284,6 +322,6 @@ def test_iterates_are_not_named_after_a_variable() -> None:
 @pytest.mark.parametrize(("names", "letter"), [(["x", "y"], "p"), (["x1", "x2", "w1"], "p"),
                                                (["x_1", "p"], "r"), (["xy", "z"], "x")])
 def test_point_symbol_avoids_variable_stems(names: list[str], letter: str) -> None:
-    from symgd.handout.build import point_symbol
+    from symgd.handout.text import point_symbol
 
     assert point_symbol(symbols(names)) == letter

@@ -21,7 +21,9 @@ import pytest
 os.environ.setdefault("SYMGD_SERIAL", "1")  # draw figures in-process: faster for many lessons
 
 from symgd.base.errors import InputError
-from symgd.lesson.build import Lesson, classify_signal, exact_number, explain, print_parts
+from symgd.lesson.page import Lesson, explain, print_parts
+from symgd.lesson.settings import exact_number
+from symgd.numeric.regimes import classify_signal
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "lesson_saddle.json"
 
@@ -292,6 +294,78 @@ def test_print_parts_split_at_sections_and_keep_everything_once(saddle: Lesson) 
     assert max(sizes) < 0.75 * len(page)  # about equal work for the two processes
     assert print_parts(page, 1) == [page]
     assert print_parts("<p>no sections</p>", 2) == ["<p>no sections</p>"]
+
+
+# -- typed results -------------------------------------------------------------------------------
+
+
+def test_settings_are_parsed_once_into_every_form(saddle: Lesson) -> None:
+    import sympy as sp
+
+    settings = saddle.settings
+    assert settings is not None
+    assert settings.lr.exact == sp.Rational(1, 10) and settings.lr.value == 0.1
+    assert settings.lr.text == "1/10" and settings.lr.latex == r"\frac{1}{10} = 0.1"
+    assert settings.start.exact == (1, 2) and settings.start.floats == (1.0, 2.0)
+    learning_rate = next(i for i in saddle.context["settings"] if i["name"] == "Learning rate")
+    assert learning_rate["latex"] == rf"\eta = {settings.lr.latex}"
+
+
+def test_json_comes_from_the_typed_results_not_the_page(saddle: Lesson, tmp_path: Path) -> None:
+    import copy
+
+    from symgd.lesson.report import lesson_json
+
+    before = lesson_json(saddle, tmp_path / "report.html")
+    assert before["lr"] == 0.1 and before["start"] == [1.0, 2.0]
+    assert before["expression"] == "x**2+2*x*y" and before["variables"] == ["x", "y"]
+    assert [r["method"] for r in before["runs"]] == ["gd", "momentum", "adam"]
+    kept = copy.deepcopy(saddle.context)
+    try:  # a template context changed after the fact does not change the JSON
+        saddle.context["settings_values"]["lr"] = 99.0
+        saddle.context["function"]["source"] = "changed"
+        assert lesson_json(saddle, tmp_path / "report.html") == before
+    finally:
+        saddle.context.clear()  # type: ignore[attr-defined]
+        saddle.context.update(kept)  # type: ignore[attr-defined]
+
+
+def test_sections_are_pure_functions_of_the_results(saddle: Lesson) -> None:
+    from symgd.lesson.sections.rates import rates_section
+    from symgd.lesson.sections.summary import summary_section
+    from symgd.lesson.view import as_context
+
+    worked = saddle.worked
+    assert worked is not None
+    again = summary_section(worked.facts, worked.settings, worked.runs, worked.panel)
+    assert again == worked.sections.summary
+    rates = rates_section(worked.facts, worked.runs, worked.panel)
+    assert as_context(rates)["bound_latex"] == saddle.context["rates"]["bound_latex"]
+
+
+def test_thresholds_come_from_the_curvature_window(saddle: Lesson) -> None:
+    import sympy as sp
+
+    worked = saddle.worked
+    assert worked is not None
+    window = worked.facts.constant_window
+    assert window is not None and not window.local
+    assert window.exact_eigenvalues == (1 - sp.sqrt(5), 1 + sp.sqrt(5))
+    assert window.stable_below == pytest.approx(2 / (1 + 5**0.5), rel=1e-15)
+    assert worked.panel.window.lambda_max == pytest.approx(1 + 5**0.5, rel=1e-15)
+
+
+def test_one_printer_writes_powers_of_self_printing_functions() -> None:
+    from symgd.expr.parser import parse
+    from symgd.render.latex import tex
+
+    squared = parse("sigmoid(z)**2").expr
+    inverse = parse("1/sigmoid(z)").expr
+    assert tex(squared) == r"\sigma\left(z\right)^{2}"
+    assert tex(inverse) == r"\frac{1}{\sigma\left(z\right)}"
+    assert tex(inverse, raise_function_powers=True) == r"\sigma\left(z\right)^{-1}"
+    x = parse("x").variables[0]
+    assert tex(x**2, symbol_names={x: r"\left(3\right)"}) == r"\left(3\right)^{2}"
 
 
 # -- snapshot -------------------------------------------------------------------------------------

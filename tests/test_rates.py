@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from symgd.calculus.curvature import learning_rates
+from symgd.numeric.regimes import classify_run
 from symgd.numeric.runner import descend
-from symgd.calculus.curvature import classify_run, learning_rates
 
 
 def test_saddle_has_no_stable_rate() -> None:
@@ -83,3 +84,18 @@ def test_classifier_is_quiet_on_huge_iterates() -> None:
     assert classify_run(run) == "divergent"  # |x| > 1e12 at the start
     big = descend("w**2", np.array([[1.0], [2.0]]), lr=1.2, steps=30)
     assert classify_run(big) == ["divergent", "divergent"]
+
+
+def test_window_of_a_numeric_hessian_holds_every_threshold() -> None:
+    from symgd.calculus.curvature import window_of_matrix
+
+    window = window_of_matrix([[2.0, 0.0], [0.0, 8.0]], "here", point=[1.0, 2.0], vectors=True)
+    assert window.eigenvalues == (2.0, 8.0) and window.point == (1.0, 2.0)
+    assert (window.lambda_min, window.lambda_max) == (2.0, 8.0)
+    assert window.monotone_below == 0.125 and window.stable_below == 0.25
+    assert window.contraction(0.1) == pytest.approx(0.8) and window.condition_number == 4.0
+    assert window.vectors is not None and np.allclose(np.abs(window.vectors[1]), [0.0, 1.0])
+    undefined = window_of_matrix([[np.nan, 0.0], [0.0, 1.0]], "nowhere")
+    assert undefined.eigenvalues == () and undefined.lambda_max is None
+    assert undefined.contraction(0.1) is None and not undefined.converges
+

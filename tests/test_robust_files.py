@@ -18,10 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import symgd
-from symgd.numeric import data as data_module
 from symgd.base import files as files
-from symgd.cli import cli
-from symgd.numeric.data import MAX_DATA_BYTES, load_csv, parse_csv
 from symgd.base.errors import InputError
 from symgd.base.files import (
     answer_key_path,
@@ -31,7 +28,10 @@ from symgd.base.files import (
     size_text,
     write_atomically,
 )
-from symgd.lesson.build import Lesson
+from symgd.cli import cli
+from symgd.lesson.page import Lesson
+from symgd.numeric import data as data_module
+from symgd.numeric.data import MAX_DATA_BYTES, load_csv, parse_csv
 from symgd.render.templates import (
     CONTEXT_EXTRAS,
     LESSON_TEMPLATE,
@@ -453,7 +453,7 @@ def test_a_name_tested_before_use_is_not_an_error(user_templates: Path) -> None:
 
 
 def test_every_context_name_is_known_to_the_template_check() -> None:
-    from symgd.handout.build import build_handout, handout_context
+    from symgd.handout import build_handout, handout_context
 
     known = _shipped_names(str(templates_path(None))) | CONTEXT_EXTRAS
     lesson = symgd.explain("x**2", methods="gd", steps=10)

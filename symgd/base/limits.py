@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ def run_bounded(function: Callable[..., T], *args: Any, seconds: float) -> T:
         receiver.close()
     if not ok:
         raise ChildError(payload)
-    return payload
+    return cast(T, payload)
 
 
 class ChildError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Learning-rate analysis for plain gradient descent, and a classifier of finished runs.
+"""Learning-rate analysis for plain gradient descent: the only place symgd computes the
+curvature thresholds η < 1/λ_max and η < 2/λ_max.
 
 Near a point, f looks like a quadratic with Hessian H. Plain descent multiplies the component
 of the error along an eigenvector of H (eigenvalue λ) by ``1 - ηλ`` each step, so
@@ -10,20 +11,18 @@ of the error along an eigenvector of H (eigenvalue λ) by ``1 - ηλ`` each step
 - a negative λ makes that direction grow for every η > 0: descent runs away (a saddle, or f
   unbounded below).
 
-:func:`learning_rates` gives these thresholds. When the Hessian is constant (f is quadratic)
-they are exact and global (SymPy numbers such as ``(√5 - 1)/2``); otherwise they come from the
-Hessian at the start and at the point reached and are labelled local.
-
-:func:`classify_run` labels a finished :class:`~symgd.numeric.runner.Trajectory`:
-``"divergent"`` (it diverged or left the domain of f, ended higher than it began, or its
-gradient and step lengths were still growing), ``"oscillating"`` (two consecutive steps point
-more than 90° apart) or ``"monotone"``.
+:class:`RateWindow` holds the eigenvalues of one Hessian and every threshold read from them;
+:func:`exact_window` builds it for a constant Hessian (exact eigenvalues such as ``1 - √5``),
+:func:`window_of_matrix` for a Hessian evaluated at a point. :func:`learning_rates` gives the
+windows of a function: one exact and global window when the Hessian is constant (f is
+quadratic), otherwise local windows at the start and at the point reached. The classifier of
+finished runs is :func:`symgd.numeric.regimes.classify_run`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -40,18 +39,47 @@ EXACT_MAX_VARIABLES = 3
 
 @dataclass(frozen=True)
 class RateWindow:
-    """Learning-rate thresholds from one Hessian (exact and global, or local at a point)."""
+    """Learning-rate thresholds from one Hessian (exact and global, or local at a point).
+
+    ``eigenvalues`` ascend; ``vectors[i]``, when given, is a unit eigenvector of
+    ``eigenvalues[i]``. Every threshold symgd states (1/λ_max, 2/λ_max, the contraction factor
+    and the condition number) is computed here and read by the lesson and the handout.
+
+    >>> window = window_of_matrix([[2.0, 0.0], [0.0, 8.0]], "at the minimum")
+    >>> window.lambda_max, window.monotone_below, window.stable_below
+    (8.0, 0.125, 0.25)
+    """
 
     label: str
     local: bool
     point: tuple[float, ...] | None
     eigenvalues: tuple[float, ...]
     exact_eigenvalues: tuple[sp.Expr, ...] | None = None
+    vectors: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def lambda_max(self) -> float | None:
         """The largest eigenvalue (None when the Hessian is undefined there)."""
         return self.eigenvalues[-1] if self.eigenvalues else None
+
+    @property
+    def lambda_min(self) -> float | None:
+        """The smallest eigenvalue (None when the Hessian is undefined there)."""
+        return self.eigenvalues[0] if self.eigenvalues else None
+
+    def contraction(self, lr: float) -> float | None:
+        """The largest ``|1 − ηλ|``: the factor by which plain descent shrinks the error per
+        step near a minimum (None unless every eigenvalue is clearly positive)."""
+        if not self.eigenvalues or self.eigenvalues[0] <= 1e-12:
+            return None
+        return float(np.abs(1 - lr * np.asarray(self.eigenvalues)).max())
+
+    @property
+    def condition_number(self) -> float | None:
+        """``λ_max / λ_min`` when every eigenvalue is positive."""
+        if not self.eigenvalues or self.eigenvalues[0] <= 0:
+            return None
+        return self.eigenvalues[-1] / self.eigenvalues[0]
 
     @property
     def converges(self) -> bool:
@@ -176,10 +204,7 @@ def learning_rates(
     names = problem.names
     constant = not any(entry.free_symbols & set(xs) for entry in hessian)
     if constant:
-        return LearningRates(names, True, (_exact_window(hessian),))
-    from symgd.numeric.codegen import compiled_for
-
-    compiled = compiled_for(problem.expr, xs)
+        return LearningRates(names, True, (exact_window(hessian),))
     windows = []
     for label, point in (("local, at the start", start), ("local, at the point reached", reached)):
         if point is None:
@@ -187,13 +212,26 @@ def learning_rates(
         p = np.asarray(point, dtype=float).reshape(-1)
         if p.shape != (len(xs),):
             raise InputError(f"a point needs {len(xs)} value(s), got {p.size}")
-        with np.errstate(all="ignore"):
-            h = compiled.hessian_at(p[None, :])[0]
-        eigenvalues: tuple[float, ...] = ()
-        if np.isfinite(h).all():
-            eigenvalues = tuple(float(v) for v in np.linalg.eigvalsh((h + h.T) / 2))
-        windows.append(RateWindow(label, True, tuple(float(v) for v in p), eigenvalues))
+        windows.append(window_of_matrix(_hessian_at(hessian, xs, p), label,
+                                       point=[float(v) for v in p]))
     return LearningRates(names, False, tuple(windows))
+
+
+def _hessian_at(hessian: sp.ImmutableMatrix, variables: Sequence[sp.Symbol],
+                point: np.ndarray) -> np.ndarray:
+    """The Hessian's value at ``point`` as floats (NaN where it is undefined or not real)."""
+    values = hessian.xreplace({v: sp.Float(float(c)) for v, c in zip(variables, point,
+                                                                      strict=True)})
+    out = np.full(hessian.shape, np.nan)
+    rows, columns = hessian.shape
+    for i, j in ((i, j) for i in range(rows) for j in range(columns)):
+        try:
+            number = complex(values[i, j].evalf())
+        except (TypeError, ValueError):
+            continue
+        if number.imag == 0:
+            out[i, j] = number.real
+    return out
 
 
 def _problem_and_hessian(f: Any, variables: Sequence[str] | None,
@@ -214,78 +252,55 @@ def _problem_and_hessian(f: Any, variables: Sequence[str] | None,
     return problem, sp.ImmutableMatrix(gradient.jacobian(list(xs)))
 
 
-def _exact_window(hessian: sp.ImmutableMatrix) -> RateWindow:
-    numeric = np.array(hessian.evalf(30).tolist(), dtype=float)
-    eigenvalues = tuple(float(v) for v in np.linalg.eigvalsh((numeric + numeric.T) / 2))
+def window_of_matrix(
+    matrix: Any, label: str, *, local: bool = True, point: Sequence[float] | None = None,
+    vectors: bool = False,
+) -> RateWindow:
+    """The window of a numeric Hessian: its eigenvalues (and with ``vectors`` its unit
+    eigenvectors); no eigenvalues when the matrix is not finite."""
+    h = np.asarray(matrix, dtype=float)
+    where = None if point is None else tuple(float(v) for v in point)
+    if not np.isfinite(h).all():
+        return RateWindow(label, local, where, ())
+    symmetric = (h + h.T) / 2
+    if not vectors:
+        values = np.linalg.eigvalsh(symmetric)
+        return RateWindow(label, local, where, tuple(float(v) for v in values))
+    values, columns = np.linalg.eigh(symmetric)
+    return RateWindow(label, local, where, tuple(float(v) for v in values),
+                      vectors=tuple(tuple(float(c) for c in columns[:, i])
+                                    for i in range(len(values))))
+
+
+def exact_window(hessian: Any, numeric: Any = None) -> RateWindow:
+    """The global window of a constant Hessian, with its exact eigenvalues when SymPy finds
+    them as real numbers (up to :data:`EXACT_MAX_VARIABLES` variables), in ascending order.
+    ``numeric`` is the Hessian in floats, when the caller has it already."""
+    matrix = sp.Matrix(hessian)
+    if numeric is None:
+        numeric = np.array(matrix.evalf(), dtype=float)
+    window = window_of_matrix(numeric, "exact (the Hessian is constant)", local=False,
+                              vectors=True)
     exact: tuple[sp.Expr, ...] | None = None
-    if hessian.shape[0] <= EXACT_MAX_VARIABLES:
-        exact = _exact_eigenvalues(hessian)
-    return RateWindow("exact (the Hessian is constant)", False, None, eigenvalues, exact)
+    if matrix.shape[0] <= EXACT_MAX_VARIABLES:
+        exact = _exact_eigenvalues(matrix)
+    return replace(window, exact_eigenvalues=exact)
 
 
-def _exact_eigenvalues(hessian: sp.ImmutableMatrix) -> tuple[sp.Expr, ...] | None:
-    values: list[sp.Expr] = []
-    for value, multiplicity in sp.Matrix(hessian).eigenvals().items():
-        value = sp.radsimp(sp.nsimplify(value) if value.is_Float else value)
-        if value.has(sp.I) or sp.count_ops(value) > 30 or not value.is_real:
-            return None
-        values.extend([value] * int(multiplicity))
-    return tuple(sorted(values, key=lambda v: float(v)))
+_exact_window = exact_window
+
+
+def _exact_eigenvalues(matrix: sp.Matrix) -> tuple[sp.Expr, ...] | None:
+    try:
+        found = [v for v, m in matrix.eigenvals().items() for _ in range(int(m))]
+    except (NotImplementedError, sp.MatrixError):
+        return None
+    if any(v.has(sp.I) or v.is_real is False for v in found):
+        return None
+    return tuple(sorted(found, key=lambda v: float(sp.re(v.evalf()))))
 
 
 def _show(value: Any) -> str:
     if isinstance(value, sp.Basic):
         return str(value)
     return f"{value:.6g}"
-
-
-# -- classifying a finished run ---------------------------------------------------------------
-
-def classify_run(run: Any) -> Any:
-    """``"monotone"``, ``"oscillating"`` or ``"divergent"`` for a Trajectory (a list for a batch).
-
-    Divergent: the run diverged or left the domain of f (a step too long for the region where
-    f is defined), or (for descent) f ended higher than it started, or the
-    gradient norm grew overall while the last three step lengths kept growing. Oscillating:
-    two consecutive steps of non-negligible length point more than 90° apart. Otherwise
-    monotone.
-    """
-    if run.xs.ndim == 3:
-        statuses = run.row_status()
-        return [
-            _classify(run.xs[:, i], run.fs[:, i], run.grad_norms[:, i],
-                      statuses[i].value in _RAN_OFF, run.method == "ascent")
-            for i in range(run.xs.shape[1])
-        ]
-    return _classify(run.xs, run.fs, run.grad_norms, run.status.value in _RAN_OFF,
-                     run.method == "ascent")
-
-
-#: statuses that count as divergent whatever the path looked like
-_RAN_OFF = ("diverged", "domain")
-
-
-def _classify(xs: np.ndarray, fs: np.ndarray, gn: np.ndarray, diverged: bool,
-              ascent: bool) -> str:
-    if diverged:
-        return "divergent"
-    with np.errstate(all="ignore"):
-        # drop repeated points at the end (a batch start that stopped early)
-        steps = np.diff(xs, axis=0)
-        lengths = np.linalg.norm(steps, axis=1)
-        moving = np.flatnonzero(lengths > 0)
-        if moving.size == 0:
-            return "monotone"
-        last = int(moving[-1])
-        steps, lengths = steps[: last + 1], lengths[: last + 1]
-        fs, gn = fs[: last + 2], gn[: last + 2]
-        worse = (fs[-1] < fs[0]) if ascent else (fs[-1] > fs[0])
-        growing = len(lengths) >= 3 and bool(np.all(np.diff(lengths[-3:]) > 0))
-        if worse or (gn[-1] > gn[0] and growing):
-            return "divergent"
-        big = lengths > 1e-9 * lengths.max()
-        dots = np.einsum("ij,ij->i", steps[:-1], steps[1:])
-        reversals = dots < 0
-        if np.any(reversals & big[:-1] & big[1:]):
-            return "oscillating"
-    return "monotone"

@@ -74,13 +74,11 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
 
     from symgd.base.errors import InputError
     from symgd.base.files import check_output_in
-    from symgd.lesson.build import explain as make_lesson
     from symgd.expr.parser import parse
+    from symgd.lesson.page import explain as make_lesson
 
     problem = parse(expression)
     point = None if start is None else parse_point(start, list(problem.names))
-    if lr is not None and not lr > 0:
-        raise InputError(f"the learning rate must be positive, got {lr:g}")
     chosen = None if methods is None else split_list(methods, "--methods")
     folder = output if output is not None else Path("out") / slug(expression)
     for name in ("report.html", "report.pdf") if with_pdf else ("report.html",):
@@ -116,26 +114,9 @@ def slug(expression: str) -> str:
 
 
 def lesson_json(lesson: object, path: Path) -> dict[str, object]:
-    """The report's path and the key numbers of the lesson."""
-    from symgd.lesson.build import Lesson
+    """The report's path and the key numbers of the lesson (see :mod:`symgd.lesson.report`)."""
+    from symgd.lesson.page import Lesson
+    from symgd.lesson.report import lesson_json as key_numbers
 
     assert isinstance(lesson, Lesson)
-    settings = lesson.context["settings_values"]
-    return {
-        "report": str(path),
-        "expression": lesson.context["function"]["source"],
-        "variables": lesson.context["function"]["variables"],
-        **settings,
-        "runs": [
-            {
-                "method": run.method,
-                "lr": run.lr,
-                "status": run.status.value,
-                "steps": run.steps,
-                "final": [float(v) for v in run.xs[-1]],
-                "f": float(run.fs[-1]),
-                "grad_norm": float(run.grad_norms[-1]),
-            }
-            for run in lesson.trajectories
-        ],
-    }
+    return key_numbers(lesson, path)

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from symgd.base.errors import ExpressionError, InputError
+from symgd.base.files import answer_key_path, check_output, read_input, write_atomically
+from symgd.base.limits import MAX_VARIANTS
 from symgd.cli.common import (
     ExpressionCommand,
     OutputPath,
@@ -15,9 +18,6 @@ from symgd.cli.common import (
     input_errors_exit_2,
     json_text,
 )
-from symgd.base.errors import ExpressionError, InputError
-from symgd.base.files import answer_key_path, check_output, read_input, write_atomically
-from symgd.base.limits import MAX_VARIANTS
 
 if TYPE_CHECKING:
     from symgd.expr.parser import Problem
@@ -75,7 +75,7 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
     the key is also written as JSON (e.g. handout.json), with every
     expression as a string that symgd reads back.
     """
-    from symgd.handout.build import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
+    from symgd.handout import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
     from symgd.render.pdf import load_weasyprint
 
     problems = _read_problems(expressions, from_file)

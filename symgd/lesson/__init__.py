@@ -1,1 +1,3 @@
-"""The ``symgd explain`` lesson: facts and runs first, then one module per section."""
+"""The ``symgd explain`` lesson: the function's facts and the runs first, then one module
+per section.
+"""

@@ -1,0 +1,197 @@
+"""The function's facts, worked out once: derivation, critical points, curvature, numeric
+evaluation. Every later stage of the lesson reads them; nothing changes them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from symgd.render.latex import elide, short_exact, tex
+
+if TYPE_CHECKING:
+    import numpy as np
+    import sympy as sp
+
+    from symgd.calculus.curvature import RateWindow
+    from symgd.calculus.derivation import CriticalPoint, Derivation
+    from symgd.expr.parser import Problem
+    from symgd.numeric.codegen import Compiled
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """An exact value at a point; ``rounded`` when it had to be worked in decimals."""
+
+    value: Any
+    rounded: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Facts:
+    """What the lesson knows about f before any run."""
+
+    derivation: Derivation
+    problem: Problem
+    variables: tuple[sp.Symbol, ...]
+    names: tuple[str, ...]
+    compiled: Compiled
+    #: the critical points that are single points with finite coordinates
+    isolated: tuple[CriticalPoint, ...]
+    minima: tuple[CriticalPoint, ...]
+    #: the exact, global curvature window when the Hessian is constant, else None
+    constant_window: RateWindow | None
+    #: ``x, y`` in LaTeX, as written inside f(...)
+    args_tex: str
+    hessian: Callable[..., Any] = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        """The number of variables."""
+        return len(self.variables)
+
+    def f_at(self, point: Sequence[float]) -> float:
+        """f at ``point`` (NaN or ±∞ where it is undefined)."""
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return float(self.compiled.value_at(np.asarray([point], dtype=float))[0])
+
+    def grad_at(self, point: Sequence[float]) -> np.ndarray:
+        """∇f at ``point``."""
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            gradient: np.ndarray = self.compiled.gradient_at(np.asarray([point], dtype=float))[0]
+        return gradient
+
+    def hess_at(self, point: Sequence[float]) -> np.ndarray:
+        """The Hessian of the derivation (kinks of relu/abs left out) at ``point``."""
+        import numpy as np
+
+        if self.derivation.hessian_is_constant:
+            return np.array(self.hessian(), dtype=float)
+        with np.errstate(all="ignore"):
+            values = self.hessian(*[float(v) for v in point])
+            return np.array([[float(np.asarray(v, dtype=float)) for v in row] for row in values],
+                            dtype=float).reshape(self.n, self.n)
+
+    def window_at(self, point: Sequence[float], label: str = "",
+                  vectors: bool = False) -> RateWindow:
+        """The curvature window (eigenvalues, thresholds) of the Hessian at ``point``."""
+        from symgd.calculus.curvature import window_of_matrix
+
+        return window_of_matrix(self.hess_at(point), label, point=point, vectors=vectors)
+
+    def exact_at(self, expr: Any, point: Sequence[Any]) -> Evaluated:
+        """``expr`` at ``point``, exactly while the numbers stay below
+        :data:`symgd.calculus.exact.MAX_EXACT_DIGITS` digits, else in decimals (rounded)."""
+        import sympy as sp
+
+        from symgd.calculus.exact import TooLarge, decimal_at, exact_at
+        from symgd.expr.activations import to_elementary
+
+        mapping = dict(zip(self.variables, point, strict=True))
+        try:
+            value = exact_at(expr, mapping)
+            if value.has(sp.DiracDelta, sp.Heaviside):
+                value = exact_at(to_elementary(expr), mapping)
+        except TooLarge:
+            if expr.has(sp.DiracDelta, sp.Heaviside):
+                expr = to_elementary(expr)
+            return Evaluated(decimal_at(expr, mapping), True)
+        return Evaluated(value, False)
+
+    def nearest_point(self, x: Any, tolerance: float = 1e-3) -> CriticalPoint | None:
+        """The isolated critical point within ``tolerance`` (relative) of ``x``, if any."""
+        best = None
+        best_distance = tolerance
+        for p in self.isolated:
+            coords = p.as_floats()
+            distance = max(abs(a - b) for a, b in zip(coords, x, strict=True))
+            scale = max(1.0, max(abs(c) for c in coords))
+            if distance <= best_distance * scale:
+                best, best_distance = p, distance / scale
+        return best
+
+    def is_quadratic(self) -> bool:
+        """True when f is a polynomial of degree at most 2."""
+        import sympy as sp
+
+        expr = self.problem.expr
+        if not expr.is_polynomial(*self.variables):
+            return False
+        return bool(sp.Poly(expr, *self.variables).total_degree() <= 2)
+
+
+def shown_eigenvalues(window: RateWindow | None) -> tuple[Any, ...] | None:
+    """The exact eigenvalues of a constant Hessian when each is short enough to show."""
+    if window is None or not window.exact_eigenvalues:
+        return None
+    values = window.exact_eigenvalues
+    return values if all(short_exact(v) for v in values) else None
+
+
+def work_out_facts(derivation: Derivation) -> Facts:
+    """The facts of ``derivation``'s function (compiled f and ∇f, critical points, the exact
+    curvature window of a constant Hessian)."""
+    from symgd.numeric.codegen import compiled_for
+
+    problem = derivation.problem
+    variables = tuple(derivation.variables)
+    isolated = tuple(_isolated_points(derivation))
+    hessian = _hessian_function(derivation)
+    window = None
+    if derivation.hessian_is_constant:
+        from symgd.calculus.curvature import exact_window
+
+        window = exact_window(derivation.hessian, hessian())
+    return Facts(
+        derivation=derivation,
+        problem=problem,
+        variables=variables,
+        names=tuple(v.name for v in variables),
+        compiled=compiled_for(problem.expr, problem.variables),
+        isolated=isolated,
+        minima=tuple(p for p in isolated if p.kind == "minimum"),
+        constant_window=window,
+        args_tex=", ".join(elide([tex(v) for v in variables], r"\dots")),
+        hessian=hessian,
+    )
+
+
+def _isolated_points(derivation: Derivation) -> list[CriticalPoint]:
+    points = []
+    for p in derivation.critical_points:
+        if p.free:
+            continue
+        try:
+            coords = p.as_floats()
+        except (TypeError, ValueError):
+            continue
+        if all(math.isfinite(c) for c in coords):
+            points.append(p)
+    return points
+
+
+def _hessian_function(derivation: Derivation) -> Callable[..., Any]:
+    """The Hessian as a numeric function: one matrix for every point when it is constant (no
+    code to generate: 10⁴ entries for 100 variables), else generated on first use."""
+    import numpy as np
+
+    n = len(derivation.variables)
+    if derivation.hessian_is_constant:
+        constant = np.array(derivation.hessian.evalf(), dtype=float).reshape(n, n)
+        return lambda *point: constant
+    generated: list[Callable[..., Any]] = []
+
+    def hessian(*point: float) -> Any:
+        if not generated:
+            from symgd.numeric.codegen import lambdify_numpy
+
+            rows = tuple(tuple(derivation.hessian[i, j] for j in range(n)) for i in range(n))
+            generated.append(lambdify_numpy(derivation.variables, rows))
+        return generated[0](*point)
+
+    return hessian

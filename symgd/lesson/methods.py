@@ -1,0 +1,32 @@
+"""The lesson's words for optimizers, read from the registry in :mod:`symgd.numeric.optimizers`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def label(method: str) -> str:
+    """``Gradient descent`` for ``gd`` (the name itself when the registry has no such method)."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    spec = OPTIMIZERS.get(method)
+    return spec.label if spec is not None else method
+
+
+def rule_latex(method: str) -> str:
+    """The update rule of ``method`` in LaTeX."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    spec = OPTIMIZERS.get(method)
+    return spec.rule_latex if spec is not None else method
+
+
+def hyperparameters_text(method: str, values: Mapping[str, float]) -> str:
+    """``μ = 0.9, ε = 10⁻⁸``: the run's hyperparameters that the registry marks as shared
+    options, by their symbols (settings such as Adagrad's decay are left out)."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+    from symgd.render.latex import number
+
+    spec = OPTIMIZERS.get(method)
+    shown = {h.name: h.symbol for h in spec.hyperparameters if h.common} if spec else {}
+    return ", ".join(f"{shown[k]} = {number(v)}" for k, v in values.items() if k in shown)

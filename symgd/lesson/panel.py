@@ -1,0 +1,153 @@
+"""The learning-rate panel's runs: plain descent with three learning rates around the
+curvature thresholds at a reference point, each classified as it went."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from symgd.lesson.settings import TOLERANCE, Settings
+from symgd.render.latex import floats_plain
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from symgd.calculus.curvature import RateWindow
+    from symgd.lesson.facts import Facts
+    from symgd.numeric.runner import Trajectory
+
+#: learning rates of the learning-rate panel, as multiples of 1/λ_max
+REGIME_FACTORS = (0.8, 1.2, 2.4)
+#: steps of each panel run
+PANEL_STEPS = 30
+#: what the quadratic model predicts for the three rates, in order
+PREDICTED = ("monotone", "oscillating", "divergent")
+
+
+@dataclass(frozen=True, eq=False)
+class PanelRun:
+    """One run of the panel: its rate, what was expected and what was observed."""
+
+    rate: float
+    expected: str
+    run: Trajectory
+    observed: str
+    #: the distance to the reference along v_max per step (f itself when ``relative``)
+    signal: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class RatePanel:
+    """Where the curvature is read, what it says, and the three runs."""
+
+    reference: list[float]
+    #: ``at the minimum (1, 2) that gradient descent reached``
+    where: str
+    window: RateWindow
+    #: no minimum and a varying Hessian: the rates are multiples of the lesson's η
+    relative: bool
+    #: the Hessian has a negative eigenvalue at the reference: runs escape whatever η is
+    saddle: bool
+    #: the runs start close to the reference, where f is nearly its quadratic model
+    local: bool
+    start: list[float]
+    #: the small region around the reference drawn for two variables (``local`` only)
+    local_region: Any
+    runs: tuple[PanelRun, ...]
+
+    @property
+    def bounded(self) -> bool:
+        """True when the curvature bounds η (a positive λ_max and a minimum to read it at)."""
+        top = self.window.lambda_max
+        return top is not None and top > 0 and not self.relative
+
+
+def reference_point(facts: Facts, gd: Trajectory, start: list[float]) -> tuple[list[float], str]:
+    """Where the curvature is read for the learning-rate panel."""
+    if gd.status.value == "converged":
+        target = facts.nearest_point(gd.xs[-1])
+        if target is not None:
+            return list(target.as_floats()), (
+                f"at the {target.kind} {floats_plain(target.as_floats())} that gradient "
+                "descent reached")
+        return [float(v) for v in gd.xs[-1]], "at the point gradient descent reached"
+    points = facts.isolated
+    if points:
+        nearest = min(points, key=lambda p: sum((a - b) ** 2 for a, b in
+                                                zip(p.as_floats(), start, strict=True)))
+        return list(nearest.as_floats()), (
+            f"at the {nearest.kind} {floats_plain(nearest.as_floats())}, the critical "
+            "point nearest the start")
+    return start, "at the start point"
+
+
+def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
+    """The panel: reference point, window there, three rates, their runs."""
+    import numpy as np
+
+    from symgd.numeric.regimes import classify_along
+    from symgd.numeric.runner import descend
+
+    start = list(s.start.floats)
+    reference, where = reference_point(facts, gd, start)
+    window = facts.window_at(reference, where, vectors=True)
+    relative = not facts.minima and not facts.derivation.hessian_is_constant
+    top = window.lambda_max
+    if top is None or not top > 0 or relative:
+        rates = [s.lr.value * m for m in (0.5, 1.0, 2.0)]
+        expected = ["half this lesson's η", "this lesson's η", "twice this lesson's η"]
+    else:
+        rates = [_round_sig_within(factor / top, top, factor) for factor in REGIME_FACTORS]
+        expected = ["monotone (η < 1/λ_max)", "zig-zag (1/λ_max < η < 2/λ_max)",
+                    "divergent (η > 2/λ_max)"]
+    vectors = window.vectors
+    direction = (np.asarray(vectors[-1]) if vectors else np.ones(facts.n) / math.sqrt(facts.n))
+    positive = top is not None and top > 0
+    saddle = (window.lambda_min is not None and window.lambda_min < -1e-12 and positive
+              and not relative)
+    # Away from a quadratic, the thresholds describe f near the reference point only, so
+    # the runs start close to it, where f is nearly its quadratic model.
+    local = (vectors is not None and positive and not relative
+             and not facts.derivation.hessian_is_constant
+             and facts.nearest_point(reference) is not None)
+    panel_start, local_region = start, None
+    if local and vectors is not None:
+        panel_start, local_region = _near(facts, reference, direction, np.asarray(vectors[0]))
+    runs = []
+    for rate, label in zip(rates, expected, strict=True):
+        run = descend(facts.problem, panel_start, method="gd", lr=rate, steps=PANEL_STEPS,
+                      backend="numpy", tol=TOLERANCE)
+        observed = classify_along(run, reference, direction, along_only=saddle or local)
+        signal = run.fs if relative else (run.xs - np.asarray(reference)) @ direction
+        runs.append(PanelRun(rate, label, run, observed, signal))
+    return RatePanel(reference, where, window, relative, saddle, local, panel_start,
+                     local_region, tuple(runs))
+
+
+def _near(facts: Facts, reference: Sequence[float], direction: Any, lowest: Any,
+          ) -> tuple[list[float], Any]:
+    """A start close to ``reference`` (and for two variables the region drawn around it)."""
+    import numpy as np
+
+    from symgd.render import figure_data as data
+
+    delta = 0.02 * max(1.0, float(np.linalg.norm(reference)))
+    offset = direction + (0.5 * lowest if facts.n > 1 else 0.0)
+    start = [float(v) for v in np.asarray(reference) + delta * offset]
+    region = None
+    if facts.n == 2:
+        lo = tuple(float(c - 3 * delta) for c in reference)
+        hi = tuple(float(c + 3 * delta) for c in reference)
+        region = data.Region(lo, hi)
+    return start, region
+
+
+def _round_sig_within(value: float, lam: float, factor: float) -> float:
+    """``value`` rounded to two significant digits unless that crosses a regime boundary."""
+    rounded = float(f"{value:.2g}")
+    bounds = (1.0, 2.0)
+    before = [factor < b for b in bounds]
+    after = [rounded * lam < b for b in bounds]
+    return rounded if before == after else value

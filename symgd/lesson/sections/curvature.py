@@ -1,0 +1,151 @@
+"""Section 5, curvature: the Hessian, its eigenvalues, the critical points and convexity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from symgd.lesson.facts import Facts, shown_eigenvalues
+from symgd.lesson.view import View
+from symgd.lesson.words import KIND_TONES, convexity_meaning, eigen_sentence, sentence
+from symgd.render.latex import (
+    MAX_SHOWN_ENTRIES,
+    elide,
+    matrix_tex,
+    num_tex,
+    point_tex,
+    shown_indices,
+    tex,
+    value_tex,
+)
+
+#: critical points listed in the table
+LISTED_POINTS = 12
+
+
+@dataclass(frozen=True)
+class PointRow(View):
+    """One critical point in the table."""
+
+    point_latex: str
+    value_latex: str
+    eigen_latex: str
+    kind: str
+    tone: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Convexity(View):
+    """The convexity verdict, why, and what it means for descent."""
+
+    verdict: str
+    reason: str
+    meaning: str
+    tone: str
+
+
+@dataclass(frozen=True)
+class CurvatureSection(View):
+    """Section 5."""
+
+    hessian_latex: str
+    constant: bool
+    eigen_latex: str
+    eigen_text: str
+    system_latex: str
+    points: tuple[PointRow, ...]
+    points_more: str
+    points_sentence: str
+    kinds_text: str
+    notes: tuple[str, ...]
+    convexity: Convexity
+
+
+def curvature_section(facts: Facts) -> CurvatureSection:
+    """Section 5."""
+    d = facts.derivation
+    count = len(d.critical_points)
+    more = ""
+    if count > LISTED_POINTS:
+        more = f"{count - LISTED_POINTS} more critical points are not listed."
+    if count == 0:
+        points_sentence = ("The gradient never vanishes" + (
+            "" if d.critical_points_complete else " anywhere symgd looked") +
+            ": f has no critical point, so it has no minimum, and descent cannot stop at one.")
+    else:
+        points_sentence = (f"Solving gives {count} critical point{'s' if count != 1 else ''}" +
+                           ("." if d.critical_points_complete else
+                            "; the list may be incomplete (see the note below)."))
+    system = (r"\begin{aligned}" + r" \\ ".join(
+        rf"{tex(g)} &= 0" if g is not None else r"&\vdots"
+        for g in elide(d.gradient, None)) + r"\end{aligned}") if facts.n > 1 else \
+        rf"{tex(d.gradient[0])} = 0"
+    eigen_latex, eigen_text = _eigen(facts)
+    return CurvatureSection(
+        hessian_latex=_hessian_latex(facts),
+        constant=d.hessian_is_constant,
+        eigen_latex=eigen_latex,
+        eigen_text=eigen_text,
+        system_latex=system,
+        points=tuple(_point_rows(facts)),
+        points_more=more,
+        points_sentence=points_sentence,
+        kinds_text=("The kind follows from the Hessian's eigenvalues: all positive, a "
+                    "minimum; all negative, a maximum; both signs, a saddle; a zero "
+                    "eigenvalue leaves the test undecided (degenerate)."),
+        notes=() if d.critical_points_complete or not count else (
+            "Where the equations are not polynomial, no method can promise every solution; "
+            "points marked numeric were found by a search from many starts.",),
+        convexity=_convexity(facts),
+    )
+
+
+def _hessian_latex(facts: Facts) -> str:
+    n, h = facts.n, facts.derivation.hessian
+    shown = [i for i in shown_indices(n) if i is not None]
+    if n > MAX_SHOWN_ENTRIES and all(h[i, j] == 0 for i in range(n) for j in range(n)
+                                     if i != j):
+        diagonal = [tex(h[i, i]) if i is not None else r"\dots" for i in shown_indices(n)]
+        return (rf"H({facts.args_tex}) = \operatorname{{diag}}\left("
+                + ", ".join(diagonal) + r"\right)")
+    rows = [[tex(h[i, j]) if j in shown else "" for j in range(n)]
+            if i in shown else [""] * n for i in range(n)]
+    return rf"H({facts.args_tex}) = {matrix_tex(rows)}"
+
+
+def _eigen(facts: Facts) -> tuple[str, str]:
+    """The eigenvalues of a constant Hessian (exact when short) and what their signs say."""
+    window = facts.constant_window
+    if window is None:
+        return "", ("The Hessian changes from point to point, so the curvature does too: "
+                    "the eigenvalues below are those at each critical point.")
+    exact = shown_eigenvalues(window)
+    parts = ([value_tex(v)[0] for v in exact] if exact
+             else [num_tex(v, 5) for v in window.eigenvalues])
+    return (r"\lambda = " + r",\quad ".join(elide(parts, r"\dots")),
+            eigen_sentence(list(window.eigenvalues)))
+
+
+def _point_rows(facts: Facts) -> list[PointRow]:
+    rows = []
+    for p in facts.derivation.critical_points[:LISTED_POINTS]:
+        coords = [value_tex(c, 5)[0] if i is not None else r"\dots"
+                  for i, c in zip(shown_indices(facts.n), elide(p.coordinates, 0), strict=True)]
+        eig = ", ".join(value_tex(v, 4)[0] if i is not None else r"\dots"
+                        for i, v in zip(shown_indices(len(p.eigenvalues)),
+                                        elide(p.eigenvalues, 0), strict=True))
+        rows.append(PointRow(point_tex(coords), value_tex(p.value, 5)[0], eig,
+                             p.kind + (" (a whole set)" if p.free else ""),
+                             KIND_TONES.get(p.kind, ""), p.exact))
+    return rows
+
+
+def _convexity(facts: Facts) -> Convexity:
+    verdict = facts.derivation.convexity.verdict
+    return Convexity(
+        verdict=verdict,
+        reason=sentence(facts.derivation.convexity.reason),
+        meaning=convexity_meaning(verdict, bool(facts.minima)),
+        tone="good" if "convex" in verdict and "concave" not in verdict else
+        ("warn" if verdict in ("neither", "unknown") else "bad"),
+    )

@@ -1,0 +1,146 @@
+"""Section 6, the update rule worked by hand: two steps of plain descent in exact arithmetic
+(:func:`symgd.calculus.hand_steps.walk_steps`), in decimals once the exact numbers would pass
+200 digits, stopping where f or ∇f is undefined."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from symgd.lesson.exact_forms import direction, tidy
+from symgd.lesson.facts import Facts
+from symgd.lesson.settings import Settings
+from symgd.lesson.view import View
+from symgd.render.latex import big_number, column, paren, point_tex, tex, value_tex
+
+if TYPE_CHECKING:
+    from symgd.calculus.hand_steps import HandStep, HandWalk
+
+#: steps worked by hand
+HAND_STEPS = 2
+RULE_LATEX = r"x_{k+1} = x_k - \eta\,\nabla f(x_k)"
+
+
+@dataclass(frozen=True)
+class HandStepView(View):
+    """One step as the page shows it."""
+
+    k: int
+    from_latex: str
+    gradient_latex: str
+    update_latex: str
+    comment: str
+    value_latex: str
+
+
+@dataclass(frozen=True)
+class HandSection(View):
+    """Section 6."""
+
+    rule_latex: str
+    intro: str
+    steps: tuple[HandStepView, ...]
+    note: str
+
+
+def hand_section(facts: Facts, s: Settings) -> HandSection:
+    """Section 6."""
+    from symgd.calculus.hand_steps import walk_steps
+
+    walk = walk_steps(facts.derivation, s.start.exact, s.lr.exact, HAND_STEPS, tidy=tidy)
+    views = [_step_view(facts, s, walk, k) for k in range(1, len(walk.steps) + 1)]
+    exact = all(_exact(step, walk, k) for k, step in enumerate(walk.steps, start=1))
+    outside = ""
+    if walk.stop == "gradient":
+        k = len(walk.steps) + 1
+        outside = (f"The gradient is undefined at x_{k - 1}: that point lies outside "
+                   "the domain of f, so the hand steps stop here.")
+    elif walk.stop == "value" and walk.steps:
+        outside = (f"The step overshot the region where f is defined: f has no real "
+                   f"value at x_{len(walk.steps)}, so the hand steps stop here, and a run with "
+                   "this learning rate leaves the domain the same way.")
+    intro, note = _intro_and_note(s, walk.rounded_from, exact)
+    if outside:
+        note = outside + " The runs below continue in floating point."
+    return HandSection(RULE_LATEX, intro, tuple(views), note)
+
+
+def _value_after(walk: HandWalk, k: int) -> Any:
+    """f at x_k (``None`` where it is undefined)."""
+    return walk.steps[k].value if k < len(walk.steps) else walk.final_value
+
+
+def _exact(step: HandStep, walk: HandWalk, k: int) -> bool:
+    """True when every number of step ``k`` is shown exactly."""
+    shown = [value_tex(g)[1] for g in step.gradient] + \
+        [value_tex(v)[1] for v in step.next_point]
+    after = _value_after(walk, k)
+    if after is not None:
+        shown += [value_tex(step.value, 6)[1], value_tex(after, 6)[1]]
+    return all(shown)
+
+
+def _step_view(facts: Facts, s: Settings, walk: HandWalk, k: int) -> HandStepView:
+    step = walk.steps[k - 1]
+    xk = f"x_{{{k - 1}}}"
+    grad_col = [value_tex(g)[0] for g in step.gradient]
+    sub = substituted(facts, step.point) if k == 1 else ""
+    nabla = "f'" if facts.n == 1 else r"\nabla f"
+    grad_latex = (rf"{nabla}({xk}) = " + (f"{sub} = " if sub else "") +
+                  (column(grad_col) if facts.n > 1 else grad_col[0]))
+    old_col = [value_tex(v)[0] for v in step.point]
+    new_col = [value_tex(v)[0] for v in step.next_point]
+    eta = tex(s.lr.exact)
+    if facts.n > 1:
+        update = (rf"x_{{{k}}} = {xk} - \eta\,\nabla f({xk}) = {column(old_col)} - "
+                  rf"{eta} {column(grad_col)} = {column(new_col)}")
+    else:
+        update = (rf"x_{{{k}}} = {xk} - \eta\, f'({xk}) = {old_col[0]} - {eta} "
+                  rf"\cdot {paren(grad_col[0])} = {new_col[0]}")
+    f_old, f_new = step.value, _value_after(walk, k)
+    was = rf"\quad\text{{(was }} {value_tex(f_old, 6)[0]}\text{{)}}"
+    if f_new is None:
+        return HandStepView(k, rf"{xk} = {point_tex(old_col)}", grad_latex, update,
+                            f"x_{k} lies outside the domain of f:",
+                            rf"f(x_{{{k}}}) \text{{ is undefined}}" + was)
+    went = direction(f_old, f_new)
+    comment = (f"f went {went}" + (f", from about {big_number(f_old)} to about "
+                                    f"{big_number(f_new)}" if went != "nowhere" else "") + ":")
+    return HandStepView(k, rf"{xk} = {point_tex(old_col)}", grad_latex, update, comment,
+                        rf"f(x_{{{k}}}) = {value_tex(f_new, 6)[0]}" + was)
+
+
+def _intro_and_note(s: Settings, rounded_at: int | None, exact: bool) -> tuple[str, str]:
+    eta = s.lr.text
+    if rounded_at is not None:
+        from symgd.calculus.exact import DECIMAL_DIGITS, MAX_EXACT_DIGITS
+
+        return (f"With x₀ and η = {eta} exact, the steps start in exact arithmetic; but from "
+                f"step {rounded_at} on the exact fractions would need more than "
+                f"{MAX_EXACT_DIGITS} digits, so those numbers are worked in decimals with "
+                f"{DECIMAL_DIGITS} significant digits instead and shown rounded (≈).",
+                "The runs below continue in floating point.")
+    if exact:
+        return (f"With x₀ and η = {eta} written as exact fractions, every number in the first "
+                "two steps is exact: no rounding has happened yet.",
+                "From here on a computer takes over, in floating point; its first steps agree "
+                "with these to every digit it prints.")
+    return (f"With x₀ and η = {eta} exact, the first two steps can be done in exact "
+            "arithmetic; where an exact value gets too long to read, a decimal (≈) stands in "
+            "for it.", "The runs below continue in floating point.")
+
+
+def substituted(facts: Facts, point: Sequence[Any]) -> str:
+    """The gradient with the start's numbers written in place of the variables."""
+    import sympy as sp
+
+    names = {v: (rf"\left({tex(p)}\right)" if (p.is_negative or not p.is_Integer)
+                 else tex(p)) for v, p in zip(facts.variables, point, strict=True)}
+    entries = []
+    for g in facts.derivation.gradient:
+        if sp.count_ops(g) > 25:
+            return ""
+        entries.append(tex(g, symbol_names=names))
+    text = column(entries) if facts.n > 1 else entries[0]
+    return text if len(text) < 400 else ""
