@@ -82,7 +82,7 @@ def explain_has_pdf(env: dict[str, str]) -> bool:
 def breakdown(folder: Path) -> None:
     """One in-process handout with the time of each stage."""
     sys.path.insert(0, str(ROOT))
-    from symgd.handout.build import build_handout, handout_context, render_handout_pdf
+    from symgd.handout import build_handout, handout_context, render_handout_pdf
 
     functions = [line for line in FUNCTIONS.splitlines() if line.strip()]
     start = time.perf_counter()

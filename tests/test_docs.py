@@ -72,6 +72,27 @@ def test_public_examples_run(
     assert not failures, f"the examples of symgd.{name} fail:\n{failures}"
 
 
+#: modules (other than the public names' own) whose docstrings hold ``>>>`` examples
+EXAMPLE_MODULES = sorted(
+    ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for path in (ROOT / "symgd").rglob("*.py")
+    if ">>>" in path.read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("module", EXAMPLE_MODULES)
+def test_module_examples_run(
+    module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples anywhere in the package run too, not only those of the public names."""
+    monkeypatch.chdir(tmp_path)
+    imported = importlib.import_module(module)
+    tests = [t for t in doctest.DocTestFinder().find(imported, module) if t.examples]
+    assert tests, f"{module} mentions >>> but has no example doctest can find"
+    failures = run_examples(tests)
+    assert not failures, f"the examples in {module} fail:\n{failures}"
+
+
 def test_package_docstring_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     tests = doctest.DocTestFinder(recurse=False).find(symgd, "symgd")

@@ -14,16 +14,10 @@ import symgd
 from symgd.base.errors import InputError
 from symgd.expr.activations import sigmoid
 from symgd.numeric.data import demo
-from symgd.numeric.fitting import (
-    FitResult,
-    compare_batches,
-    fit,
-    linear_form,
-    loss_problem,
-    model_for,
-    stable_loss,
-)
-from symgd.numeric.runner import Status, descend
+from symgd.numeric.fit_model import linear_form, model_for, stable_loss
+from symgd.numeric.fitting import FitResult, compare_batches, fit, loss_problem
+from symgd.numeric.results import Status
+from symgd.numeric.runner import descend
 
 LINEAR = "(y - (w*x + b))**2"
 

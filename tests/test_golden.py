@@ -86,8 +86,8 @@ def _run(args: list[str], folder: Path) -> Any:
 
 
 def _handout_key() -> Any:
-    from symgd.handout.build import build_handout, handout_to_json
     from symgd.expr.parser import parse
+    from symgd.handout import build_handout, handout_to_json
 
     problems = [parse(f) for f in CORPUS[:12]]
     key = handout_to_json(build_handout(problems, variants=2, seed=7, answers="separate",

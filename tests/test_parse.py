@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 import symgd
 from symgd.base.errors import ExpressionError, InputError
 from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus
-from symgd.expr.parser import parse, to_text
+from symgd.expr.parser import parse
+from symgd.expr.problem import to_text
 
 X, Y, W, B = sp.symbols("x y w b", real=True)
 

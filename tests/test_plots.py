@@ -9,8 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from symgd.render import figure_data
 from symgd.render import figures as plots
-from symgd.render.figures import FigureJob, Marker, PathData, Regime, Region
+from symgd.render.figure_data import Marker, PathData, Regime, Region
+from symgd.render.figures import FigureJob
 
 
 def bowl(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -36,11 +38,11 @@ def descent_path(start: tuple[float, float], lr: float, steps: int) -> PathData:
 @pytest.fixture(scope="module")
 def jobs() -> dict[str, FigureJob]:
     path = descent_path((2.0, 1.0), 0.1, 40)
-    region = plots.choose_region((2.0, 1.0), [(0.0, 0.0)], [path.xs])
-    surface = plots.sample_surface(bowl, bowl_grad, region, resolution=60)
+    region = figure_data.choose_region((2.0, 1.0), [(0.0, 0.0)], [path.xs])
+    surface = figure_data.sample_surface(bowl, bowl_grad, region, resolution=60)
     one = PathData("gd", np.array([[1.0], [0.2], [0.04]]), np.array([1.0, 0.04, 0.0016]),
                    np.array([2.0, 0.4, 0.08]))
-    curve = plots.sample_curve(lambda w: w**2, lambda w: 2 * w, Region((-1.5,), (1.5,)),
+    curve = figure_data.sample_curve(lambda w: w**2, lambda w: 2 * w, Region((-1.5,), (1.5,)),
                                [1.0, 0.2])
     regimes = [Regime(f"η = {lr}", path, np.array([(1 - 2 * lr) ** k for k in range(20)]))
                for lr in (0.4, 0.6, 1.2)]
@@ -119,7 +121,7 @@ def test_labels_and_legends_are_text(drawn: dict[str, str]) -> None:
 
 def test_region_contains_start_and_anchors_and_ignores_runaways() -> None:
     runaway = np.array([[1.0, 2.0], [10.0, -20.0], [1e9, -2e9]])
-    region = plots.choose_region((1.0, 2.0), [(0.0, 0.0)], [runaway])
+    region = figure_data.choose_region((1.0, 2.0), [(0.0, 0.0)], [runaway])
     assert region.contains((1.0, 2.0)) and region.contains((0.0, 0.0))
     width = region.hi[0] - region.lo[0]
     assert width < 50
@@ -127,7 +129,7 @@ def test_region_contains_start_and_anchors_and_ignores_runaways() -> None:
 
 def test_region_grows_to_take_in_a_converging_path() -> None:
     path = np.array([[3.0, 0.0], [-4.0, 0.5], [0.0, 0.0]])
-    region = plots.choose_region((3.0, 0.0), [(0.0, 0.0)], [path])
+    region = figure_data.choose_region((3.0, 0.0), [(0.0, 0.0)], [path])
     assert region.contains((-4.0, 0.5))
 
 
@@ -158,7 +160,7 @@ def test_contour_levels_follow_the_data() -> None:
 
 def test_surface_marks_undefined_points() -> None:
     region = Region((-1.0, -1.0), (1.0, 1.0))
-    surface = plots.sample_surface(lambda x, y: np.log(x) + y, lambda x, y: (1 / x, y * 0 + 1),
+    surface = figure_data.sample_surface(lambda x, y: np.log(x) + y, lambda x, y: (1 / x, y * 0 + 1),
                                    region, resolution=11, arrows=4)
     assert np.isnan(surface.zs[:, 0]).all()
     assert np.isfinite(surface.zs[:, -1]).all()

@@ -58,6 +58,30 @@ def bowl_iterates(steps: np.ndarray, lr: float, x0: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+
+# -- the lesson's stages, one at a time (what explain() checks, without runs or figures) ----------
+
+def lesson_facts(text: str) -> Any:
+    from symgd.calculus.derivation import derive
+    from symgd.lesson.facts import work_out_facts
+
+    return work_out_facts(derive(text))
+
+
+def lesson_settings(facts: Any, start: Any, lr: Any, steps: Any, methods: Any) -> Any:
+    from symgd.lesson.defaults import choose_settings
+
+    return choose_settings(facts, start, lr, steps, methods).settings
+
+
+def lesson_section(name: str, facts: Any, *settings: Any) -> Any:
+    import importlib
+
+    from symgd.lesson.view import as_context
+
+    module = importlib.import_module(f"symgd.lesson.sections.{name}")
+    return as_context(getattr(module, f"{name}_section")(facts, *settings))
+
 def test_a_long_run_keeps_a_bounded_evenly_spaced_path(backend: str) -> None:
     steps, lr = (4_000 if backend == "numpy" else 20_000), 1e-5  # numpy: 0.1 ms a step
     x0 = np.zeros(5)
@@ -302,29 +326,23 @@ def test_method_must_be_a_name() -> None:
             descend("x**2", [1.0], method=method)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="methods"):
         symgd.explain("x**2", methods=5)  # type: ignore[arg-type]
-    from symgd.calculus.derivation import derive
-    from symgd.lesson.build import _Builder
-
-    builder = _Builder(derive("x**2"))  # what explain() checks, without drawing anything
+    facts = lesson_facts("x**2")
     with pytest.raises(InputError, match="too large"):
-        builder.settings([10**400], None, None, None)
+        lesson_settings(facts, [10**400], None, None, None)
     with pytest.raises(InputError, match="learning rate"):
-        builder.settings([1], 10**400, None, None)
+        lesson_settings(facts, [1], 10**400, None, None)
     with pytest.raises(InputError, match="methods"):
-        builder.settings([1], 0.1, None, 5)  # type: ignore[arg-type]
+        lesson_settings(facts, [1], 0.1, None, 5)
     with pytest.raises(InputError):
         symgd.fit("(y - w*x)**2", {"x": [1, 2], "y": [1, 2]}, "w",
                   method=5)  # type: ignore[arg-type]
 
 
 def test_a_start_too_far_out_for_a_lesson_is_bad_input(runner: CliRunner) -> None:
-    from symgd.calculus.derivation import derive
-    from symgd.lesson.build import _Builder
-
     with pytest.raises(InputError, match="1e12"):
-        _Builder(derive("x**2 + y**2")).settings([1e150, 1e150], None, None, None)
+        lesson_settings(lesson_facts("x**2 + y**2"), [1e150, 1e150], None, None, None)
     with pytest.raises(InputError, match="too large for floating point"):
-        _Builder(derive("x**1000")).settings([3], None, None, None)  # 3¹⁰⁰⁰ ≈ 1.3e477
+        lesson_settings(lesson_facts("x**1000"), [3], None, None, None)  # 3¹⁰⁰⁰ ≈ 1.3e477
     result = runner.invoke(cli, ["explain", "x**2+y**2", "--start", "1e150,1e150"])
     assert result.exit_code == 2 and "1e12" in result.output
 
@@ -392,13 +410,10 @@ def test_exact_evaluation_stops_before_the_numbers_explode() -> None:
 
 
 def test_hand_steps_switch_to_decimals_and_say_so() -> None:
-    from symgd.calculus.derivation import derive
-    from symgd.lesson.build import _Builder
-
-    builder = _Builder(derive("x**1000"))
-    settings = builder.settings([1], 1e-7, 10, ["gd"])
+    facts = lesson_facts("x**1000")
+    settings = lesson_settings(facts, [1], 1e-7, 10, ["gd"])
     started = time.perf_counter()
-    hand = builder.hand_section(settings)
+    hand = lesson_section("hand", facts, settings)
     assert time.perf_counter() - started < 5
     assert "more than 200 digits" in hand["intro"] and "decimals" in hand["intro"]
     x1 = 1 - 1e-7 * 1000
@@ -410,18 +425,15 @@ def test_hand_steps_switch_to_decimals_and_say_so() -> None:
 
 
 def test_hand_steps_stop_where_f_is_undefined() -> None:
-    from symgd.calculus.derivation import derive
-    from symgd.lesson.build import _Builder
-
-    builder = _Builder(derive("sqrt(x) + y**2"))
-    hand = builder.hand_section(builder.settings([1, 1], 10, 10, ["gd"]))
+    facts = lesson_facts("sqrt(x) + y**2")
+    hand = lesson_section("hand", facts, lesson_settings(facts, [1, 1], 10, 10, ["gd"]))
     assert len(hand["steps"]) == 1 and "undefined" in hand["steps"][0]["value_latex"]
     assert "outside the domain" in hand["steps"][0]["comment"]
     assert "stop here" in hand["note"]
 
 
 def test_handout_of_a_high_power_works_in_decimals() -> None:
-    from symgd.handout.build import build_handout, handout_to_json
+    from symgd.handout import build_handout, handout_to_json
 
     started = time.perf_counter()
     handout = build_handout(["x**1000"], variants=1, workers=1)
@@ -432,7 +444,8 @@ def test_handout_of_a_high_power_works_in_decimals() -> None:
 
 
 def test_handout_size_is_capped_with_a_clear_message() -> None:
-    from symgd.handout.build import MAX_SHEETS, MAX_VARIANTS, build_handout
+    from symgd.base.limits import MAX_SHEETS, MAX_VARIANTS
+    from symgd.handout.build import build_handout
 
     with pytest.raises(InputError, match=f"from 1 to {MAX_VARIANTS}"):
         build_handout(["x**2"], variants=MAX_VARIANTS + 1)
@@ -443,17 +456,16 @@ def test_handout_size_is_capped_with_a_clear_message() -> None:
 # -- a lesson on many variables is shown compactly and fast ---------------------------------------
 
 def test_a_hundred_variable_lesson_is_compact() -> None:
-    from symgd.calculus.derivation import derive
-    from symgd.lesson.build import MAX_SHOWN_ENTRIES, _Builder
+    from symgd.render.latex import MAX_SHOWN_ENTRIES
 
     text = " + ".join(f"x{i}**2" for i in range(1, 101))
     started = time.perf_counter()
-    builder = _Builder(derive(text))
-    settings = builder.settings(None, None, 20, ["gd"])
-    derivatives = builder.derivatives_section()
-    curvature = builder.curvature_section()
-    hand = builder.hand_section(settings)
-    differential = builder.differential_section(settings)
+    facts = lesson_facts(text)
+    settings = lesson_settings(facts, None, None, 20, ["gd"])
+    derivatives = lesson_section("derivatives", facts)
+    curvature = lesson_section("curvature", facts)
+    hand = lesson_section("hand", facts, settings)
+    differential = lesson_section("differential", facts, settings)
     assert time.perf_counter() - started < 30
     assert r"\operatorname{diag}" in curvature["hessian_latex"]
     assert curvature["hessian_latex"].count("2") <= 2 * MAX_SHOWN_ENTRIES
@@ -462,7 +474,7 @@ def test_a_hundred_variable_lesson_is_compact() -> None:
     assert len(derivatives["partials"]) < MAX_SHOWN_ENTRIES
     assert all(len(step["update_latex"]) < 2000 for step in hand["steps"])
     assert len(differential["latex"]) < 2000
-    assert any("shown in part" in note for note in builder.function_section()["notes"])
+    assert any("shown in part" in note for note in lesson_section("function", facts)["notes"])
 
 
 def test_a_lesson_whose_runs_leave_the_domain(runner: CliRunner, tmp_path: Any) -> None:

@@ -19,7 +19,8 @@ from symgd.calculus.rules import derivative_steps
 from symgd.cli import cli
 from symgd.expr.activations import ceiling, floor, relu
 from symgd.expr.lambdify import lambdify_math
-from symgd.expr.parser import parse, to_text
+from symgd.expr.parser import parse
+from symgd.expr.problem import to_text
 from symgd.numeric.codegen import compile_functions
 
 X, Y, Z = sp.symbols("x y z", real=True)

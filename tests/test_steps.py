@@ -12,16 +12,15 @@ from hypothesis import strategies as st
 
 from symgd.base.errors import ExpressionError
 from symgd.calculus import rules as steps_module
+from symgd.calculus.rule_builder import MAX_STEPS
 from symgd.calculus.rules import (
     MAX_OPS,
-    MAX_STEPS,
-    RULE_TITLES,
-    Step,
     derivative_steps,
     format_steps,
     step_to_dict,
     steps_latex_items,
 )
+from symgd.calculus.step import RULE_TITLES, Step
 from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus, to_elementary
 from symgd.expr.parser import parse
 

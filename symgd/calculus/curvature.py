@@ -29,7 +29,8 @@ import numpy as np
 import sympy as sp
 
 from symgd.base.errors import InputError
-from symgd.expr.parser import Problem, parse
+from symgd.expr.parser import parse
+from symgd.expr.problem import Problem
 
 REGIMES = ("monotone", "oscillating", "divergent")
 

@@ -19,22 +19,25 @@ from typing import Any
 
 import sympy as sp
 
-from symgd.calculus.rule_builder import MAX_DEPTH, MAX_STEPS, RuleBuilder
+from symgd.calculus.rule_builder import RuleBuilder
 from symgd.calculus.step import (
-    MAX_QUOTE,
-    RULE_TITLES,
     LatexStep,
     Step,
     as_constant,
     operator_latex,
     quote,
 )
-from symgd.expr.parser import to_text
+from symgd.expr.problem import to_text
 
 __all__ = [
-    "MAX_DEPTH", "MAX_EXPAND_OPS", "MAX_FULL_SIMPLIFY_OPS", "MAX_OPS", "MAX_QUOTE",
-    "MAX_SIMPLIFY_OPS", "MAX_STEPS", "RULE_TITLES", "LatexStep", "Step", "derivative_steps",
-    "format_steps", "step_to_dict", "steps_latex_items",
+    "MAX_EXPAND_OPS",
+    "MAX_FULL_SIMPLIFY_OPS",
+    "MAX_OPS",
+    "MAX_SIMPLIFY_OPS",
+    "derivative_steps",
+    "format_steps",
+    "step_to_dict",
+    "steps_latex_items",
 ]
 
 

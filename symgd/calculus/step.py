@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from symgd.expr.parser import to_text
+from symgd.expr.problem import to_text
 
 #: length (characters) of an expression quoted inside an explanation
 MAX_QUOTE = 80

@@ -16,7 +16,7 @@ from symgd.base.errors import ExpressionError, InputError, MissingDependencyErro
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
-    from symgd.expr.parser import Problem
+    from symgd.expr.problem import Problem
     from symgd.numeric.optimizer_spec import Hyperparameter, OptimizerSpec
 
 
@@ -168,7 +168,8 @@ def parse_with_vars(expression: str, variables: str | None) -> Problem:
 
     Every name given must appear in the expression (after SymPy's simplification).
     """
-    from symgd.expr.parser import absent_variables, parse
+    from symgd.expr.parser import parse
+    from symgd.expr.problem import absent_variables
 
     problem = parse(expression, None if variables is None else split_list(variables, "--vars"))
     problem_text = absent_variables(problem) if variables is not None else None

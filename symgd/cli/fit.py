@@ -162,9 +162,9 @@ def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Pat
 
 def format_fit(result: FitResult) -> str:
     """Readable plain text for the terminal."""
-    from symgd.expr.parser import to_text
+    from symgd.expr.problem import to_text
     from symgd.numeric.optimizers import OPTIMIZERS
-    from symgd.numeric.runner import number_text
+    from symgd.numeric.results import number_text
 
     names = result.param_names
     hyper = "".join(f", {k} = {v:g}" for k, v in result.hyperparameters.items())

@@ -20,7 +20,7 @@ from symgd.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from symgd.expr.parser import Problem
+    from symgd.expr.problem import Problem
 
 #: handouts with at least this many function sheets (functions × variants) show progress
 #: on stderr even when it is not a terminal

@@ -26,8 +26,6 @@ from symgd.expr.bounds import (
     MAX_DIGITS,
     MAX_EXPONENT,
     MAX_LITERAL_DIGITS,
-    MAX_NODES,
-    MAX_TREE_DEPTH,
     check_result,
     check_sympy,
     log10_abs,
@@ -35,22 +33,16 @@ from symgd.expr.bounds import (
     oversized,
 )
 from symgd.expr.problem import (
-    MAX_VARIABLES,
     Problem,
-    absent_variables,
     make_problem,
-    natural_key,
     short_text,
     to_text,
 )
-from symgd.expr.tokens import MAX_LENGTH, MAX_TOKENS, Token, tokenize
-from symgd.expr.vocabulary import ALLOWED_FUNCTIONS, CONSTANTS, FUNCTIONS, INVERSES
+from symgd.expr.tokens import Token, tokenize
+from symgd.expr.vocabulary import CONSTANTS, FUNCTIONS, INVERSES
 
 __all__ = [
-    "ALLOWED_FUNCTIONS", "CONSTANTS", "FUNCTIONS", "INVERSES", "MAX_DEPTH", "MAX_DIGITS",
-    "MAX_EXPONENT", "MAX_LENGTH", "MAX_LITERAL_DIGITS", "MAX_NODES", "MAX_TOKENS",
-    "MAX_TREE_DEPTH", "MAX_VARIABLES", "Problem", "absent_variables", "natural_key", "parse",
-    "to_text",
+    "parse",
 ]
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgd.calculus.derivation import point_to_json
 from symgd.calculus.hand_steps import DescentSteps, real_number
-from symgd.expr.parser import to_text
+from symgd.expr.problem import to_text
 from symgd.handout.model import KINDS, Exercise, Handout, RateQuestion, Sheet
 from symgd.handout.rate_exercise import rate_reason
 

@@ -76,7 +76,7 @@ def _rational_polynomial(d: Derivation) -> bool:
 def _float_steps(d: Derivation) -> Callable[[Sequence[sp.Expr], sp.Rational], bool] | None:
     """A float screen for a draw: True when f falls at both steps and the points stay small."""
     try:
-        from symgd.numeric.codegen import lambdify_math
+        from symgd.expr.lambdify import lambdify_math
 
         function = lambdify_math(d.variables, (d.expr, *d.gradient))
     except Exception:  # an expression the numeric printer cannot handle: no screen

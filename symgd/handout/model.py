@@ -13,14 +13,21 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from symgd.calculus.hand_steps import DescentSteps, HandStep
+from symgd.calculus.hand_steps import DescentSteps
 
 if TYPE_CHECKING:
     from symgd.calculus.curvature import RateWindow
     from symgd.calculus.derivation import Derivation
 
-__all__ = ["KINDS", "DescentSteps", "Exercise", "HandStep", "Handout", "RateQuestion", "Sheet",
-           "Variant", "positive"]
+__all__ = [
+    "KINDS",
+    "Exercise",
+    "Handout",
+    "RateQuestion",
+    "Sheet",
+    "Variant",
+    "positive",
+]
 
 
 def positive(value: sp.Expr) -> bool:

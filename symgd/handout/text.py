@@ -9,7 +9,7 @@ from typing import Any
 
 import sympy as sp
 
-from symgd.expr.parser import to_text
+from symgd.expr.problem import to_text
 from symgd.render.latex import tex as render_tex
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

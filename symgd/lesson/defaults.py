@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from symgd.calculus.curvature import RateWindow
     from symgd.lesson.facts import Facts
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 
 def choose_settings(
@@ -177,7 +177,8 @@ def default_steps(facts: Facts, point: Sequence[Any], rate: float,
                   ) -> tuple[int, str, Trajectory]:
     """Enough steps to show convergence or divergence, from a trial run of gradient descent
     (returned too: it is the lesson's gradient-descent run when it fits)."""
-    from symgd.numeric.runner import Status, descend
+    from symgd.numeric.results import Status
+    from symgd.numeric.runner import descend
 
     trial = descend(facts.problem, [float(v) for v in point], method="gd", lr=rate,
                     steps=MAX_DEFAULT_STEPS, tol=TOLERANCE, trajectory=False)

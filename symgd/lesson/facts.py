@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     import sympy as sp
 
     from symgd.calculus.curvature import RateWindow
-    from symgd.calculus.derivation import CriticalPoint, Derivation
-    from symgd.expr.parser import Problem
-    from symgd.numeric.codegen import Compiled
+    from symgd.calculus.derivation import Derivation
+    from symgd.calculus.points import CriticalPoint
+    from symgd.expr.batch import Compiled
+    from symgd.expr.problem import Problem
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _hessian_function(derivation: Derivation) -> Callable[..., Any]:
 
     def hessian(*point: float) -> Any:
         if not generated:
-            from symgd.numeric.codegen import lambdify_numpy
+            from symgd.expr.lambdify import lambdify_numpy
 
             rows = tuple(tuple(derivation.hessian[i, j] for j in range(n)) for i in range(n))
             generated.append(lambdify_numpy(derivation.variables, rows))

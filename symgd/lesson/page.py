@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     import sympy as sp
 
     from symgd.calculus.derivation import Derivation
-    from symgd.expr.parser import Problem
+    from symgd.expr.problem import Problem
     from symgd.lesson.pipeline import WorkedLesson
     from symgd.lesson.settings import Settings
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 
 @dataclass(frozen=True, eq=False)

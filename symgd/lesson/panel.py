@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from symgd.calculus.curvature import RateWindow
     from symgd.lesson.facts import Facts
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 #: learning rates of the learning-rate panel, as multiples of 1/λ_max
 REGIME_FACTORS = (0.8, 1.2, 2.4)

@@ -15,9 +15,9 @@ from symgd.render.latex import floats_plain
 if TYPE_CHECKING:
     import numpy as np
 
-    from symgd.calculus.derivation import CriticalPoint
+    from symgd.calculus.points import CriticalPoint
     from symgd.lesson.facts import Facts
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 #: runs up to this many steps use numpy directly instead of compiling a fused step
 SHORT_RUN = 500

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import sympy as sp
 
     from symgd.lesson.facts import Facts
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 #: optimizers a lesson runs when the user names none
 DEFAULT_METHODS = ("gd", "momentum", "adam")
@@ -178,7 +178,7 @@ def _check_start_value(facts: Facts, floats: Sequence[float]) -> None:
     value = facts.f_at(floats)
     grad = facts.grad_at(floats)
     if not math.isfinite(value) or not all(math.isfinite(g) for g in grad):
-        from symgd.numeric.runner import undefined_at
+        from symgd.numeric.domain import undefined_at
 
         why = undefined_at(facts.problem, facts.compiled, floats)
         if why is not None:
@@ -203,7 +203,7 @@ def _positive_float(value: float) -> bool:
 
 
 def _runaway() -> float:
-    from symgd.numeric.runner import RUNAWAY
+    from symgd.numeric.results import RUNAWAY
 
     return RUNAWAY
 

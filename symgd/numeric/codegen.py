@@ -25,26 +25,23 @@ from typing import Any, Protocol
 
 import sympy as sp
 
-from symgd.calculus.differentiate import RING_VARIABLES, gradient_of, hessian_of
+from symgd.calculus.differentiate import gradient_of, hessian_of
 from symgd.expr.batch import Compiled, batch_functions
 from symgd.expr.lambdify import (
-    MATH_FUNCTIONS,
-    NUMPY_FUNCTIONS,
     lambdify,
-    lambdify_math,
-    lambdify_numpy,
-    lambdify_numpy_shared,
-    numpy_namespace,
     numpy_printer,
     scalar_printer,
 )
-from symgd.expr.subexpressions import FACTOR_OPS, shared_subexpressions
+from symgd.expr.subexpressions import shared_subexpressions
 
 __all__ = [
-    "FACTOR_OPS", "MATH_FUNCTIONS", "NUMPY_FUNCTIONS", "RING_VARIABLES", "Compiled", "RuleLike",
-    "ScalarStepper", "build_scalar_stepper", "compile_functions", "compiled_for",
-    "default_unroll", "gradient_of", "hessian_of", "lambdify_math", "lambdify_numpy",
-    "lambdify_numpy_shared", "numpy_namespace", "shared_subexpressions", "step_with_value",
+    "RuleLike",
+    "ScalarStepper",
+    "build_scalar_stepper",
+    "compile_functions",
+    "compiled_for",
+    "default_unroll",
+    "step_with_value",
 ]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from symgd.base.errors import InputError
 from symgd.numeric.fit_model import Model
 from symgd.numeric.optimizer_spec import Optimizer
-from symgd.numeric.runner import RUNAWAY, Status
+from symgd.numeric.results import RUNAWAY, Status
 
 
 @dataclass(frozen=True)

@@ -49,26 +49,33 @@ import numpy as np
 import sympy as sp
 
 from symgd.base.errors import InputError
-from symgd.expr.parser import Problem, parse, to_text
+from symgd.expr.parser import parse
+from symgd.expr.problem import Problem, to_text
 from symgd.numeric.data import Dataset, MissingColumnError, from_columns, load_csv
 from symgd.numeric.fit_model import (
     LeastSquares,
-    LinearForm,
     Model,
-    linear_form,
     model_for,
     solve_least_squares,
-    stable_loss,
 )
 from symgd.numeric.fit_runs import FitLoop, run_epochs
 from symgd.numeric.optimizers import make_optimizer
-from symgd.numeric.runner import Status
+from symgd.numeric.results import Status
 
 __all__ = [
-    "DEFAULT_EPOCHS", "DEFAULT_TOL", "MAX_EPOCHS", "MAX_UPDATES", "BatchSize", "FitResult",
-    "LeastSquares", "LinearForm", "Model", "batch_rows", "compare_batches", "fit",
-    "linear_form", "load_data", "loss_problem", "model_for", "param_names",
-    "solve_least_squares", "stable_loss", "start_point",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_TOL",
+    "MAX_EPOCHS",
+    "MAX_UPDATES",
+    "BatchSize",
+    "FitResult",
+    "batch_rows",
+    "compare_batches",
+    "fit",
+    "load_data",
+    "loss_problem",
+    "param_names",
+    "start_point",
 ]
 
 #: epochs when none are given
@@ -173,7 +180,7 @@ class FitResult:
         ``least_squares_*`` values when there is no least-squares answer, and ``diverged_at``
         and ``domain_at`` unless the run stopped that way.
         """
-        from symgd.numeric.runner import finite_or_none as num
+        from symgd.numeric.results import finite_or_none as num
 
         ls = self.least_squares
         return {

@@ -33,9 +33,6 @@ from symgd.render.figure_data import (
     Region,
     Surface,
 )
-from symgd.render.figure_data import choose_region as choose_region  # the lesson's sampling
-from symgd.render.figure_data import sample_curve as sample_curve
-from symgd.render.figure_data import sample_surface as sample_surface
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

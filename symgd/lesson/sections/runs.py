@@ -17,7 +17,7 @@ from symgd.render.latex import floats_plain, floats_tex, number
 from symgd.render.worker import Pending
 
 if TYPE_CHECKING:
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 
 @dataclass(frozen=True)

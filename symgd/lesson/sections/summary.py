@@ -14,8 +14,8 @@ from symgd.lesson.view import View
 from symgd.render.latex import floats_plain, number, plain_math
 
 if TYPE_CHECKING:
-    from symgd.calculus.derivation import CriticalPoint
-    from symgd.numeric.runner import Trajectory
+    from symgd.calculus.points import CriticalPoint
+    from symgd.numeric.results import Trajectory
 
 
 @dataclass(frozen=True)
