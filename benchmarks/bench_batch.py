@@ -58,8 +58,9 @@ def main() -> None:
             times = []
             for _ in range(args.rounds):
                 t0 = time.perf_counter()
-                run = symgd.descend(F_TEXT, x0, lr=LR, steps=STEPS, tol=0.0, backend=backend,
-                                    keep_path=keep)
+                run = symgd.descend(
+                    F_TEXT, x0, lr=LR, steps=STEPS, tol=0.0, backend=backend, keep_path=keep
+                )
                 times.append(time.perf_counter() - t0)
             assert run.row_steps is not None
             updates = int(run.row_steps.sum())

@@ -69,15 +69,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also time symgd.derive")
     args = parser.parse_args()
-    print(f"{'n':>4}  {'derive s':>9}  {'compile s':>9}  {'sum s':>7}  {'first descend s':>15}"
-          + ("  symgd.derive s" if args.full else ""))
+    print(
+        f"{'n':>4}  {'derive s':>9}  {'compile s':>9}  {'sum s':>7}  {'first descend s':>15}"
+        + ("  symgd.derive s" if args.full else "")
+    )
     for n in (2, 10, 50, 100):
         code = CHILD.format(root=str(ROOT), n=n, full=args.full)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        line = (f"{n:>4}  {r['derive']:9.3f}  {r['compile']:9.3f}  "
-                f"{r['derive'] + r['compile']:7.3f}  {r['first']:15.3f}")
+        line = (
+            f"{n:>4}  {r['derive']:9.3f}  {r['compile']:9.3f}  "
+            f"{r['derive'] + r['compile']:7.3f}  {r['first']:15.3f}"
+        )
         if args.full:
             line += f"  {r['full']:14.3f}"
         print(line)

@@ -42,27 +42,53 @@ def main() -> None:
     env.pop("SYMGD_SERIAL", None)
     with tempfile.TemporaryDirectory() as folder:
         commands: dict[str, list[str] | tuple[list[str], dict[str, str]]] = {
-            "baseline (import sympy, matplotlib.pyplot)":
-                [sys.executable, "-c", "import sympy, matplotlib.pyplot"],
-            f"symgd explain {args.expression!r}":
-                [sys.executable, "-m", "symgd", "explain", args.expression, "-o", folder],
+            "baseline (import sympy, matplotlib.pyplot)": [
+                sys.executable,
+                "-c",
+                "import sympy, matplotlib.pyplot",
+            ],
+            f"symgd explain {args.expression!r}": [
+                sys.executable,
+                "-m",
+                "symgd",
+                "explain",
+                args.expression,
+                "-o",
+                folder,
+            ],
             "symgd --help": [sys.executable, "-m", "symgd", "--help"],
         }
         if args.against:
             tree = Path(folder) / "against"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree),
-                            args.against], check=True, capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.against],
+                check=True,
+                capture_output=True,
+            )
             commands[f"explain at {args.against}"] = (
                 [sys.executable, "-m", "symgd", "explain", args.expression, "-o", folder],
-                {**env, "PYTHONPATH": str(tree)})
+                {**env, "PYTHONPATH": str(tree)},
+            )
         try:
             results = _rounds(commands, env, args.rounds)
         finally:
             if args.against:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                                str(Path(folder) / "against")], check=False)
-    print(f"{args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
+                subprocess.run(
+                    [
+                        "git",
+                        "-C",
+                        str(ROOT),
+                        "worktree",
+                        "remove",
+                        "--force",
+                        str(Path(folder) / "against"),
+                    ],
+                    check=False,
+                )
+    print(
+        f"{args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     medians = {}
     for name, runs in results.items():
         wall = statistics.median(w for w, _ in runs)
@@ -74,14 +100,20 @@ def main() -> None:
     if args.against:
         before = medians[f"explain at {args.against}"]
         print(f"  explain now / explain at {args.against}: {explain / before:.3f}")
-    print(f"  explain − baseline: {explain - baseline:+.3f} s (target ≤ +0.5 s); "
-          f"explain ≤ 1.5 s: {'yes' if explain <= 1.5 else 'no'}; "
-          f"--help ≤ 0.2 s: {'yes' if help_ <= 0.2 else 'no'}")
+    print(
+        f"  explain − baseline: {explain - baseline:+.3f} s (target ≤ +0.5 s); "
+        f"explain ≤ 1.5 s: {'yes' if explain <= 1.5 else 'no'}; "
+        f"--help ≤ 0.2 s: {'yes' if help_ <= 0.2 else 'no'}"
+    )
 
 
-def _rounds(commands: dict[str, list[str] | tuple[list[str], dict[str, str]]],
-            env: dict[str, str], rounds: int) -> dict[str, list[tuple[float, float]]]:
+def _rounds(
+    commands: dict[str, list[str] | tuple[list[str], dict[str, str]]],
+    env: dict[str, str],
+    rounds: int,
+) -> dict[str, list[tuple[float, float]]]:
     """Each command once to warm caches, then ``rounds`` rounds taking turns."""
+
     def run(command: list[str] | tuple[list[str], dict[str, str]]) -> tuple[float, float]:
         return timed(*command) if isinstance(command, tuple) else timed(command, env)
 

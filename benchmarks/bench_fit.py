@@ -50,7 +50,7 @@ def numpy_by_hand(data: dict[str, np.ndarray], batch: int, epochs: int) -> np.nd
         order = rng.permutation(n)
         xs, ys = x_all[order], y_all[order]
         for lo in range(0, n, batch):
-            x, y = xs[lo:lo + batch], ys[lo:lo + batch]
+            x, y = xs[lo : lo + batch], ys[lo : lo + batch]
             r = y - (theta[0] * x + theta[1])
             grad = np.array([-2.0 * np.mean(x * r), -2.0 * np.mean(r)])
             theta = theta - LR * grad
@@ -66,7 +66,7 @@ def per_row_python(data: dict[str, np.ndarray], batch: int, epochs: int) -> np.n
         order = rng.permutation(n).tolist()
         for lo in range(0, n, batch):
             gw = gb = 0.0
-            rows = order[lo:lo + batch]
+            rows = order[lo : lo + batch]
             for i in rows:
                 r = y_all[i] - (w * x_all[i] + b)
                 gw += -2.0 * x_all[i] * r
@@ -96,8 +96,10 @@ def main() -> None:
 
     data = make_data(args.rows)
     updates = args.epochs * -(-args.rows // args.batch)
-    print(f"{args.rows:,} rows × 2 parameters, {args.epochs} epochs of mini-batch {args.batch} "
-          f"({updates:,} updates), lr {LR}")
+    print(
+        f"{args.rows:,} rows × 2 parameters, {args.epochs} epochs of mini-batch {args.batch} "
+        f"({updates:,} updates), lr {LR}"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.csv"
@@ -108,8 +110,7 @@ def main() -> None:
     print(f"reading the CSV ({args.rows:,} rows): {load_time * 1000:.0f} ms")
 
     def run_symgd() -> Any:
-        return fit(LOSS, data, "w,b", batch_size=args.batch, epochs=args.epochs, lr=LR,
-                   seed=SEED)
+        return fit(LOSS, data, "w,b", batch_size=args.batch, epochs=args.epochs, lr=LR, seed=SEED)
 
     first, result = timed(run_symgd)
     print(f"symgd first call (parse, differentiate, compile, run): {first:.3f} s")
@@ -128,16 +129,22 @@ def main() -> None:
     base = statistics.median(times["symgd.fit"])
     for name, samples in times.items():
         median = statistics.median(samples)
-        print(f"  {name:15s} median {median:7.3f} s  (min {min(samples):.3f}, "
-              f"{median / base:5.2f}× symgd)")
+        print(
+            f"  {name:15s} median {median:7.3f} s  (min {min(samples):.3f}, "
+            f"{median / base:5.2f}× symgd)"
+        )
     theta = result.final
     hand = answers["numpy by hand"]
-    print(f"symgd θ = {theta}, by hand θ = {hand}, max difference "
-          f"{float(np.max(np.abs(theta - hand))):.2e}")
+    print(
+        f"symgd θ = {theta}, by hand θ = {hand}, max difference "
+        f"{float(np.max(np.abs(theta - hand))):.2e}"
+    )
     ls = result.least_squares
     if ls is not None:
-        print(f"least squares θ = {ls.vector}, distance from symgd "
-              f"{result.distance_to_least_squares:.3g}")
+        print(
+            f"least squares θ = {ls.vector}, distance from symgd "
+            f"{result.distance_to_least_squares:.3g}"
+        )
     verdict = "meets" if base <= 2.0 else "misses"
     print(f"target ≤ 2 s for the fit: {verdict} it ({base:.3f} s)")
 

@@ -74,8 +74,13 @@ open(sys.argv[2], "wb").write(render_pdf(lesson.html()))
 
 
 def explain_has_pdf(env: dict[str, str]) -> bool:
-    result = subprocess.run([sys.executable, "-m", "symgd", "explain", "--help"], env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "symgd", "explain", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return "--pdf" in result.stdout
 
 
@@ -114,16 +119,30 @@ def main() -> None:
         script.write_text(LIBRARY_EXPLAIN_PDF, encoding="utf-8")
         if explain_has_pdf(env):
             explain_name = f"symgd explain {args.expression!r} --pdf"
-            explain_cmd = [sys.executable, "-m", "symgd", "explain", args.expression,
-                           "-o", str(folder / "lesson"), "--pdf"]
+            explain_cmd = [
+                sys.executable,
+                "-m",
+                "symgd",
+                "explain",
+                args.expression,
+                "-o",
+                str(folder / "lesson"),
+                "--pdf",
+            ]
         else:
             explain_name = f"explain({args.expression!r}) + render_pdf (library)"
-            explain_cmd = [sys.executable, str(script), args.expression,
-                           str(folder / "lesson.pdf")]
+            explain_cmd = [sys.executable, str(script), args.expression, str(folder / "lesson.pdf")]
         commands = {
-            "symgd handout (30 functions)":
-                [sys.executable, "-m", "symgd", "handout", "--from", str(listing),
-                 "-o", str(folder / "handout.pdf")],
+            "symgd handout (30 functions)": [
+                sys.executable,
+                "-m",
+                "symgd",
+                "handout",
+                "--from",
+                str(listing),
+                "-o",
+                str(folder / "handout.pdf"),
+            ],
             explain_name: explain_cmd,
         }
         for command in commands.values():  # warm the file cache and __pycache__
@@ -132,19 +151,22 @@ def main() -> None:
         for _ in range(args.rounds):
             for command_name, command in commands.items():
                 results[command_name].append(timed(command, env))
-        print(f"{args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"{args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
         medians = []
         for command_name, runs in results.items():
             wall = statistics.median(w for w, _ in runs)
             cpu = statistics.median(c for _, c in runs)
             medians.append(wall)
             spread = f"{min(w for w, _ in runs):.2f}–{max(w for w, _ in runs):.2f}"
-            print(f"  {command_name:<48} median {wall:6.2f} s  (range {spread} s, "
-                  f"CPU {cpu:.2f} s)")
+            print(f"  {command_name:<48} median {wall:6.2f} s  (range {spread} s, CPU {cpu:.2f} s)")
         handout_s, explain_s = medians
-        print(f"  handout ≤ 30 s: {'yes' if handout_s <= 30 else 'no'}; "
-              f"explain --pdf ≤ 3 s: {'yes' if explain_s <= 3 else 'no'}")
+        print(
+            f"  handout ≤ 30 s: {'yes' if handout_s <= 30 else 'no'}; "
+            f"explain --pdf ≤ 3 s: {'yes' if explain_s <= 3 else 'no'}"
+        )
         if args.breakdown:
             breakdown(folder)
 

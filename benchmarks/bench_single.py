@@ -50,8 +50,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.nd
     return grad
 
 
-def gradient_descent(f: Callable[[np.ndarray], float], init_x: np.ndarray, lr: float,
-                     step_num: int) -> tuple[np.ndarray, np.ndarray]:
+def gradient_descent(
+    f: Callable[[np.ndarray], float], init_x: np.ndarray, lr: float, step_num: int
+) -> tuple[np.ndarray, np.ndarray]:
     x = init_x.copy()
     x_history = []
     for _ in range(step_num):
@@ -102,8 +103,9 @@ def main() -> None:
         gradient_descent(rosenbrock, np.array(START), LR, STEPS)
 
     def run_with(backend: str) -> Callable[[], None]:
-        return lambda: symgd.descend(F_TEXT, START, lr=LR, steps=STEPS, tol=0.0,
-                                     backend=backend) and None
+        return lambda: (
+            symgd.descend(F_TEXT, START, lr=LR, steps=STEPS, tol=0.0, backend=backend) and None
+        )
 
     jobs = {"textbook": textbook, **{b: run_with(b) for b in backends}}
     # as timeit does: each round times as many back-to-back calls as fill MIN_ROUND seconds
@@ -124,16 +126,20 @@ def main() -> None:
             steady[name].append((time.perf_counter() - t0) / numbers[name])
 
     print(f"Rosenbrock, {STEPS} steps, lr {LR}, from {START}; medians of {args.rounds} rounds")
-    for title, times in (("steady state (timeit-style rounds)", steady),
-                         ("one call per round, right after the others", single)):
+    for title, times in (
+        ("steady state (timeit-style rounds)", steady),
+        ("one call per round, right after the others", single),
+    ):
         base = statistics.median(times["textbook"])
         print(f" {title}:")
         print(f"  textbook numerical-gradient loop : {base * 1e3:9.3f} ms")
         for backend in backends:
             median = statistics.median(times[backend])
             label = "symgd default path" if backend == "auto" else "symgd backend='numba'"
-            print(f"  {label:<33}: {median * 1e3:9.3f} ms   ratio {base / median:7.1f}x "
-                  f"  ({numbers[backend] if times is steady else 1} call(s) per round)")
+            print(
+                f"  {label:<33}: {median * 1e3:9.3f} ms   ratio {base / median:7.1f}x "
+                f"  ({numbers[backend] if times is steady else 1} call(s) per round)"
+            )
     print(f"  first symgd call (parse, derive, compile, run): {cold * 1e3:.0f} ms")
     if args.fast:
         print(f"  first numba call (including JIT compilation): {cold_fast * 1e3:.0f} ms")

@@ -163,8 +163,17 @@ def imports() -> tuple[Import, ...]:
                 and isinstance(call.args[0].value, str)
             ):
                 written = ast.unparse(call)
-                found.append(Import(importer, relative(file), call.lineno, call.args[0].value, (),
-                                    False, written))
+                found.append(
+                    Import(
+                        importer,
+                        relative(file),
+                        call.lineno,
+                        call.args[0].value,
+                        (),
+                        False,
+                        written,
+                    )
+                )
     return tuple(found)
 
 
@@ -285,8 +294,11 @@ def test_no_import_cycles_at_module_level() -> None:
     violations = []
     for component in strongly_connected(graph):
         members = set(component)
-        lines = [found.where() for found in edges
-                 if found.importer in members and found.target in members]
+        lines = [
+            found.where()
+            for found in edges
+            if found.importer in members and found.target in members
+        ]
         violations.append(" ↔ ".join(component) + "\n    " + "\n    ".join(lines))
     check("module-level import cycles", violations)
 

@@ -27,21 +27,40 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
 ]
 
-QUIET = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--hide-scrollbars"]
+QUIET = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+]
 
 FUNCTIONS = {
     "saddle": "x**2+2*x*y",
     "one": "w**2",
     "three": "x**2+2*y**2+3*z**2+x*y",
 }
-SECTIONS = ("function", "derivatives", "differential", "steepest", "curvature", "hand", "runs",
-            "rates", "summary")
+SECTIONS = (
+    "function",
+    "derivatives",
+    "differential",
+    "steepest",
+    "curvature",
+    "hand",
+    "runs",
+    "rates",
+    "summary",
+)
 
 
 def write_report(expression: str, folder: Path) -> Path:
@@ -53,7 +72,11 @@ def write_report(expression: str, folder: Path) -> Path:
     env.pop("SYMGD_SERIAL", None)
     result = subprocess.run(
         [sys.executable, "-m", "symgd", "explain", expression, "-o", str(folder)],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     path = Path(result.stdout.strip())
@@ -91,12 +114,26 @@ class DevTools:
             os.dup2(keep_w, 4)
 
         self.process = subprocess.Popen(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--disable-extensions", "--remote-debugging-pipe",
-             f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=False, preexec_fn=wire,  # only two dup2 calls run in the child
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=False,
+            preexec_fn=wire,  # only two dup2 calls run in the child
         )
         os.close(keep_r)
         os.close(keep_w)
@@ -106,16 +143,17 @@ class DevTools:
         self.counter = 0
         self.events: list[dict[str, object]] = []
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget",
-                                 {"targetId": target, "flatten": True})["sessionId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable", session=True)
 
-    def call(self, method: str, params: dict[str, object] | None = None, *,
-             session: bool = False) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, object] | None = None, *, session: bool = False
+    ) -> dict[str, Any]:
         self.counter += 1
-        message: dict[str, object] = {"id": self.counter, "method": method,
-                                      "params": params or {}}
+        message: dict[str, object] = {"id": self.counter, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = self.session
         self.writer.write(json.dumps(message).encode() + b"\0")
@@ -141,24 +179,32 @@ class DevTools:
     def open(self, page: Path, width: int, height: int) -> None:
         """Load ``page`` in a ``width`` × ``height`` viewport (mobile below 600 px)."""
         self.events.clear()
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1,
-                   "mobile": width < 600}, session=True)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+            session=True,
+        )
         self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=True)
         self.wait(lambda m: m.get("method") == "Page.loadEventFired")
 
     def screenshot(self, box: list[float]) -> bytes:
         """PNG of the page region ``[left, top, width, height]`` (page coordinates)."""
         left, top, width, height = box
-        result = self.call("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": left, "y": top, "width": width, "height": height, "scale": 1},
-        }, session=True)
+        result = self.call(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": left, "y": top, "width": width, "height": height, "scale": 1},
+            },
+            session=True,
+        )
         return base64.b64decode(result["data"])
 
     def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate",
-                           {"expression": expression, "returnByValue": True}, session=True)
+        result = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=True
+        )
         return result["result"].get("value")
 
     def console(self) -> list[dict[str, object]]:
@@ -212,10 +258,20 @@ def test_plain_screenshot_and_log(reports: dict[str, Path], tmp_path: Path) -> N
     no console line."""
     png = tmp_path / "page.png"
     result = subprocess.run(
-        [str(CHROMIUM), *QUIET, "--enable-logging=stderr", "--v=0",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
-         "--window-size=1200,3000", reports["saddle"].resolve().as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(CHROMIUM),
+            *QUIET,
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={png}",
+            "--window-size=1200,3000",
+            reports["saddle"].resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert png.is_file(), result.stderr[-2000:]
     assert [line for line in result.stderr.splitlines() if ":CONSOLE" in line] == []
@@ -238,20 +294,23 @@ BOXES = """JSON.stringify(Array.from(document.querySelectorAll('%s')).map(e => {
 
 @pytest.mark.parametrize("width", [400, 1400])
 @pytest.mark.parametrize("name", list(FUNCTIONS))
-def test_layout_on_phone_and_wide_screen(reports: dict[str, Path], devtools: DevTools,
-                                         name: str, width: int) -> None:
+def test_layout_on_phone_and_wide_screen(
+    reports: dict[str, Path], devtools: DevTools, name: str, width: int
+) -> None:
     """The page is never wider than the screen (wide formulas and tables scroll inside their
     own boxes), every section is there, every formula and figure has a real size, and
     nothing reaches the console."""
     devtools.open(reports[name], width, 900)
-    scroll, inner = devtools.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]")
+    scroll, inner = devtools.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert inner == width
     assert scroll <= inner
     for section in SECTIONS:
         assert devtools.evaluate(f"!!document.getElementById('section-{section}')"), section
-    for selector, least in (("svg.math-display", 8), ("svg.math-inline", 4),
-                            ("figure.plot svg", 150)):
+    for selector, least in (
+        ("svg.math-display", 8),
+        ("svg.math-inline", 4),
+        ("figure.plot svg", 150),
+    ):
         boxes = json.loads(devtools.evaluate(BOXES % selector))
         assert boxes, selector
         assert all(w >= least and h >= 4 for _, _, w, h in boxes), (selector, boxes)
@@ -261,10 +320,13 @@ def test_layout_on_phone_and_wide_screen(reports: dict[str, Path], devtools: Dev
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))
-@pytest.mark.parametrize(("selector", "least"), [
-    ("svg.math-display", 0.01), ("svg.math-inline", 0.01), ("figure.plot svg", 0.02)])
-def test_formulas_and_figures_are_drawn(reports: dict[str, Path], devtools: DevTools,
-                                        name: str, selector: str, least: float) -> None:
+@pytest.mark.parametrize(
+    ("selector", "least"),
+    [("svg.math-display", 0.01), ("svg.math-inline", 0.01), ("figure.plot svg", 0.02)],
+)
+def test_formulas_and_figures_are_drawn(
+    reports: dict[str, Path], devtools: DevTools, name: str, selector: str, least: float
+) -> None:
     """Screenshots of the first few formulas or figures have ink; with those elements
     hidden the same regions are blank, so the ink is theirs."""
     devtools.open(reports[name], 1200, 900)

@@ -20,8 +20,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_writes_the_report_and_prints_its_path(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["explain", "x**2 + y**2", "--start", "x=1,y=2", "--lr", "0.1",
-                                 "--methods", "gd", "-o", str(tmp_path / "r")])
+    result = runner.invoke(
+        cli,
+        [
+            "explain",
+            "x**2 + y**2",
+            "--start",
+            "x=1,y=2",
+            "--lr",
+            "0.1",
+            "--methods",
+            "gd",
+            "-o",
+            str(tmp_path / "r"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
     assert path == tmp_path / "r" / "report.html"
@@ -30,8 +43,9 @@ def test_writes_the_report_and_prints_its_path(runner: CliRunner, tmp_path: Path
     assert "<title>Gradient descent on f(x, y) = x**2 + y**2</title>" in html
 
 
-def test_default_folder_is_named_after_the_expression(runner: CliRunner, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_folder_is_named_after_the_expression(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["explain", "x**2 + 2*x*y", "--methods", "gd", "--steps", "30"])
     assert result.exit_code == 0, result.output
@@ -40,8 +54,24 @@ def test_default_folder_is_named_after_the_expression(runner: CliRunner, tmp_pat
 
 
 def test_json_summary(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["explain", "w**2", "--start", "1", "--lr", "0.4", "--steps",
-                                 "100", "--methods", "gd,newton", "-o", str(tmp_path), "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "explain",
+            "w**2",
+            "--start",
+            "1",
+            "--lr",
+            "0.4",
+            "--steps",
+            "100",
+            "--methods",
+            "gd,newton",
+            "-o",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["report"] == str(tmp_path / "report.html")
@@ -56,28 +86,33 @@ def test_json_summary(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_expression_with_a_leading_minus(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["explain", "-x**2-y**2", "--methods", "gd", "--steps", "20",
-                                 "-o", str(tmp_path)])
+    result = runner.invoke(
+        cli, ["explain", "-x**2-y**2", "--methods", "gd", "--steps", "20", "-o", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "concave" in html
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["x**2 +"], "Error:"),
-    (["__import__('os')"], "Error:"),
-    (["x**2 + y**2", "--start", "1,2,3"], "3 value"),
-    (["x**2 + y**2", "--start", "x=1,z=2"], "not a variable"),
-    (["x**2 + y**2", "--start", "x=nan,y=1"], "finite"),
-    (["x**2", "--lr", "-1"], "positive"),
-    (["x**2", "--lr", "0"], "positive"),
-    (["x**2", "--steps", "0"], "0"),
-    (["x**2", "--methods", "gd,warp"], "unknown method"),
-    (["x + 1/0"], "zero"),
-    (["log(x)", "--start", "-1"], "undefined"),
-])
-def test_bad_input_exits_2_without_traceback(runner: CliRunner, tmp_path: Path,
-                                             args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x**2 +"], "Error:"),
+        (["__import__('os')"], "Error:"),
+        (["x**2 + y**2", "--start", "1,2,3"], "3 value"),
+        (["x**2 + y**2", "--start", "x=1,z=2"], "not a variable"),
+        (["x**2 + y**2", "--start", "x=nan,y=1"], "finite"),
+        (["x**2", "--lr", "-1"], "positive"),
+        (["x**2", "--lr", "0"], "positive"),
+        (["x**2", "--steps", "0"], "0"),
+        (["x**2", "--methods", "gd,warp"], "unknown method"),
+        (["x + 1/0"], "zero"),
+        (["log(x)", "--start", "-1"], "undefined"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
     result = runner.invoke(cli, ["explain", *args, "-o", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert message in result.stderr
@@ -86,8 +121,9 @@ def test_bad_input_exits_2_without_traceback(runner: CliRunner, tmp_path: Path,
 
 
 def test_templates_folder_must_hold_the_lesson(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["explain", "x**2", "--templates", str(tmp_path), "-o",
-                                 str(tmp_path / "out")])
+    result = runner.invoke(
+        cli, ["explain", "x**2", "--templates", str(tmp_path), "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2
     assert "lesson.html.jinja2" in result.stderr
 
@@ -95,19 +131,23 @@ def test_templates_folder_must_hold_the_lesson(runner: CliRunner, tmp_path: Path
 def test_unwritable_output_is_an_input_error(runner: CliRunner, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = runner.invoke(cli, ["explain", "x**2", "--methods", "gd", "--steps", "10",
-                                 "-o", str(blocker / "sub")])
+    result = runner.invoke(
+        cli, ["explain", "x**2", "--methods", "gd", "--steps", "10", "-o", str(blocker / "sub")]
+    )
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
 
 
-@pytest.mark.parametrize(("expression", "name"), [
-    ("x**2+2*x*y", "x2-2xy"),
-    ("x**2 + 2*x*y", "x2-2xy"),
-    ("-x**2-y**2", "mx2-my2"),
-    ("sigmoid(w*x+b)", "sigmoidwx-b"),
-    ("***", "lesson"),
-])
+@pytest.mark.parametrize(
+    ("expression", "name"),
+    [
+        ("x**2+2*x*y", "x2-2xy"),
+        ("x**2 + 2*x*y", "x2-2xy"),
+        ("-x**2-y**2", "mx2-my2"),
+        ("sigmoid(w*x+b)", "sigmoidwx-b"),
+        ("***", "lesson"),
+    ],
+)
 def test_slug(expression: str, name: str) -> None:
     assert slug(expression) == name
 
@@ -115,18 +155,25 @@ def test_slug(expression: str, name: str) -> None:
 def test_help_lists_the_options(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["explain", "--help"])
     assert result.exit_code == 0
-    for option in ("--start", "--lr", "--steps", "--methods", "--output", "--templates",
-                   "--json"):
+    for option in ("--start", "--lr", "--steps", "--methods", "--output", "--templates", "--json"):
         assert option in result.output
 
 
 def test_help_does_not_import_the_heavy_stages() -> None:
-    code = ("import sys; from symgd.cli import main\n"
-            "try:\n    main(['explain', '--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('sympy', 'numpy', 'matplotlib', 'ziamath', 'jinja2') "
-            "if m in sys.modules]\nprint(heavy, file=sys.stderr)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60, check=True)
+    code = (
+        "import sys; from symgd.cli import main\n"
+        "try:\n    main(['explain', '--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('sympy', 'numpy', 'matplotlib', 'ziamath', 'jinja2') "
+        "if m in sys.modules]\nprint(heavy, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
     assert result.stderr.strip() == "[]"
 
 
@@ -140,8 +187,13 @@ def test_worker_process_gives_the_same_page(tmp_path: Path) -> None:
     for serial in ("", "1"):
         env["SYMGD_SERIAL"] = serial
         folder = tmp_path / f"serial{serial or 0}"
-        subprocess.run([sys.executable, "-m", "symgd", "explain", "x**2+2*x*y", "-o",
-                        str(folder)], env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "symgd", "explain", "x**2+2*x*y", "-o", str(folder)],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         pages.append((folder / "report.html").read_text(encoding="utf-8"))
     assert pages[0] == pages[1]
     assert pages[0].count("<svg") > 40

@@ -21,8 +21,9 @@ def write_points(folder: Path, rows: int = 40, seed: int = 0, name: str = "point
     x = rng.uniform(-2, 2, rows)
     y = -1.5 * x + 0.5 + rng.normal(0, 0.3, rows)
     path = folder / name
-    path.write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in
-                                      zip(x.tolist(), y.tolist(), strict=True)))
+    path.write_text(
+        "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist(), strict=True))
+    )
     return path
 
 
@@ -35,8 +36,15 @@ def run_json(runner: CliRunner, *args: str) -> dict[str, Any]:
 
 def test_demo_linear_json_shape(runner: CliRunner) -> None:
     data = run_json(runner, "--demo", "linear")
-    assert set(data) >= {"params", "loss", "epochs", "batch_size", "status", "least_squares",
-                         "loss_per_epoch"}
+    assert set(data) >= {
+        "params",
+        "loss",
+        "epochs",
+        "batch_size",
+        "status",
+        "least_squares",
+        "loss_per_epoch",
+    }
     assert data["status"] == "converged" and data["batch_size"] == 200
     assert set(data["params"]) == {"w", "b"}
     assert all(isinstance(v, float) for v in data["params"].values())
@@ -55,21 +63,34 @@ def test_demo_logistic_has_no_least_squares(runner: CliRunner) -> None:
 
 def test_csv_fit_reaches_least_squares(runner: CliRunner, tmp_path: Path) -> None:
     path = write_points(tmp_path)
-    data = run_json(runner, LINEAR, "--data", str(path), "--params", "w,b", "--lr", "0.2",
-                    "--epochs", "2000")
+    data = run_json(
+        runner, LINEAR, "--data", str(path), "--params", "w,b", "--lr", "0.2", "--epochs", "2000"
+    )
     rows = np.loadtxt(path, delimiter=",", skiprows=1)
     X = np.column_stack([rows[:, 0], np.ones(len(rows))])
     expected = np.linalg.solve(X.T @ X, X.T @ rows[:, 1])
     assert data["status"] == "converged"
     np.testing.assert_allclose([data["params"]["w"], data["params"]["b"]], expected, atol=1e-7)
-    np.testing.assert_allclose([data["least_squares"]["w"], data["least_squares"]["b"]],
-                               expected, rtol=1e-10)
+    np.testing.assert_allclose(
+        [data["least_squares"]["w"], data["least_squares"]["b"]], expected, rtol=1e-10
+    )
 
 
 def test_seed_reproducibility(runner: CliRunner, tmp_path: Path) -> None:
     path = str(write_points(tmp_path))
-    args = [LINEAR, "--data", path, "--params", "w,b", "--batch-size", "4", "--epochs", "3",
-            "--lr", "0.05"]
+    args = [
+        LINEAR,
+        "--data",
+        path,
+        "--params",
+        "w,b",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.05",
+    ]
     one = run_json(runner, *args, "--seed", "7")
     two = run_json(runner, *args, "--seed", "7")
     other = run_json(runner, *args, "--seed", "8")
@@ -80,8 +101,24 @@ def test_seed_reproducibility(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_options_reach_the_optimizer(runner: CliRunner, tmp_path: Path) -> None:
     path = str(write_points(tmp_path))
-    data = run_json(runner, LINEAR, "--data", path, "--params", "w,b", "--method", "momentum",
-                    "--momentum", "0.5", "--lr", "0.05", "--start", "w=1,b=-1", "--epochs", "3")
+    data = run_json(
+        runner,
+        LINEAR,
+        "--data",
+        path,
+        "--params",
+        "w,b",
+        "--method",
+        "momentum",
+        "--momentum",
+        "0.5",
+        "--lr",
+        "0.05",
+        "--start",
+        "w=1,b=-1",
+        "--epochs",
+        "3",
+    )
     assert data["method"] == "momentum" and data["hyperparameters"] == {"momentum": 0.5}
     assert data["start"] == {"w": 1.0, "b": -1.0}
 
@@ -99,8 +136,9 @@ def test_options_reach_the_optimizer(runner: CliRunner, tmp_path: Path) -> None:
         ("x,y\n", ["no data rows"]),
     ],
 )
-def test_bad_data_exits_2_naming_row_and_column(runner: CliRunner, tmp_path: Path,
-                                                content: str, pieces: list[str]) -> None:
+def test_bad_data_exits_2_naming_row_and_column(
+    runner: CliRunner, tmp_path: Path, content: str, pieces: list[str]
+) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)
     result = runner.invoke(cli, ["fit", LINEAR, "--data", str(path), "--params", "w,b"])
@@ -129,8 +167,9 @@ def test_bad_data_exits_2_naming_row_and_column(runner: CliRunner, tmp_path: Pat
         (["(y - w*x)**2 +", "--demo", "linear", "--params", "w"], "column"),
     ],
 )
-def test_usage_errors_exit_2(runner: CliRunner, tmp_path: Path, monkeypatch: Any,
-                             args: list[str], piece: str) -> None:
+def test_usage_errors_exit_2(
+    runner: CliRunner, tmp_path: Path, monkeypatch: Any, args: list[str], piece: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     write_points(tmp_path)
     result = runner.invoke(cli, ["fit", *args])
@@ -146,8 +185,7 @@ def test_diverged_fit_is_reported_with_exit_0(runner: CliRunner) -> None:
 
 
 def test_text_output(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["fit", "--demo", "linear", "--batch-size", "16",
-                                 "--epochs", "5"])
+    result = runner.invoke(cli, ["fit", "--demo", "linear", "--batch-size", "16", "--epochs", "5"])
     assert result.exit_code == 0
     out = result.output
     assert "Mini-batch (B = 16)" in out and "Status: max_steps after 5 epochs" in out
@@ -157,8 +195,21 @@ def test_text_output(runner: CliRunner) -> None:
 
 def test_output_page(runner: CliRunner, tmp_path: Path) -> None:
     folder = tmp_path / "report"
-    result = runner.invoke(cli, ["fit", "--demo", "linear", "--epochs", "8", "--batch-size",
-                                 "20", "-o", str(folder), "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "fit",
+            "--demo",
+            "linear",
+            "--epochs",
+            "8",
+            "--batch-size",
+            "20",
+            "-o",
+            str(folder),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["batch_size"] == 20 and data["epochs"] == 8
@@ -168,7 +219,8 @@ def test_output_page(runner: CliRunner, tmp_path: Path) -> None:
     assert figures == ["fig-fit-loss", "fig-fit-angles", "fig-fit-contour"]
     assert "mini-batch (B = 20)" in page and "SGD (B = 1)" in page
     assert "http://" not in re.sub(r'xmlns(:\w+)?="[^"]*"', "", page).replace(
-        "http://www.w3.org", "")
+        "http://www.w3.org", ""
+    )
     # the JSON run is the page's mini-batch run: same numbers as a plain fit
     plain = run_json(runner, "--demo", "linear", "--epochs", "8", "--batch-size", "20")
     assert plain["params"] == data["params"]

@@ -45,8 +45,20 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {}
     for name, seed in (("a", "4"), ("b", "4"), ("c", "5")):
         out = folder / name / "handout.pdf"
-        result = run([*["handout", *FUNCTIONS], "-o", str(out), "--variants", "2",
-                      "--seed", seed, "--json", "--title", "Week 3"])
+        result = run(
+            [
+                *["handout", *FUNCTIONS],
+                "-o",
+                str(out),
+                "--variants",
+                "2",
+                "--seed",
+                seed,
+                "--json",
+                "--title",
+                "Week 3",
+            ]
+        )
         assert result.exit_code == 0, result.output
         paths[name] = out
     return paths
@@ -79,14 +91,15 @@ def test_pages_are_numbered_and_headed(made: dict[str, Path]) -> None:
 @pytest.mark.pdf
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler's pdftoppm")
 def test_rendered_pages_are_not_blank(made: dict[str, Path], tmp_path: Path) -> None:
-    subprocess.run(["pdftoppm", "-gray", "-r", "30", str(made["a"]), str(tmp_path / "p")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-gray", "-r", "30", str(made["a"]), str(tmp_path / "p")], check=True
+    )
     images = sorted(tmp_path.glob("p-*.pgm"))
     assert len(images) == len(pdf_pages(made["a"]))
     for image in images:
         pixels = read_pgm(image.read_bytes())
         height = pixels.shape[0]
-        body = pixels[int(0.12 * height):int(0.9 * height)]  # without header and page number
+        body = pixels[int(0.12 * height) : int(0.9 * height)]  # without header and page number
         inked = int((body < 250).sum())
         # a page with nothing but its running header and number has no ink here at all;
         # one line of text leaves a few hundred pixels
@@ -98,8 +111,9 @@ def read_pgm(data: bytes) -> np.ndarray:
     fields = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
     assert fields is not None
     width, height = int(fields.group(1)), int(fields.group(2))
-    return np.frombuffer(data[fields.end():fields.end() + width * height],
-                         dtype=np.uint8).reshape(height, width)
+    return np.frombuffer(
+        data[fields.end() : fields.end() + width * height], dtype=np.uint8
+    ).reshape(height, width)
 
 
 @pytest.mark.pdf
@@ -123,8 +137,19 @@ def test_from_file_letter_paper_no_answers(tmp_path: Path) -> None:
     listing = tmp_path / "functions.txt"
     listing.write_text("# this week\n\nw**2   # a parabola\n", encoding="utf-8")
     out = tmp_path / "sheet.pdf"
-    result = run(["handout", "--from", str(listing), "-o", str(out), "--answers", "none",
-                  "--paper", "letter"])
+    result = run(
+        [
+            "handout",
+            "--from",
+            str(listing),
+            "-o",
+            str(out),
+            "--answers",
+            "none",
+            "--paper",
+            "letter",
+        ]
+    )
     assert result.exit_code == 0, result.output
     reader = PdfReader(str(out))
     box = reader.pages[0].mediabox
@@ -146,8 +171,13 @@ def test_bad_line_in_file_names_the_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["handout"], ["handout", "x**2", "--variants", "0"], ["handout", "x +* y"],
-     ["handout", "x**2", "--answers", "sometimes"], ["handout", "--from", "/nonexistent.txt"]],
+    [
+        ["handout"],
+        ["handout", "x**2", "--variants", "0"],
+        ["handout", "x +* y"],
+        ["handout", "x**2", "--answers", "sometimes"],
+        ["handout", "--from", "/nonexistent.txt"],
+    ],
 )
 def test_bad_input_exits_2(args: list[str]) -> None:
     result = CliRunner().invoke(cli, args)
@@ -156,8 +186,9 @@ def test_bad_input_exits_2(args: list[str]) -> None:
     assert "Traceback" not in result.output
 
 
-def test_missing_weasyprint_exits_1_naming_what_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                          tmp_path: Path) -> None:
+def test_missing_weasyprint_exits_1_naming_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     real_import = builtins.__import__
 
     def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:

@@ -34,11 +34,13 @@ def test_batch_members_match_hand_derivatives() -> None:
     expected_grad = np.array([rosenbrock_grad(a, b) for a, b in points])
     np.testing.assert_allclose(compiled.gradient_at(points), expected_grad, rtol=1e-13)
     a, b = points.T
-    np.testing.assert_allclose(compiled.value_at(points), (1 - a) ** 2 + 100 * (b - a**2) ** 2,
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        compiled.value_at(points), (1 - a) ** 2 + 100 * (b - a**2) ** 2, rtol=1e-13
+    )
     hess = compiled.hessian_at(points)
-    expected_h = np.stack([np.array([[2 - 400 * (q - 3 * p * p), -400 * p], [-400 * p, 200]])
-                           for p, q in points])
+    expected_h = np.stack(
+        [np.array([[2 - 400 * (q - 3 * p * p), -400 * p], [-400 * p, 200]]) for p, q in points]
+    )
     np.testing.assert_allclose(hess, expected_h, rtol=1e-13)
     f, g0, g1 = compiled.value_grad_columns([a, b])
     np.testing.assert_allclose(np.stack([g0, g1], axis=1), expected_grad, rtol=1e-13)
@@ -55,7 +57,8 @@ def test_constant_gradient_broadcasts() -> None:
 def test_compiled_for_is_cached() -> None:
     problem = parse("x**2 + sin(y)")
     assert compiled_for(problem.expr, problem.variables) is compiled_for(
-        problem.expr, problem.variables)
+        problem.expr, problem.variables
+    )
 
 
 def test_activation_functions_in_both_families() -> None:
@@ -70,14 +73,14 @@ def test_activation_functions_in_both_families() -> None:
         assert float(vector(np.array([value]))[0]) == pytest.approx(sig + soft, rel=1e-15)
 
 
-def _bound(method: str, unroll: int, expr: sp.Expr = ROSENBROCK, lr: float = 1e-3,
-           **hyper: float):  # type: ignore[no-untyped-def]
+def _bound(method: str, unroll: int, expr: sp.Expr = ROSENBROCK, lr: float = 1e-3, **hyper: float):  # type: ignore[no-untyped-def]
     opt = make_optimizer(method, lr, **hyper)
     assert opt.rule is not None
     constants = opt.constants()
     grad = [sp.diff(expr, v) for v in (x, y)]
-    stepper = build_scalar_stepper((x, y), grad, opt.rule, tuple(constants), constants,
-                                   unroll=unroll)
+    stepper = build_scalar_stepper(
+        (x, y), grad, opt.rule, tuple(constants), constants, unroll=unroll
+    )
     return stepper, *stepper.bind(constants)
 
 
@@ -97,7 +100,7 @@ def test_unrolled_steps_equal_single_steps(method: str) -> None:
     n, buffers = 2, stepper.buffers
     state = (-1.2, 1.0, *([0.0] * (n * buffers)), 0.0)
     out = fused(*state)
-    points = [out[2 * j: 2 * j + 2] for j in range(5)]
+    points = [out[2 * j : 2 * j + 2] for j in range(5)]
     vals = state
     for j in range(5):
         step = single(*vals)
@@ -116,14 +119,17 @@ FOLD_CASES = [
 
 @pytest.mark.parametrize("expr", FOLD_CASES)
 @pytest.mark.parametrize(("method", "sign"), [("gd", -1.0), ("ascent", 1.0)])
-def test_folded_unrolled_steps_follow_the_written_update(expr: sp.Expr, method: str,
-                                                         sign: float) -> None:
+def test_folded_unrolled_steps_follow_the_written_update(
+    expr: sp.Expr, method: str, sign: float
+) -> None:
     # the unrolled step multiplies η into the gradient's coefficients; eight calls (64 steps)
     # must still follow x ← x ∓ η ∇f(x), evaluated here independently of the generated code
     lr = 1e-3 if method == "gd" else 1e-5  # slow enough that ascent stays finite
     _stepper, fused, _single = _bound(method, 8, expr=expr, lr=lr)
-    gradient = [sp.lambdify((x, y), sp.diff(expr, v), modules=[{"sigmoid": _sigmoid}, "math"])
-                for v in (x, y)]
+    gradient = [
+        sp.lambdify((x, y), sp.diff(expr, v), modules=[{"sigmoid": _sigmoid}, "math"])
+        for v in (x, y)
+    ]
     a, b = 0.7, -0.4
     vals: tuple[float, ...] = (a, b, 0.0)
     for _ in range(8):
@@ -131,7 +137,7 @@ def test_folded_unrolled_steps_follow_the_written_update(expr: sp.Expr, method: 
         for j in range(8):
             ga, gb = gradient[0](a, b), gradient[1](a, b)
             a, b = a + sign * lr * ga, b + sign * lr * gb
-            assert out[2 * j: 2 * j + 2] == pytest.approx((a, b), rel=1e-12, abs=1e-15)
+            assert out[2 * j : 2 * j + 2] == pytest.approx((a, b), rel=1e-12, abs=1e-15)
         a, b = out[14], out[15]
         vals = out[14:-1]
     assert vals[-1] == 64.0
@@ -164,7 +170,7 @@ def test_rebinding_changes_only_the_constants() -> None:
     slow, _ = stepper.bind({"lr": 1e-4})
     a = fused(1.0, 1.0, 0.0)
     b = slow(1.0, 1.0, 0.0)
-    g = rosenbrock_grad(1.0, 1.0)   # zero at the minimum: both stay put
+    g = rosenbrock_grad(1.0, 1.0)  # zero at the minimum: both stay put
     assert g == (0.0, 0.0) and a[:4] == b[:4] == (1.0, 1.0, 1.0, 1.0)
     c = fused(0.0, 0.0, 0.0)[0]
     d = slow(0.0, 0.0, 0.0)[0]

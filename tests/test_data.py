@@ -103,8 +103,9 @@ def test_load_csv_file_errors(tmp_path: Path) -> None:
 
 
 def test_from_columns_checks_rows_and_shapes() -> None:
-    data = from_columns({"x": [1, 2, 3], "y": np.array([1.0, 2.0, 3.0]), "s": ["a", "b", "c"]},
-                        ["x", "y"])
+    data = from_columns(
+        {"x": [1, 2, 3], "y": np.array([1.0, 2.0, 3.0]), "s": ["a", "b", "c"]}, ["x", "y"]
+    )
     assert data.names == ("x", "y") and data.column("x").dtype == np.float64
     with pytest.raises(InputError, match=r"row 2, column 'y': .* not a finite"):
         from_columns({"x": [1, 2], "y": [1.0, np.nan]})
@@ -123,8 +124,11 @@ def test_from_columns_checks_rows_and_shapes() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.integers(1, 20),
-              elements=st.floats(allow_nan=False, allow_infinity=False)))
+@given(
+    arrays(
+        np.float64, st.integers(1, 20), elements=st.floats(allow_nan=False, allow_infinity=False)
+    )
+)
 def test_csv_round_trip_is_exact(values: np.ndarray) -> None:
     data = Dataset({"a": values, "b": -values})
     back = parse_csv(data.to_csv(), ["a", "b"])

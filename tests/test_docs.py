@@ -62,9 +62,7 @@ def run_examples(tests: list[doctest.DocTest]) -> str:
 
 
 @pytest.mark.parametrize("name", sorted([*PUBLIC, *ENTRY_POINTS]))
-def test_public_examples_run(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_public_examples_run(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every ``>>>`` example of a public name runs and prints what it shows (in a temporary
     folder, so an example that writes files leaves nothing behind)."""
     monkeypatch.chdir(tmp_path)
@@ -81,9 +79,7 @@ EXAMPLE_MODULES = sorted(
 
 
 @pytest.mark.parametrize("module", EXAMPLE_MODULES)
-def test_module_examples_run(
-    module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_module_examples_run(module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The examples anywhere in the package run too, not only those of the public names."""
     monkeypatch.chdir(tmp_path)
     imported = importlib.import_module(module)
@@ -178,10 +174,7 @@ def test_pdoc_shows_the_version(pdoc_page: str) -> None:
 
 
 def test_import_symgd_loads_nothing_heavy() -> None:
-    code = (
-        "import sys, symgd\n"
-        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, symgd\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

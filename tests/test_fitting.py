@@ -22,8 +22,9 @@ from symgd.numeric.runner import descend
 LINEAR = "(y - (w*x + b))**2"
 
 
-def line_data(seed: int, rows: int = 60, slope: float = 3.0, intercept: float = 2.0,
-              noise: float = 0.5) -> dict[str, np.ndarray]:
+def line_data(
+    seed: int, rows: int = 60, slope: float = 3.0, intercept: float = 2.0, noise: float = 0.5
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.uniform(-2.0, 2.0, rows)
     return {"x": x, "y": slope * x + intercept + rng.normal(0.0, noise, rows)}
@@ -41,6 +42,7 @@ def safe_lr(X: np.ndarray, factor: float = 1.0) -> float:
 
 # -- recognising least squares ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("loss", "params"),
     [
@@ -57,8 +59,9 @@ def test_linear_form_rebuilds_the_loss(loss: str, params: str) -> None:
     problem = loss_problem(loss, params)
     form = linear_form(problem.expr, problem.variables)
     assert form is not None
-    fitted = sum((d * p for d, p in zip(form.design, problem.variables, strict=True)),
-                 sp.Integer(0))
+    fitted = sum(
+        (d * p for d, p in zip(form.design, problem.variables, strict=True)), sp.Integer(0)
+    )
     assert sp.expand(form.factor * (form.target - fitted) ** 2 - problem.expr) == 0
     for column in (*form.design, form.target):
         assert not column.has(*problem.variables)
@@ -69,9 +72,9 @@ def test_linear_form_rebuilds_the_loss(loss: str, params: str) -> None:
     [
         "abs(y - w*x - b)",
         "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))",
-        "x*(y - w*x - b)**2",           # a data-dependent weight
+        "x*(y - w*x - b)**2",  # a data-dependent weight
         "(y - w*x - b)**4",
-        "(y - w*x - b)**2 + w**2",      # ridge: quadratic, but not a plain squared error
+        "(y - w*x - b)**2 + w**2",  # ridge: quadratic, but not a plain squared error
         "-(y - w*x - b)**2",
         "(y - w**2*x - b)**2",
     ],
@@ -99,6 +102,7 @@ def test_stable_loss_is_equal_and_finite() -> None:
 
 # -- least squares by descent -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_full_batch_descent_reaches_least_squares(seed: int) -> None:
     data = line_data(seed, slope=-1.5 + seed, intercept=0.5 * seed)
@@ -123,9 +127,11 @@ def test_three_parameters_and_other_optimizers() -> None:
     X = np.column_stack([u, v, np.ones(80)])
     expected = normal_equations(X, t)
     loss = "(t - (a*u + c*v + d))**2"
-    for method, options in [("momentum", {"lr": safe_lr(X, 0.5)}),
-                            ("adam", {"lr": 0.05}),
-                            ("newton", {})]:
+    for method, options in [
+        ("momentum", {"lr": safe_lr(X, 0.5)}),
+        ("adam", {"lr": 0.05}),
+        ("newton", {}),
+    ]:
         result = fit(loss, data, "a,c,d", method=method, epochs=3000, tol=1e-9, **options)
         np.testing.assert_allclose(result.final, expected, atol=1e-6, err_msg=method)
     newton = fit(loss, data, "a,c,d", method="newton", epochs=10, tol=1e-9)
@@ -160,23 +166,29 @@ def test_matrix_gradient_equals_the_compiled_gradient() -> None:
 
 # -- full batch is plain descent ----------------------------------------------------------------
 
+
 def test_full_batch_equals_descend_on_the_symbolic_mean() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=6)
     y = 2 * x - 1 + 0.3 * rng.normal(size=6)
     w, b = sp.symbols("w b", real=True)
-    mean = sum((sp.Float(float(yi)) - (w * sp.Float(float(xi)) + b)) ** 2
-               for xi, yi in zip(x, y, strict=True)) / 6
+    mean = (
+        sum(
+            (sp.Float(float(yi)) - (w * sp.Float(float(xi)) + b)) ** 2
+            for xi, yi in zip(x, y, strict=True)
+        )
+        / 6
+    )
     plain = descend(mean, [0.5, -0.5], lr=0.2, steps=40, tol=1e-9, variables=["w", "b"])
-    result = fit(LINEAR, {"x": x, "y": y}, "w,b", lr=0.2, epochs=40, start=[0.5, -0.5],
-                 tol=1e-9)
+    result = fit(LINEAR, {"x": x, "y": y}, "w,b", lr=0.2, epochs=40, start=[0.5, -0.5], tol=1e-9)
     assert result.steps == plain.steps and result.status == plain.status
     np.testing.assert_allclose(result.path, plain.xs, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(result.loss_per_epoch, plain.fs[1:], rtol=1e-12)
 
 
-def numpy_minibatch(data: dict[str, np.ndarray], size: int, epochs: int, lr: float, seed: int
-                    ) -> np.ndarray:
+def numpy_minibatch(
+    data: dict[str, np.ndarray], size: int, epochs: int, lr: float, seed: int
+) -> np.ndarray:
     """The documented schedule written out: permute per epoch, consecutive batches, mean grad."""
     x_all, y_all = data["x"], data["y"]
     n = len(x_all)
@@ -186,15 +198,16 @@ def numpy_minibatch(data: dict[str, np.ndarray], size: int, epochs: int, lr: flo
     for _ in range(epochs):
         order = rng.permutation(n) if size < n else np.arange(n)
         for lo in range(0, n, size):
-            rows = order[lo:lo + size]
+            rows = order[lo : lo + size]
             r = y_all[rows] - (theta[0] * x_all[rows] + theta[1])
             theta = theta - lr * np.array([np.mean(-2 * x_all[rows] * r), np.mean(-2 * r)])
             path.append(theta)
     return np.array(path)
 
 
-@pytest.mark.parametrize(("size", "batch_size"), [(7, 7), (23, "full"), (23, 23), (23, 100),
-                                                  (1, 1), (4, "4")])
+@pytest.mark.parametrize(
+    ("size", "batch_size"), [(7, 7), (23, "full"), (23, 23), (23, 100), (1, 1), (4, "4")]
+)
 def test_schedule_matches_an_independent_loop(size: int, batch_size: object) -> None:
     data = line_data(5, rows=23)
     expected = numpy_minibatch(data, size, 3, 0.05, seed=9)
@@ -215,11 +228,14 @@ def test_same_seed_same_run_different_seed_different_path() -> None:
     assert np.array_equal(one.path[0], other.path[0])
     assert not np.array_equal(one.path[1:], other.path[1:])
     # the full batch ignores the seed: it never shuffles
-    np.testing.assert_array_equal(fit(LINEAR, data, "w,b", epochs=3, seed=1).path,
-                                  fit(LINEAR, data, "w,b", epochs=3, seed=2).path)
+    np.testing.assert_array_equal(
+        fit(LINEAR, data, "w,b", epochs=3, seed=1).path,
+        fit(LINEAR, data, "w,b", epochs=3, seed=2).path,
+    )
 
 
 # -- outcomes -----------------------------------------------------------------------------------
+
 
 def test_divergence_is_reported_not_raised() -> None:
     data = line_data(2)
@@ -295,6 +311,7 @@ def test_angles_are_traced_and_correct() -> None:
 
 # -- inputs and the result ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -326,8 +343,15 @@ def test_json_shape_and_library_exports() -> None:
     assert symgd.fit is fit and symgd.FitResult is FitResult
     result = symgd.fit(LINEAR, line_data(1), ["w", "b"], batch_size=8, epochs=5, lr=0.05)
     payload = result.to_dict()
-    for key in ("params", "loss", "epochs", "batch_size", "status", "least_squares",
-                "loss_per_epoch"):
+    for key in (
+        "params",
+        "loss",
+        "epochs",
+        "batch_size",
+        "status",
+        "least_squares",
+        "loss_per_epoch",
+    ):
         assert key in payload
     assert set(payload["params"]) == {"w", "b"} and set(payload["least_squares"]) == {"w", "b"}
     assert all(isinstance(v, float) for v in payload["params"].values())
@@ -336,8 +360,10 @@ def test_json_shape_and_library_exports() -> None:
     assert len(payload["loss_per_epoch"]) == 5
     assert payload["loss"] == payload["loss_per_epoch"][-1]
     json.dumps(payload, allow_nan=False)
-    assert symgd.parse(payload["expression"], ["w", "b"], allow_parameters=True).expr == \
-        symgd.parse(LINEAR, ["w", "b"], allow_parameters=True).expr
+    assert (
+        symgd.parse(payload["expression"], ["w", "b"], allow_parameters=True).expr
+        == symgd.parse(LINEAR, ["w", "b"], allow_parameters=True).expr
+    )
 
 
 def test_csv_path_data(tmp_path: object) -> None:
@@ -347,8 +373,9 @@ def test_csv_path_data(tmp_path: object) -> None:
     path = folder / "points.csv"
     data = line_data(3, rows=30)
     pairs = zip(data["x"].tolist(), data["y"].tolist(), strict=True)
-    path.write_text("x,y,label\n" + "".join(f"{a!r},{b!r},p{i}\n" for i, (a, b) in
-                                            enumerate(pairs)))
+    path.write_text(
+        "x,y,label\n" + "".join(f"{a!r},{b!r},p{i}\n" for i, (a, b) in enumerate(pairs))
+    )
     from_file = fit(LINEAR, str(path), "w,b", epochs=20)
     from_arrays = fit(LINEAR, data, "w,b", epochs=20)
     np.testing.assert_array_equal(from_file.path, from_arrays.path)
@@ -357,12 +384,14 @@ def test_csv_path_data(tmp_path: object) -> None:
 
 # -- the lesson section -------------------------------------------------------------------------
 
+
 def test_lesson_context_and_page() -> None:
     from symgd.render.fit_page import fit_lesson_context, render_fit_page
 
     example = demo("linear", rows=60)
-    runs = compare_batches(example.loss, example.data, "w,b", mini_batch=8, epochs=15,
-                           lr=0.05, trace_angles=40)
+    runs = compare_batches(
+        example.loss, example.data, "w,b", mini_batch=8, epochs=15, lr=0.05, trace_angles=40
+    )
     assert [r.batch_size for r in runs] == [60, 8, 1]
     context = fit_lesson_context(runs)
     for key in ("losses", "angles", "contour"):

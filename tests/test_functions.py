@@ -17,8 +17,12 @@ def test_smooth_derivatives_agree_with_the_elementary_forms(f: sp.Expr) -> None:
     derivative = sp.diff(f, z)
     elementary = sp.diff(to_elementary(f), z)
     for value in (-2.5, -0.3, 0.0, 0.7, 3.0):
-        assert math.isclose(float(to_elementary(derivative).subs(z, value)),
-                            float(elementary.subs(z, value)), rel_tol=1e-12, abs_tol=1e-15)
+        assert math.isclose(
+            float(to_elementary(derivative).subs(z, value)),
+            float(elementary.subs(z, value)),
+            rel_tol=1e-12,
+            abs_tol=1e-15,
+        )
 
 
 def test_relu_and_leaky_relu_slopes() -> None:

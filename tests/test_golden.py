@@ -52,23 +52,44 @@ CORPUS = [
 ]
 #: (function, number of variables, method) for descend
 DESCENTS = [
-    ("x**2 + 2*x*y", 2, "gd"), ("x0**2 + x1**2", 2, "momentum"), ("w**2", 1, "adam"),
-    ("(1-x)**2 + 100*(y-x**2)**2", 2, "nesterov"), ("x**4 - 2*x**2 + y**2", 2, "rmsprop"),
-    ("x**2 + 100*y**2", 2, "adagrad"), ("x**3 - 3*x + y**2", 2, "newton"),
-    ("sin(x)*cos(y)", 2, "ascent"), ("x**2 + y**2 + z**2 + x*y", 3, "gd"),
+    ("x**2 + 2*x*y", 2, "gd"),
+    ("x0**2 + x1**2", 2, "momentum"),
+    ("w**2", 1, "adam"),
+    ("(1-x)**2 + 100*(y-x**2)**2", 2, "nesterov"),
+    ("x**4 - 2*x**2 + y**2", 2, "rmsprop"),
+    ("x**2 + 100*y**2", 2, "adagrad"),
+    ("x**3 - 3*x + y**2", 2, "newton"),
+    ("sin(x)*cos(y)", 2, "ascent"),
+    ("x**2 + y**2 + z**2 + x*y", 3, "gd"),
     ("exp(-(x**2+y**2))", 2, "adam"),
 ]
 #: every case: (name, command-line arguments)
 CASES: list[tuple[str, list[str]]] = [
     *((f"derive-{i}", ["derive", f, "--json", "--steps"]) for i, f in enumerate(CORPUS)),
-    *((f"descend-{i}", ["descend", f, "--start", ",".join(["0.5"] * n), "--steps", "200",
-                        "--method", method, "--json"])
-      for i, (f, n, method) in enumerate(DESCENTS)),
+    *(
+        (
+            f"descend-{i}",
+            [
+                "descend",
+                f,
+                "--start",
+                ",".join(["0.5"] * n),
+                "--steps",
+                "200",
+                "--method",
+                method,
+                "--json",
+            ],
+        )
+        for i, (f, n, method) in enumerate(DESCENTS)
+    ),
     *((f"explain-{i}", ["explain", f, "--json"]) for i, f in enumerate(CORPUS)),
     ("fit-linear", ["fit", "--demo", "linear", "--json"]),
     ("fit-linear-minibatch", ["fit", "--demo", "linear", "--batch-size", "16", "--json"]),
-    ("fit-logistic-sgd", ["fit", "--demo", "logistic", "--batch-size", "1", "--epochs", "5",
-                          "--json"]),
+    (
+        "fit-logistic-sgd",
+        ["fit", "--demo", "logistic", "--batch-size", "1", "--epochs", "5", "--json"],
+    ),
 ]
 
 
@@ -90,8 +111,9 @@ def _handout_key() -> Any:
     from symgd.handout import build_handout, handout_to_json
 
     problems = [parse(f) for f in CORPUS[:12]]
-    key = handout_to_json(build_handout(problems, variants=2, seed=7, answers="separate",
-                                        title="Golden"))
+    key = handout_to_json(
+        build_handout(problems, variants=2, seed=7, answers="separate", title="Golden")
+    )
     return json.loads(json.dumps(key))
 
 

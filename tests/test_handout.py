@@ -103,8 +103,15 @@ def test_critical_points_vanish_and_are_classified(key: dict[str, Any]) -> None:
             at = {x: read(point["point"][n], names) for x, n in zip(xs, names, strict=True)}
             assert all(sp.simplify(sp.diff(f, x).subs(at)) == 0 for x in xs)
             eigen = [float(v) for v in hessian.subs(at).eigenvals(multiple=True)]
-            kind = ("minimum" if min(eigen) > 0 else "maximum" if max(eigen) < 0
-                    else "saddle" if min(eigen) < 0 < max(eigen) else "degenerate")
+            kind = (
+                "minimum"
+                if min(eigen) > 0
+                else "maximum"
+                if max(eigen) < 0
+                else "saddle"
+                if min(eigen) < 0 < max(eigen)
+                else "degenerate"
+            )
             assert point["kind"] == kind
             seen += 1
     # x**2 + 2xy: one saddle; x**3 - 3x + y**2: a saddle and a minimum; w**2 - 3w: a minimum
@@ -201,8 +208,7 @@ def test_own_quadratic_eigenvalues_are_exact_surds() -> None:
 def test_three_variable_quadratic_with_cubic_eigenvalues_gets_a_generated_one() -> None:
     """Eigenvalues that are roots of an irreducible cubic have no short exact form: the
     question is asked on a drawn quadratic instead (this once raised TypeError)."""
-    key = handout_to_json(build_handout(["x**2 + y**2 + z**2 + 7*x*y + 3*y*z + x*z"],
-                                        workers=1))
+    key = handout_to_json(build_handout(["x**2 + y**2 + z**2 + 7*x*y + 3*y*z + x*z"], workers=1))
     (rate,) = exercises(key, "learning_rate")
     assert rate["function_name"] == "q" and rate["variables"] == ["x", "y"]
     assert all(read(v, ["x", "y"]).is_Integer for v in rate["answer"]["eigenvalues"])
@@ -235,8 +241,11 @@ def test_same_seed_gives_byte_identical_json() -> None:
 
 def test_variants_and_seeds_change_the_numbers(key: dict[str, Any]) -> None:
     def givens(k: dict[str, Any], variant: int) -> list[Any]:
-        return [(e["function"], e["given"]) for e in k["variants"][variant]["exercises"]
-                if e["kind"] in ("descent_steps", "learning_rate")]
+        return [
+            (e["function"], e["given"])
+            for e in k["variants"][variant]["exercises"]
+            if e["kind"] in ("descent_steps", "learning_rate")
+        ]
 
     assert givens(key, 0) != givens(key, 1) != givens(key, 2)
     other = handout_to_json(build_handout(FUNCTIONS, variants=1, seed=12))
@@ -319,8 +328,10 @@ def test_iterates_are_not_named_after_a_variable() -> None:
     assert "xₖ" not in steps["question"] and "pₖ" not in steps["question"]
 
 
-@pytest.mark.parametrize(("names", "letter"), [(["x", "y"], "p"), (["x1", "x2", "w1"], "p"),
-                                               (["x_1", "p"], "r"), (["xy", "z"], "x")])
+@pytest.mark.parametrize(
+    ("names", "letter"),
+    [(["x", "y"], "p"), (["x1", "x2", "w1"], "p"), (["x_1", "p"], "r"), (["xy", "z"], "x")],
+)
 def test_point_symbol_avoids_variable_stems(names: list[str], letter: str) -> None:
     from symgd.handout.text import point_symbol
 

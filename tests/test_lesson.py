@@ -178,13 +178,16 @@ def test_bowl_converges_in_the_number_of_steps_the_algebra_predicts() -> None:
 
 
 def test_several_minima_name_the_one_reached() -> None:
-    lesson = explain("(x**2+y-11)**2+(x+y**2-7)**2", start=(-1, -1), lr=0.01, steps=600,
-                     methods="gd")
+    lesson = explain(
+        "(x**2+y-11)**2+(x+y**2-7)**2", start=(-1, -1), lr=0.01, steps=600, methods="gd"
+    )
     run = lesson.trajectories[0]
     assert run.status.value == "converged"
     x, y = run.xs[-1]
-    gradient = (4 * x * (x**2 + y - 11) + 2 * (x + y**2 - 7),
-                2 * (x**2 + y - 11) + 4 * y * (x + y**2 - 7))
+    gradient = (
+        4 * x * (x**2 + y - 11) + 2 * (x + y**2 - 7),
+        2 * (x**2 + y - 11) + 4 * y * (x + y**2 - 7),
+    )
     assert np.hypot(*gradient) < 1e-6
     reached = f"({x:.4g}, {y:.4g})".replace("-", "−")
     assert reached in lesson.context["summary"]["paragraphs"][0]
@@ -212,25 +215,31 @@ def test_exact_number_reads_decimals_as_people_mean_them() -> None:
     assert exact_number(1e-20) == sp.Rational(1, 10**20)
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    ([1.0, 0.2, 0.04, 0.008], "monotone"),
-    ([1.0, -0.2, 0.04, -0.008], "oscillating"),
-    ([1.0, -1.4, 1.96, -2.744], "divergent"),
-])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ([1.0, 0.2, 0.04, 0.008], "monotone"),
+        ([1.0, -0.2, 0.04, -0.008], "oscillating"),
+        ([1.0, -1.4, 1.96, -2.744], "divergent"),
+    ],
+)
 def test_classify_signal(values: list[float], kind: str) -> None:
     assert classify_signal(values) == kind
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"start": (1, 2, 3)}, "3 value"),
-    ({"start": {"x": 1}}, "no value for y"),
-    ({"start": {"x": 1, "q": 2}}, "not a variable"),
-    ({"lr": -0.1}, "positive"),
-    ({"lr": float("nan")}, "positive"),
-    ({"steps": 0}, "steps"),
-    ({"methods": "gd,sideways"}, "unknown method"),
-    ({"methods": ""}, "no optimizer"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start": (1, 2, 3)}, "3 value"),
+        ({"start": {"x": 1}}, "no value for y"),
+        ({"start": {"x": 1, "q": 2}}, "not a variable"),
+        ({"lr": -0.1}, "positive"),
+        ({"lr": float("nan")}, "positive"),
+        ({"steps": 0}, "steps"),
+        ({"methods": "gd,sideways"}, "unknown method"),
+        ({"methods": ""}, "no optimizer"),
+    ],
+)
 def test_bad_choices_are_input_errors(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         explain("x**2 + y**2", **kwargs)
@@ -270,8 +279,17 @@ def test_page_is_deterministic(saddle: Lesson) -> None:
 
 def test_sections_in_order(saddle: Lesson) -> None:
     ids = [s["id"] for s in saddle.context["sections"]]
-    assert ids == ["function", "derivatives", "differential", "steepest", "curvature", "hand",
-                   "runs", "rates", "summary"]
+    assert ids == [
+        "function",
+        "derivatives",
+        "differential",
+        "steepest",
+        "curvature",
+        "hand",
+        "runs",
+        "rates",
+        "summary",
+    ]
     html = saddle.html()
     positions = [html.index(f'id="section-{i}"') for i in ids]
     assert positions == sorted(positions)
@@ -282,8 +300,9 @@ def test_print_parts_split_at_sections_and_keep_everything_once(saddle: Lesson) 
     parts = print_parts(page, 2)
     assert len(parts) == 2
     ids = [s["id"] for s in saddle.context["sections"]]
-    found = [re.findall(r'<section class="lesson-section" id="section-(\w+)"', part)
-             for part in parts]
+    found = [
+        re.findall(r'<section class="lesson-section" id="section-(\w+)"', part) for part in parts
+    ]
     assert found[0] + found[1] == ids and found[0] and found[1]  # each once, in order
     assert [part.count('class="masthead"') for part in parts] == [1, 0]
     assert [part.count("<footer>") for part in parts] == [0, 1]
@@ -393,8 +412,7 @@ def test_context_matches_snapshot(saddle: Lesson) -> None:
 if __name__ == "__main__":  # regenerate the snapshot
     lesson = explain("x**2+2*x*y", start=(1, 2), lr=0.1, steps=150)
     SNAPSHOT.parent.mkdir(exist_ok=True)
-    SNAPSHOT.write_text(json.dumps(normalise(lesson.context), indent=1, ensure_ascii=False)
-                        + "\n", encoding="utf-8")
+    SNAPSHOT.write_text(
+        json.dumps(normalise(lesson.context), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     print(f"wrote {SNAPSHOT}", file=sys.stderr)
-
-

@@ -35,7 +35,7 @@ def test_inline_formula_is_accessible_svg() -> None:
     assert 'class="math-inline"' in svg and 'role="img"' in svg
     assert 'aria-label="x^2 &lt; y"' in svg
     assert "<title>x^2 &lt; y</title>" in svg
-    assert re.search(r'vertical-align:-?[\d.]+em', svg)
+    assert re.search(r"vertical-align:-?[\d.]+em", svg)
     assert re.search(r'width="[\d.]+em" height="[\d.]+em"', svg)
     assert "<path" in svg
 
@@ -59,8 +59,10 @@ def test_ids_are_unique_when_formulas_share_a_page() -> None:
 
 
 def test_unique_ids_rewrites_references() -> None:
-    svg = ('<svg><defs><path id="g1"/><path id="g12"/></defs><use href="#g1"/>'
-           '<use xlink:href="#g12"/><g clip-path="url(#g1)"/></svg>')
+    svg = (
+        '<svg><defs><path id="g1"/><path id="g12"/></defs><use href="#g1"/>'
+        '<use xlink:href="#g12"/><g clip-path="url(#g1)"/></svg>'
+    )
     first, second = _unique_ids(svg), _unique_ids(svg)
     first_ids = set(re.findall(r'id="([^"]+)"', first))
     assert first_ids.isdisjoint(re.findall(r'id="([^"]+)"', second))
@@ -72,7 +74,7 @@ def test_unique_ids_rewrites_references() -> None:
 def test_latex_the_renderer_rejects_falls_back_to_escaped_code(latex: str) -> None:
     svg = tex_to_svg(latex, display=True)
     assert svg.startswith('<code class="math-fallback math-display">')
-    assert "<" not in svg[len('<code class="math-fallback math-display">'):-len("</code>")]
+    assert "<" not in svg[len('<code class="math-fallback math-display">') : -len("</code>")]
 
 
 def test_cheap_delimiters_keeps_stretchy_ones_only_around_tall_content() -> None:
@@ -109,7 +111,10 @@ def test_speed_ups_leave_ziamaths_output_unchanged() -> None:
     corpus = [(cheap_delimiters(latex), inline) for latex in CORPUS for inline in (False, True)]
     plain = subprocess.run(
         [sys.executable, "-c", SCRIPT, json.dumps(corpus)],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
         cwd=Path(__file__).parent,
     ).stdout.split()
     _ziamath()  # installs the speed-ups in this process
@@ -117,8 +122,10 @@ def test_speed_ups_leave_ziamaths_output_unchanged() -> None:
 
     assert getattr(mnode.Mnode.size_px, "_symgd_cached", False)
     assert getattr(mrow.Mrow._get_height_nostretch, "_symgd_lazy", False)
-    fast = [hashlib.sha256(ziamath.Latex(latex, size=20, inline=inline).svg().encode())
-            .hexdigest() for latex, inline in corpus]
+    fast = [
+        hashlib.sha256(ziamath.Latex(latex, size=20, inline=inline).svg().encode()).hexdigest()
+        for latex, inline in corpus
+    ]
     assert fast == plain
 
 

@@ -39,8 +39,10 @@ TARGETS: dict[str, tuple[Callable[[Vector], Vector], Vector]] = {
 
 # -- the update rules as the PyTorch documentation writes them, on plain floats ---------------
 
-def written(method: str, grad: Callable[[Vector], Vector], x0: Vector, steps: int, lr: float,
-            **h: float) -> list[Vector]:
+
+def written(
+    method: str, grad: Callable[[Vector], Vector], x0: Vector, steps: int, lr: float, **h: float
+) -> list[Vector]:
     """Iterates of ``method`` computed coordinate by coordinate from the documented formulas."""
     x = list(x0)
     n = len(x)
@@ -107,8 +109,9 @@ CASES: list[tuple[str, float, dict[str, float]]] = [
 @pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize(("method", "lr", "hyper"), CASES)
 @pytest.mark.parametrize("backend", ["python", "numpy"])
-def test_each_step_matches_the_written_formula(target: str, method: str, lr: float,
-                                               hyper: dict[str, float], backend: str) -> None:
+def test_each_step_matches_the_written_formula(
+    target: str, method: str, lr: float, hyper: dict[str, float], backend: str
+) -> None:
     grad, x0 = TARGETS[target]
     lr = lr / 100 if target.startswith("(1-x)") and method not in ("adam", "rmsprop") else lr
     run = descend(target, x0, method=method, lr=lr, steps=8, tol=0.0, backend=backend, **hyper)
@@ -188,8 +191,9 @@ def test_every_method_has_latex_a_label_and_defaults() -> None:
         ("nesterov", 0.1, {"momentum": 0.0}, "momentum > 0"),
     ],
 )
-def test_bad_settings_are_input_errors(method: str, lr: float, hyper: dict[str, float],
-                                       words: str) -> None:
+def test_bad_settings_are_input_errors(
+    method: str, lr: float, hyper: dict[str, float], words: str
+) -> None:
     with pytest.raises(InputError, match=words):
         make_optimizer(method, lr, **hyper)
 
@@ -233,10 +237,13 @@ def test_the_spec_ranges_are_what_make_optimizer_checks(method: str) -> None:
 
 
 def test_the_registry_loads_without_numpy() -> None:
-    code = ("import sys; import symgd.numeric.optimizers as o; "
-            "print(len(o.OPTIMIZERS), 'numpy' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    code = (
+        "import sys; import symgd.numeric.optimizers as o; "
+        "print(len(o.OPTIMIZERS), 'numpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert out.split() == [str(len(OPTIMIZERS)), "False"]
 
 
@@ -246,33 +253,50 @@ TORCH_CASES: list[tuple[str, dict[str, float], str, dict[str, object]]] = [
     ("gd", {"lr": 0.01}, "SGD", {"lr": 0.01}),
     ("ascent", {"lr": 0.01}, "SGD", {"lr": 0.01, "maximize": True}),
     ("momentum", {"lr": 0.01, "momentum": 0.9}, "SGD", {"lr": 0.01, "momentum": 0.9}),
-    ("nesterov", {"lr": 0.01, "momentum": 0.6}, "SGD",
-     {"lr": 0.01, "momentum": 0.6, "nesterov": True}),
+    (
+        "nesterov",
+        {"lr": 0.01, "momentum": 0.6},
+        "SGD",
+        {"lr": 0.01, "momentum": 0.6, "nesterov": True},
+    ),
     ("adagrad", {"lr": 0.1}, "Adagrad", {"lr": 0.1}),
-    ("adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.5}, "Adagrad",
-     {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.5}),
+    (
+        "adagrad",
+        {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.5},
+        "Adagrad",
+        {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.5},
+    ),
     ("rmsprop", {"lr": 0.01}, "RMSprop", {"lr": 0.01}),
-    ("rmsprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.8}, "RMSprop",
-     {"lr": 0.01, "alpha": 0.9, "momentum": 0.8}),
+    (
+        "rmsprop",
+        {"lr": 0.01, "alpha": 0.9, "momentum": 0.8},
+        "RMSprop",
+        {"lr": 0.01, "alpha": 0.9, "momentum": 0.8},
+    ),
     ("adam", {"lr": 0.01}, "Adam", {"lr": 0.01}),
-    ("adam", {"lr": 0.02, "beta1": 0.3, "beta2": 0.9, "eps": 1e-4}, "Adam",
-     {"lr": 0.02, "betas": (0.3, 0.9), "eps": 1e-4}),
+    (
+        "adam",
+        {"lr": 0.02, "beta1": 0.3, "beta2": 0.9, "eps": 1e-4},
+        "Adam",
+        {"lr": 0.02, "betas": (0.3, 0.9), "eps": 1e-4},
+    ),
 ]
 
 TORCH_TARGETS = {
-    "(1-x)**2+100*(y-x**2)**2": (lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2,
-                                 [-1.2, 1.0]),
-    "sin(x)*cos(y) + x**2/10": (lambda p: p[0].sin() * p[1].cos() + p[0] ** 2 / 10,
-                                [1.0, 0.5]),
-    "exp(x/2) + x*y + y**2": (lambda p: (p[0] / 2).exp() + p[0] * p[1] + p[1] ** 2,
-                              [0.3, -0.8]),
+    "(1-x)**2+100*(y-x**2)**2": (
+        lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2,
+        [-1.2, 1.0],
+    ),
+    "sin(x)*cos(y) + x**2/10": (lambda p: p[0].sin() * p[1].cos() + p[0] ** 2 / 10, [1.0, 0.5]),
+    "exp(x/2) + x*y + y**2": (lambda p: (p[0] / 2).exp() + p[0] * p[1] + p[1] ** 2, [0.3, -0.8]),
 }
 
 
 @pytest.mark.parametrize("target", list(TORCH_TARGETS))
 @pytest.mark.parametrize(("method", "ours", "name", "theirs"), TORCH_CASES)
-def test_matches_torch_optim(target: str, method: str, ours: dict[str, float], name: str,
-                             theirs: dict[str, object]) -> None:
+def test_matches_torch_optim(
+    target: str, method: str, ours: dict[str, float], name: str, theirs: dict[str, object]
+) -> None:
     torch = pytest.importorskip("torch")
     loss, x0 = TORCH_TARGETS[target]
     p = torch.tensor(x0, dtype=torch.float64, requires_grad=True)

@@ -231,8 +231,24 @@ def test_public_names_are_reachable_from_the_package() -> None:
 
 
 ALPHABET = st.sampled_from(
-    [*"xyzw0123456789+-*/^().,_ eE", "**", "sin", "exp", "log", "sigmoid", "relu", "x²", "−",
-     "ｘ", "[", "'", "9**9", "1/0", "lambda", "__"]
+    [
+        *"xyzw0123456789+-*/^().,_ eE",
+        "**",
+        "sin",
+        "exp",
+        "log",
+        "sigmoid",
+        "relu",
+        "x²",
+        "−",
+        "ｘ",
+        "[",
+        "'",
+        "9**9",
+        "1/0",
+        "lambda",
+        "__",
+    ]
 )
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from symgd.render import pdf
 from symgd.base.errors import InputError, MissingDependencyError
+from symgd.render import pdf
 
 
 def tiny_png(rgb: tuple[int, int, int] = (200, 30, 30), size: int = 8) -> bytes:
@@ -26,8 +26,12 @@ def tiny_png(rgb: tuple[int, int, int] = (200, 30, 30), size: int = 8) -> bytes:
 
     rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def pdf_text(data: bytes) -> list[str]:
@@ -50,7 +54,10 @@ def test_decode_data_url_base64_and_percent_forms() -> None:
     url = "data:image/png;base64," + base64.b64encode(png).decode()
     assert pdf.decode_data_url(url) == (png, "image/png", None)
     assert pdf.decode_data_url("data:text/css;charset=utf-8,p%20%7B%7D") == (
-        b"p {}", "text/css", "utf-8")
+        b"p {}",
+        "text/css",
+        "utf-8",
+    )
     assert pdf.decode_data_url("data:,hello") == (b"hello", "text/plain", None)
     with pytest.raises(pdf.RefusedURL):
         pdf.decode_data_url("data:image/png;base64")
@@ -58,8 +65,14 @@ def test_decode_data_url_base64_and_percent_forms() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "http://example.com/a.png", "https://example.com/x.css",
-     "ftp://example.com/f", "relative/path.png", "FILE:///etc/hostname"],
+    [
+        "file:///etc/passwd",
+        "http://example.com/a.png",
+        "https://example.com/x.css",
+        "ftp://example.com/f",
+        "relative/path.png",
+        "FILE:///etc/hostname",
+    ],
 )
 def test_fetcher_refuses_everything_but_data_urls(url: str) -> None:
     with pytest.raises(pdf.RefusedURL):
@@ -86,8 +99,10 @@ def test_inline_image_is_drawn_and_file_image_is_not(tmp_path: Path) -> None:
     local = tmp_path / "secret.png"
     local.write_bytes(tiny_png((10, 200, 10)))
     inline = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
-    html = (f'<html><body><p>Inline only</p><img src="{inline}">'
-            f'<img src="{local.as_uri()}"><img src="http://127.0.0.1:9/x.png"></body></html>')
+    html = (
+        f'<html><body><p>Inline only</p><img src="{inline}">'
+        f'<img src="{local.as_uri()}"><img src="http://127.0.0.1:9/x.png"></body></html>'
+    )
     data = pdf.render_pdf(html)
     assert data.startswith(b"%PDF")
     assert image_count(data) == 1
@@ -95,14 +110,16 @@ def test_inline_image_is_drawn_and_file_image_is_not(tmp_path: Path) -> None:
 
 
 @pytest.mark.pdf
-@pytest.mark.parametrize(("paper", "size"), [("A4", (595.3, 841.9)), ("letter", (612, 792)),
-                                             ("a4", (595.3, 841.9))])
+@pytest.mark.parametrize(
+    ("paper", "size"), [("A4", (595.3, 841.9)), ("letter", (612, 792)), ("a4", (595.3, 841.9))]
+)
 def test_paper_size(paper: str, size: tuple[float, float]) -> None:
     from pypdf import PdfReader
 
     css = "@media print { @page { size: A4; margin: 10mm; } }"
-    data = pdf.render_pdf(f"<html><head><style>{css}</style></head><body>x</body></html>",
-                          paper=paper)
+    data = pdf.render_pdf(
+        f"<html><head><style>{css}</style></head><body>x</body></html>", paper=paper
+    )
     box = PdfReader(io.BytesIO(data)).pages[0].mediabox
     assert (round(float(box.width), 1), round(float(box.height), 1)) == pytest.approx(size, abs=0.1)
 
@@ -114,8 +131,10 @@ def test_unknown_paper_is_an_input_error() -> None:
 
 @pytest.mark.pdf
 def test_parts_are_joined_and_numbered_across_the_whole_document() -> None:
-    page_css = ("@media print { @page { margin: 15mm; @bottom-center { "
-                'content: "p" counter(page) " of " counter(pages); } } }')
+    page_css = (
+        "@media print { @page { margin: 15mm; @bottom-center { "
+        'content: "p" counter(page) " of " counter(pages); } } }'
+    )
 
     def part(words: list[str]) -> Any:
         pages = "".join(f'<p style="break-after: page">{w}</p>' for w in words)
@@ -124,8 +143,9 @@ def test_parts_are_joined_and_numbered_across_the_whole_document() -> None:
     data = pdf.render_pdf_parts([part(["alpha", "beta"]), part(["gamma"])], page_css=page_css)
     texts = pdf_text(data)
     assert len(texts) == 3
-    for number, (word, text) in enumerate(zip(["alpha", "beta", "gamma"], texts, strict=True),
-                                          start=1):
+    for number, (word, text) in enumerate(
+        zip(["alpha", "beta", "gamma"], texts, strict=True), start=1
+    ):
         assert word in text
         assert f"p{number} of 3" in text
         assert "of 1" not in text and "of 2" not in text  # each part's own numbers are gone
@@ -134,10 +154,13 @@ def test_parts_are_joined_and_numbered_across_the_whole_document() -> None:
 # -- a missing WeasyPrint says what to install ------------------------------------------------
 
 
-@pytest.mark.parametrize("error", [ImportError("No module named 'weasyprint'"),
-                                   OSError("cannot load library 'libpango-1.0-0'")])
-def test_missing_weasyprint_names_what_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                  error: Exception) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [ImportError("No module named 'weasyprint'"), OSError("cannot load library 'libpango-1.0-0'")],
+)
+def test_missing_weasyprint_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
     real_import = builtins.__import__
 
     def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -209,8 +232,13 @@ def test_print_worker_typesets_in_another_process_and_reports_errors(tmp_path: P
 
     out = tmp_path / "worker.pdf"
     env = {k: v for k, v in os.environ.items() if k != "SYMGD_SERIAL"}  # helpers allowed
-    result = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(out)], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_SCRIPT, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     texts = pdf_text(out.read_bytes())
     assert len(texts) == 2
@@ -224,11 +252,14 @@ def test_print_worker_typesets_in_another_process_and_reports_errors(tmp_path: P
 def test_figures_go_to_print_as_images_of_the_same_svg() -> None:
     import xml.etree.ElementTree as ET
 
-    figure = ('<figure class="plot narrow" id="fig-a">\n<svg width="432pt" height="194.4pt" '
-              'viewBox="0 0 432 194.4" version="1.1"><defs><clipPath id="c"><rect width="9" '
-              'height="9"/></clipPath></defs><image xlink:href="data:image/png;base64,'
-              + base64.b64encode(tiny_png()).decode() + '"/><path d="M 0 0 L 9 9" '
-              'clip-path="url(#c)"/></svg><figcaption>A caption</figcaption></figure>')
+    figure = (
+        '<figure class="plot narrow" id="fig-a">\n<svg width="432pt" height="194.4pt" '
+        'viewBox="0 0 432 194.4" version="1.1"><defs><clipPath id="c"><rect width="9" '
+        'height="9"/></clipPath></defs><image xlink:href="data:image/png;base64,'
+        + base64.b64encode(tiny_png()).decode()
+        + '"/><path d="M 0 0 L 9 9" '
+        'clip-path="url(#c)"/></svg><figcaption>A caption</figcaption></figure>'
+    )
     printed = pdf.figures_as_images(f"<p>before</p>{figure}<svg class='other'></svg>")
     assert printed.count("<img ") == 1 and "<svg class='other'></svg>" in printed
     assert '<figure class="plot narrow" id="fig-a">' in printed

@@ -40,32 +40,53 @@ def jobs() -> dict[str, FigureJob]:
     path = descent_path((2.0, 1.0), 0.1, 40)
     region = figure_data.choose_region((2.0, 1.0), [(0.0, 0.0)], [path.xs])
     surface = figure_data.sample_surface(bowl, bowl_grad, region, resolution=60)
-    one = PathData("gd", np.array([[1.0], [0.2], [0.04]]), np.array([1.0, 0.04, 0.0016]),
-                   np.array([2.0, 0.4, 0.08]))
-    curve = figure_data.sample_curve(lambda w: w**2, lambda w: 2 * w, Region((-1.5,), (1.5,)),
-                               [1.0, 0.2])
-    regimes = [Regime(f"η = {lr}", path, np.array([(1 - 2 * lr) ** k for k in range(20)]))
-               for lr in (0.4, 0.6, 1.2)]
+    one = PathData(
+        "gd",
+        np.array([[1.0], [0.2], [0.04]]),
+        np.array([1.0, 0.04, 0.0016]),
+        np.array([2.0, 0.4, 0.08]),
+    )
+    curve = figure_data.sample_curve(
+        lambda w: w**2, lambda w: 2 * w, Region((-1.5,), (1.5,)), [1.0, 0.2]
+    )
+    regimes = [
+        Regime(f"η = {lr}", path, np.array([(1 - 2 * lr) ** k for k in range(20)]))
+        for lr in (0.4, 0.6, 1.2)
+    ]
     markers = [Marker((0.0, 0.0), "minimum", "minimum"), Marker((2.0, 1.0), "start", "start")]
     labels = np.where(np.arange(100).reshape(10, 10) % 3 == 0, -1, 0)
     return {
         "dir": FigureJob("directional_figure", {"grad_norm": 6.3, "name": "fig-dir"}),
-        "contour": FigureJob("contour_figure", {"surface": surface, "paths": [path],
-                                                "markers": markers, "name": "fig-contour"}),
-        "curve": FigureJob("curve_figure", {"curve": curve, "paths": [one],
-                                            "variable": "w", "name": "fig-curve"}),
-        "progress": FigureJob("progress_figure", {"paths": [path], "f_star": 0.0,
-                                                  "name": "fig-progress"}),
-        "traces": FigureJob("traces_figure", {"path": path, "variables": ("x", "y"),
-                                              "name": "fig-traces"}),
-        "rates": FigureJob("regimes_figure", {"regimes": regimes, "ylabel": "w",
-                                              "name": "fig-rates"}),
-        "rates2": FigureJob("regimes_contour_figure", {"surface": surface,
-                                                       "regimes": regimes[:2],
-                                                       "name": "fig-rates2"}),
-        "basins": FigureJob("basins_figure", {"region": region, "labels": labels,
-                                              "colours": ["#0072B2"], "names": ["minimum"],
-                                              "name": "fig-basins"}),
+        "contour": FigureJob(
+            "contour_figure",
+            {"surface": surface, "paths": [path], "markers": markers, "name": "fig-contour"},
+        ),
+        "curve": FigureJob(
+            "curve_figure", {"curve": curve, "paths": [one], "variable": "w", "name": "fig-curve"}
+        ),
+        "progress": FigureJob(
+            "progress_figure", {"paths": [path], "f_star": 0.0, "name": "fig-progress"}
+        ),
+        "traces": FigureJob(
+            "traces_figure", {"path": path, "variables": ("x", "y"), "name": "fig-traces"}
+        ),
+        "rates": FigureJob(
+            "regimes_figure", {"regimes": regimes, "ylabel": "w", "name": "fig-rates"}
+        ),
+        "rates2": FigureJob(
+            "regimes_contour_figure",
+            {"surface": surface, "regimes": regimes[:2], "name": "fig-rates2"},
+        ),
+        "basins": FigureJob(
+            "basins_figure",
+            {
+                "region": region,
+                "labels": labels,
+                "colours": ["#0072B2"],
+                "names": ["minimum"],
+                "name": "fig-basins",
+            },
+        ),
     }
 
 
@@ -160,8 +181,9 @@ def test_contour_levels_follow_the_data() -> None:
 
 def test_surface_marks_undefined_points() -> None:
     region = Region((-1.0, -1.0), (1.0, 1.0))
-    surface = figure_data.sample_surface(lambda x, y: np.log(x) + y, lambda x, y: (1 / x, y * 0 + 1),
-                                   region, resolution=11, arrows=4)
+    surface = figure_data.sample_surface(
+        lambda x, y: np.log(x) + y, lambda x, y: (1 / x, y * 0 + 1), region, resolution=11, arrows=4
+    )
     assert np.isnan(surface.zs[:, 0]).all()
     assert np.isfinite(surface.zs[:, -1]).all()
     assert surface.arrows is not None

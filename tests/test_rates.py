@@ -38,8 +38,9 @@ def test_exact_thresholds_of_a_quadratic() -> None:
     assert r"\frac{2}{\lambda_{\max}}" in window.stable_range_latex()
 
 
-@pytest.mark.parametrize(("lr", "regime"), [(0.4, "monotone"), (0.6, "oscillating"),
-                                            (1.2, "divergent")])
+@pytest.mark.parametrize(
+    ("lr", "regime"), [(0.4, "monotone"), (0.6, "oscillating"), (1.2, "divergent")]
+)
 def test_w_squared_prediction_and_classification_agree(lr: float, regime: str) -> None:
     rates = learning_rates("w**2")
     assert rates.windows[0].stable_below == 1.0 and rates.windows[0].monotone_below == 0.5
@@ -59,8 +60,10 @@ def test_regimes_follow_the_stiffest_direction() -> None:
 def test_local_windows_for_a_non_quadratic() -> None:
     rates = learning_rates("(1-x)**2 + 100*(y-x**2)**2", start=[-1.2, 1.0], reached=[1.0, 1.0])
     assert not rates.constant_hessian
-    assert [w.label for w in rates.windows] == ["local, at the start",
-                                                "local, at the point reached"]
+    assert [w.label for w in rates.windows] == [
+        "local, at the start",
+        "local, at the point reached",
+    ]
     assert all(w.local for w in rates.windows)
     at_min = rates.windows[1]
     expected = np.linalg.eigvalsh(np.array([[802.0, -400.0], [-400.0, 200.0]]))
@@ -72,8 +75,9 @@ def test_local_windows_for_a_non_quadratic() -> None:
 def test_classifier_on_runs() -> None:
     assert classify_run(descend("x**2 + 2*x*y", [1.0, 1.0], steps=60)) == "divergent"
     assert classify_run(descend("x**2 + y**2", [1.0, 2.0], steps=20)) == "monotone"
-    assert classify_run(descend("x**2", [1.0], method="momentum", lr=0.1, steps=50)) \
-        == "oscillating"
+    assert (
+        classify_run(descend("x**2", [1.0], method="momentum", lr=0.1, steps=50)) == "oscillating"
+    )
     batch = descend("w**2", [[1.0], [-2.0]], lr=0.6, steps=20)
     assert classify_run(batch) == ["oscillating", "oscillating"]
 
@@ -98,4 +102,3 @@ def test_window_of_a_numeric_hessian_holds_every_threshold() -> None:
     undefined = window_of_matrix([[np.nan, 0.0], [0.0, 1.0]], "nowhere")
     assert undefined.eigenvalues == () and undefined.lambda_max is None
     assert undefined.contraction(0.1) is None and not undefined.converges
-

@@ -25,8 +25,17 @@ def test_templates_are_found_without_arguments() -> None:
     folder = templates_path()
     assert (folder / LESSON_TEMPLATE).is_file()
     assert (folder / "style.css").is_file()
-    for partial in ("function", "derivatives", "differential", "steepest", "curvature", "hand",
-                    "runs", "rates", "summary"):
+    for partial in (
+        "function",
+        "derivatives",
+        "differential",
+        "steepest",
+        "curvature",
+        "hand",
+        "runs",
+        "rates",
+        "summary",
+    ):
         assert (folder / "partials" / f"{partial}.html.jinja2").is_file()
 
 
@@ -37,8 +46,10 @@ def test_a_folder_without_the_lesson_is_refused(tmp_path: Path) -> None:
 
 def test_environment_escapes_and_is_strict() -> None:
     env = make_env()
-    assert env.from_string("{{ text }}").render(text="<script>x</script>") == \
-        "&lt;script&gt;x&lt;/script&gt;"
+    assert (
+        env.from_string("{{ text }}").render(text="<script>x</script>")
+        == "&lt;script&gt;x&lt;/script&gt;"
+    )
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ missing }}").render()
     with pytest.raises(jinja2.UndefinedError):
@@ -77,18 +88,21 @@ def test_a_copy_of_the_templates_can_override_one_partial(tmp_path: Path) -> Non
     assert "{% macro" in env.loader.get_source(env, "macros.html.jinja2")[0]  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0.0001234567, "0.000123457"),
-    (-2.5, "−2.5"),
-    (1.5e-12, "1.5 × 10⁻¹²"),
-    (1e-8, "10⁻⁸"),
-    (-1e20, "−10²⁰"),
-    (float("inf"), "∞"),
-    (float("-inf"), "−∞"),
-    (float("nan"), "undefined"),
-    (0, "0"),
-    (None, "—"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0001234567, "0.000123457"),
+        (-2.5, "−2.5"),
+        (1.5e-12, "1.5 × 10⁻¹²"),
+        (1e-8, "10⁻⁸"),
+        (-1e20, "−10²⁰"),
+        (float("inf"), "∞"),
+        (float("-inf"), "−∞"),
+        (float("nan"), "undefined"),
+        (0, "0"),
+        (None, "—"),
+    ],
+)
 def test_number(value: float | None, text: str) -> None:
     assert number(value) == text
 

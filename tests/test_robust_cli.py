@@ -58,12 +58,12 @@ def _command(name: str) -> click.Command:
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 @pytest.mark.parametrize("expression", LEADING_MINUS)
-def test_every_command_reads_a_leading_minus_as_the_expression(name: str,
-                                                                expression: str) -> None:
+def test_every_command_reads_a_leading_minus_as_the_expression(name: str, expression: str) -> None:
     command = _command(name)
     ctx = click.Context(command, info_name=name, help_option_names=["-h", "--help"])
-    args = [expression, "-o", "somewhere"] if name in {"explain", "fit", "handout"} else \
-        [expression]
+    args = (
+        [expression, "-o", "somewhere"] if name in {"explain", "fit", "handout"} else [expression]
+    )
     words = separate_expressions(command, ctx, args)
     assert words[-1] == expression and words[-2] == "--"
     values, leftover, _ = command.make_parser(ctx).parse_args(words)
@@ -77,8 +77,9 @@ def test_every_command_reads_a_leading_minus_as_the_expression(name: str,
 def test_option_values_that_begin_with_minus_stay_values() -> None:
     command = _command("descend")
     ctx = click.Context(command, info_name="descend")
-    words = separate_expressions(command, ctx, ["-x**2", "--start", "-3", "--lr=-0.1",
-                                                "--tol", "-1e-3"])
+    words = separate_expressions(
+        command, ctx, ["-x**2", "--start", "-3", "--lr=-0.1", "--tol", "-1e-3"]
+    )
     assert words == ["--start", "-3", "--lr=-0.1", "--tol", "-1e-3", "--", "-x**2"]
 
 
@@ -88,8 +89,10 @@ def test_a_word_after_double_dash_is_never_an_option() -> None:
     assert separate_expressions(command, ctx, ["--json", "--", "-o"]) == ["--json", "--", "-o"]
 
 
-@pytest.mark.parametrize("expression", ["-x**2 - y**2", "-log(sigmoid(3*w + b))", "-o*x + x**4",
-                                        "-h*x**2 + x**4", "-hx + x**2"])
+@pytest.mark.parametrize(
+    "expression",
+    ["-x**2 - y**2", "-log(sigmoid(3*w + b))", "-o*x + x**4", "-h*x**2 + x**4", "-hx + x**2"],
+)
 def test_derive_works_with_a_leading_minus(runner: CliRunner, expression: str) -> None:
     result = runner.invoke(cli, ["derive", expression, "--json"])
     assert result.exit_code == 0, result.output
@@ -99,11 +102,11 @@ def test_derive_works_with_a_leading_minus(runner: CliRunner, expression: str) -
     assert json.loads(again.output) == payload
 
 
-@pytest.mark.parametrize(("expression", "start"), [("-x**2 - y**2", "1,2"),
-                                                   ("-o*x + x**2", "o=2,x=1"),
-                                                   ("-log(sigmoid(3*w + b))", "b=0,w=0")])
-def test_descend_works_with_a_leading_minus(runner: CliRunner, expression: str,
-                                            start: str) -> None:
+@pytest.mark.parametrize(
+    ("expression", "start"),
+    [("-x**2 - y**2", "1,2"), ("-o*x + x**2", "o=2,x=1"), ("-log(sigmoid(3*w + b))", "b=0,w=0")],
+)
+def test_descend_works_with_a_leading_minus(runner: CliRunner, expression: str, start: str) -> None:
     args = ["descend", expression, "--start", start, "--steps", "5", "--json"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -111,25 +114,25 @@ def test_descend_works_with_a_leading_minus(runner: CliRunner, expression: str,
     problem = parse(expression)
     point = dict(zip(problem.variables, payload["final"].values(), strict=True))
     assert payload["f"] == pytest.approx(float(problem.expr.subs(point)), rel=1e-12)
-    assert json.loads(runner.invoke(cli, [*args[:1], *args[2:], "--", expression]).output) \
-        == payload
+    assert (
+        json.loads(runner.invoke(cli, [*args[:1], *args[2:], "--", expression]).output) == payload
+    )
 
 
 def test_fit_works_with_a_leading_minus(runner: CliRunner) -> None:
     loss = "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))"
     result = runner.invoke(cli, ["fit", loss, "--demo", "logistic", "--epochs", "3", "--json"])
     assert result.exit_code == 0, result.output
-    again = runner.invoke(cli, ["fit", "--demo", "logistic", "--epochs", "3", "--json", "--",
-                                loss])
+    again = runner.invoke(cli, ["fit", "--demo", "logistic", "--epochs", "3", "--json", "--", loss])
     assert json.loads(result.output) == json.loads(again.output)
 
 
 @pytest.mark.slow
-def test_explain_writes_the_lesson_of_the_typed_function(tmp_path: Path,
-                                                         runner: CliRunner) -> None:
+def test_explain_writes_the_lesson_of_the_typed_function(tmp_path: Path, runner: CliRunner) -> None:
     expression = "-log(sigmoid(3*w + b))"
-    result = runner.invoke(cli, ["explain", expression, "-o", str(tmp_path / "lesson"),
-                                 "--steps", "5", "--json"])
+    result = runner.invoke(
+        cli, ["explain", expression, "-o", str(tmp_path / "lesson"), "--steps", "5", "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["expression"] == expression
@@ -156,8 +159,9 @@ def test_a_mistyped_long_option_is_an_unknown_option(runner: CliRunner, name: st
 
 
 @pytest.mark.parametrize("word", ["-x**2 +", "-log(x", "-x.y", "-import"])
-def test_a_dash_word_that_is_neither_option_nor_expression_is_an_error(runner: CliRunner,
-                                                                       word: str) -> None:
+def test_a_dash_word_that_is_neither_option_nor_expression_is_an_error(
+    runner: CliRunner, word: str
+) -> None:
     result = runner.invoke(cli, ["derive", word])
     assert result.exit_code == 2
     assert "neither an option nor an expression" in result.output
@@ -172,6 +176,7 @@ def test_a_short_option_with_its_value_attached_still_works(tmp_path: Path) -> N
 
 
 # -- item 9: lists and points -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["x=1,x=2", "x = 1, y = 2, x = 3"])
 def test_a_start_that_names_a_variable_twice_is_an_error(text: str) -> None:
@@ -202,10 +207,10 @@ def test_split_list_refuses_empty_items(text: str) -> None:
         split_list(text, "--methods")
 
 
-def test_explain_refuses_an_empty_method_before_any_work(runner: CliRunner,
-                                                         tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["explain", "x**2", "--methods", "gd,,adam",
-                                 "-o", str(tmp_path / "l")])
+def test_explain_refuses_an_empty_method_before_any_work(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["explain", "x**2", "--methods", "gd,,adam", "-o", str(tmp_path / "l")]
+    )
     assert result.exit_code == 2
     assert "empty item" in result.output
     assert not (tmp_path / "l").exists()
@@ -213,8 +218,16 @@ def test_explain_refuses_an_empty_method_before_any_work(runner: CliRunner,
 
 @pytest.mark.parametrize("name", ["descend", "explain"])
 def test_duplicate_start_names_exit_2(runner: CliRunner, name: str, tmp_path: Path) -> None:
-    result = runner.invoke(cli, [name, "x**2 + y**2", "--start", "x=1,x=2",
-                                 *(["-o", str(tmp_path / "l")] if name == "explain" else [])])
+    result = runner.invoke(
+        cli,
+        [
+            name,
+            "x**2 + y**2",
+            "--start",
+            "x=1,x=2",
+            *(["-o", str(tmp_path / "l")] if name == "explain" else []),
+        ],
+    )
     assert result.exit_code == 2
     assert "twice" in result.output
 
@@ -226,10 +239,17 @@ def test_derive_timeout_must_be_finite(runner: CliRunner, value: str) -> None:
     assert "--timeout" in result.output
 
 
-@pytest.mark.parametrize("args", [["explain", "x**2", "-o", ""], ["handout", "x**2", "-o", " "],
-                                  ["fit", "--demo", "linear", "-o", ""]])
-def test_an_empty_output_path_is_refused(runner: CliRunner, args: list[str],
-                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["explain", "x**2", "-o", ""],
+        ["handout", "x**2", "-o", " "],
+        ["fit", "--demo", "linear", "-o", ""],
+    ],
+)
+def test_an_empty_output_path_is_refused(
+    runner: CliRunner, args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, args)
     assert result.exit_code == 2

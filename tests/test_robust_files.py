@@ -48,8 +48,14 @@ PROBE = "partials/probe.jinja2"
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``symgd ARGS`` in a fresh process that is killed after ``timeout`` seconds."""
-    return subprocess.run([sys.executable, "-m", "symgd", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "symgd", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def only_files(folder: Path) -> list[str]:
@@ -63,8 +69,13 @@ def only_files(folder: Path) -> list[str]:
 
 def tiny_lesson() -> Lesson:
     """A lesson whose page is already rendered (saving needs no lesson work)."""
-    return Lesson({"function": {"source": "x**2"}}, None, (), None,  # type: ignore[arg-type]
-                  "<p>lesson</p>")
+    return Lesson(
+        {"function": {"source": "x**2"}},
+        None,
+        (),
+        None,  # type: ignore[arg-type]
+        "<p>lesson</p>",
+    )
 
 
 @pytest.fixture
@@ -151,7 +162,8 @@ def test_a_folder_where_fit_html_goes_is_refused(runner: CliRunner, tmp_path: Pa
 
 
 def test_a_symlinked_output_folder_is_refused_without_the_option(
-        runner: CliRunner, tmp_path: Path) -> None:
+    runner: CliRunner, tmp_path: Path
+) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "out").symlink_to(tmp_path / "real")
     result = runner.invoke(cli, ["fit", "--demo", "linear", "-o", str(tmp_path / "out")])
@@ -176,13 +188,15 @@ def test_saving_a_lesson_into_a_file_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_explain_writes_only_its_report_and_follows_a_link_when_asked(
-        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        umask_022: None) -> None:
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask_022: None
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "real").mkdir()
     (tmp_path / "out").symlink_to("real")
-    result = runner.invoke(cli, ["explain", "x**2", "--methods", "gd", "--steps", "10", "-o",
-                                 "out", "--follow-symlinks"])
+    result = runner.invoke(
+        cli,
+        ["explain", "x**2", "--methods", "gd", "--steps", "10", "-o", "out", "--follow-symlinks"],
+    )
     assert result.exit_code == 0, result.output
     assert only_files(tmp_path) == ["out", "real/report.html"]
     assert stat.S_IMODE((tmp_path / "real" / "report.html").stat().st_mode) == 0o644
@@ -206,7 +220,8 @@ def test_no_temporary_file_is_left_after_success(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_leaves_no_temporary_file_and_the_old_report(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "report.html"
     target.write_text("old report")
 
@@ -222,7 +237,8 @@ def test_a_failed_write_leaves_no_temporary_file_and_the_old_report(
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
 def test_an_unwritable_folder_is_an_error_without_leftovers(
-        runner: CliRunner, tmp_path: Path) -> None:
+    runner: CliRunner, tmp_path: Path
+) -> None:
     folder = tmp_path / "locked"
     folder.mkdir()
     folder.chmod(0o500)
@@ -257,13 +273,16 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path: Path, umask_022: None) 
 # -- the handout's key ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("output", "key"), [
-    ("week3.pdf", "week3.json"),
-    ("handout", "handout.json"),
-    ("h.json", "h.key.json"),
-    ("H.JSON", "H.key.json"),
-    ("dir.v2/sheet", "dir.v2/sheet.json"),
-])
+@pytest.mark.parametrize(
+    ("output", "key"),
+    [
+        ("week3.pdf", "week3.json"),
+        ("handout", "handout.json"),
+        ("h.json", "h.key.json"),
+        ("H.JSON", "H.key.json"),
+        ("dir.v2/sheet", "dir.v2/sheet.json"),
+    ],
+)
 def test_the_key_never_takes_the_handouts_name(output: str, key: str) -> None:
     assert answer_key_path(Path(output)) == Path(key)
 
@@ -288,11 +307,15 @@ def test_handout_json_output_keeps_the_pdf(runner: CliRunner, tmp_path: Path) ->
 
 def test_a_fifo_as_data_does_not_hang(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "points.csv")
-    result = run_cli(["fit", "(y - (w*x + b))**2", "--data", "points.csv", "--params", "w,b"],
-                     tmp_path, timeout=60)
+    result = run_cli(
+        ["fit", "(y - (w*x + b))**2", "--data", "points.csv", "--params", "w,b"],
+        tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == ("Error: data file points.csv is a named pipe (FIFO), not "
-                                     "a regular file")
+    assert result.stderr.strip() == (
+        "Error: data file points.csv is a named pipe (FIFO), not a regular file"
+    )
 
 
 def test_a_fifo_as_expression_file_does_not_hang(tmp_path: Path) -> None:
@@ -304,14 +327,16 @@ def test_a_fifo_as_expression_file_does_not_hang(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 def test_a_device_as_data_is_refused(tmp_path: Path, device: str) -> None:
-    result = run_cli(["fit", "(y - (w*x + b))**2", "--data", device, "--params", "w,b"],
-                     tmp_path, timeout=60)
+    result = run_cli(
+        ["fit", "(y - (w*x + b))**2", "--data", device, "--params", "w,b"], tmp_path, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"Error: data file {device} is a device, not a regular file"
 
 
-def test_a_data_file_over_the_cap_is_refused(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_data_file_over_the_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     csv = tmp_path / "big.csv"
     csv.write_text("x,y\n" + "1,2\n" * 100)
     monkeypatch.setattr(data_module, "MAX_DATA_BYTES", 100)
@@ -347,18 +372,21 @@ def test_the_caps_are_in_the_help(runner: CliRunner) -> None:
 # -- CSV numbers ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("cell", "problem"), [
-    ("1_000", "'1_000' is not a number (write it without '_': 1000)"),
-    ("１２", "'１２' is not a number (use the ASCII digits 0-9)"),
-    ("nan", "'nan' is not a finite number"),
-    ("NaN", "'NaN' is not a finite number"),
-    ("inf", "'inf' is not a finite number"),
-    ("-Infinity", "'-Infinity' is not a finite number"),
-    ("  1e400", "'1e400' is not a finite number (it is beyond the float range"),
-    ("0x10", "'0x10' is not a number"),
-    ("\u00a01", "'\\xa01' is not a number"),
-    ("1.2.3", "'1.2.3' is not a number"),
-])
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("1_000", "'1_000' is not a number (write it without '_': 1000)"),
+        ("１２", "'１２' is not a number (use the ASCII digits 0-9)"),
+        ("nan", "'nan' is not a finite number"),
+        ("NaN", "'NaN' is not a finite number"),
+        ("inf", "'inf' is not a finite number"),
+        ("-Infinity", "'-Infinity' is not a finite number"),
+        ("  1e400", "'1e400' is not a finite number (it is beyond the float range"),
+        ("0x10", "'0x10' is not a number"),
+        ("\u00a01", "'\\xa01' is not a number"),
+        ("1.2.3", "'1.2.3' is not a number"),
+    ],
+)
 def test_numbers_python_accepts_but_data_must_not(cell: str, problem: str) -> None:
     with pytest.raises(InputError) as info:
         parse_csv(f"x,y\n1,2\n3,{cell}\n", source="d.csv")
@@ -385,7 +413,8 @@ ATTACKS = [
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_the_sandbox_stops_a_template_reaching_python(
-        attack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    attack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(jinja2.exceptions.SecurityError):
         make_env().from_string(attack.replace("MARKER", str(tmp_path / "marker"))).render()
@@ -393,21 +422,36 @@ def test_the_sandbox_stops_a_template_reaching_python(
 
 
 def test_a_users_template_cannot_run_commands(
-        runner: CliRunner, user_templates: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    runner: CliRunner, user_templates: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "marker"
     line = append(user_templates, SUMMARY, ATTACKS[0].replace("MARKER", str(marker)))
-    result = runner.invoke(cli, ["explain", "x**2", "--methods", "gd", "--steps", "10",
-                                 "--templates", str(user_templates), "-o", "out"])
+    result = runner.invoke(
+        cli,
+        [
+            "explain",
+            "x**2",
+            "--methods",
+            "gd",
+            "--steps",
+            "10",
+            "--templates",
+            str(user_templates),
+            "-o",
+            "out",
+        ],
+    )
     assert result.exit_code == 2
     assert not marker.exists() and not (tmp_path / "out").exists()
-    assert result.stderr.startswith(f"Error: template {user_templates / SUMMARY}, line {line}: "
-                                    "refused by the template sandbox")
+    assert result.stderr.startswith(
+        f"Error: template {user_templates / SUMMARY}, line {line}: refused by the template sandbox"
+    )
 
 
 def test_template_errors_are_reported_before_the_lesson_is_worked(
-        runner: CliRunner, user_templates: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner: CliRunner, user_templates: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_work(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the lesson was worked out before the templates were checked")
 
@@ -415,20 +459,28 @@ def test_template_errors_are_reported_before_the_lesson_is_worked(
     line = append(user_templates, SUMMARY, "{% if %}")
     result = runner.invoke(cli, ["explain", "x**2", "--templates", str(user_templates)])
     assert result.exit_code == 2, result.output
-    assert result.stderr == (f"Error: template {user_templates / SUMMARY}, line {line}: "
-                             "Expected an expression, got 'end of statement block'\n")
+    assert result.stderr == (
+        f"Error: template {user_templates / SUMMARY}, line {line}: "
+        "Expected an expression, got 'end of statement block'\n"
+    )
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{{ summary.title }}{{ nosuchvar }}", "'nosuchvar' is undefined"),
-    ('{% include "partials/missing.html.jinja2" %}',
-     "there is no template 'partials/missing.html.jinja2'"),
-    ('{% import "nowhere.jinja2" as m %}', "there is no template 'nowhere.jinja2'"),
-    ("{{ 1 | no_such_filter }}", "No filter named 'no_such_filter'"),
-    ("{% for x in y %}", "Unexpected end of template"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ summary.title }}{{ nosuchvar }}", "'nosuchvar' is undefined"),
+        (
+            '{% include "partials/missing.html.jinja2" %}',
+            "there is no template 'partials/missing.html.jinja2'",
+        ),
+        ('{% import "nowhere.jinja2" as m %}', "there is no template 'nowhere.jinja2'"),
+        ("{{ 1 | no_such_filter }}", "No filter named 'no_such_filter'"),
+        ("{% for x in y %}", "Unexpected end of template"),
+    ],
+)
 def test_a_broken_user_template_names_its_file_and_line(
-        user_templates: Path, text: str, message: str) -> None:
+    user_templates: Path, text: str, message: str
+) -> None:
     line = append(user_templates, SUMMARY, text)
     with pytest.raises(InputError) as info:
         make_env(user_templates)
@@ -438,17 +490,30 @@ def test_a_broken_user_template_names_its_file_and_line(
         assert f", line {line}: " in str(info.value)
 
 
-def test_names_the_pages_pass_are_all_allowed_in_a_users_template(
-        user_templates: Path) -> None:
-    names = ("function", "settings", "settings_values", "sections", "section", "variants",
-             "blocks", "fit", "generator", "title", "language")
+def test_names_the_pages_pass_are_all_allowed_in_a_users_template(user_templates: Path) -> None:
+    names = (
+        "function",
+        "settings",
+        "settings_values",
+        "sections",
+        "section",
+        "variants",
+        "blocks",
+        "fit",
+        "generator",
+        "title",
+        "language",
+    )
     append(user_templates, SUMMARY, "".join(f"{{{{ {n} is defined }}}}" for n in names))
     make_env(user_templates)
 
 
 def test_a_name_tested_before_use_is_not_an_error(user_templates: Path) -> None:
-    append(user_templates, SUMMARY, "{% if logo is defined %}{{ logo }}{% endif %}"
-                                    "{{ motto | default('') }}")
+    append(
+        user_templates,
+        SUMMARY,
+        "{% if logo is defined %}{{ logo }}{% endif %}{{ motto | default('') }}",
+    )
     make_env(user_templates)
 
 
@@ -471,14 +536,18 @@ def test_a_render_time_error_names_the_file_and_line(user_templates: Path) -> No
     template = make_env(user_templates).get_template(PROBE)
     with pytest.raises(InputError) as info:
         template.render(summary={"paragraphs": []})
-    assert str(info.value) == (f"template {user_templates / PROBE}, line 2: 'dict object' "
-                               "has no attribute 'no_such_attribute'")
+    assert str(info.value) == (
+        f"template {user_templates / PROBE}, line 2: 'dict object' "
+        "has no attribute 'no_such_attribute'"
+    )
 
 
-@pytest.mark.parametrize("name", ["../secret.css", "/etc/passwd", "partials/../../secret.css",
-                                  "escape.css"])
+@pytest.mark.parametrize(
+    "name", ["../secret.css", "/etc/passwd", "partials/../../secret.css", "escape.css"]
+)
 def test_inline_file_reads_only_inside_the_templates_folder(
-        user_templates: Path, name: str) -> None:
+    user_templates: Path, name: str
+) -> None:
     secret = user_templates.parent / "secret.css"
     secret.write_text("SECRET")
     (user_templates / "escape.css").symlink_to(secret)
@@ -533,7 +602,8 @@ def test_a_template_that_renders_for_too_long_is_stopped(tmp_path: Path) -> None
     folder = tmp_path / "t"
     shutil.copytree(templates_path(None), folder)
     (folder / "slow.html.jinja2").write_text(
-        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    )
     script = (
         "import sys, symgd.render.templates as r\n"
         "r.MAX_RENDER_SECONDS = 0.5\n"
@@ -545,8 +615,9 @@ def test_a_template_that_renders_for_too_long_is_stopped(tmp_path: Path) -> None
         "sys.exit(1)\n"
     )
     # in a child process with a deadline of its own, so that a failure cannot hang the suite
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "took more than 0.5 s" in done.stdout
 

@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 def no_nan(text: str) -> Any:
     """``json.loads`` that fails on NaN, Infinity and -Infinity."""
+
     def refuse(constant: str) -> Any:
         raise AssertionError(f"JSON carries {constant}")
 
@@ -47,8 +48,9 @@ def no_nan(text: str) -> Any:
 
 BOWL_A = np.array([1.0, 0.5, 0.25, 2.0, 0.125])
 BOWL_C = np.array([1.0, -2.0, 3.0, 0.5, -1.0])
-BOWL = " + ".join(f"{a}*(x{i} - ({c}))**2"
-                  for i, (a, c) in enumerate(zip(BOWL_A, BOWL_C, strict=True)))
+BOWL = " + ".join(
+    f"{a}*(x{i} - ({c}))**2" for i, (a, c) in enumerate(zip(BOWL_A, BOWL_C, strict=True))
+)
 
 
 def bowl_iterates(steps: np.ndarray, lr: float, x0: np.ndarray) -> np.ndarray:
@@ -82,11 +84,11 @@ def lesson_section(name: str, facts: Any, *settings: Any) -> Any:
     module = importlib.import_module(f"symgd.lesson.sections.{name}")
     return as_context(getattr(module, f"{name}_section")(facts, *settings))
 
+
 def test_a_long_run_keeps_a_bounded_evenly_spaced_path(backend: str) -> None:
     steps, lr = (4_000 if backend == "numpy" else 20_000), 1e-5  # numpy: 0.1 ms a step
     x0 = np.zeros(5)
-    run = descend(BOWL, list(x0), lr=lr, steps=steps, tol=0.0, trajectory=False,
-                  backend=backend)
+    run = descend(BOWL, list(x0), lr=lr, steps=steps, tol=0.0, trajectory=False, backend=backend)
     assert run.status is Status.MAX_STEPS and run.steps == steps
     kept = run.step_numbers
     # bounded: at most PATH_POINTS iterates plus the last, whatever the number of steps
@@ -99,14 +101,22 @@ def test_a_long_run_keeps_a_bounded_evenly_spaced_path(backend: str) -> None:
     assert len(kept) > PATH_POINTS // 2  # thinned, not emptied
     expected = bowl_iterates(kept, lr, x0)
     np.testing.assert_allclose(run.xs, expected, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(run.fs, ((expected - BOWL_C) ** 2 * BOWL_A).sum(axis=1),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        run.fs, ((expected - BOWL_C) ** 2 * BOWL_A).sum(axis=1), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_newton_thinned_path_matches_its_closed_form() -> None:
     # Newton on a quadratic with η = 0.01: xₖ − x* = 0.99ᵏ (x₀ − x*) (numpy path, one start)
-    run = descend("(x - 3)**2 + 5*(y + 1)**2", [0.0, 0.0], method="newton", lr=0.01,
-                  steps=3000, tol=0.0, trajectory=False)
+    run = descend(
+        "(x - 3)**2 + 5*(y + 1)**2",
+        [0.0, 0.0],
+        method="newton",
+        lr=0.01,
+        steps=3000,
+        tol=0.0,
+        trajectory=False,
+    )
     kept = run.step_numbers
     assert len(kept) < 3001 and kept[-1] == 3000
     expected = np.array([3.0, -1.0]) + 0.99 ** kept[:, None] * np.array([-3.0, 1.0])
@@ -114,8 +124,10 @@ def test_newton_thinned_path_matches_its_closed_form() -> None:
 
 
 def test_every_backend_keeps_the_same_steps() -> None:
-    runs = [descend(BOWL, [0.0] * 5, lr=1e-4, steps=5_000, tol=0.0, trajectory=False,
-                    backend=b) for b in BACKENDS]
+    runs = [
+        descend(BOWL, [0.0] * 5, lr=1e-4, steps=5_000, tol=0.0, trajectory=False, backend=b)
+        for b in BACKENDS
+    ]
     for run in runs[1:]:
         np.testing.assert_array_equal(run.step_numbers, runs[0].step_numbers)
         np.testing.assert_allclose(run.xs, runs[0].xs, rtol=1e-10)
@@ -124,8 +136,9 @@ def test_every_backend_keeps_the_same_steps() -> None:
 def test_trajectory_true_keeps_every_iterate_and_refuses_too_many() -> None:
     run = descend(BOWL, [0.0] * 5, lr=1e-3, steps=5000, tol=0.0, trajectory=True)
     assert run.path_kept and len(run.xs) == 5001 and run.kept_steps is None
-    np.testing.assert_allclose(run.xs, bowl_iterates(np.arange(5001), 1e-3, np.zeros(5)),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        run.xs, bowl_iterates(np.arange(5001), 1e-3, np.zeros(5)), rtol=1e-9, atol=1e-12
+    )
     ten = " + ".join(f"x{i}**2" for i in range(10))
     too_many = MAX_PATH_FLOATS // 10 + 10
     started = time.perf_counter()
@@ -143,22 +156,51 @@ def test_a_short_run_without_trajectory_still_keeps_every_iterate() -> None:
 
 
 def test_cli_descend_summary_without_trajectory(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["descend", BOWL, "--start", "0,0,0,0,0", "--lr", "1e-5",
-                                 "--steps", "50000", "--tol", "0", "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "descend",
+            BOWL,
+            "--start",
+            "0,0,0,0,0",
+            "--lr",
+            "1e-5",
+            "--steps",
+            "50000",
+            "--tol",
+            "0",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = no_nan(result.stdout)
     assert "trajectory" not in data and data["steps"] == 50000
     final = bowl_iterates(np.array([50000]), 1e-5, np.zeros(5))[0]
     assert [data["final"][f"x{i}"] for i in range(5)] == pytest.approx(final, rel=1e-9)
-    full = runner.invoke(cli, ["descend", "x**2", "--start", "1", "--steps", "3", "--lr",
-                               "0.25", "--json", "--trajectory"])
+    full = runner.invoke(
+        cli,
+        [
+            "descend",
+            "x**2",
+            "--start",
+            "1",
+            "--steps",
+            "3",
+            "--lr",
+            "0.25",
+            "--json",
+            "--trajectory",
+        ],
+    )
     assert no_nan(full.stdout)["trajectory"] == [[1.0], [0.5], [0.25], [0.125]]
 
 
 # -- leaving the domain ---------------------------------------------------------------------------
 
-def _first_exit(f: Callable[..., Any], grad: Callable[..., Any], x0: list[float], lr: float,
-                steps: int) -> int | None:
+
+def _first_exit(
+    f: Callable[..., Any], grad: Callable[..., Any], x0: list[float], lr: float, steps: int
+) -> int | None:
     """The first step k at which f or ∇f has no real value, by plain Python iteration."""
     x = list(x0)
     for k in range(steps + 1):
@@ -179,31 +221,54 @@ DOMAIN_CASES: list[tuple[str, Callable[..., Any], Callable[..., Any], list[float
     ("log(x) + x**2", lambda x: math.log(x) + x * x, lambda x: [1 / x + 2 * x], [0.2], 0.5),
     ("log(x)", lambda x: math.log(x), lambda x: [1 / x], [1.0], 1.0),  # lands on 0 exactly
     ("acos(x)", lambda x: math.acos(x), lambda x: [-1 / math.sqrt(1 - x * x)], [0.5], 1.0),
-    ("asin(x) + x**2/10", lambda x: math.asin(x) + x * x / 10,
-     lambda x: [1 / math.sqrt(1 - x * x) + x / 5], [0.3], 1.0),
+    (
+        "asin(x) + x**2/10",
+        lambda x: math.asin(x) + x * x / 10,
+        lambda x: [1 / math.sqrt(1 - x * x) + x / 5],
+        [0.3],
+        1.0,
+    ),
     ("x*log(x)", lambda x: x * math.log(x), lambda x: [math.log(x) + 1], [0.1], 2.0),
-    ("log(1 - x**2)", lambda x: math.log(1 - x * x), lambda x: [-2 * x / (1 - x * x)],
-     [0.5], 0.5),
-    ("log(x - y)", lambda x, y: math.log(x - y),
-     lambda x, y: [1 / (x - y), -1 / (x - y)], [2.0, 1.0], 1.0),
-    ("sqrt(1 - x**2 - y**2)", lambda x, y: math.sqrt(1 - x * x - y * y),
-     lambda x, y: [-x / math.sqrt(1 - x * x - y * y), -y / math.sqrt(1 - x * x - y * y)],
-     [0.5, 0.1], 0.5),
-    ("sqrt(x) + y**2", lambda x, y: math.sqrt(x) + y * y,
-     lambda x, y: [0.5 / math.sqrt(x), 2 * y], [1.0, 1.0], 10.0),
+    ("log(1 - x**2)", lambda x: math.log(1 - x * x), lambda x: [-2 * x / (1 - x * x)], [0.5], 0.5),
+    (
+        "log(x - y)",
+        lambda x, y: math.log(x - y),
+        lambda x, y: [1 / (x - y), -1 / (x - y)],
+        [2.0, 1.0],
+        1.0,
+    ),
+    (
+        "sqrt(1 - x**2 - y**2)",
+        lambda x, y: math.sqrt(1 - x * x - y * y),
+        lambda x, y: [-x / math.sqrt(1 - x * x - y * y), -y / math.sqrt(1 - x * x - y * y)],
+        [0.5, 0.1],
+        0.5,
+    ),
+    (
+        "sqrt(x) + y**2",
+        lambda x, y: math.sqrt(x) + y * y,
+        lambda x, y: [0.5 / math.sqrt(x), 2 * y],
+        [1.0, 1.0],
+        10.0,
+    ),
 ]
 
 
 # numba compiles each function (a second or two): it runs a few of the cases
-DOMAIN_RUNS = [(case, backend) for case in DOMAIN_CASES for backend in BACKENDS
-               if backend != "numba" or case[0] in ("sqrt(x)", "log(x)", "log(x - y)")]
+DOMAIN_RUNS = [
+    (case, backend)
+    for case in DOMAIN_CASES
+    for backend in BACKENDS
+    if backend != "numba" or case[0] in ("sqrt(x)", "log(x)", "log(x - y)")
+]
 
 
-@pytest.mark.parametrize(("case", "backend"), DOMAIN_RUNS,
-                         ids=[f"{c[0]}-{b}" for c, b in DOMAIN_RUNS])
+@pytest.mark.parametrize(
+    ("case", "backend"), DOMAIN_RUNS, ids=[f"{c[0]}-{b}" for c, b in DOMAIN_RUNS]
+)
 def test_leaving_the_domain_is_its_own_status_at_the_right_step(
-        case: tuple[str, Callable[..., Any], Callable[..., Any], list[float], float],
-        backend: str) -> None:
+    case: tuple[str, Callable[..., Any], Callable[..., Any], list[float], float], backend: str
+) -> None:
     text, f, grad, x0, lr = case
     expected = _first_exit(f, grad, x0, lr, 200)
     assert expected is not None and expected >= 1
@@ -226,8 +291,7 @@ def test_a_batch_marks_each_row_that_left_the_domain(backend: str) -> None:
     assert statuses[3] is Status.DOMAIN  # outside from the start: step 0 in a batch
     assert run.row_steps is not None and run.row_steps[3] == 0
     for row in range(3):
-        expected = _first_exit(math.sqrt, lambda x: [0.5 / math.sqrt(x)], [starts[row, 0]],
-                               1.0, 50)
+        expected = _first_exit(math.sqrt, lambda x: [0.5 / math.sqrt(x)], [starts[row, 0]], 1.0, 50)
         if expected is None:
             assert statuses[row] is Status.MAX_STEPS
         else:
@@ -236,17 +300,21 @@ def test_a_batch_marks_each_row_that_left_the_domain(backend: str) -> None:
     assert STATUS_ORDER.index(Status.DIVERGED) < STATUS_ORDER.index(Status.DOMAIN)
 
 
-@pytest.mark.parametrize(("text", "start", "words"), [
-    ("sqrt(x) + y**2", [-1.0, 1.0], "square root of a negative"),
-    ("log(x)", [0.0], "logarithm"),
-    ("1/x", [0.0], "division by zero"),
-    ("acos(x)", [2.0], "acos"),
-    ("log(x - y)", [1.0, 1.0], "logarithm"),
-    ("x**0.5", [-1.0], "square root"),
-    ("sqrt(x)", [0.0], "division by zero"),  # f is defined there, its derivative is not
-])
-def test_a_start_outside_the_domain_is_bad_input(text: str, start: list[float],
-                                                 words: str, runner: CliRunner) -> None:
+@pytest.mark.parametrize(
+    ("text", "start", "words"),
+    [
+        ("sqrt(x) + y**2", [-1.0, 1.0], "square root of a negative"),
+        ("log(x)", [0.0], "logarithm"),
+        ("1/x", [0.0], "division by zero"),
+        ("acos(x)", [2.0], "acos"),
+        ("log(x - y)", [1.0, 1.0], "logarithm"),
+        ("x**0.5", [-1.0], "square root"),
+        ("sqrt(x)", [0.0], "division by zero"),  # f is defined there, its derivative is not
+    ],
+)
+def test_a_start_outside_the_domain_is_bad_input(
+    text: str, start: list[float], words: str, runner: CliRunner
+) -> None:
     backends = BACKENDS if text == "log(x)" else ("python", "numpy")  # numba compiles slowly
     for backend in backends:
         with pytest.raises(InputError, match=words):
@@ -268,6 +336,7 @@ def test_poles_and_overflow_are_still_divergence() -> None:
 
 # -- overflow: a clear status, no warning, no NaN or inf in the output -----------------------------
 
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_huge_learning_rate_diverges_without_a_warning(backend: str) -> None:
     # pytest turns warnings into errors (filterwarnings = error): a leaking warning fails here
@@ -281,22 +350,25 @@ def test_a_huge_learning_rate_diverges_without_a_warning(backend: str) -> None:
 
 
 def test_cli_huge_learning_rate_prints_words_not_inf(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["descend", "x**2", "--start", "1", "--lr", "1e308",
-                                 "--trajectory"])
+    result = runner.invoke(
+        cli, ["descend", "x**2", "--start", "1", "--lr", "1e308", "--trajectory"]
+    )
     assert result.exit_code == 0
     assert "diverged" in result.output
     for word in ("inf", "nan", "NaN"):
         assert word not in result.output.replace("infinite", ""), result.output
-    data = no_nan(runner.invoke(cli, ["descend", "x**2", "--start", "1", "--lr", "1e308",
-                                      "--json"]).stdout)
+    data = no_nan(
+        runner.invoke(cli, ["descend", "x**2", "--start", "1", "--lr", "1e308", "--json"]).stdout
+    )
     nulls = {key for key, value in data.items() if value is None}
     assert nulls <= {"f", "grad_norm", "domain_at", "diverged_at"}
     assert data["status"] == "diverged" and data["final"] == {"x": None}
 
 
 def test_cli_domain_json_uses_null_only_where_documented(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["descend", "sqrt(x) + y**2", "--start", "1,1", "--lr", "10",
-                                 "--json"])
+    result = runner.invoke(
+        cli, ["descend", "sqrt(x) + y**2", "--start", "1,1", "--lr", "10", "--json"]
+    )
     data = no_nan(result.stdout)
     assert data["status"] == "domain" and data["domain_at"] == 1
     assert data["final"] == {"x": -4.0, "y": -19.0}  # 1 - 10/2, 1 - 10·2
@@ -306,16 +378,18 @@ def test_cli_domain_json_uses_null_only_where_documented(runner: CliRunner) -> N
 
 # -- numbers too large for floating point, and other bad API values ----------------------------
 
+
 def test_huge_python_ints_are_input_errors() -> None:
     big = 10**400
-    for call in (lambda: descend("x**2", [big]),
-                 lambda: descend("x**2 + y**2", {"x": 1, "y": big}),
-                 lambda: descend("x**2", [[1.0], [big]]),
-                 lambda: descend("x**2", [1.0], lr=big),
-                 lambda: descend("x**2", [1.0], tol=big),
-                 lambda: symgd.fit("(y - w*x)**2", {"x": [1, 2, big], "y": [1, 2, 3]}, "w"),
-                 lambda: symgd.fit("(y - w*x)**2", {"x": [1, 2], "y": [1, 2]}, "w",
-                                   start=[big])):
+    for call in (
+        lambda: descend("x**2", [big]),
+        lambda: descend("x**2 + y**2", {"x": 1, "y": big}),
+        lambda: descend("x**2", [[1.0], [big]]),
+        lambda: descend("x**2", [1.0], lr=big),
+        lambda: descend("x**2", [1.0], tol=big),
+        lambda: symgd.fit("(y - w*x)**2", {"x": [1, 2, big], "y": [1, 2, 3]}, "w"),
+        lambda: symgd.fit("(y - w*x)**2", {"x": [1, 2], "y": [1, 2]}, "w", start=[big]),
+    ):
         with pytest.raises(InputError):
             call()
 
@@ -334,8 +408,7 @@ def test_method_must_be_a_name() -> None:
     with pytest.raises(InputError, match="methods"):
         lesson_settings(facts, [1], 0.1, None, 5)
     with pytest.raises(InputError):
-        symgd.fit("(y - w*x)**2", {"x": [1, 2], "y": [1, 2]}, "w",
-                  method=5)  # type: ignore[arg-type]
+        symgd.fit("(y - w*x)**2", {"x": [1, 2], "y": [1, 2]}, "w", method=5)  # type: ignore[arg-type]
 
 
 def test_a_start_too_far_out_for_a_lesson_is_bad_input(runner: CliRunner) -> None:
@@ -349,6 +422,7 @@ def test_a_start_too_far_out_for_a_lesson_is_bad_input(runner: CliRunner) -> Non
 
 # -- fits -----------------------------------------------------------------------------------------
 
+
 def test_fit_on_huge_data_diverges_with_a_reason_and_no_warning() -> None:
     data = {"x": [1.0, 2.0, 1e308], "y": [1.0, 2.0, 3.0]}
     result = symgd.fit("(y - (w*x + b))**2", data, "w,b")
@@ -356,8 +430,7 @@ def test_fit_on_huge_data_diverges_with_a_reason_and_no_warning() -> None:
     assert "overflow" in result.reason and result.least_squares is None
     payload = no_nan(json_text(result.to_dict()))
     assert payload["status"] == "diverged" and payload["grad_norm"] is None
-    moderate = symgd.fit("(y - (w*x + b))**2", {"x": [1.0, 2.0, 1e154], "y": [1, 2, 3]},
-                         "w,b")
+    moderate = symgd.fit("(y - (w*x + b))**2", {"x": [1.0, 2.0, 1e154], "y": [1, 2, 3]}, "w,b")
     no_nan(json_text(moderate.to_dict()))
 
 
@@ -366,8 +439,15 @@ def test_fit_that_leaves_the_domain_says_so_at_the_right_update() -> None:
     y = np.array([0.5, 1.0, 0.2])
     lr = 4.0
     for batch in ("full", 1):
-        result = symgd.fit("(log(w*x) - y)**2", {"x": x, "y": y}, "w", lr=lr, start=[1.0],
-                           batch_size=batch, shuffle=False)
+        result = symgd.fit(
+            "(log(w*x) - y)**2",
+            {"x": x, "y": y},
+            "w",
+            lr=lr,
+            start=[1.0],
+            batch_size=batch,
+            shuffle=False,
+        )
         # the same updates by hand: the rows in order, mean gradient 2(log(wx) − y)/w
         w, k, expected = 1.0, 0, None
         size = 3 if batch == "full" else 1
@@ -393,6 +473,7 @@ def test_fit_that_leaves_the_domain_says_so_at_the_right_update() -> None:
 
 
 # -- exact hand steps stay small ------------------------------------------------------------------
+
 
 def test_exact_evaluation_stops_before_the_numbers_explode() -> None:
     from symgd.calculus.exact import TooLarge, decimal_at, exact_at
@@ -455,6 +536,7 @@ def test_handout_size_is_capped_with_a_clear_message() -> None:
 
 # -- a lesson on many variables is shown compactly and fast ---------------------------------------
 
+
 def test_a_hundred_variable_lesson_is_compact() -> None:
     from symgd.render.latex import MAX_SHOWN_ENTRIES
 
@@ -478,8 +560,22 @@ def test_a_hundred_variable_lesson_is_compact() -> None:
 
 
 def test_a_lesson_whose_runs_leave_the_domain(runner: CliRunner, tmp_path: Any) -> None:
-    result = runner.invoke(cli, ["explain", "sqrt(x) + y**2", "--start", "1,1", "--lr", "10",
-                                 "--methods", "gd", "-o", str(tmp_path), "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "explain",
+            "sqrt(x) + y**2",
+            "--start",
+            "1,1",
+            "--lr",
+            "10",
+            "--methods",
+            "gd",
+            "-o",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = no_nan(result.stdout)
     assert [run["status"] for run in data["runs"]] == ["domain"]

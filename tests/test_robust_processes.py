@@ -29,8 +29,9 @@ pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)"),
 ]
 
-needs_weasyprint = pytest.mark.skipif(importlib.util.find_spec("weasyprint") is None,
-                                      reason="PDF output needs WeasyPrint")
+needs_weasyprint = pytest.mark.skipif(
+    importlib.util.find_spec("weasyprint") is None, reason="PDF output needs WeasyPrint"
+)
 
 SOURCE = str(Path(symgd.__file__).resolve().parents[1])
 #: how long any stage may take to be reached, or the group to be gone (a slow, loaded machine)
@@ -66,8 +67,9 @@ def _processes() -> dict[int, tuple[int, int, str, bytes]]:
 
 def _group(pgid: int) -> list[int]:
     """The live (not zombie) processes of process group ``pgid``."""
-    return [pid for pid, (_, group, state, _) in _processes().items()
-            if group == pgid and state != "Z"]
+    return [
+        pid for pid, (_, group, state, _) in _processes().items() if group == pgid and state != "Z"
+    ]
 
 
 @dataclass
@@ -114,8 +116,10 @@ class Run:
         end = time.monotonic() + DEADLINE
         while time.monotonic() < end:
             if self.process.poll() is not None:
-                pytest.fail(f"the command ended (code {self.process.returncode}) before {what}:"
-                            f"\n{self.stderr()}")
+                pytest.fail(
+                    f"the command ended (code {self.process.returncode}) before {what}:"
+                    f"\n{self.stderr()}"
+                )
             if stage(self):
                 return
             time.sleep(0.02)
@@ -149,8 +153,12 @@ def symgd_run(args: list[str], tmp_dir: Path) -> Iterator[Run]:
     stderr_path = tmp_dir.parent / "stderr.txt"
     with stderr_path.open("wb") as stderr, (tmp_dir.parent / "stdout.txt").open("wb") as stdout:
         process = subprocess.Popen(
-            [sys.executable, "-m", "symgd", *args], env=_env(tmp_dir), start_new_session=True,
-            stdout=stdout, stderr=stderr)
+            [sys.executable, "-m", "symgd", *args],
+            env=_env(tmp_dir),
+            start_new_session=True,
+            stdout=stdout,
+            stderr=stderr,
+        )
     try:
         yield Run(process, stderr_path)
     finally:
@@ -202,8 +210,10 @@ def test_ctrl_c_stops_explain_pdf_with_one_line(tmp_path: Path) -> None:
     out, tmp_dir = _folders(tmp_path)
     with symgd_run(["explain", "x**2+2*x*y", "--pdf", "-o", str(out)], tmp_dir) as run:
         # the print worker imports WeasyPrint, the figure worker matplotlib
-        run.wait_until(lambda r: list(r.helpers().values()).count(1) >= 2,
-                       "print worker beside the figure worker")
+        run.wait_until(
+            lambda r: list(r.helpers().values()).count(1) >= 2,
+            "print worker beside the figure worker",
+        )
         run.signal(signal.SIGINT, whole_group=True)  # as a terminal's Ctrl-C does
         assert run.wait_for_group_gone() == 128 + signal.SIGINT
         stderr = run.stderr()
@@ -218,8 +228,10 @@ def test_helpers_exit_by_themselves_when_explain_pdf_is_killed(tmp_path: Path) -
     out, tmp_dir = _folders(tmp_path)
     with symgd_run(["explain", "x**2+2*x*y", "--pdf", "-o", str(out)], tmp_dir) as run:
         # the print worker waits for the page; the figure worker and its fork are at work
-        run.wait_until(lambda r: _forking(r) and list(r.helpers().values()).count(1) >= 2,
-                       "typesetting fork of the figure worker beside the print worker")
+        run.wait_until(
+            lambda r: _forking(r) and list(r.helpers().values()).count(1) >= 2,
+            "typesetting fork of the figure worker beside the print worker",
+        )
         run.signal(signal.SIGKILL)
         assert run.wait_for_group_gone() == -signal.SIGKILL
         stderr = run.stderr()
@@ -228,8 +240,12 @@ def test_helpers_exit_by_themselves_when_explain_pdf_is_killed(tmp_path: Path) -
     assert _names(tmp_dir) == set()
 
 
-HANDOUT = ["x**2+3*y**2", "x**4-2*x**2+y**4-2*y**2", "(x**2+y-11)**2+(x+y**2-7)**2",
-           "x*y*exp(-x**2-y**2)"]
+HANDOUT = [
+    "x**2+3*y**2",
+    "x**4-2*x**2+y**4-2*y**2",
+    "(x**2+y-11)**2+(x+y**2-7)**2",
+    "x*y*exp(-x**2-y**2)",
+]
 
 
 @needs_weasyprint
@@ -238,8 +254,10 @@ def test_sigterm_stops_a_handout_typeset_in_parts(tmp_path: Path) -> None:
     # 20 sheets: progress is shown, and the PDF is typeset in two parts side by side
     args = ["handout", *HANDOUT[:2], "--variants", "10", "--json", "-o", str(out / "h.pdf")]
     with symgd_run(args, tmp_dir) as run:
-        run.wait_until(lambda r: "Typesetting" in r.stderr() and 1 in r.helpers().values(),
-                       "part of the handout typeset in a helper")
+        run.wait_until(
+            lambda r: "Typesetting" in r.stderr() and 1 in r.helpers().values(),
+            "part of the handout typeset in a helper",
+        )
         run.signal(signal.SIGTERM)
         assert run.wait_for_group_gone() == 128 + signal.SIGTERM
         stderr = run.stderr()
@@ -268,8 +286,13 @@ def test_helpers_exit_by_themselves_when_a_handout_is_killed(tmp_path: Path) -> 
 
 def _python(code: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args], env=_env(tmp_path),
-        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=_env(tmp_path),
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _signal_bits(pid: int, name: str) -> int:

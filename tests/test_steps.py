@@ -93,9 +93,21 @@ EXPRESSIONS = [
 ]
 
 FUNCTION_TABLE_RULES = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log", "sqrt": "sqrt",
-    "tanh": "tanh", "sigmoid": "sigmoid", "softplus": "softplus", "relu": "relu",
-    "abs": "abs", "atan": "atan", "leaky_relu": "leaky_relu", "sinh": "sinh", "cosh": "cosh",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "softplus": "softplus",
+    "relu": "relu",
+    "abs": "abs",
+    "atan": "atan",
+    "leaky_relu": "leaky_relu",
+    "sinh": "sinh",
+    "cosh": "cosh",
     "asin": "asin",
 }
 
@@ -174,8 +186,7 @@ def assert_tree_is_correct(tree: Step, *, numeric: bool = False) -> None:
 def steps_for(text: str) -> dict[sp.Symbol, Step]:
     problem = parse(text)
     xs = problem.variables
-    return {v: derivative_steps(problem.expr, v, others=tuple(o for o in xs if o != v))
-            for v in xs}
+    return {v: derivative_steps(problem.expr, v, others=tuple(o for o in xs if o != v)) for v in xs}
 
 
 def test_the_table_is_large_enough() -> None:
@@ -289,8 +300,14 @@ def test_the_letter_for_u_avoids_the_variables_of_the_function() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["x**2 + 2*x*y", "(1 - x)**2 + 100*(y - x**2)**2", "x*y*z + x**2 + y**2 + z**2",
-             "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))"])
+    "text",
+    [
+        "x**2 + 2*x*y",
+        "(1 - x)**2 + 100*(y - x**2)**2",
+        "x*y*z + x**2 + y**2 + z**2",
+        "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))",
+    ],
+)
 def test_partial_derivatives_say_which_variables_are_held_constant(text: str) -> None:
     for v, tree in steps_for(text).items():
         assert tree.partial
@@ -390,10 +407,17 @@ def _parse_back(text: str) -> sp.Expr:
     return parse(f"zprobe + ({text})").expr - sp.Symbol("zprobe", real=True)
 
 
-@pytest.mark.parametrize("text", [
-    "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))",
-    "(1 - x)**2 + 100*(y - x**2)**2", "e**x*relu(x - 1) + leaky_relu(x, 0.2)",
-    "abs(x*y) + sqrt(x**2 + 1) + log(x, 3)", "x**x + 2**y", "E*x + exp(E)"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))",
+        "(1 - x)**2 + 100*(y - x**2)**2",
+        "e**x*relu(x - 1) + leaky_relu(x, 0.2)",
+        "abs(x*y) + sqrt(x**2 + 1) + log(x, 3)",
+        "x**x + 2**y",
+        "E*x + exp(E)",
+    ],
+)
 def test_json_round_trips_through_the_parser(text: str) -> None:
     for tree in steps_for(text).values():
         data = json.loads(json.dumps(step_to_dict(tree)))
@@ -465,18 +489,29 @@ _LEAVES = st.sampled_from(["x", "y", "1", "2", "3", "x", "y"])
 
 def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     unary = st.builds(lambda f, a: f"{f}({a})", st.sampled_from(_UNARY), children)
-    binary = st.builds(lambda a, op, b: f"({a}){op}({b})", children,
-                       st.sampled_from(["+", "-", "*", "/"]), children)
-    power = st.builds(lambda a, n: f"({a})**{n}", children,
-                      st.sampled_from(["2", "3", "(-1)", "(1/2)", "(-2)", "x", "y"]))
+    binary = st.builds(
+        lambda a, op, b: f"({a}){op}({b})",
+        children,
+        st.sampled_from(["+", "-", "*", "/"]),
+        children,
+    )
+    power = st.builds(
+        lambda a, n: f"({a})**{n}",
+        children,
+        st.sampled_from(["2", "3", "(-1)", "(1/2)", "(-2)", "x", "y"]),
+    )
     return st.one_of(unary, binary, power)
 
 
 EXPRESSION_TEXT = st.recursive(_LEAVES, _combine, max_leaves=6)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(EXPRESSION_TEXT)
 def test_generated_expressions_match_sympy_at_every_step(text: str) -> None:
     try:

@@ -85,8 +85,10 @@ def check_output(path: str | Path, *, follow_symlinks: bool = False) -> Path:
     if stat.S_ISLNK(info.st_mode):
         target = Path(os.path.realpath(path))
         if not follow_symlinks:
-            raise InputError(f"{path} is a symbolic link (to {target}); refusing to write "
-                             "through it without --follow-symlinks")
+            raise InputError(
+                f"{path} is a symbolic link (to {target}); refusing to write "
+                "through it without --follow-symlinks"
+            )
         try:
             info = target.stat()
         except FileNotFoundError:
@@ -95,13 +97,16 @@ def check_output(path: str | Path, *, follow_symlinks: bool = False) -> Path:
             raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
         shown = path if target == path else f"{path} (a link to {target})"
-        raise InputError(f"{shown} exists and is {_kind(info.st_mode)}, not a regular file; "
-                         "choose another output name")
+        raise InputError(
+            f"{shown} exists and is {_kind(info.st_mode)}, not a regular file; "
+            "choose another output name"
+        )
     return target
 
 
-def output_folder(folder: str | Path, *, follow_symlinks: bool = False,
-                  create: bool = True) -> Path:
+def output_folder(
+    folder: str | Path, *, follow_symlinks: bool = False, create: bool = True
+) -> Path:
     """Check (and with ``create``, make) the folder outputs are written into; return it.
 
     :class:`InputError` when ``folder`` exists and is not a folder (a file, a device), or is a
@@ -119,16 +124,20 @@ def output_folder(folder: str | Path, *, follow_symlinks: bool = False,
     if stat.S_ISLNK(info.st_mode):
         target = os.path.realpath(folder)
         if not follow_symlinks:
-            raise InputError(f"the output folder {folder} is a symbolic link (to {target}); "
-                             "refusing to write into it without --follow-symlinks")
+            raise InputError(
+                f"the output folder {folder} is a symbolic link (to {target}); "
+                "refusing to write into it without --follow-symlinks"
+            )
         try:
             info = folder.stat()
         except FileNotFoundError:
-            raise InputError(f"the output folder {folder} is a link to {target}, which does "
-                             "not exist") from None
+            raise InputError(
+                f"the output folder {folder} is a link to {target}, which does not exist"
+            ) from None
     if not stat.S_ISDIR(info.st_mode):
-        raise InputError(f"the output folder {folder} exists and is {_kind(info.st_mode)}, "
-                         "not a folder")
+        raise InputError(
+            f"the output folder {folder} exists and is {_kind(info.st_mode)}, not a folder"
+        )
     return folder
 
 
@@ -156,8 +165,10 @@ def answer_key_path(output: str | Path) -> Path:
     if key.name.casefold() == output.name.casefold():
         key = output.with_name(f"{output.stem}.key.json")
     if len(os.fsencode(key.name)) > 255:
-        raise InputError(f"the answer key's name {key.name!r} would be longer than 255 bytes; "
-                         "give the handout a shorter name")
+        raise InputError(
+            f"the answer key's name {key.name!r} would be longer than 255 bytes; "
+            "give the handout a shorter name"
+        )
     return key
 
 
@@ -209,8 +220,10 @@ def read_input(path: str | Path, *, limit: int, what: str = "file") -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{what} {label} is {_kind(info.st_mode)}, not a regular file")
         if info.st_size > limit:
-            raise InputError(f"{what} {label} is larger than {size_text(limit)}, the most "
-                             f"symgd reads ({info.st_size:,} bytes)")
+            raise InputError(
+                f"{what} {label} is larger than {size_text(limit)}, the most "
+                f"symgd reads ({info.st_size:,} bytes)"
+            )
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -231,8 +244,9 @@ def read_input(path: str | Path, *, limit: int, what: str = "file") -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:
-                raise InputError(f"{what} {label} is larger than {size_text(limit)}, the most "
-                                 "symgd reads")
+                raise InputError(
+                    f"{what} {label} is larger than {size_text(limit)}, the most symgd reads"
+                )
     except OSError as exc:
         raise InputError(f"cannot read {what} {label}: {exc.strerror or exc}") from None
     finally:
@@ -242,8 +256,14 @@ def read_input(path: str | Path, *, limit: int, what: str = "file") -> bytes:
 
 def size_text(n: int) -> str:
     """A byte count the way a person reads it: ``256 MiB``, ``1 MB``, ``512 bytes``."""
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10),
-                       ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+    for unit, size in (
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("GB", 10**9),
+        ("MB", 10**6),
+        ("kB", 10**3),
+    ):
         if n >= size and n % size == 0:
             return f"{n // size} {unit}"
     return f"{n:,} bytes"

@@ -42,7 +42,8 @@ PARENT_CHECK = 0.25
 
 #: the signals that stop a command: each one is an :class:`Interrupted` in the command
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class BudgetExceeded(Exception):
@@ -157,12 +158,12 @@ _parent: list[int] = []
 _PR_SET_PDEATHSIG = 1
 
 
-def start_helper(context: Any, target: Callable[..., Any], args: tuple[Any, ...], *,
-                 daemon: bool) -> Any:
+def start_helper(
+    context: Any, target: Callable[..., Any], args: tuple[Any, ...], *, daemon: bool
+) -> Any:
     """Start ``target(*args)`` in a helper process (a ``multiprocessing`` process of the fork
     ``context``; see :func:`become_helper`) and return the started process."""
-    process = context.Process(target=_helper_main, args=(os.getpid(), target, args),
-                              daemon=daemon)
+    process = context.Process(target=_helper_main, args=(os.getpid(), target, args), daemon=daemon)
     with _signals_held():
         process.start()
     return process
@@ -220,8 +221,13 @@ def _die_with_parent() -> None:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL),
-                   ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        libc.prctl(
+            ctypes.c_int(_PR_SET_PDEATHSIG),
+            ctypes.c_ulong(signal.SIGKILL),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+        )
     except (OSError, AttributeError):  # pragma: no cover - no prctl: wait_readable checks
         pass
 

@@ -142,16 +142,26 @@ class RateWindow:
         eig = ", ".join(_show(e) for e in self._shown_eigenvalues())
         text = f"{where}: Hessian eigenvalues {eig}. "
         if self.eigenvalues[0] < 0:
-            return text + ("A negative eigenvalue: along its eigenvector f curves downward, so "
-                           "plain descent runs away from here for every learning rate.")
+            return text + (
+                "A negative eigenvalue: along its eigenvector f curves downward, so "
+                "plain descent runs away from here for every learning rate."
+            )
         if self.stable_below is None:
             return text + "No curvature: plain descent does not settle for any learning rate."
-        stable = _show(self.exact_stable_below) if self.exact_stable_below is not None \
+        stable = (
+            _show(self.exact_stable_below)
+            if self.exact_stable_below is not None
             else f"{self.stable_below:.6g}"
-        monotone = _show(self.exact_monotone_below) if self.exact_monotone_below is not None \
+        )
+        monotone = (
+            _show(self.exact_monotone_below)
+            if self.exact_monotone_below is not None
             else f"{self.monotone_below:.6g}"
-        text += (f"Plain descent converges for 0 < η < 2/λ_max = {stable}; "
-                 f"it moves without zig-zag for η ≤ 1/λ_max = {monotone}.")
+        )
+        text += (
+            f"Plain descent converges for 0 < η < 2/λ_max = {stable}; "
+            f"it moves without zig-zag for η ≤ 1/λ_max = {monotone}."
+        )
         if self.eigenvalues[0] == 0:
             text += " A zero eigenvalue leaves one direction flat: the iterate may drift along it."
         return text
@@ -213,16 +223,19 @@ def learning_rates(
         p = np.asarray(point, dtype=float).reshape(-1)
         if p.shape != (len(xs),):
             raise InputError(f"a point needs {len(xs)} value(s), got {p.size}")
-        windows.append(window_of_matrix(_hessian_at(hessian, xs, p), label,
-                                       point=[float(v) for v in p]))
+        windows.append(
+            window_of_matrix(_hessian_at(hessian, xs, p), label, point=[float(v) for v in p])
+        )
     return LearningRates(names, False, tuple(windows))
 
 
-def _hessian_at(hessian: sp.ImmutableMatrix, variables: Sequence[sp.Symbol],
-                point: np.ndarray) -> np.ndarray:
+def _hessian_at(
+    hessian: sp.ImmutableMatrix, variables: Sequence[sp.Symbol], point: np.ndarray
+) -> np.ndarray:
     """The Hessian's value at ``point`` as floats (NaN where it is undefined or not real)."""
-    values = hessian.xreplace({v: sp.Float(float(c)) for v, c in zip(variables, point,
-                                                                      strict=True)})
+    values = hessian.xreplace(
+        {v: sp.Float(float(c)) for v, c in zip(variables, point, strict=True)}
+    )
     out = np.full(hessian.shape, np.nan)
     rows, columns = hessian.shape
     for i, j in ((i, j) for i in range(rows) for j in range(columns)):
@@ -235,8 +248,10 @@ def _hessian_at(hessian: sp.ImmutableMatrix, variables: Sequence[sp.Symbol],
     return out
 
 
-def _problem_and_hessian(f: Any, variables: Sequence[str] | None,
-                         ) -> tuple[Problem, sp.ImmutableMatrix]:
+def _problem_and_hessian(
+    f: Any,
+    variables: Sequence[str] | None,
+) -> tuple[Problem, sp.ImmutableMatrix]:
     if hasattr(f, "problem") and hasattr(f, "hessian") and not isinstance(f, Problem):
         return f.problem, sp.ImmutableMatrix(f.hessian)
     if isinstance(f, Problem):
@@ -254,7 +269,11 @@ def _problem_and_hessian(f: Any, variables: Sequence[str] | None,
 
 
 def window_of_matrix(
-    matrix: Any, label: str, *, local: bool = True, point: Sequence[float] | None = None,
+    matrix: Any,
+    label: str,
+    *,
+    local: bool = True,
+    point: Sequence[float] | None = None,
     vectors: bool = False,
 ) -> RateWindow:
     """The window of a numeric Hessian: its eigenvalues (and with ``vectors`` its unit
@@ -268,9 +287,13 @@ def window_of_matrix(
         values = np.linalg.eigvalsh(symmetric)
         return RateWindow(label, local, where, tuple(float(v) for v in values))
     values, columns = np.linalg.eigh(symmetric)
-    return RateWindow(label, local, where, tuple(float(v) for v in values),
-                      vectors=tuple(tuple(float(c) for c in columns[:, i])
-                                    for i in range(len(values))))
+    return RateWindow(
+        label,
+        local,
+        where,
+        tuple(float(v) for v in values),
+        vectors=tuple(tuple(float(c) for c in columns[:, i]) for i in range(len(values))),
+    )
 
 
 def exact_window(hessian: Any, numeric: Any = None) -> RateWindow:
@@ -280,8 +303,7 @@ def exact_window(hessian: Any, numeric: Any = None) -> RateWindow:
     matrix = sp.Matrix(hessian)
     if numeric is None:
         numeric = np.array(matrix.evalf(), dtype=float)
-    window = window_of_matrix(numeric, "exact (the Hessian is constant)", local=False,
-                              vectors=True)
+    window = window_of_matrix(numeric, "exact (the Hessian is constant)", local=False, vectors=True)
     exact: tuple[sp.Expr, ...] | None = None
     if matrix.shape[0] <= EXACT_MAX_VARIABLES:
         exact = _exact_eigenvalues(matrix)

@@ -46,8 +46,9 @@ def size_bits(value: Any) -> int:
     return 0
 
 
-def exact_at(expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr],
-             max_digits: int = MAX_EXACT_DIGITS) -> sp.Expr:
+def exact_at(
+    expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr], max_digits: int = MAX_EXACT_DIGITS
+) -> sp.Expr:
     """``expr`` with the values of ``mapping`` put in, evaluated exactly (as ``xreplace`` would);
     raises :class:`TooLarge` when a rational on the way would exceed ``max_digits`` digits."""
     limit = digits_to_bits(max_digits)
@@ -64,8 +65,11 @@ def exact_at(expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr],
         args = [walk(a) for a in node.args]
         if isinstance(node, sp.Pow):
             exponent = args[1]
-            if isinstance(exponent, sp.Integer) and abs(int(exponent)) > 1 and \
-                    size_bits(args[0]) * abs(int(exponent)) > limit:
+            if (
+                isinstance(exponent, sp.Integer)
+                and abs(int(exponent)) > 1
+                and size_bits(args[0]) * abs(int(exponent)) > limit
+            ):
                 raise TooLarge(f"more than {max_digits} digits")
         value = node.func(*args)
         if size_bits(value) > limit:
@@ -76,8 +80,9 @@ def exact_at(expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr],
     return walk(expr)
 
 
-def decimal_at(expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr],
-               digits: int = DECIMAL_DIGITS) -> sp.Expr:
+def decimal_at(
+    expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr], digits: int = DECIMAL_DIGITS
+) -> sp.Expr:
     """``expr`` at the point in floating point with ``digits`` significant digits (any size:
     SymPy's floats do not overflow)."""
     floats = {k: sp.Float(v, digits) if v.is_number else v for k, v in mapping.items()}
@@ -93,5 +98,4 @@ def huge_power(expr: Any) -> bool:
     would build a huge sum)."""
     if not isinstance(expr, sp.Basic):
         return False
-    return any(p.exp.is_Integer and abs(int(p.exp)) > MAX_EXPAND_POWER
-               for p in expr.atoms(sp.Pow))
+    return any(p.exp.is_Integer and abs(int(p.exp)) > MAX_EXPAND_POWER for p in expr.atoms(sp.Pow))

@@ -155,8 +155,11 @@ class DescentSteps:
     def rational(self) -> bool:
         """True when every number of the steps is a fraction with a small denominator
         (at most :data:`HAND_DENOMINATOR`), so that the steps can be carried out by hand."""
-        numbers = [*self.values, *(v for p in self.points for v in p),
-                   *(g for s in self.steps for g in s.gradient)]
+        numbers = [
+            *self.values,
+            *(v for p in self.points for v in p),
+            *(g for s in self.steps for g in s.gradient),
+        ]
         return all(v.is_Rational and v.q <= HAND_DENOMINATOR for v in numbers)
 
 
@@ -190,8 +193,12 @@ class HandWalk:
         """The walk as :class:`DescentSteps` when every step was taken, else ``None``."""
         if self.stop is not None or not self.steps or self.final_value is None:
             return None
-        return DescentSteps(start=self.steps[0].point, eta=sp.Rational(self.eta),
-                            steps=self.steps, final_value=self.final_value)
+        return DescentSteps(
+            start=self.steps[0].point,
+            eta=sp.Rational(self.eta),
+            steps=self.steps,
+            final_value=self.final_value,
+        )
 
 
 # -- the walker --------------------------------------------------------------------------------
@@ -211,8 +218,7 @@ class _Rules:
     def shape(self, value: sp.Expr) -> sp.Expr:
         return value if self.tidy is None else self.tidy(value)
 
-    def evaluate(self, expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr]
-                 ) -> tuple[sp.Expr, bool]:
+    def evaluate(self, expr: sp.Expr, mapping: Mapping[sp.Symbol, sp.Expr]) -> tuple[sp.Expr, bool]:
         """``expr`` at the point, exactly or (flagged ``True``) in decimals past the bound."""
         jumps = (sp.DiracDelta, sp.Heaviside)
         try:
@@ -227,7 +233,11 @@ class _Rules:
 
 
 def work_steps(
-    d: Derivation, start: Sequence[sp.Expr], eta: sp.Rational, count: int = 2, *,
+    d: Derivation,
+    start: Sequence[sp.Expr],
+    eta: sp.Rational,
+    count: int = 2,
+    *,
     max_digits: int = MAX_EXACT_DIGITS,
 ) -> DescentSteps | None:
     """``count`` exact steps of plain descent on ``d`` from ``start`` with rate ``eta``;
@@ -244,8 +254,13 @@ def work_steps(
 
 
 def walk_steps(
-    d: Derivation, start: Sequence[sp.Expr], eta: sp.Expr, count: int = 2, *,
-    max_digits: int = MAX_EXACT_DIGITS, tidy: Tidy | None = None,
+    d: Derivation,
+    start: Sequence[sp.Expr],
+    eta: sp.Expr,
+    count: int = 2,
+    *,
+    max_digits: int = MAX_EXACT_DIGITS,
+    tidy: Tidy | None = None,
 ) -> HandWalk:
     """Up to ``count`` exact steps on ``d``, stopping where f or ∇f is undefined (the lesson's
     rules; see the module docstring). ``tidy`` rewrites every number as it is computed.
@@ -261,8 +276,9 @@ def walk_steps(
     return _walk(d, start, eta, count, _Rules(strict=False, max_digits=max_digits, tidy=tidy))
 
 
-def _walk(d: Derivation, start: Sequence[sp.Expr], eta: sp.Expr, count: int,
-          rules: _Rules) -> HandWalk:
+def _walk(
+    d: Derivation, start: Sequence[sp.Expr], eta: sp.Expr, count: int, rules: _Rules
+) -> HandWalk:
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     xs = d.variables
@@ -307,5 +323,11 @@ def _walk(d: Derivation, start: Sequence[sp.Expr], eta: sp.Expr, count: int,
     if stop is None and rules.strict and any(real_number(v) is None for v in point):
         stop = "point"
     final = value if taken else None
-    return HandWalk(start=origin, eta=eta, steps=tuple(taken), final_value=final, stop=stop,
-                    rounded_from=rounded_from)
+    return HandWalk(
+        start=origin,
+        eta=eta,
+        steps=tuple(taken),
+        final_value=final,
+        stop=stop,
+        rounded_from=rounded_from,
+    )

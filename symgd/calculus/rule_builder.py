@@ -44,29 +44,49 @@ class RuleBuilder:
     def op(self, variable: sp.Symbol, partial: bool) -> str:
         return operator_latex(variable, partial)
 
-    def make(self, rule: str, expr: sp.Expr, result: sp.Expr, variable: sp.Symbol,
-             partial: bool, *, substeps: tuple[Step, ...] = (), inner: sp.Expr | None = None,
-             explanation: str, formula: str) -> Step:
+    def make(
+        self,
+        rule: str,
+        expr: sp.Expr,
+        result: sp.Expr,
+        variable: sp.Symbol,
+        partial: bool,
+        *,
+        substeps: tuple[Step, ...] = (),
+        inner: sp.Expr | None = None,
+        explanation: str,
+        formula: str,
+    ) -> Step:
         self.count += 1
-        return Step(rule=rule, expression=expr, result=result, variable=variable,
-                    substeps=substeps, inner=inner, explanation=explanation,
-                    formula_latex=formula, partial=partial)
+        return Step(
+            rule=rule,
+            expression=expr,
+            result=result,
+            variable=variable,
+            substeps=substeps,
+            inner=inner,
+            explanation=explanation,
+            formula_latex=formula,
+            partial=partial,
+        )
 
-    def direct(self, expr: sp.Expr, variable: sp.Symbol, partial: bool, *,
-               reason: str) -> Step:
+    def direct(self, expr: sp.Expr, variable: sp.Symbol, partial: bool, *, reason: str) -> Step:
         result = sp.diff(expr, variable)
         op = self.op(variable, partial)
         if reason == "no_rule":
             rule = "no_rule"
-            text = (f"No rule from the table applies to {quote(expr)}, so it is "
-                    f"differentiated directly: the result is {quote(result)}.")
+            text = (
+                f"No rule from the table applies to {quote(expr)}, so it is "
+                f"differentiated directly: the result is {quote(result)}."
+            )
         else:
             rule = "direct"
-            text = (f"This part is too large to take apart step by step here, so it is "
-                    f"differentiated directly: the result is {quote(result)}.")
+            text = (
+                f"This part is too large to take apart step by step here, so it is "
+                f"differentiated directly: the result is {quote(result)}."
+            )
         formula = rf"{op}\,f = f'"
-        return self.make(rule, expr, result, variable, partial, explanation=text,
-                         formula=formula)
+        return self.make(rule, expr, result, variable, partial, explanation=text, formula=formula)
 
     # -- dispatch --------------------------------------------------------------------------
     def build(self, expr: sp.Expr, v: sp.Symbol, partial: bool, depth: int) -> Step:
@@ -76,10 +96,15 @@ class RuleBuilder:
             return self.constant(expr, v, partial)
         if expr == v:
             op = self.op(v, partial)
-            return self.make("variable", expr, sp.S.One, v, partial,
-                             explanation=f"The derivative of {v.name} with respect to itself "
-                                         "is 1.",
-                             formula=rf"{op}\,{sp.latex(v)} = 1")
+            return self.make(
+                "variable",
+                expr,
+                sp.S.One,
+                v,
+                partial,
+                explanation=f"The derivative of {v.name} with respect to itself is 1.",
+                formula=rf"{op}\,{sp.latex(v)} = 1",
+            )
         if isinstance(expr, sp.Add):
             return self.sum(expr, v, partial, depth)
         if isinstance(expr, sp.Mul):
@@ -95,17 +120,28 @@ class RuleBuilder:
         op = self.op(v, partial)
         symbols = expr.free_symbols
         if not symbols:
-            return self.make("constant", expr, sp.S.Zero, v, partial,
-                             explanation=f"{quote(expr)} is a constant, so its derivative is 0.",
-                             formula=rf"{op}\,c = 0")
+            return self.make(
+                "constant",
+                expr,
+                sp.S.Zero,
+                v,
+                partial,
+                explanation=f"{quote(expr)} is a constant, so its derivative is 0.",
+                formula=rf"{op}\,c = 0",
+            )
         if expr in self.others or isinstance(expr, sp.Symbol):
-            text = (f"Treat {expr} as a constant: it does not change when {v.name} changes, "
-                    "so its derivative is 0.")
+            text = (
+                f"Treat {expr} as a constant: it does not change when {v.name} changes, "
+                "so its derivative is 0."
+            )
         else:
-            text = (f"Treat {as_constant(symbols)}: {quote(expr)} does not involve "
-                    f"{v.name}, so its derivative is 0.")
-        return self.make("other_variable", expr, sp.S.Zero, v, partial, explanation=text,
-                         formula=rf"{op}\,c = 0")
+            text = (
+                f"Treat {as_constant(symbols)}: {quote(expr)} does not involve "
+                f"{v.name}, so its derivative is 0."
+            )
+        return self.make(
+            "other_variable", expr, sp.S.Zero, v, partial, explanation=text, formula=rf"{op}\,c = 0"
+        )
 
     def sum(self, expr: sp.Add, v: sp.Symbol, partial: bool, depth: int) -> Step:
         terms = expr.as_ordered_terms()
@@ -115,9 +151,14 @@ class RuleBuilder:
         name = "Sum and difference rule" if negative else "Sum rule"
         op = self.op(v, partial)
         return self.make(
-            "sum", expr, result, v, partial, substeps=subs,
+            "sum",
+            expr,
+            result,
+            v,
+            partial,
+            substeps=subs,
             explanation=f"{name}: differentiate each of the {len(terms)} terms on its own "
-                        "and add the results.",
+            "and add the results.",
             formula=rf"{op}\left[f \pm g\right] = {op} f \pm {op} g",
         )
 
@@ -128,8 +169,7 @@ class RuleBuilder:
         for factor in expr.args:
             if not factor.has(v):
                 constant.append(factor)
-            elif (isinstance(factor, sp.Pow) and factor.exp.is_number
-                  and factor.exp.is_negative):
+            elif isinstance(factor, sp.Pow) and factor.exp.is_number and factor.exp.is_negative:
                 denominator.append(sp.Pow(factor.base, -factor.exp))
             else:
                 numerator.append(factor)
@@ -140,24 +180,37 @@ class RuleBuilder:
             sub = self.build(rest, v, partial, depth + 1)
             held = c.free_symbols
             if c == -1:
-                text = (f"Constant multiple rule: the minus sign stays in front of the "
-                        f"derivative of {quote(rest)}.")
+                text = (
+                    f"Constant multiple rule: the minus sign stays in front of the "
+                    f"derivative of {quote(rest)}."
+                )
             elif held:
-                text = (f"Treat {as_constant(held)}: the constant factor {quote(c)} stays "
-                        f"and multiplies the derivative of {quote(rest)}.")
+                text = (
+                    f"Treat {as_constant(held)}: the constant factor {quote(c)} stays "
+                    f"and multiplies the derivative of {quote(rest)}."
+                )
             else:
-                text = (f"Constant multiple rule: the factor {quote(c)} stays and "
-                        f"multiplies the derivative of {quote(rest)}.")
-            return self.make("constant_multiple", expr, c * sub.result, v, partial,
-                             substeps=(sub,), explanation=text,
-                             formula=rf"{op}\left[c\,f\right] = c\,{op} f")
+                text = (
+                    f"Constant multiple rule: the factor {quote(c)} stays and "
+                    f"multiplies the derivative of {quote(rest)}."
+                )
+            return self.make(
+                "constant_multiple",
+                expr,
+                c * sub.result,
+                v,
+                partial,
+                substeps=(sub,),
+                explanation=text,
+                formula=rf"{op}\left[c\,f\right] = c\,{op} f",
+            )
         if denominator and (numerator or len(denominator) > 1):
-            return self.quotient(expr, sp.Mul(*numerator), sp.Mul(*denominator), v, partial,
-                                 depth)
+            return self.quotient(expr, sp.Mul(*numerator), sp.Mul(*denominator), v, partial, depth)
         return self.product(expr, expr.args, v, partial, depth)
 
-    def product(self, expr: sp.Expr, factors: Sequence[sp.Expr], v: sp.Symbol, partial: bool,
-                depth: int) -> Step:
+    def product(
+        self, expr: sp.Expr, factors: Sequence[sp.Expr], v: sp.Symbol, partial: bool, depth: int
+    ) -> Step:
         subs = tuple(self.build(f, v, partial, depth + 1) for f in factors)
         terms = []
         for i, sub in enumerate(subs):
@@ -165,29 +218,56 @@ class RuleBuilder:
             terms.append(sp.Mul(sub.result, *rest))
         op = self.op(v, partial)
         if len(factors) == 2:
-            text = ("Product rule: the derivative of the first factor times the second, "
-                    "plus the first times the derivative of the second.")
+            text = (
+                "Product rule: the derivative of the first factor times the second, "
+                "plus the first times the derivative of the second."
+            )
             formula = rf"{op}\left[f g\right] = \left({op} f\right) g + f\,{op} g"
         else:
-            text = (f"Product rule for {len(factors)} factors: differentiate one factor at a "
-                    "time, keep the others as they are, and add the results.")
-            formula = (rf"{op}\left[f_1 f_2 \cdots f_n\right] = "
-                       rf"\sum_{{i=1}}^{{n}} f_1 \cdots \left({op} f_i\right) \cdots f_n")
-        return self.make("product", expr, sp.Add(*terms), v, partial, substeps=subs,
-                         explanation=text, formula=formula)
+            text = (
+                f"Product rule for {len(factors)} factors: differentiate one factor at a "
+                "time, keep the others as they are, and add the results."
+            )
+            formula = (
+                rf"{op}\left[f_1 f_2 \cdots f_n\right] = "
+                rf"\sum_{{i=1}}^{{n}} f_1 \cdots \left({op} f_i\right) \cdots f_n"
+            )
+        return self.make(
+            "product",
+            expr,
+            sp.Add(*terms),
+            v,
+            partial,
+            substeps=subs,
+            explanation=text,
+            formula=formula,
+        )
 
-    def quotient(self, expr: sp.Expr, top: sp.Expr, bottom: sp.Expr, v: sp.Symbol,
-                 partial: bool, depth: int) -> Step:
+    def quotient(
+        self, expr: sp.Expr, top: sp.Expr, bottom: sp.Expr, v: sp.Symbol, partial: bool, depth: int
+    ) -> Step:
         sub_top = self.build(top, v, partial, depth + 1)
         sub_bottom = self.build(bottom, v, partial, depth + 1)
         result = (sub_top.result * bottom - top * sub_bottom.result) / bottom**2
         op = self.op(v, partial)
-        text = (f"Quotient rule with numerator {quote(top)} and denominator {quote(bottom)}: "
-                "(numerator' · denominator − numerator · denominator') / denominator².")
-        formula = (rf"{op}\left[\frac{{f}}{{g}}\right] = "
-                   rf"\frac{{\left({op} f\right) g - f\,{op} g}}{{g^{{2}}}}")
-        return self.make("quotient", expr, result, v, partial, substeps=(sub_top, sub_bottom),
-                         explanation=text, formula=formula)
+        text = (
+            f"Quotient rule with numerator {quote(top)} and denominator {quote(bottom)}: "
+            "(numerator' · denominator − numerator · denominator') / denominator²."
+        )
+        formula = (
+            rf"{op}\left[\frac{{f}}{{g}}\right] = "
+            rf"\frac{{\left({op} f\right) g - f\,{op} g}}{{g^{{2}}}}"
+        )
+        return self.make(
+            "quotient",
+            expr,
+            result,
+            v,
+            partial,
+            substeps=(sub_top, sub_bottom),
+            explanation=text,
+            formula=formula,
+        )
 
     def power(self, expr: sp.Pow, v: sp.Symbol, partial: bool, depth: int) -> Step:
         base, exponent = expr.base, expr.exp
@@ -200,25 +280,34 @@ class RuleBuilder:
             if base.is_zero:  # 0**x: undefined for x < 0, so no rule applies
                 return self.direct(expr, v, partial, reason="no_rule")
             if exponent != v:
-                return self.chain(expr, exponent, lambda u: sp.Pow(base, u), v, partial,
-                                  depth)
+                return self.chain(expr, exponent, lambda u: sp.Pow(base, u), v, partial, depth)
             held = base.free_symbols
-            lead = (f"Treat {as_constant(held)}. " if held else "")
+            lead = f"Treat {as_constant(held)}. " if held else ""
             result = expr * sp.log(base)
             return self.make(
-                "exponential", expr, result, v, partial,
+                "exponential",
+                expr,
+                result,
+                v,
+                partial,
                 explanation=f"{lead}Exponential rule for the constant base {quote(base)}: "
-                            f"the derivative of {quote(expr)} is {quote(result)}.",
-                formula=rf"{op}\,a^{{{sp.latex(v)}}} = a^{{{sp.latex(v)}}} \ln a")
+                f"the derivative of {quote(expr)} is {quote(result)}.",
+                formula=rf"{op}\,a^{{{sp.latex(v)}}} = a^{{{sp.latex(v)}}} \ln a",
+            )
         # both the base and the exponent depend on the variable: f**g = exp(g*log(f))
         logarithm = exponent * sp.log(base)
         sub = self.build(logarithm, v, partial, depth + 1)
         return self.make(
-            "general_power", expr, expr * sub.result, v, partial, substeps=(sub,),
+            "general_power",
+            expr,
+            expr * sub.result,
+            v,
+            partial,
+            substeps=(sub,),
             explanation=f"Both the base and the exponent of {quote(expr)} change with "
-                        f"{v.name}: write it as exp({quote(logarithm)}) and use the chain "
-                        "rule, so the derivative is the power itself times the derivative of "
-                        "its logarithm (logarithmic differentiation).",
+            f"{v.name}: write it as exp({quote(logarithm)}) and use the chain "
+            "rule, so the derivative is the power itself times the derivative of "
+            "its logarithm (logarithmic differentiation).",
             formula=(rf"{op}\left[f^{{g}}\right] = f^{{g}}\,{op}\left[g \ln f\right]"),
         )
 
@@ -229,18 +318,28 @@ class RuleBuilder:
         if n == sp.S.Half:
             result = 1 / (2 * sp.sqrt(v))
             return self.make(
-                "sqrt", expr, result, v, partial,
+                "sqrt",
+                expr,
+                result,
+                v,
+                partial,
                 explanation=f"Square root rule: the derivative of sqrt({v.name}) is "
-                            f"{quote(result)}.",
-                formula=rf"{op}\sqrt{{{t}}} = \frac{{1}}{{2\sqrt{{{t}}}}}")
+                f"{quote(result)}.",
+                formula=rf"{op}\sqrt{{{t}}} = \frac{{1}}{{2\sqrt{{{t}}}}}",
+            )
         result = n * v ** (n - 1)
         held = n.free_symbols
         lead = f"Treat {as_constant(held)}. " if held else ""
         return self.make(
-            "power", expr, result, v, partial,
+            "power",
+            expr,
+            result,
+            v,
+            partial,
             explanation=f"{lead}Power rule: bring the exponent {quote(n)} down in front and "
-                        f"lower it by one, giving {quote(result)}.",
-            formula=rf"{op}\,{t}^{{n}} = n\,{t}^{{n-1}}")
+            f"lower it by one, giving {quote(result)}.",
+            formula=rf"{op}\,{t}^{{n}} = n\,{t}^{{n-1}}",
+        )
 
     def function(self, expr: sp.Function, v: sp.Symbol, partial: bool, depth: int) -> Step:
         argument = expr.args[0]
@@ -258,13 +357,26 @@ class RuleBuilder:
         t = sp.latex(v)
         op = self.op(v, partial)
         return self.make(
-            table.rule, expr, result, v, partial,
-            explanation=table.sentence.format(f=quote(expr), d=quote(result),
-                                              a=quote(getattr(expr, "slope", sp.S.Zero))),
-            formula=rf"{op}\left[{table.left(t)}\right] = {table.right(t)}")
+            table.rule,
+            expr,
+            result,
+            v,
+            partial,
+            explanation=table.sentence.format(
+                f=quote(expr), d=quote(result), a=quote(getattr(expr, "slope", sp.S.Zero))
+            ),
+            formula=rf"{op}\left[{table.left(t)}\right] = {table.right(t)}",
+        )
 
-    def chain(self, expr: sp.Expr, inner: sp.Expr, outer: Callable[[sp.Symbol], sp.Expr],
-              v: sp.Symbol, partial: bool, depth: int) -> Step:
+    def chain(
+        self,
+        expr: sp.Expr,
+        inner: sp.Expr,
+        outer: Callable[[sp.Symbol], sp.Expr],
+        v: sp.Symbol,
+        partial: bool,
+        depth: int,
+    ) -> Step:
         u = self.fresh()
         self.taken.add(u.name)
         self.chain_level += 1
@@ -279,13 +391,22 @@ class RuleBuilder:
         result = as_symgd_functions(outer_step.result.xreplace({u: inner})) * inner_step.result
         op = self.op(v, partial)
         name = sp.latex(u)
-        d_inner = (rf"\frac{{\partial {name}}}{{\partial {sp.latex(v)}}}" if partial
-                   else rf"\frac{{d {name}}}{{d {sp.latex(v)}}}")
+        d_inner = (
+            rf"\frac{{\partial {name}}}{{\partial {sp.latex(v)}}}"
+            if partial
+            else rf"\frac{{d {name}}}{{d {sp.latex(v)}}}"
+        )
         return self.make(
-            "chain", expr, result, v, partial, substeps=(outer_step, inner_step), inner=inner,
+            "chain",
+            expr,
+            result,
+            v,
+            partial,
+            substeps=(outer_step, inner_step),
+            inner=inner,
             explanation=f"Chain rule with {u.name} = {quote(inner)}: differentiate the outer "
-                        f"function {quote(outside)} with respect to {u.name}, put "
-                        f"{quote(inner)} back in for {u.name}, and multiply by the "
-                        f"derivative of {u.name}.",
+            f"function {quote(outside)} with respect to {u.name}, put "
+            f"{quote(inner)} back in for {u.name}, and multiply by the "
+            f"derivative of {u.name}.",
             formula=(rf"{op}\,f({name}) = f'({name})\,{d_inner}"),
         )

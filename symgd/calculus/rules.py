@@ -168,11 +168,18 @@ def _equation_latex(step: Step) -> str:
 
 def _size(expr: sp.Expr) -> tuple[int, int]:
     """How heavy an expression reads: operations, with each fraction bar counted extra."""
-    bars = sum(1 for p in sp.preorder_traversal(expr)
-               if isinstance(p, sp.Pow) and p.exp.is_number and p.exp.is_negative)
+    bars = sum(
+        1
+        for p in sp.preorder_traversal(expr)
+        if isinstance(p, sp.Pow) and p.exp.is_number and p.exp.is_negative
+    )
     # "(...)/100" reads worse than the sum it came from
-    scaled = (isinstance(expr, sp.Mul) and expr.args[0].is_Rational
-              and not expr.args[0].is_Integer and any(isinstance(a, sp.Add) for a in expr.args))
+    scaled = (
+        isinstance(expr, sp.Mul)
+        and expr.args[0].is_Rational
+        and not expr.args[0].is_Integer
+        and any(isinstance(a, sp.Add) for a in expr.args)
+    )
     return (int(sp.count_ops(expr)) + 2 * bars + 2 * scaled, len(str(expr)))
 
 
@@ -205,11 +212,15 @@ def _simplified(raw: Step) -> Step:
     if best == result or _size(best) >= _size(result):
         return raw
     return Step(
-        rule="simplify", expression=raw.expression, result=best, variable=raw.variable,
-        substeps=(raw,), explanation=f"Simplify: {quote(result)} can be written more "
-                                     f"compactly as {quote(best)}.",
+        rule="simplify",
+        expression=raw.expression,
+        result=best,
+        variable=raw.variable,
+        substeps=(raw,),
+        explanation=f"Simplify: {quote(result)} can be written more compactly as {quote(best)}.",
         formula_latex=r"\text{rewrite the result in a shorter, equivalent form}",
-        partial=raw.partial)
+        partial=raw.partial,
+    )
 
 
 def _factor_terms_keep_sign(expr: sp.Expr) -> sp.Expr:
@@ -235,8 +246,9 @@ def _cancel_rational(expr: sp.Expr) -> sp.Expr:
     return sp.cancel(expr)
 
 
-def _with_holding_note(step: Step, expr: sp.Expr, variable: sp.Symbol,
-                       others: tuple[sp.Symbol, ...]) -> Step:
+def _with_holding_note(
+    step: Step, expr: sp.Expr, variable: sp.Symbol, others: tuple[sp.Symbol, ...]
+) -> Step:
     """Say at the top which symbols are held constant in this partial derivative."""
     held = {s for s in expr.free_symbols if s != variable and isinstance(s, sp.Symbol)}
     held |= set(others) & expr.free_symbols
@@ -245,9 +257,18 @@ def _with_holding_note(step: Step, expr: sp.Expr, variable: sp.Symbol,
     if step.explanation.startswith("Treat "):  # the step itself already says it
         note = f"Partial derivative with respect to {variable.name}. "
     else:
-        note = (f"Partial derivative with respect to {variable.name}: treat "
-                f"{as_constant(held)} throughout. ")
-    return Step(rule=step.rule, expression=step.expression, result=step.result,
-                variable=step.variable, substeps=step.substeps, inner=step.inner,
-                explanation=note + step.explanation, formula_latex=step.formula_latex,
-                partial=step.partial)
+        note = (
+            f"Partial derivative with respect to {variable.name}: treat "
+            f"{as_constant(held)} throughout. "
+        )
+    return Step(
+        rule=step.rule,
+        expression=step.expression,
+        result=step.result,
+        variable=step.variable,
+        substeps=step.substeps,
+        inner=step.inner,
+        explanation=note + step.explanation,
+        formula_latex=step.formula_latex,
+        partial=step.partial,
+    )

@@ -43,13 +43,16 @@ def periodicity(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Periodicity:
             periods.append((v.name, to_text(period)))
     if periods:
         where = ", ".join(f"{name} (period {p})" for name, p in periods)
-        return Periodicity(True, f"f repeats itself in {where}: it depends on "
-                                 f"{'it' if len(periods) == 1 else 'them'} only through sin/cos "
-                                 "of affine expressions", tuple(periods))
+        return Periodicity(
+            True,
+            f"f repeats itself in {where}: it depends on "
+            f"{'it' if len(periods) == 1 else 'them'} only through sin/cos "
+            "of affine expressions",
+            tuple(periods),
+        )
     if not expr.has(*_TRIG, sp.floor, sp.ceiling, floor, ceiling):
         return Periodicity(False, "f contains no periodic function (sin, cos, tan, floor)")
-    return Periodicity(None, "f contains periodic functions, but symgd found no period of f "
-                             "itself")
+    return Periodicity(None, "f contains periodic functions, but symgd found no period of f itself")
 
 
 def _period_in(expr: sp.Expr, v: sp.Symbol) -> sp.Expr | None:
@@ -84,8 +87,10 @@ def _period_in(expr: sp.Expr, v: sp.Symbol) -> sp.Expr | None:
     return sp.simplify(2 * sp.pi * common / abs(first))
 
 
-def invariant_direction(gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol],
-                        ) -> tuple[sp.Rational, ...] | None:
+def invariant_direction(
+    gradient: Sequence[sp.Expr],
+    variables: Sequence[sp.Symbol],
+) -> tuple[sp.Rational, ...] | None:
     """A direction d with ∇f·d = 0 everywhere (f constant along d), or None."""
     from symgd.expr.lambdify import lambdify_numpy
 
@@ -128,10 +133,14 @@ def inflection_points(second: sp.Expr, x: sp.Symbol, periodic: bool | None) -> I
         for factor, multiplicity in sp.factor_list(sp.Poly(second, x))[1]:
             if multiplicity % 2:
                 roots.extend(factor.real_roots())
-        tidy = sorted({sp.nsimplify(r) if r.is_Rational else r for r in roots},
-                      key=lambda r: float(r))
-        return Inflections(tuple(tidy), True, "f'' is a polynomial; its roots of odd "
-                                              "multiplicity are all the inflection points")
+        tidy = sorted(
+            {sp.nsimplify(r) if r.is_Rational else r for r in roots}, key=lambda r: float(r)
+        )
+        return Inflections(
+            tuple(tidy),
+            True,
+            "f'' is a polynomial; its roots of odd multiplicity are all the inflection points",
+        )
     from symgd.expr.lambdify import lambdify_numpy
 
     f2 = lambdify_numpy((x,), second)
@@ -151,8 +160,9 @@ def inflection_points(second: sp.Expr, x: sp.Symbol, periodic: bool | None) -> I
         found.append(sp.Float(round((lo + hi) / 2, 10), 12))
     box = f"[{-INFLECTION_RADIUS:g}, {INFLECTION_RADIUS:g}]"
     if periodic:
-        return Inflections(tuple(found), False, f"f is periodic: infinitely many; those in {box} "
-                                                "are listed")
+        return Inflections(
+            tuple(found), False, f"f is periodic: infinitely many; those in {box} are listed"
+        )
     return Inflections(tuple(found), False, f"sign changes of f'' found numerically in {box}")
 
 
@@ -169,11 +179,17 @@ def higher_order_kind(expr: sp.Expr, x: sp.Symbol, at: sp.Expr) -> tuple[str, st
             return None
         if abs(value) > 1e-12:
             if order % 2:
-                return ("inflection", f"the first derivative that is not 0 there is f^({order}),"
-                                      " of odd order: f rises on one side and falls on the "
-                                      "other, so it is neither a minimum nor a maximum")
+                return (
+                    "inflection",
+                    f"the first derivative that is not 0 there is f^({order}),"
+                    " of odd order: f rises on one side and falls on the "
+                    "other, so it is neither a minimum nor a maximum",
+                )
             kind = "minimum" if value.real > 0 else "maximum"
-            return (kind, f"the first derivative that is not 0 there is f^({order}), of even "
-                          f"order and {'positive' if kind == 'minimum' else 'negative'}: a "
-                          f"flat-bottomed {kind}")
+            return (
+                kind,
+                f"the first derivative that is not 0 there is f^({order}), of even "
+                f"order and {'positive' if kind == 'minimum' else 'negative'}: a "
+                f"flat-bottomed {kind}",
+            )
     return None

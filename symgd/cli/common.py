@@ -62,8 +62,7 @@ def separate_expressions(command: click.Command, ctx: click.Context, args: list[
             if word == name:  # the values follow as separate words (an empty one too)
                 values = list(itertools.islice(words, takes_values[name]))
                 if len(values) < takes_values[name]:
-                    raise click.BadOptionUsage(name, f"Option '{name}' requires a value.",
-                                               ctx=ctx)
+                    raise click.BadOptionUsage(name, f"Option '{name}' requires a value.", ctx=ctx)
                 options.extend(values)
             continue
         if word.startswith("-") and len(word) > 1 and not _is_long_option(word):
@@ -73,9 +72,10 @@ def separate_expressions(command: click.Command, ctx: click.Context, args: list[
                 continue
             if word[:2] not in takes_values:
                 raise click.NoSuchOption(
-                    word, ctx=ctx,
+                    word,
+                    ctx=ctx,
                     message=f"{word!r} is neither an option nor an expression "
-                            f"({problem.message}, column {problem.column})",
+                    f"({problem.message}, column {problem.column})",
                 )
         if word.startswith("-") and len(word) > 1:
             options.append(word)  # click reports it, or reads a cluster such as -oDIR
@@ -182,8 +182,10 @@ def split_list(text: str, what: str) -> list[str]:
     """``"a, b,c"`` -> ``["a", "b", "c"]``; an empty item (``"a,,b"``, ``"a,"``) is an error."""
     items = [part.strip() for part in text.split(",")]
     if not all(items):
-        raise InputError(f"{what} has an empty item in {text.strip()!r}; separate the items "
-                         "with single commas, for example a,b")
+        raise InputError(
+            f"{what} has an empty item in {text.strip()!r}; separate the items "
+            "with single commas, for example a,b"
+        )
     return items
 
 
@@ -228,8 +230,10 @@ def _number(text: str, name: str) -> float:
     plain = text.strip().replace("\u2212", "-")
     value = float(plain) if _PLAIN_NUMBER.fullmatch(plain) else math.nan
     if not math.isfinite(value):
-        raise InputError(f"the value for {name} must be a finite decimal number such as -3, "
-                         f"0.5 or 1e-3, got {text.strip()!r}")
+        raise InputError(
+            f"the value for {name} must be a finite decimal number such as -3, "
+            f"0.5 or 1e-3, got {text.strip()!r}"
+        )
     return value
 
 
@@ -262,13 +266,17 @@ def follow_symlinks_option(command: F) -> F:
     onto another file.
     """
     option = click.option(
-        "--follow-symlinks", "follow_symlinks", is_flag=True,
+        "--follow-symlinks",
+        "follow_symlinks",
+        is_flag=True,
         help="Write through an output file or folder that is a symbolic link (refused "
-             "without this option).")
+        "without this option).",
+    )
     return option(command)
 
 
 # -- the optimizers, from their registry ------------------------------------------------------
+
 
 class OptimizerCommand(ExpressionCommand):
     """An :class:`ExpressionCommand` whose help ends with its optimizers, one line each.
@@ -284,8 +292,7 @@ class OptimizerCommand(ExpressionCommand):
         from symgd.numeric.optimizers import OPTIMIZERS
 
         with formatter.section("Optimizers (--method)"):
-            formatter.write_dl([(name, OPTIMIZERS[name].description)
-                                for name in self.optimizers])
+            formatter.write_dl([(name, OPTIMIZERS[name].description) for name in self.optimizers])
         super().format_epilog(ctx, formatter)
 
 
@@ -293,15 +300,18 @@ def offered_optimizers(*, minimizers_only: bool = False) -> tuple[str, ...]:
     """The optimizer names a command offers, in the registry's order."""
     from symgd.numeric.optimizers import OPTIMIZERS
 
-    return tuple(name for name, spec in OPTIMIZERS.items()
-                 if spec.minimizes or not minimizers_only)
+    return tuple(name for name, spec in OPTIMIZERS.items() if spec.minimizes or not minimizers_only)
 
 
 def method_option(names: tuple[str, ...]) -> Callable[[F], F]:
     """``--method``: one of ``names`` (any case), default ``gd``."""
-    return click.option("--method", default="gd", show_default=True,
-                        type=click.Choice(names, case_sensitive=False),
-                        help="The optimizer (see the list below).")
+    return click.option(
+        "--method",
+        default="gd",
+        show_default=True,
+        type=click.Choice(names, case_sensitive=False),
+        help="The optimizer (see the list below).",
+    )
 
 
 def lr_help(names: tuple[str, ...], note: str = "") -> str:
@@ -314,8 +324,10 @@ def lr_help(names: tuple[str, ...], note: str = "") -> str:
         rate = OPTIMIZERS[name].default_lr
         if rate != usual:
             others.setdefault(rate, []).append(name)
-    parts = [f"default {_short_number(usual)}",
-             *(f"{_short_number(rate)} for {', '.join(group)}" for rate, group in others.items())]
+    parts = [
+        f"default {_short_number(usual)}",
+        *(f"{_short_number(rate)} for {', '.join(group)}" for rate, group in others.items()),
+    ]
     return f"Learning rate ({'; '.join([*parts, *([note] if note else [])])})."
 
 
@@ -326,8 +338,14 @@ def hyperparameter_options(names: tuple[str, ...]) -> Callable[[F], F]:
 
     specs = [OPTIMIZERS[name] for name in names]
     options = [
-        click.option(f"--{hyper.name.replace('_', '-')}", hyper.name, type=float, default=None,
-                     metavar=hyper.metavar, help=_hyperparameter_help(hyper, specs))
+        click.option(
+            f"--{hyper.name.replace('_', '-')}",
+            hyper.name,
+            type=float,
+            default=None,
+            metavar=hyper.metavar,
+            help=_hyperparameter_help(hyper, specs),
+        )
         for hyper in shared_hyperparameters(specs).values()
     ]
 
@@ -347,8 +365,9 @@ def _hyperparameter_help(hyper: Hyperparameter, specs: list[OptimizerSpec]) -> s
     groups: dict[float, list[str]] = {}
     for spec in users:
         groups.setdefault(spec.defaults[hyper.name], []).append(spec.name)
-    text = "; ".join(f"{', '.join(group)}: {_short_number(value)}"
-                     for value, group in groups.items())
+    text = "; ".join(
+        f"{', '.join(group)}: {_short_number(value)}" for value, group in groups.items()
+    )
     return f"{hyper.meaning[:1].upper()}{hyper.meaning[1:]} ({text})."
 
 

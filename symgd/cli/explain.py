@@ -20,31 +20,78 @@ from symgd.cli.common import (
 
 @click.command(cls=ExpressionCommand)
 @click.argument("expression")
-@click.option("--start", metavar="x=1,y=2",
-              help="Start point, by name (x=1,y=2) or in variable order (1,2). "
-                   "Default: a simple point where the gradient is not zero.")
-@click.option("--lr", type=float, metavar="ETA",
-              help="Learning rate η. Default: a round number below 1/(2 λ_max) from the Hessian.")
-@click.option("--steps", type=click.IntRange(1, 1_000_000), metavar="N",
-              help="Most steps per run. Default: enough to show convergence or divergence.")
-@click.option("--methods", metavar="gd,momentum,adam",
-              help="Optimizers to run, comma-separated: gd, momentum, nesterov, adagrad, "
-                   "rmsprop, adam, newton, ascent. Default: gd,momentum,adam.")
-@click.option("-o", "--output", "output", type=OutputPath(file_okay=False, path_type=Path),
-              metavar="DIR", help="Folder for report.html. Default: out/<expression>/.")
-@click.option("--templates", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Use templates from DIR (a copy of symgd's templates folder).")
-@click.option("--pdf", "with_pdf", is_flag=True,
-              help="Also write report.pdf: the same lesson printed, with page numbers.")
-@click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False),
-              default="a4", show_default=True, help="Paper size for --pdf.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the report's path and the run's key numbers as JSON.")
+@click.option(
+    "--start",
+    metavar="x=1,y=2",
+    help="Start point, by name (x=1,y=2) or in variable order (1,2). "
+    "Default: a simple point where the gradient is not zero.",
+)
+@click.option(
+    "--lr",
+    type=float,
+    metavar="ETA",
+    help="Learning rate η. Default: a round number below 1/(2 λ_max) from the Hessian.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 1_000_000),
+    metavar="N",
+    help="Most steps per run. Default: enough to show convergence or divergence.",
+)
+@click.option(
+    "--methods",
+    metavar="gd,momentum,adam",
+    help="Optimizers to run, comma-separated: gd, momentum, nesterov, adagrad, "
+    "rmsprop, adam, newton, ascent. Default: gd,momentum,adam.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=OutputPath(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Folder for report.html. Default: out/<expression>/.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Use templates from DIR (a copy of symgd's templates folder).",
+)
+@click.option(
+    "--pdf",
+    "with_pdf",
+    is_flag=True,
+    help="Also write report.pdf: the same lesson printed, with page numbers.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"], case_sensitive=False),
+    default="a4",
+    show_default=True,
+    help="Paper size for --pdf.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report's path and the run's key numbers as JSON.",
+)
 @follow_symlinks_option
 @input_errors_exit_2
-def explain(expression: str, start: str | None, lr: float | None, steps: int | None,
-            methods: str | None, output: Path | None, templates: Path | None,
-            with_pdf: bool, paper: str, as_json: bool, follow_symlinks: bool = False) -> None:
+def explain(
+    expression: str,
+    start: str | None,
+    lr: float | None,
+    steps: int | None,
+    methods: str | None,
+    output: Path | None,
+    templates: Path | None,
+    with_pdf: bool,
+    paper: str,
+    as_json: bool,
+    follow_symlinks: bool = False,
+) -> None:
     """Write a worked lesson on EXPRESSION to DIR/report.html and print its path.
 
     \b
@@ -83,15 +130,18 @@ def explain(expression: str, start: str | None, lr: float | None, steps: int | N
     folder = output if output is not None else Path("out") / slug(expression)
     for name in ("report.html", "report.pdf") if with_pdf else ("report.html",):
         check_output_in(folder, name, follow_symlinks=follow_symlinks)  # before the slow work
-    lesson = make_lesson(problem, start=point, lr=lr, steps=steps, methods=chosen,
-                         templates=templates)
+    lesson = make_lesson(
+        problem, start=point, lr=lr, steps=steps, methods=chosen, templates=templates
+    )
     try:
         path = lesson.save(folder, follow_symlinks=follow_symlinks)
-        pdf_path = (lesson.save_pdf(folder, paper=paper, follow_symlinks=follow_symlinks)
-                    if with_pdf else None)
+        pdf_path = (
+            lesson.save_pdf(folder, paper=paper, follow_symlinks=follow_symlinks)
+            if with_pdf
+            else None
+        )
     except OSError as exc:
-        raise InputError(f"cannot write the report into {folder}: {exc.strerror or exc}"
-                         ) from None
+        raise InputError(f"cannot write the report into {folder}: {exc.strerror or exc}") from None
     if as_json:
         payload = lesson_json(lesson, path)
         if pdf_path is not None:

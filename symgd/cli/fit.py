@@ -44,34 +44,85 @@ DEMO_NAMES = ("linear", "logistic")
 
 @click.command(cls=OptimizerCommand, optimizers=METHOD_NAMES)
 @click.argument("loss", required=False)
-@click.option("--data", "data_file", metavar="FILE.csv",
-              help="CSV with a header line; the loss's data names are its columns "
-                   "(a regular file of at most 256 MiB).")
+@click.option(
+    "--data",
+    "data_file",
+    metavar="FILE.csv",
+    help="CSV with a header line; the loss's data names are its columns "
+    "(a regular file of at most 256 MiB).",
+)
 @click.option("--params", "params_text", metavar="w,b", help="The parameters to fit.")
-@click.option("--demo", type=click.Choice(DEMO_NAMES),
-              help="Use a built-in dataset (no file needed); LOSS and --params default to it.")
-@click.option("--batch-size", default="full", show_default=True, metavar="1|B|full",
-              help="Rows per update: 1 is SGD, B a mini-batch, full every row.")
-@click.option("--epochs", type=int, default=None, metavar="E",
-              help="Passes over the data (default 100; the demos pick their own).")
-@click.option("--lr", type=float, default=None, metavar="ETA",
-              help=lr_help(METHOD_NAMES, "the demos pick one for gd"))
+@click.option(
+    "--demo",
+    type=click.Choice(DEMO_NAMES),
+    help="Use a built-in dataset (no file needed); LOSS and --params default to it.",
+)
+@click.option(
+    "--batch-size",
+    default="full",
+    show_default=True,
+    metavar="1|B|full",
+    help="Rows per update: 1 is SGD, B a mini-batch, full every row.",
+)
+@click.option(
+    "--epochs",
+    type=int,
+    default=None,
+    metavar="E",
+    help="Passes over the data (default 100; the demos pick their own).",
+)
+@click.option(
+    "--lr",
+    type=float,
+    default=None,
+    metavar="ETA",
+    help=lr_help(METHOD_NAMES, "the demos pick one for gd"),
+)
 @method_option(METHOD_NAMES)
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the shuffling: the same seed gives the same run.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the shuffling: the same seed gives the same run.",
+)
 @click.option("--start", metavar="w=0,b=0", help="Start values (default all 0).")
-@click.option("--tol", type=float, default=1e-8, show_default=True,
-              help="Stop when |∇L| on all rows is below this at the end of an epoch.")
+@click.option(
+    "--tol",
+    type=float,
+    default=1e-8,
+    show_default=True,
+    help="Stop when |∇L| on all rows is below this at the end of an epoch.",
+)
 @hyperparameter_options(METHOD_NAMES)
-@click.option("-o", "--output", "out_dir", metavar="DIR", type=OutputPath(file_okay=False),
-              help="Write DIR/fit.html: full batch, mini-batch and SGD compared.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    metavar="DIR",
+    type=OutputPath(file_okay=False),
+    help="Write DIR/fit.html: full batch, mini-batch and SGD compared.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @follow_symlinks_option
 @input_errors_exit_2
-def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: str | None,
-        batch_size: str, epochs: int | None, lr: float | None, method: str, seed: int,
-        start: str | None, tol: float, out_dir: str | None, as_json: bool,
-        follow_symlinks: bool = False, **given: float | None) -> None:
+def fit(
+    loss: str | None,
+    data_file: str | None,
+    params_text: str | None,
+    demo: str | None,
+    batch_size: str,
+    epochs: int | None,
+    lr: float | None,
+    method: str,
+    seed: int,
+    start: str | None,
+    tol: float,
+    out_dir: str | None,
+    as_json: bool,
+    follow_symlinks: bool = False,
+    **given: float | None,
+) -> None:
     """Fit the parameters of a per-example LOSS to the rows of a CSV file.
 
     \b
@@ -103,8 +154,9 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
         epochs = example.epochs if epochs is None else epochs
     else:
         if loss is None:
-            raise InputError("give the per-example LOSS (for example \"(y - (w*x + b))**2\"), "
-                             "or use --demo linear")
+            raise InputError(
+                'give the per-example LOSS (for example "(y - (w*x + b))**2"), or use --demo linear'
+            )
         if data_file is None:
             raise InputError("give the data with --data FILE.csv (or use --demo linear)")
         if params_text is None:
@@ -114,8 +166,15 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
     problem = loss_problem(loss, params_text)
     start_values = parse_point(start, list(problem.names)) if start is not None else None
     hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    options: dict[str, Any] = {"epochs": epochs, "lr": lr, "method": method.lower(),
-                               "seed": seed, "start": start_values, "tol": tol, **hyper}
+    options: dict[str, Any] = {
+        "epochs": epochs,
+        "lr": lr,
+        "method": method.lower(),
+        "seed": seed,
+        "start": start_values,
+        "tol": tol,
+        **hyper,
+    }
     result: FitResult | None = None
     page: Path | None = None
     if out_dir is not None:
@@ -126,8 +185,7 @@ def fit(loss: str | None, data_file: str | None, params_text: str | None, demo: 
         size = batch_rows(batch_size, dataset.n_rows)
         mini = size if 1 < size < dataset.n_rows else 16
         runs = compare_batches(problem, dataset, problem.names, mini_batch=mini, **options)
-        result = next((r for r in runs if r.batch_size == size and r.max_epochs == epochs),
-                      None)
+        result = next((r for r in runs if r.batch_size == size and r.max_epochs == epochs), None)
         source = dataset
         page = write_page(runs, out_dir, follow_symlinks=follow_symlinks)
     if result is None:
@@ -153,8 +211,9 @@ def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Pat
         raise InputError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from None
     path = folder / "fit.html"
     try:
-        write_atomically(path, render_fit_page(runs).encode("utf-8"),
-                         follow_symlinks=follow_symlinks)
+        write_atomically(
+            path, render_fit_page(runs).encode("utf-8"), follow_symlinks=follow_symlinks
+        )
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
@@ -195,6 +254,10 @@ def format_fit(result: FitResult) -> str:
     losses = list(enumerate(result.loss_per_epoch, start=1))
     if losses:
         shown = losses if len(losses) <= 8 else [*losses[:5], None, *losses[-2:]]
-        lines.append("Loss per epoch: " + ", ".join(
-            "…" if item is None else f"{item[0]}: {number_text(item[1], 6)}" for item in shown))
+        lines.append(
+            "Loss per epoch: "
+            + ", ".join(
+                "…" if item is None else f"{item[0]}: {number_text(item[1], 6)}" for item in shown
+            )
+        )
     return "\n".join(lines)

@@ -31,33 +31,83 @@ MAX_FILE_BYTES = 1_000_000
 
 @click.command(cls=ExpressionCommand)
 @click.argument("expressions", nargs=-1, metavar="[EXPR]...")
-@click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="FILE", help="Read expressions from FILE, one per line "
-              "(blank lines and # comments are skipped; a regular file of at most 1 MB).")
-@click.option("-o", "--output", type=OutputPath(dir_okay=False, path_type=Path),
-              default=Path("handout.pdf"), show_default=True, help="Where to write the PDF.")
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Read expressions from FILE, one per line "
+    "(blank lines and # comments are skipped; a regular file of at most 1 MB).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=OutputPath(dir_okay=False, path_type=Path),
+    default=Path("handout.pdf"),
+    show_default=True,
+    help="Where to write the PDF.",
+)
 @click.option("--title", default=None, help="Title printed on every sheet.")
-@click.option("--answers", type=click.Choice(["separate", "inline", "none"]),
-              default="separate", show_default=True,
-              help="Answer key on separate pages, after each exercise, or not at all.")
-@click.option("--variants", type=click.IntRange(1, MAX_VARIANTS), default=1, show_default=True,
-              metavar="N", help="Number of randomised variants (one per student), each "
-              "with its own key.")
-@click.option("--seed", type=int, default=0, show_default=True, metavar="S",
-              help="Seed for start points, learning rates and coefficients; the same seed "
-              "gives the same handout.")
-@click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False),
-              default="a4", show_default=True, help="Paper size.")
-@click.option("--json", "write_json", is_flag=True,
-              help="Also write the exercises and answers as JSON beside the PDF.")
-@click.option("--templates", "templates_dir",
-              type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              metavar="DIR", help="Use templates from DIR (a copy of symgd's own).")
+@click.option(
+    "--answers",
+    type=click.Choice(["separate", "inline", "none"]),
+    default="separate",
+    show_default=True,
+    help="Answer key on separate pages, after each exercise, or not at all.",
+)
+@click.option(
+    "--variants",
+    type=click.IntRange(1, MAX_VARIANTS),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Number of randomised variants (one per student), each with its own key.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    metavar="S",
+    help="Seed for start points, learning rates and coefficients; the same seed "
+    "gives the same handout.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"], case_sensitive=False),
+    default="a4",
+    show_default=True,
+    help="Paper size.",
+)
+@click.option(
+    "--json",
+    "write_json",
+    is_flag=True,
+    help="Also write the exercises and answers as JSON beside the PDF.",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Use templates from DIR (a copy of symgd's own).",
+)
 @follow_symlinks_option
 @input_errors_exit_2
-def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
-            title: str | None, answers: str, variants: int, seed: int, paper: str,
-            write_json: bool, templates_dir: Path | None, follow_symlinks: bool = False) -> None:
+def handout(
+    expressions: tuple[str, ...],
+    from_file: Path | None,
+    output: Path,
+    title: str | None,
+    answers: str,
+    variants: int,
+    seed: int,
+    paper: str,
+    write_json: bool,
+    templates_dir: Path | None,
+    follow_symlinks: bool = False,
+) -> None:
     """Make an exercise sheet on each EXPR, with worked answers, as a PDF.
 
     \b
@@ -91,19 +141,26 @@ def handout(expressions: tuple[str, ...], from_file: Path | None, output: Path,
     err = sys.stderr
     show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
     total = len(problems) + variants
-    with click.progressbar(length=total, label="Preparing exercises", file=err,
-                           hidden=not show) as bar:
+    with click.progressbar(
+        length=total, label="Preparing exercises", file=err, hidden=not show
+    ) as bar:
 
         def progress(done: int, _total: int) -> None:
             bar.update(max(0, done - bar.pos))
 
-        result = build_handout(problems, variants=variants, seed=seed, answers=answers,
-                               title=title if title is not None else DEFAULT_TITLE,
-                               progress=progress)
+        result = build_handout(
+            problems,
+            variants=variants,
+            seed=seed,
+            answers=answers,
+            title=title if title is not None else DEFAULT_TITLE,
+            progress=progress,
+        )
     if show:
         click.echo("Typesetting the PDF...", err=True)
-    data = render_handout_pdf(result, paper=paper,
-                              templates_dir=None if templates_dir is None else str(templates_dir))
+    data = render_handout_pdf(
+        result, paper=paper, templates_dir=None if templates_dir is None else str(templates_dir)
+    )
     _write(output, data, follow_symlinks)
     written = [str(output)]
     if key is not None:
@@ -157,5 +214,3 @@ def _write(path: Path, data: bytes, follow_symlinks: bool = False) -> None:
         write_atomically(path, data, follow_symlinks=follow_symlinks)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-

@@ -109,8 +109,10 @@ def batch_functions(
 
         def hess(*columns: Any) -> tuple[tuple[Any, ...], ...]:
             out = values(*columns) if varying else ()
-            return tuple(tuple(out[where[i, j]] if (i, j) in where else fixed[i, j]
-                               for j in range(n)) for i in range(n))
+            return tuple(
+                tuple(out[where[i, j]] if (i, j) in where else fixed[i, j] for j in range(n))
+                for i in range(n)
+            )
 
         return hess
 
@@ -143,8 +145,9 @@ def hessian_function(
                 template[i, j] = float(hessian[i, j])
     rows = np.array([i for i, _ in varying], dtype=int)
     cols = np.array([j for _, j in varying], dtype=int)
-    values = lambdify_numpy(variables, tuple(hessian[i, j] for i, j in varying)) \
-        if varying else None
+    values = (
+        lambdify_numpy(variables, tuple(hessian[i, j] for i, j in varying)) if varying else None
+    )
 
     def evaluate(points: np.ndarray) -> np.ndarray:
         count = points.shape[0]
@@ -152,8 +155,8 @@ def hessian_function(
         if values is not None:
             computed = values(*points.T)
             out[:, rows, cols] = np.stack(
-                [np.broadcast_to(np.asarray(v, dtype=float), (count,)) for v in computed],
-                axis=-1)
+                [np.broadcast_to(np.asarray(v, dtype=float), (count,)) for v in computed], axis=-1
+            )
         return out
 
     return evaluate

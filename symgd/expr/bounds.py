@@ -38,20 +38,26 @@ def check_sympy(expr: sp.Basic) -> sp.Expr:
             raise ExpressionError(f"the expression has more than {MAX_NODES} parts")
         if depth > MAX_TREE_DEPTH:
             raise ExpressionError(
-                f"the expression is nested more than {MAX_TREE_DEPTH} levels deep")
+                f"the expression is nested more than {MAX_TREE_DEPTH} levels deep"
+            )
         if isinstance(node, sp.Atom):
             if isinstance(node, sp.Rational | sp.Float) and _digits(node) > MAX_DIGITS:
                 raise ExpressionError(
-                    f"a number in the expression has more than {MAX_DIGITS} digits")
+                    f"a number in the expression has more than {MAX_DIGITS} digits"
+                )
             continue
-        if isinstance(node, sp.Pow) and node.exp.is_Rational and (
-                abs(node.exp.p) > MAX_EXPONENT or node.exp.q > MAX_EXPONENT):
+        if (
+            isinstance(node, sp.Pow)
+            and node.exp.is_Rational
+            and (abs(node.exp.p) > MAX_EXPONENT or node.exp.q > MAX_EXPONENT)
+        ):
             raise ExpressionError(f"an exponent is too large (at most {MAX_EXPONENT})")
         supported = isinstance(node, (sp.Add, sp.Mul, sp.Pow, *ALLOWED_FUNCTIONS))
         if not supported:
             name = getattr(type(node), "__name__", "this object")
-            raise ExpressionError(f"{name} is not supported: symgd reads the functions in "
-                                  "symgd.expr.parser.FUNCTIONS")
+            raise ExpressionError(
+                f"{name} is not supported: symgd reads the functions in symgd.expr.parser.FUNCTIONS"
+            )
         stack.extend((arg, depth + 1) for arg in node.args)
     return expr
 

@@ -71,8 +71,9 @@ def _np_dirac(z: Any, order: Any = 0) -> Any:
 
 #: reciprocal trigonometric and hyperbolic functions, called by name: left to SymPy's printers
 #: they are rewritten, sometimes through complex exponentials (``csch(sin(x))``)
-def _reciprocals(cos: Any, sin: Any, tanh: Any, cosh: Any, sinh: Any, atan: Any, acos: Any,
-                 asin: Any, atanh: Any) -> dict[str, Callable[..., Any]]:
+def _reciprocals(
+    cos: Any, sin: Any, tanh: Any, cosh: Any, sinh: Any, atan: Any, acos: Any, asin: Any, atanh: Any
+) -> dict[str, Callable[..., Any]]:
     """The reciprocal functions and their inverses, built from one module's basic functions."""
     return {
         "cot": lambda z: cos(z) / sin(z),
@@ -88,10 +89,12 @@ def _reciprocals(cos: Any, sin: Any, tanh: Any, cosh: Any, sinh: Any, atan: Any,
     }
 
 
-_RECIPROCAL_MATH = _reciprocals(math.cos, math.sin, math.tanh, math.cosh, math.sinh, math.atan,
-                                math.acos, math.asin, math.atanh)
-_RECIPROCAL_NUMPY = _reciprocals(np.cos, np.sin, np.tanh, np.cosh, np.sinh, np.arctan,
-                                 np.arccos, np.arcsin, np.arctanh)
+_RECIPROCAL_MATH = _reciprocals(
+    math.cos, math.sin, math.tanh, math.cosh, math.sinh, math.atan, math.acos, math.asin, math.atanh
+)
+_RECIPROCAL_NUMPY = _reciprocals(
+    np.cos, np.sin, np.tanh, np.cosh, np.sinh, np.arctan, np.arccos, np.arcsin, np.arctanh
+)
 MATH_FUNCTIONS: dict[str, Callable[..., float]] = {
     "sigmoid": _math_sigmoid,
     "softplus": _math_softplus,
@@ -175,25 +178,35 @@ class _NumpyPrinter(_PositiveFirstAdd, NumPyPrinter):
 
 
 def numpy_printer() -> _NumpyPrinter:
-    return _NumpyPrinter({
-        "fully_qualified_modules": False,
-        "inline": True,
-        "allow_unknown_functions": True,
-        "user_functions": {name: name for name in NUMPY_FUNCTIONS},
-    })
+    return _NumpyPrinter(
+        {
+            "fully_qualified_modules": False,
+            "inline": True,
+            "allow_unknown_functions": True,
+            "user_functions": {name: name for name in NUMPY_FUNCTIONS},
+        }
+    )
 
 
 def scalar_printer() -> _ScalarPrinter:
-    return _ScalarPrinter({
-        "fully_qualified_modules": False,
-        "inline": True,
-        "allow_unknown_functions": True,
-        "user_functions": {name: name for name in MATH_FUNCTIONS},
-    })
+    return _ScalarPrinter(
+        {
+            "fully_qualified_modules": False,
+            "inline": True,
+            "allow_unknown_functions": True,
+            "user_functions": {name: name for name in MATH_FUNCTIONS},
+        }
+    )
 
 
-def lambdify(args: Sequence[sp.Symbol], expr: Any, *, numpy: bool = False,
-             printer: Any = None, cse: Any = True) -> Callable[..., Any]:
+def lambdify(
+    args: Sequence[sp.Symbol],
+    expr: Any,
+    *,
+    numpy: bool = False,
+    printer: Any = None,
+    cse: Any = True,
+) -> Callable[..., Any]:
     """``expr`` (one expression or a tuple of them) as a function of ``args``: the one call of
     ``sp.lambdify`` in symgd.
 
@@ -220,8 +233,10 @@ def lambdify_numpy(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., A
     return lambdify(variables, expr, numpy=True)
 
 
-def lambdify_numpy_shared(variables: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
-                          ) -> Callable[..., Any]:
+def lambdify_numpy_shared(
+    variables: Sequence[sp.Symbol],
+    exprs: Sequence[sp.Expr],
+) -> Callable[..., Any]:
     """numpy function returning the tuple ``exprs``, sharing their common subexpressions."""
     pairs, reduced = shared_subexpressions(tuple(exprs))
 

@@ -167,8 +167,11 @@ class _Parser:
                     if right.is_zero:
                         raise self.error("division by zero", token)
                     factors.append(1 / right)
-            elif token.kind in ("number", "name") or token.text == "(" or (
-                    token.text == "|" and self.bars == 0):
+            elif (
+                token.kind in ("number", "name")
+                or token.text == "("
+                or (token.text == "|" and self.bars == 0)
+            ):
                 previous = self.tokens[self.index - 1]
                 if previous.kind == "name" and token.kind in ("name", "number"):
                     raise self.error(
@@ -231,8 +234,9 @@ class _Parser:
         if message:
             raise self.error(message, token)
         if not_real(value):
-            raise self.error(f"the expression is not real: {short_text(value)} is a complex "
-                             "number", token)
+            raise self.error(
+                f"the expression is not real: {short_text(value)} is a complex number", token
+            )
 
     def atom(self) -> sp.Expr:
         token = self.current
@@ -256,8 +260,11 @@ class _Parser:
             self.bars = bars
             self.depth -= 1
             if self.current.text != ")":
-                raise self.error("missing ')'" if self.current.kind == "end" else
-                                 f"expected ')' but found {self.current.text!r}")
+                raise self.error(
+                    "missing ')'"
+                    if self.current.kind == "end"
+                    else f"expected ')' but found {self.current.text!r}"
+                )
             self.advance()
             return inner
         if token.kind == "end":
@@ -300,12 +307,18 @@ class _Parser:
             reciprocal = f"1/{name}(x)" if exponent == 1 else f"1/{name}(x)^{power}"
             inverse = INVERSES.get(name) if exponent == 1 else None
             if inverse is not None:
-                raise self.error(f"{spelled} is ambiguous: write {inverse}(x) for the inverse "
-                                 f"function or {reciprocal} for the reciprocal", op)
+                raise self.error(
+                    f"{spelled} is ambiguous: write {inverse}(x) for the inverse "
+                    f"function or {reciprocal} for the reciprocal",
+                    op,
+                )
             raise self.error(f"{spelled} is ambiguous: write {reciprocal} for the reciprocal", op)
         if not exponent.is_Integer or exponent < 1:
-            raise self.error(f"only whole powers go between a function and its argument, as in "
-                             f"{name}^2(x); write ({name}(x))^a otherwise", op)
+            raise self.error(
+                f"only whole powers go between a function and its argument, as in "
+                f"{name}^2(x); write ({name}(x))^a otherwise",
+                op,
+            )
         if self.current.text != "(":
             found = "the end" if self.current.kind == "end" else repr(self.current.text)
             raise self.error(f"expected '(' after {name}^{exponent} but found {found}")
@@ -357,8 +370,11 @@ class _Parser:
         self.bars = bars
         self.depth -= 1
         if self.current.text != ")":
-            raise self.error("missing ')'" if self.current.kind == "end" else
-                             f"expected ',' or ')' but found {self.current.text!r}")
+            raise self.error(
+                "missing ')'"
+                if self.current.kind == "end"
+                else f"expected ',' or ')' but found {self.current.text!r}"
+            )
         self.advance()
         if len(args) not in arities:
             want = " or ".join(str(a) for a in arities)

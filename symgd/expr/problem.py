@@ -33,8 +33,10 @@ class Problem:
         return tuple(v.name for v in self.variables)
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle f({', '.join(sp.latex(v) for v in self.variables)}) = " \
-               f"{sp.latex(self.expr)}$"
+        return (
+            f"$\\displaystyle f({', '.join(sp.latex(v) for v in self.variables)}) = "
+            f"{sp.latex(self.expr)}$"
+        )
 
 
 class _TextPrinter(StrPrinter):
@@ -61,10 +63,15 @@ def absent_variables(problem: Problem) -> str | None:
         return None
     one = len(absent) == 1
     typed = {match.group() for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", problem.source)}
-    why = (f"; SymPy simplifies the expression to {short_text(problem.expr)}"
-           if typed & set(absent) else "")
-    return (f"--vars names {', '.join(absent)}, which {'is' if one else 'are'} not in the "
-            f"expression{why}; remove {'it' if one else 'them'} from --vars")
+    why = (
+        f"; SymPy simplifies the expression to {short_text(problem.expr)}"
+        if typed & set(absent)
+        else ""
+    )
+    return (
+        f"--vars names {', '.join(absent)}, which {'is' if one else 'are'} not in the "
+        f"expression{why}; remove {'it' if one else 'them'} from --vars"
+    )
 
 
 def natural_key(name: str) -> tuple[Any, ...]:
@@ -73,7 +80,10 @@ def natural_key(name: str) -> tuple[Any, ...]:
 
 
 def make_problem(
-    expr: sp.Expr, source: str, variables: Sequence[str] | None, allow_parameters: bool,
+    expr: sp.Expr,
+    source: str,
+    variables: Sequence[str] | None,
+    allow_parameters: bool,
     typed: frozenset[str] = frozenset(),
 ) -> Problem:
     """The :class:`Problem`; ``typed`` holds the names the text used, so that a name SymPy
@@ -84,9 +94,12 @@ def make_problem(
             names = ", ".join(sorted(typed, key=natural_key))
             raise ExpressionError(
                 f"the expression simplifies to the constant {short_text(expr)} ({names} "
-                f"cancel{'s' if len(typed) == 1 else ''} out); there is nothing to differentiate")
-        raise ExpressionError(f"the expression is the constant {short_text(expr)}: it has no "
-                              "variables, so there is nothing to differentiate")
+                f"cancel{'s' if len(typed) == 1 else ''} out); there is nothing to differentiate"
+            )
+        raise ExpressionError(
+            f"the expression is the constant {short_text(expr)}: it has no "
+            "variables, so there is nothing to differentiate"
+        )
     if variables is None:
         order = sorted(symbols, key=natural_key)
     else:

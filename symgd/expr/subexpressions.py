@@ -30,6 +30,7 @@ def _shared_subexpressions(
     Pulling common factors out (``-200 x² + 200 y`` → ``200 (y - x²)``) often exposes a shared
     term; the rounding of ∇f changes by an ulp at most, the update rule's rounding not at all.
     """
+
     def count(result: tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]) -> int:
         pairs, reduced = result
         return int(sum(sp.count_ops(v) for _, v in pairs) + sum(sp.count_ops(v) for v in reduced))
@@ -46,7 +47,8 @@ def _shared_subexpressions(
 
 
 def _name_power_bases(
-    pairs: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr],
+    pairs: list[tuple[sp.Symbol, sp.Expr]],
+    reduced: list[sp.Expr],
 ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
     """Give the compound base of each small integer power a name, so it prints as ``w*w``."""
     names = sp.numbered_symbols("_p")
@@ -54,9 +56,13 @@ def _name_power_bases(
     out_pairs: list[tuple[sp.Symbol, sp.Expr]] = []
 
     def target(node: sp.Basic) -> bool:
-        return (isinstance(node, sp.Pow) and not node.base.is_Symbol
-                and not node.base.is_Number and node.exp.is_Integer
-                and 2 <= int(node.exp) <= 4)
+        return (
+            isinstance(node, sp.Pow)
+            and not node.base.is_Symbol
+            and not node.base.is_Number
+            and node.exp.is_Integer
+            and 2 <= int(node.exp) <= 4
+        )
 
     def name_of(base: sp.Expr) -> sp.Symbol:
         if base not in bases:

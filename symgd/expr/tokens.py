@@ -53,8 +53,9 @@ def tokenize(text: str) -> list[Token]:
     columns: list[int] = []
     for index, char in enumerate(text, start=1):
         replacement = _UNICODE.get(char, char)
-        if not replacement.isascii() or (len(replacement) == 1 and not replacement.isprintable()
-                                         and not replacement.isspace()):
+        if not replacement.isascii() or (
+            len(replacement) == 1 and not replacement.isprintable() and not replacement.isspace()
+        ):
             raise ExpressionError(_describe_bad_char(char), column=index, text=text)
         ascii_chars.extend(replacement)
         columns.extend([index] * len(replacement))
@@ -70,7 +71,9 @@ def tokenize(text: str) -> list[Token]:
         if kind == "name" and keyword.iskeyword(match.group()):
             raise ExpressionError(
                 f"{match.group()!r} is a Python keyword, not a variable or function",
-                column=columns[position], text=text)
+                column=columns[position],
+                text=text,
+            )
         if kind != "space":
             tokens.append(Token(kind, match.group(), columns[position]))
         position = match.end()

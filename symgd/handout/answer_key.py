@@ -106,8 +106,7 @@ def _function_answer(d: Derivation, kind: str) -> dict[str, Any]:
     }
 
 
-def _steps_json(steps: DescentSteps, names: Sequence[str]
-                ) -> tuple[dict[str, Any], dict[str, Any]]:
+def _steps_json(steps: DescentSteps, names: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The given start and rate, and the worked points, gradients and values."""
     given = {
         "start": _vector_json(names, steps.start),
@@ -137,9 +136,9 @@ def _rate_json(rate: RateQuestion) -> tuple[dict[str, Any], dict[str, Any]]:
         "threshold": None if threshold is None else to_text(threshold),
         "threshold_value": None if threshold is None else _float(threshold),
         "factors": [to_text(c) for c in rate.factors],
-        "limit": None if rate.limit is None else _vector_json(
-            [v.name for v in rate.variables], rate.limit
-        ),
+        "limit": None
+        if rate.limit is None
+        else _vector_json([v.name for v in rate.variables], rate.limit),
         "reason": rate_reason(rate),
     }
     return given, answer

@@ -90,9 +90,12 @@ def build_handout(
     """
     _check_settings(expressions, variants, seed, answers, title)
     total = len(expressions) + variants
-    derivations = derive_all(expressions, timeout=timeout, workers=workers,
-                             progress=None if progress is None else
-                             (lambda done: progress(done, total)))
+    derivations = derive_all(
+        expressions,
+        timeout=timeout,
+        workers=workers,
+        progress=None if progress is None else (lambda done: progress(done, total)),
+    )
     drawn: list[Variant] = []
     for number in range(1, variants + 1):
         sheets = tuple(
@@ -125,8 +128,9 @@ def derive_all(
     from symgd.expr.parser import parse
     from symgd.render.pdf import run_parallel
 
-    problems = [item if isinstance(item, Derivation | Problem) else parse(item)
-                for item in expressions]
+    problems = [
+        item if isinstance(item, Derivation | Problem) else parse(item) for item in expressions
+    ]
     parent = os.getpid()
     counter = [0]
 
@@ -154,18 +158,23 @@ def _check_settings(
         raise InputError("a handout needs at least one function")
     if len(expressions) > MAX_FUNCTIONS:
         raise InputError(f"too many functions ({len(expressions)}; at most {MAX_FUNCTIONS})")
-    if isinstance(variants, bool) or not isinstance(variants, int) or not (
-        1 <= variants <= MAX_VARIANTS
+    if (
+        isinstance(variants, bool)
+        or not isinstance(variants, int)
+        or not (1 <= variants <= MAX_VARIANTS)
     ):
-        raise InputError(f"--variants must be a whole number from 1 to {MAX_VARIANTS} (a "
-                         "larger class can take several handouts, each with its own --seed)")
+        raise InputError(
+            f"--variants must be a whole number from 1 to {MAX_VARIANTS} (a "
+            "larger class can take several handouts, each with its own --seed)"
+        )
     if len(expressions) * variants > MAX_SHEETS:
         raise InputError(
             f"{len(expressions)} functions × {variants} variants make "
             f"{len(expressions) * variants} function sheets; a handout holds at most "
             f"{MAX_SHEETS} (each takes about a second to draw, work and print): use fewer "
             f"variants (at most {MAX_SHEETS // len(expressions)} with these functions) or split "
-            "the handout, giving each part its own --seed")
+            "the handout, giving each part its own --seed"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError("--seed must be a whole number")
     if answers not in ANSWER_MODES:
@@ -187,12 +196,19 @@ def make_sheet(d: Derivation, *, index: int, variant: int, seed: int) -> Sheet:
     questions = [
         ("gradient", f"Find the derivative {prime(f, 1)}." if one else f"Find the gradient ∇{f}."),
         ("total_differential", "Write down the total differential df."),
-        ("hessian", f"Find the second derivative {prime(f, 2)}." if one
-         else "Find the Hessian matrix H of f."),
-        ("critical_points", "Find every critical point of f (where "
-         + ("f′ = 0" if one else "∇f = 0")
-         + ") and say whether each one is a minimum, a maximum or a saddle point, using the "
-         + ("second derivative." if one else "eigenvalues of the Hessian.")),
+        (
+            "hessian",
+            f"Find the second derivative {prime(f, 2)}."
+            if one
+            else "Find the Hessian matrix H of f.",
+        ),
+        (
+            "critical_points",
+            "Find every critical point of f (where "
+            + ("f′ = 0" if one else "∇f = 0")
+            + ") and say whether each one is a minimum, a maximum or a saddle point, using the "
+            + ("second derivative." if one else "eigenvalues of the Hessian."),
+        ),
     ]
     exercises = [
         Exercise(number=f"{index}.{k}", kind=kind, question=text)

@@ -125,4 +125,3 @@ def steps_question(d: Derivation, worked: DescentSteps) -> str:
         + (" as exact fractions." if worked.rational else ", to four decimal places.")
         + " Did f decrease?"
     )
-

@@ -90,8 +90,14 @@ class Exercise:
     rate: RateQuestion | None = None
 
 
-KINDS = ("gradient", "total_differential", "hessian", "critical_points", "descent_steps",
-         "learning_rate")
+KINDS = (
+    "gradient",
+    "total_differential",
+    "hessian",
+    "critical_points",
+    "descent_steps",
+    "learning_rate",
+)
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,11 @@ class _Unit:
 
 def _units(variants: Sequence[Mapping[str, Any]], answers: str) -> list[_Unit]:
     def solutions(sheet: Mapping[str, Any]) -> int:
-        return sum(len(line.latex) + len(line.text) // 4
-                   for ex in sheet["exercises"] for line in ex["solution"])
+        return sum(
+            len(line.latex) + len(line.text) // 4
+            for ex in sheet["exercises"]
+            for line in ex["solution"]
+        )
 
     units: list[_Unit] = []
     for variant in variants:
@@ -117,8 +120,14 @@ def _blocks(units: Sequence[_Unit]) -> list[dict[str, Any]]:
         if last is not None and last["kind"] == unit.kind and last["variant"] is unit.variant:
             last["sheets"].append(unit.sheet)
         else:
-            blocks.append({"kind": unit.kind, "variant": unit.variant, "sheets": [unit.sheet],
-                           "continued": not unit.first})
+            blocks.append(
+                {
+                    "kind": unit.kind,
+                    "variant": unit.variant,
+                    "sheets": [unit.sheet],
+                    "continued": not unit.first,
+                }
+            )
     return blocks
 
 

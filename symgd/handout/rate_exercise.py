@@ -26,8 +26,24 @@ if TYPE_CHECKING:
 #: learning rates the convergence question picks from
 QUESTION_RATES = tuple(
     sp.Rational(p, q)
-    for p, q in ((1, 20), (1, 10), (1, 8), (1, 6), (1, 5), (1, 4), (1, 3), (2, 5), (1, 2),
-                 (3, 5), (2, 3), (3, 4), (1, 1), (6, 5), (3, 2), (2, 1))
+    for p, q in (
+        (1, 20),
+        (1, 10),
+        (1, 8),
+        (1, 6),
+        (1, 5),
+        (1, 4),
+        (1, 3),
+        (2, 5),
+        (1, 2),
+        (3, 5),
+        (2, 3),
+        (3, 4),
+        (1, 1),
+        (6, 5),
+        (3, 2),
+        (2, 1),
+    )
 )
 
 
@@ -56,9 +72,7 @@ def rate_question(d: Derivation, rng: random.Random) -> RateQuestion:
         raise ValueError(f"no exact eigenvalues for {function}")
     eta = _choose_rate(eigenvalues, rng)
     factors = tuple(sp.expand(1 - eta * v) for v in eigenvalues)
-    converges = all(positive(v) for v in eigenvalues) and all(
-        positive(1 - abs(c)) for c in factors
-    )
+    converges = all(positive(v) for v in eigenvalues) and all(positive(1 - abs(c)) for c in factors)
     limit = _minimiser(function, variables, hessian) if converges else None
     return RateQuestion(
         function=function,
@@ -215,15 +229,20 @@ def _rate_reason_one(rate: RateQuestion, eta: str) -> str:
     g, curvature = rate.name, rate.eigenvalues[0]
     second = f"{g}″ = {number_text(curvature)}"
     if not positive(curvature):
-        return (f"No. {second} < 0, so each step multiplies the distance from the critical "
-                "point by 1 − η·" + f"{g}″ > 1: the iterates run away for every η > 0.")
+        return (
+            f"No. {second} < 0, so each step multiplies the distance from the critical "
+            "point by 1 − η·" + f"{g}″ > 1: the iterates run away for every η > 0."
+        )
     limit = number_text(2 / curvature)
     factor = number_text(rate.factors[0])
     if rate.converges:
-        return (f"Yes. {second} > 0, so descent converges exactly when 0 < η < 2/{g}″ = {limit}; "
-                f"η = {eta} is inside that range: each step multiplies the distance to the "
-                f"minimiser by 1 − η·{g}″ = {factor}, whose size is below 1.")
-    return (f"No. {second}, so descent converges only for 0 < η < 2/{g}″ = {limit}; with "
-            f"η = {eta} each step multiplies the distance to the minimiser by 1 − η·{g}″ = "
-            f"{factor}, whose size is at least 1: the iterates zig-zag outward.")
-
+        return (
+            f"Yes. {second} > 0, so descent converges exactly when 0 < η < 2/{g}″ = {limit}; "
+            f"η = {eta} is inside that range: each step multiplies the distance to the "
+            f"minimiser by 1 − η·{g}″ = {factor}, whose size is below 1."
+        )
+    return (
+        f"No. {second}, so descent converges only for 0 < η < 2/{g}″ = {limit}; with "
+        f"η = {eta} each step multiplies the distance to the minimiser by 1 − η·{g}″ = "
+        f"{factor}, whose size is at least 1: the iterates zig-zag outward."
+    )

@@ -79,8 +79,14 @@ def _solve_gradient(d: Derivation) -> tuple[Line, ...]:
     lines = []
     for v, g in zip(d.variables, d.gradient, strict=True):
         rules = _rules_used(d, v)
-        text = "" if one else (f"Differentiate by {v.name}, holding the other variables "
-                               f"fixed (f_{v.name} is short for ∂f/∂{v.name}).")
+        text = (
+            ""
+            if one
+            else (
+                f"Differentiate by {v.name}, holding the other variables "
+                f"fixed (f_{v.name} is short for ∂f/∂{v.name})."
+            )
+        )
         if rules:
             text = (text + " " if text else "") + f"Rules: {rules}."
         lines.append(Line(text=text, latex=f"{_partial_latex(v, one)} = {tex(g)}"))
@@ -91,10 +97,15 @@ def _solve_gradient(d: Derivation) -> tuple[Line, ...]:
 
 def _solve_differential(d: Derivation) -> tuple[Line, ...]:
     one = len(d.variables) == 1
-    terms = [rf"\left({tex(g)}\right)\,{tex(s)}"
-             for g, s in zip(d.gradient, d.differentials, strict=True)]
-    text = ("df is the derivative times the small change of the variable:" if one else
-            "df adds up each partial derivative times the small change of its variable:")
+    terms = [
+        rf"\left({tex(g)}\right)\,{tex(s)}"
+        for g, s in zip(d.gradient, d.differentials, strict=True)
+    ]
+    text = (
+        "df is the derivative times the small change of the variable:"
+        if one
+        else "df adds up each partial derivative times the small change of its variable:"
+    )
     if sum(len(t) for t in terms) <= WIDE_LATEX:
         return (Line(text=text, latex=f"df = {' + '.join(terms)}"),)
     rows = r" \\ &\quad + ".join(terms)
@@ -105,25 +116,34 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
     one = len(d.variables) == 1
     if one:
         v = d.variables[0]
-        return (Line(text="Differentiate f′ once more:",
-                     latex=f"{_partial_latex(v, True, 2)} = {tex(d.hessian[0, 0])}"),)
+        return (
+            Line(
+                text="Differentiate f′ once more:",
+                latex=f"{_partial_latex(v, True, 2)} = {tex(d.hessian[0, 0])}",
+            ),
+        )
     matrix = tex(sp.Matrix(d.hessian))
     if len(matrix) <= 3 * WIDE_LATEX:
         lines = [
-            Line(text="Entry (i, j) is the derivative of the i-th gradient component by the "
-                      "j-th variable:",
-                 latex=f"H = {matrix}"),
+            Line(
+                text="Entry (i, j) is the derivative of the i-th gradient component by the "
+                "j-th variable:",
+                latex=f"H = {matrix}",
+            ),
         ]
     else:  # too wide to print as a matrix: its entries one per line (H is symmetric)
         xs = d.variables
         rows = r" \\ ".join(
             rf"f_{{{tex(xs[i])}{tex(xs[j])}}} &= {tex(d.hessian[i, j])}"
-            for i in range(len(xs)) for j in range(i, len(xs))
+            for i in range(len(xs))
+            for j in range(i, len(xs))
         )
         lines = [
-            Line(text="Entry (i, j) of H is the derivative of the i-th gradient component by "
-                      "the j-th variable; H is symmetric, so these entries give all of it:",
-                 latex=rf"\begin{{aligned}} {rows} \end{{aligned}}"),
+            Line(
+                text="Entry (i, j) of H is the derivative of the i-th gradient component by "
+                "the j-th variable; H is symmetric, so these entries give all of it:",
+                latex=rf"\begin{{aligned}} {rows} \end{{aligned}}",
+            ),
         ]
     if d.hessian_is_constant:
         lines.append(Line(text="It does not depend on the point: f is quadratic."))
@@ -133,29 +153,51 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
 def _solve_critical_points(d: Derivation) -> tuple[Line, ...]:
     one = len(d.variables) == 1
     system = r" \\ ".join(f"{tex(g)} &= 0" for g in d.gradient)
-    lines = [Line(text="Set every partial derivative to zero:" if not one
-                  else "Set the derivative to zero:",
-                  latex=rf"\begin{{aligned}} {system} \end{{aligned}}")]
+    lines = [
+        Line(
+            text="Set every partial derivative to zero:"
+            if not one
+            else "Set the derivative to zero:",
+            latex=rf"\begin{{aligned}} {system} \end{{aligned}}",
+        )
+    ]
     if not d.critical_points:
-        lines.append(Line(text="This system has no real solution: f has no critical points."
-                          if d.critical_points_complete else
-                          "No real solution was found (a numeric search found none either)."))
+        lines.append(
+            Line(
+                text="This system has no real solution: f has no critical points."
+                if d.critical_points_complete
+                else "No real solution was found (a numeric search found none either)."
+            )
+        )
     for point in d.critical_points:
         coords = ", ".join(_coordinate_latex(c) for c in point.coordinates)
         where = coords if one else rf"\left({coords}\right)"
         eig = ", ".join(_coordinate_latex(v) for v in point.eigenvalues)
         label = "f''" if one else r"\lambda"
-        kind = {"minimum": "a minimum", "maximum": "a maximum", "saddle": "a saddle point",
-                "degenerate": "inconclusive (a zero eigenvalue): the test does not decide"}
-        free = (f" (a whole set: {', '.join(s.name for s in point.free)} can be anything)"
-                if point.free else "")
-        lines.append(Line(
-            text=f"At this point{free}: {kind.get(point.kind, point.kind)}.",
-            latex=rf"{where}:\quad {label} = {eig},\quad f = {_coordinate_latex(point.value)}",
-        ))
+        kind = {
+            "minimum": "a minimum",
+            "maximum": "a maximum",
+            "saddle": "a saddle point",
+            "degenerate": "inconclusive (a zero eigenvalue): the test does not decide",
+        }
+        free = (
+            f" (a whole set: {', '.join(s.name for s in point.free)} can be anything)"
+            if point.free
+            else ""
+        )
+        lines.append(
+            Line(
+                text=f"At this point{free}: {kind.get(point.kind, point.kind)}.",
+                latex=rf"{where}:\quad {label} = {eig},\quad f = {_coordinate_latex(point.value)}",
+            )
+        )
     if not d.critical_points_complete and d.critical_points:
-        lines.append(Line(text="These points come from a numeric search; the list may be "
-                               "incomplete (decimals are rounded)."))
+        lines.append(
+            Line(
+                text="These points come from a numeric search; the list may be "
+                "incomplete (decimals are rounded)."
+            )
+        )
     return tuple(lines)
 
 
@@ -171,37 +213,44 @@ def _solve_steps(d: Derivation, worked: DescentSteps) -> tuple[Line, ...]:
     grad_name = "f'" if one else r"\nabla f"
     name = d.variables[0].name if one else point_symbol(d.variables)
     x = tex(d.variables[0]) if one else {"ξ": r"\xi"}.get(name, name)
-    lines = [Line(text="Apply the update rule twice:",
-                  latex=rf"{x}_{{k+1}} = {x}_k - \eta\, {grad_name}({x}_k),\qquad \eta = {eta}")]
+    lines = [
+        Line(
+            text="Apply the update rule twice:",
+            latex=rf"{x}_{{k+1}} = {x}_k - \eta\, {grad_name}({x}_k),\qquad \eta = {eta}",
+        )
+    ]
     for k, step in enumerate(worked.steps):
         x_k, _ = _shown_vector(step.point, one)
         gradient, rounded = _shown_vector(step.gradient, one)
-        lines.append(Line(
-            text=f"Step {k + 1}: the {'derivative' if one else 'gradient'} at "
-                 f"{name}{str(k).translate(SUBSCRIPTS)}.",
-            latex=rf"{grad_name}({x}_{k}) {_relation(rounded)} {gradient}",
-        ))
+        lines.append(
+            Line(
+                text=f"Step {k + 1}: the {'derivative' if one else 'gradient'} at "
+                f"{name}{str(k).translate(SUBSCRIPTS)}.",
+                latex=rf"{grad_name}({x}_{k}) {_relation(rounded)} {gradient}",
+            )
+        )
         following, rounded_next = _shown_vector(step.next_point, one)
         approx = "" if rounded_next else _approx_latex(step.next_point, one)
-        update = (rf"{x_k} - {eta}\left({gradient}\right)" if one
-                  else rf"{x}_{k} - {eta}\,{grad_name}({x}_{k})")
-        lines.append(Line(latex=(
-            rf"{x}_{k + 1} = {update} {_relation(rounded or rounded_next)} {following}{approx}"
-        )))
+        update = (
+            rf"{x_k} - {eta}\left({gradient}\right)"
+            if one
+            else rf"{x}_{k} - {eta}\,{grad_name}({x}_{k})"
+        )
+        relation = _relation(rounded or rounded_next)
+        lines.append(Line(latex=rf"{x}_{k + 1} = {update} {relation} {following}{approx}"))
     values = []
     for k, v in enumerate(worked.values):
         shown, rounded = _shown(v)
-        values.append(rf"f({x}_{k}) {_relation(rounded)} {shown}"
-                      + ("" if rounded else _approx_scalar(v)))
-    falls = worked.decreasing
-    lines.append(Line(
-        text="The values of f: it fell at both steps." if falls else
-        "The values of f: at this precision they do not change, the steps are too short to "
-        "move f visibly." if worked.unchanged else
-        "The values of f: it did not fall at every step, so this learning rate is too large "
-        "here.",
-        latex=r",\quad ".join(values),
-    ))
+        values.append(
+            rf"f({x}_{k}) {_relation(rounded)} {shown}" + ("" if rounded else _approx_scalar(v))
+        )
+    if worked.decreasing:
+        verdict = "it fell at both steps."
+    elif worked.unchanged:
+        verdict = "at this precision they do not change, the steps are too short to move f visibly."
+    else:
+        verdict = "it did not fall at every step, so this learning rate is too large here."
+    lines.append(Line(text=f"The values of f: {verdict}", latex=r",\quad ".join(values)))
     return tuple(lines)
 
 
@@ -251,24 +300,36 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
     g = rate.name
     lines = []
     if one:
-        lines.append(Line(text=f"The second derivative of {g} is constant:",
-                          latex=f"{g}'' = {tex(rate.eigenvalues[0])}"))
+        lines.append(
+            Line(
+                text=f"The second derivative of {g} is constant:",
+                latex=f"{g}'' = {tex(rate.eigenvalues[0])}",
+            )
+        )
     else:
         eig = ", ".join(tex(v) for v in rate.eigenvalues)
-        lines.append(Line(text=f"The Hessian of {g} is constant; its eigenvalues:",
-                          latex=rf"H = {tex(sp.Matrix(rate.hessian))},\qquad "
-                                rf"\lambda = {eig}"))
+        lines.append(
+            Line(
+                text=f"The Hessian of {g} is constant; its eigenvalues:",
+                latex=rf"H = {tex(sp.Matrix(rate.hessian))},\qquad "
+                rf"\lambda = {eig}",
+            )
+        )
     factors = ", ".join(tex(c) for c in rate.factors)
     if one:
-        lines.append(Line(
-            text=f"Each step multiplies the distance to the critical point by 1 − η{g}″:",
-            latex=rf"1 - \eta\,{g}'' = {factors}\qquad (\eta = {tex(rate.eta)})",
-        ))
+        lines.append(
+            Line(
+                text=f"Each step multiplies the distance to the critical point by 1 − η{g}″:",
+                latex=rf"1 - \eta\,{g}'' = {factors}\qquad (\eta = {tex(rate.eta)})",
+            )
+        )
     else:
-        lines.append(Line(
-            text="Each step multiplies the error along each eigenvector by 1 − ηλ:",
-            latex=rf"1 - \eta\lambda = {factors}\qquad (\eta = {tex(rate.eta)})",
-        ))
+        lines.append(
+            Line(
+                text="Each step multiplies the error along each eigenvector by 1 − ηλ:",
+                latex=rf"1 - \eta\lambda = {factors}\qquad (\eta = {tex(rate.eta)})",
+            )
+        )
     threshold = rate.threshold
     if threshold is not None:
         bound = rf"\frac{{2}}{{{g}''}}" if one else r"\frac{2}{\lambda_{\max}}"
@@ -276,10 +337,18 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
     lines.append(Line(text=rate_reason(rate)))
     if rate.limit is not None:
         where = ", ".join(tex(v) for v in rate.limit)
-        lines.append(Line(text="It converges to the minimiser, where the gradient vanishes:",
-                          latex=where if one else rf"\left({where}\right)"))
+        lines.append(
+            Line(
+                text="It converges to the minimiser, where the gradient vanishes:",
+                latex=where if one else rf"\left({where}\right)",
+            )
+        )
         zigzag = [c for c in rate.factors if not positive(c) and c != 0]
         if zigzag:
-            lines.append(Line(text="A negative factor means that component changes sign at "
-                                   "every step: the path zig-zags while it converges."))
+            lines.append(
+                Line(
+                    text="A negative factor means that component changes sign at "
+                    "every step: the path zig-zags while it converges."
+                )
+            )
     return tuple(lines)

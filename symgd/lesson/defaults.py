@@ -50,8 +50,10 @@ def choose_settings(
         point = parse_start(facts, start)
         reasons["start"] = "Chosen by you."
         if facts.n and _is_critical(facts, point):
-            reasons["start"] += (" It is a critical point: the gradient is zero there, so "
-                                 "gradient descent cannot move.")
+            reasons["start"] += (
+                " It is a critical point: the gradient is zero there, so "
+                "gradient descent cannot move."
+            )
     if lr is None:
         exact, reasons["lr"] = default_lr(facts, point)
         rate = make_rate(exact)
@@ -63,8 +65,10 @@ def choose_settings(
     if methods is None:
         chosen = DEFAULT_METHODS
         defaults.add("methods")
-        reasons["methods"] = ("Plain gradient descent, the subject of this lesson, and two "
-                              "popular refinements of it for comparison.")
+        reasons["methods"] = (
+            "Plain gradient descent, the subject of this lesson, and two "
+            "popular refinements of it for comparison."
+        )
     else:
         chosen = parse_methods(methods)
         reasons["methods"] = "Chosen by you."
@@ -105,9 +109,12 @@ def default_start(facts: Facts) -> tuple[tuple[Any, ...], str]:
         return tuple(sp.sympify(c) for c in candidate), (
             f"The first of symgd's simple candidate points where f and ∇f are defined and "
             f"the gradient is not zero (|∇f| ≈ {number(norm, 3)}); {shown} is not a critical "
-            "point, so descent has somewhere to go, and the figures are drawn around it.")
-    raise InputError("symgd could not find a start point where f and its gradient are "
-                     "defined and the gradient is not zero; give one with --start")
+            "point, so descent has somewhere to go, and the figures are drawn around it."
+        )
+    raise InputError(
+        "symgd could not find a start point where f and its gradient are "
+        "defined and the gradient is not zero; give one with --start"
+    )
 
 
 def _start_candidates(n: int) -> list[tuple[Any, ...]]:
@@ -142,12 +149,16 @@ def steepest_window(facts: Facts, point: Sequence[Any]) -> RateWindow | None:
 def default_lr(facts: Facts, point: Sequence[Any]) -> tuple[sp.Rational, str]:
     """A round learning rate below half of 1/λ_max, and why."""
     window = steepest_window(facts, point)
-    where = ("everywhere" if facts.derivation.hessian_is_constant
-             else "at the start point and at the minima")
+    where = (
+        "everywhere"
+        if facts.derivation.hessian_is_constant
+        else "at the start point and at the minima"
+    )
     if window is None or window.monotone_below is None or window.stable_below is None:
         return exact_number(0.1), (
             "The Hessian has no positive eigenvalue at the start point or at a minimum, so "
-            "curvature suggests no step size; 1/10 is a common first try.")
+            "curvature suggests no step size; 1/10 is a common first try."
+        )
     rate = min(_nice_below(window.monotone_below / 2), 1.0)
     exact = exact_number(rate)
     return exact, (
@@ -155,7 +166,8 @@ def default_lr(facts: Facts, point: Sequence[Any]) -> tuple[sp.Rational, str]:
         f"Plain descent on a quadratic is stable for η < 2/λ_max ≈ "
         f"{number(window.stable_below, 4)} and moves without zig-zag for η < 1/λ_max ≈ "
         f"{number(window.monotone_below, 4)}; η = {make_rate(exact).text} is a round number "
-        "below half of 1/λ_max, a safe margin.")
+        "below half of 1/λ_max, a safe margin."
+    )
 
 
 def lr_remark(facts: Facts, rate: float) -> str:
@@ -165,34 +177,65 @@ def lr_remark(facts: Facts, rate: float) -> str:
         return ""
     stable, monotone = window.stable_below, window.monotone_below
     if rate >= stable:
-        return (f" It is at or above 2/λ_max ≈ {number(stable, 4)}, so plain descent cannot "
-                "settle: expect it to diverge.")
+        return (
+            f" It is at or above 2/λ_max ≈ {number(stable, 4)}, so plain descent cannot "
+            "settle: expect it to diverge."
+        )
     if rate > monotone:
-        return (f" It lies between 1/λ_max ≈ {number(monotone, 4)} and 2/λ_max ≈ "
-                f"{number(stable, 4)}: expect zig-zag steps that still converge.")
+        return (
+            f" It lies between 1/λ_max ≈ {number(monotone, 4)} and 2/λ_max ≈ "
+            f"{number(stable, 4)}: expect zig-zag steps that still converge."
+        )
     return f" It is below 1/λ_max ≈ {number(monotone, 4)}: expect steady, monotone progress."
 
 
-def default_steps(facts: Facts, point: Sequence[Any], rate: float,
-                  ) -> tuple[int, str, Trajectory]:
+def default_steps(
+    facts: Facts,
+    point: Sequence[Any],
+    rate: float,
+) -> tuple[int, str, Trajectory]:
     """Enough steps to show convergence or divergence, from a trial run of gradient descent
     (returned too: it is the lesson's gradient-descent run when it fits)."""
     from symgd.numeric.results import Status
     from symgd.numeric.runner import descend
 
-    trial = descend(facts.problem, [float(v) for v in point], method="gd", lr=rate,
-                    steps=MAX_DEFAULT_STEPS, tol=TOLERANCE, trajectory=False)
+    trial = descend(
+        facts.problem,
+        [float(v) for v in point],
+        method="gd",
+        lr=rate,
+        steps=MAX_DEFAULT_STEPS,
+        tol=TOLERANCE,
+        trajectory=False,
+    )
     if trial.status is Status.CONVERGED:
         count = _nice_steps(max(trial.steps * 1.15, MIN_DEFAULT_STEPS))
-        return count, (f"Gradient descent converges in {trial.steps} steps (|∇f| below "
-                       f"{number(TOLERANCE)}); {count} leaves room for the other methods."), trial
+        return (
+            count,
+            (
+                f"Gradient descent converges in {trial.steps} steps (|∇f| below "
+                f"{number(TOLERANCE)}); {count} leaves room for the other methods."
+            ),
+            trial,
+        )
     if trial.status is Status.DIVERGED:
         count = _nice_steps(max(trial.steps, MIN_DEFAULT_STEPS))
-        return count, (f"Gradient descent runs away after {trial.steps} steps; {count} "
-                       "steps are enough to see every method's fate."), trial
-    return MAX_DEFAULT_STEPS, (
-        f"Gradient descent has still not converged after {MAX_DEFAULT_STEPS} steps "
-        "(symgd's cap for a lesson); the runs below show how far it got."), trial
+        return (
+            count,
+            (
+                f"Gradient descent runs away after {trial.steps} steps; {count} "
+                "steps are enough to see every method's fate."
+            ),
+            trial,
+        )
+    return (
+        MAX_DEFAULT_STEPS,
+        (
+            f"Gradient descent has still not converged after {MAX_DEFAULT_STEPS} steps "
+            "(symgd's cap for a lesson); the runs below show how far it got."
+        ),
+        trial,
+    )
 
 
 def _nice_below(value: float) -> float:
@@ -201,7 +244,7 @@ def _nice_below(value: float) -> float:
         return 0.1
     exponent = math.floor(math.log10(value))
     for mantissa in (5, 2, 1):
-        candidate = mantissa * 10.0 ** exponent
+        candidate = mantissa * 10.0**exponent
         if candidate <= value * (1 + 1e-12):
             return float(f"{candidate:.12g}")
     return float(f"{10.0 ** (exponent - 1) * 5:.12g}")
@@ -213,7 +256,7 @@ def _nice_steps(value: float) -> int:
         return MIN_DEFAULT_STEPS
     exponent = math.floor(math.log10(value))
     for mantissa in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        candidate = round(mantissa * 10.0 ** exponent)
+        candidate = round(mantissa * 10.0**exponent)
         if candidate >= value:
             return candidate
     return int(10 ** (exponent + 1))

@@ -75,11 +75,13 @@ class Facts:
             return np.array(self.hessian(), dtype=float)
         with np.errstate(all="ignore"):
             values = self.hessian(*[float(v) for v in point])
-            return np.array([[float(np.asarray(v, dtype=float)) for v in row] for row in values],
-                            dtype=float).reshape(self.n, self.n)
+            return np.array(
+                [[float(np.asarray(v, dtype=float)) for v in row] for row in values], dtype=float
+            ).reshape(self.n, self.n)
 
-    def window_at(self, point: Sequence[float], label: str = "",
-                  vectors: bool = False) -> RateWindow:
+    def window_at(
+        self, point: Sequence[float], label: str = "", vectors: bool = False
+    ) -> RateWindow:
         """The curvature window (eigenvalues, thresholds) of the Hessian at ``point``."""
         from symgd.calculus.curvature import window_of_matrix
 

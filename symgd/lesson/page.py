@@ -58,8 +58,9 @@ class Lesson:
         ``follow_symlinks`` is false (see :mod:`symgd.base.files`).
         """
         folder = output_folder(directory, follow_symlinks=follow_symlinks)
-        return write_atomically(folder / "report.html", self.html().encode("utf-8"),
-                                follow_symlinks=follow_symlinks)
+        return write_atomically(
+            folder / "report.html", self.html().encode("utf-8"), follow_symlinks=follow_symlinks
+        )
 
     def pdf(self, *, paper: str = "A4", workers: int = 2) -> bytes:
         """The same page printed to PDF (WeasyPrint), with page numbers and a running header.
@@ -79,19 +80,23 @@ class Lesson:
             return worker.typeset(parts, paper=paper, page_css=page_css, workers=workers)
         return pdf.typeset(parts, paper=paper, page_css=page_css, workers=workers)
 
-    def save_pdf(self, directory: str | Path, *, paper: str = "A4",
-                 follow_symlinks: bool = False) -> Path:
+    def save_pdf(
+        self, directory: str | Path, *, paper: str = "A4", follow_symlinks: bool = False
+    ) -> Path:
         """Write ``report.pdf`` into ``directory`` as :meth:`save` writes; return its path."""
         folder = output_folder(directory, follow_symlinks=follow_symlinks)
         check_output(folder / "report.pdf", follow_symlinks=follow_symlinks)  # before typesetting
-        return write_atomically(folder / "report.pdf", self.pdf(paper=paper),
-                                follow_symlinks=follow_symlinks)
+        return write_atomically(
+            folder / "report.pdf", self.pdf(paper=paper), follow_symlinks=follow_symlinks
+        )
 
     def _repr_html_(self) -> str:
         page = html.escape(self.html(), quote=True)
-        return (f'<iframe srcdoc="{page}" title="symgd lesson" '
-                'style="width:100%;height:85vh;border:1px solid #ddd;border-radius:6px">'
-                "</iframe>")
+        return (
+            f'<iframe srcdoc="{page}" title="symgd lesson" '
+            'style="width:100%;height:85vh;border:1px solid #ddd;border-radius:6px">'
+            "</iframe>"
+        )
 
     def __repr__(self) -> str:
         return f"Lesson({self.context['function']['source']!r})"
@@ -127,8 +132,10 @@ def print_parts(page: str, count: int) -> list[str]:
     bare_head = _MASTHEAD.sub("", head, count=1)
     bare_tail = _FOOTER.sub("", tail, count=1)
     runs = [run for run in runs if run]
-    return [(head if i == 0 else bare_head) + "".join(run)
-            + (tail if i == len(runs) - 1 else bare_tail) for i, run in enumerate(runs)]
+    return [
+        (head if i == 0 else bare_head) + "".join(run) + (tail if i == len(runs) - 1 else bare_tail)
+        for i, run in enumerate(runs)
+    ]
 
 
 # -- entry point ------------------------------------------------------------------------------

@@ -71,15 +71,19 @@ def reference_point(facts: Facts, gd: Trajectory, start: list[float]) -> tuple[l
         if target is not None:
             return list(target.as_floats()), (
                 f"at the {target.kind} {floats_plain(target.as_floats())} that gradient "
-                "descent reached")
+                "descent reached"
+            )
         return [float(v) for v in gd.xs[-1]], "at the point gradient descent reached"
     points = facts.isolated
     if points:
-        nearest = min(points, key=lambda p: sum((a - b) ** 2 for a, b in
-                                                zip(p.as_floats(), start, strict=True)))
+        nearest = min(
+            points,
+            key=lambda p: sum((a - b) ** 2 for a, b in zip(p.as_floats(), start, strict=True)),
+        )
         return list(nearest.as_floats()), (
             f"at the {nearest.kind} {floats_plain(nearest.as_floats())}, the critical "
-            "point nearest the start")
+            "point nearest the start"
+        )
     return start, "at the start point"
 
 
@@ -100,34 +104,54 @@ def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
         expected = ["half this lesson's η", "this lesson's η", "twice this lesson's η"]
     else:
         rates = [_round_sig_within(factor / top, top, factor) for factor in REGIME_FACTORS]
-        expected = ["monotone (η < 1/λ_max)", "zig-zag (1/λ_max < η < 2/λ_max)",
-                    "divergent (η > 2/λ_max)"]
+        expected = [
+            "monotone (η < 1/λ_max)",
+            "zig-zag (1/λ_max < η < 2/λ_max)",
+            "divergent (η > 2/λ_max)",
+        ]
     vectors = window.vectors
-    direction = (np.asarray(vectors[-1]) if vectors else np.ones(facts.n) / math.sqrt(facts.n))
+    direction = np.asarray(vectors[-1]) if vectors else np.ones(facts.n) / math.sqrt(facts.n)
     positive = top is not None and top > 0
-    saddle = (window.lambda_min is not None and window.lambda_min < -1e-12 and positive
-              and not relative)
+    saddle = (
+        window.lambda_min is not None and window.lambda_min < -1e-12 and positive and not relative
+    )
     # Away from a quadratic, the thresholds describe f near the reference point only, so
     # the runs start close to it, where f is nearly its quadratic model.
-    local = (vectors is not None and positive and not relative
-             and not facts.derivation.hessian_is_constant
-             and facts.nearest_point(reference) is not None)
+    local = (
+        vectors is not None
+        and positive
+        and not relative
+        and not facts.derivation.hessian_is_constant
+        and facts.nearest_point(reference) is not None
+    )
     panel_start, local_region = start, None
     if local and vectors is not None:
         panel_start, local_region = _near(facts, reference, direction, np.asarray(vectors[0]))
     runs = []
     for rate, label in zip(rates, expected, strict=True):
-        run = descend(facts.problem, panel_start, method="gd", lr=rate, steps=PANEL_STEPS,
-                      backend="numpy", tol=TOLERANCE)
+        run = descend(
+            facts.problem,
+            panel_start,
+            method="gd",
+            lr=rate,
+            steps=PANEL_STEPS,
+            backend="numpy",
+            tol=TOLERANCE,
+        )
         observed = classify_along(run, reference, direction, along_only=saddle or local)
         signal = run.fs if relative else (run.xs - np.asarray(reference)) @ direction
         runs.append(PanelRun(rate, label, run, observed, signal))
-    return RatePanel(reference, where, window, relative, saddle, local, panel_start,
-                     local_region, tuple(runs))
+    return RatePanel(
+        reference, where, window, relative, saddle, local, panel_start, local_region, tuple(runs)
+    )
 
 
-def _near(facts: Facts, reference: Sequence[float], direction: Any, lowest: Any,
-          ) -> tuple[list[float], Any]:
+def _near(
+    facts: Facts,
+    reference: Sequence[float],
+    direction: Any,
+    lowest: Any,
+) -> tuple[list[float], Any]:
     """A start close to ``reference`` (and for two variables the region drawn around it)."""
     import numpy as np
 

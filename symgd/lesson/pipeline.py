@@ -105,8 +105,13 @@ def work_lesson(
 
 def settings_values(s: Settings) -> dict[str, Any]:
     """The settings as plain numbers (the page's data and ``symgd explain --json``)."""
-    return {"start": list(s.start.floats), "lr": s.lr.value, "steps": s.steps,
-            "methods": list(s.methods), "defaults": sorted(s.defaults)}
+    return {
+        "start": list(s.start.floats),
+        "lr": s.lr.value,
+        "steps": s.steps,
+        "methods": list(s.methods),
+        "defaults": sorted(s.defaults),
+    }
 
 
 def page_context(worked: WorkedLesson) -> dict[str, Any]:
@@ -120,8 +125,10 @@ def page_context(worked: WorkedLesson) -> dict[str, Any]:
         "generator": f"symgd {__version__}",
         "title": f"Gradient descent on f({', '.join(facts.names)}) = {facts.problem.source}",
         "settings_values": settings_values(worked.settings),
-        "sections": [{"id": sid, "number": i, "title": title}
-                     for i, (sid, title) in enumerate(SECTIONS, start=1)],
+        "sections": [
+            {"id": sid, "number": i, "title": title}
+            for i, (sid, title) in enumerate(SECTIONS, start=1)
+        ],
         **{sid: as_context(getattr(sections, sid)) for sid, _ in SECTIONS[:1]},
         "settings": as_context(worked.settings_items),
         **{sid: as_context(getattr(sections, sid)) for sid, _ in SECTIONS[1:]},

@@ -71,11 +71,20 @@ def run_lesson(facts: Facts, chosen: Chosen) -> Runs:
     runs = tuple(_run_all(facts, s, chosen.trial))
     main = next((r for r in runs if r.method == "gd"), runs[0])
     region = _choose_region(facts, list(s.start.floats), runs)
-    surface = (data.sample_surface(facts.compiled.f_batch, facts.compiled.grad_batch, region)
-               if facts.n == 2 else None)
-    return Runs(runs, main, region, surface, tuple(_markers(facts, region, s.start.floats)),
-                tuple(_path_data(r, i) for i, r in enumerate(runs)),
-                _basins(facts, s, runs[0] if runs else None, region))
+    surface = (
+        data.sample_surface(facts.compiled.f_batch, facts.compiled.grad_batch, region)
+        if facts.n == 2
+        else None
+    )
+    return Runs(
+        runs,
+        main,
+        region,
+        surface,
+        tuple(_markers(facts, region, s.start.floats)),
+        tuple(_path_data(r, i) for i, r in enumerate(runs)),
+        _basins(facts, s, runs[0] if runs else None, region),
+    )
 
 
 def _backend(steps: int) -> str:
@@ -89,13 +98,27 @@ def _run_all(facts: Facts, s: Settings, trial: Trajectory | None) -> list[Trajec
     runs = []
     for method in s.methods:
         rate = 1.0 if method == "newton" else s.lr.value
-        if method == "gd" and trial is not None and trial.lr == rate and \
-                trial.steps <= s.steps and trial.status.value != "max_steps":
+        if (
+            method == "gd"
+            and trial is not None
+            and trial.lr == rate
+            and trial.steps <= s.steps
+            and trial.status.value != "max_steps"
+        ):
             runs.append(trial)  # the run that chose the step count: the same numbers
             continue
-        runs.append(descend(facts.problem, list(s.start.floats), method=method, lr=rate,
-                            steps=s.steps, backend=_backend(s.steps), tol=TOLERANCE,
-                            trajectory=False))
+        runs.append(
+            descend(
+                facts.problem,
+                list(s.start.floats),
+                method=method,
+                lr=rate,
+                steps=s.steps,
+                backend=_backend(s.steps),
+                tol=TOLERANCE,
+                trajectory=False,
+            )
+        )
     return runs
 
 
@@ -118,8 +141,11 @@ def marker_point(facts: Facts, point: Sequence[float]) -> tuple[float, ...]:
 def _markers(facts: Facts, region: Any, start: Sequence[float]) -> list[Any]:
     from symgd.render import figure_data as data
 
-    found = [data.Marker(marker_point(facts, p.as_floats()), p.kind, p.kind)
-             for p in facts.isolated if region.contains(p.as_floats())]
+    found = [
+        data.Marker(marker_point(facts, p.as_floats()), p.kind, p.kind)
+        for p in facts.isolated
+        if region.contains(p.as_floats())
+    ]
     return [*found, data.Marker(marker_point(facts, start), "start", "start")]
 
 
@@ -141,7 +167,9 @@ def _path_data(run: Trajectory, index: int) -> Any:
     keep = _thin(len(run.xs))
     return data.PathData(
         label=label(run.method),
-        xs=run.xs[keep], fs=run.fs[keep], grad_norms=run.grad_norms[keep],
+        xs=run.xs[keep],
+        fs=run.fs[keep],
+        grad_norms=run.grad_norms[keep],
         colour=plots.colour_for(run.method, index),
         diverged=run.status.value == "diverged",
         steps=run.step_numbers[keep],
@@ -158,18 +186,32 @@ def _basins(facts: Facts, s: Settings, run: Trajectory | None, region: Any) -> B
     minima = facts.minima
     if facts.n != 2 or len(minima) < 2:
         return None
-    gx, gy = np.meshgrid(np.linspace(region.lo[0], region.hi[0], BASIN_GRID),
-                         np.linspace(region.lo[1], region.hi[1], BASIN_GRID))
+    gx, gy = np.meshgrid(
+        np.linspace(region.lo[0], region.hi[0], BASIN_GRID),
+        np.linspace(region.lo[1], region.hi[1], BASIN_GRID),
+    )
     starts = np.column_stack([gx.ravel(), gy.ravel()])
-    batch = descend(facts.problem, starts, method="gd", lr=s.lr.value,
-                    steps=min(s.steps, 3000), tol=1e-6, keep_path=False)
+    batch = descend(
+        facts.problem,
+        starts,
+        method="gd",
+        lr=s.lr.value,
+        steps=min(s.steps, 3000),
+        tol=1e-6,
+        keep_path=False,
+    )
     finals = batch.xs[-1]
     coords = np.array([m.as_floats() for m in minima])
     distance = np.abs(finals[:, None, :] - coords[None, :, :]).max(axis=2)
     nearest = distance.argmin(axis=1)
-    close = distance[np.arange(len(finals)), nearest] < 1e-2 * np.maximum(
-        1.0, np.abs(coords).max(axis=1))[nearest]
+    close = (
+        distance[np.arange(len(finals)), nearest]
+        < 1e-2 * np.maximum(1.0, np.abs(coords).max(axis=1))[nearest]
+    )
     labels = np.where(close, nearest, -1).reshape(gx.shape)
-    reached = facts.nearest_point(run.xs[-1]) if run is not None and \
-        run.status.value == "converged" else None
+    reached = (
+        facts.nearest_point(run.xs[-1])
+        if run is not None and run.status.value == "converged"
+        else None
+    )
     return Basins(minima, labels, reached)

@@ -110,8 +110,9 @@ def make_start(exact: Sequence[sp.Expr]) -> Start:
 def parse_rate(lr: object) -> sp.Rational:
     """A learning rate given through the API or the command line, checked, as a rational."""
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not _positive_float(lr):
-        raise InputError(f"the learning rate must be a positive finite number, got "
-                         f"{short_repr(lr)}")
+        raise InputError(
+            f"the learning rate must be a positive finite number, got {short_repr(lr)}"
+        )
     return exact_number(lr)
 
 
@@ -127,12 +128,17 @@ def parse_methods(methods: object) -> tuple[str, ...]:
     from symgd.numeric.optimizers import make_optimizer
 
     if not isinstance(methods, str) and not (
-            isinstance(methods, Sequence | set | frozenset)
-            and all(isinstance(m, str) for m in methods)):
-        raise InputError("methods must be a comma-separated string or a list of names "
-                         f"such as ['gd', 'adam'], got {short_repr(methods)}")
-    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) \
+        isinstance(methods, Sequence | set | frozenset) and all(isinstance(m, str) for m in methods)
+    ):
+        raise InputError(
+            "methods must be a comma-separated string or a list of names "
+            f"such as ['gd', 'adam'], got {short_repr(methods)}"
+        )
+    names = (
+        [m.strip() for m in methods.split(",")]
+        if isinstance(methods, str)
         else [str(m).strip() for m in methods]
+    )
     names = [m for m in names if m]
     if not names:
         raise InputError("no optimizer named; use for example --methods gd,momentum,adam")
@@ -151,8 +157,10 @@ def parse_start(facts: Facts, start: StartInput) -> tuple[sp.Expr, ...]:
     if isinstance(start, Mapping):
         unknown = [k for k in start if k not in names]
         if unknown:
-            raise InputError(f"{', '.join(map(str, unknown))} is not a variable of the "
-                             f"function ({', '.join(names)})")
+            raise InputError(
+                f"{', '.join(map(str, unknown))} is not a variable of the "
+                f"function ({', '.join(names)})"
+            )
         missing = [k for k in names if k not in start]
         if missing:
             raise InputError(f"the start point gives no value for {', '.join(missing)}")
@@ -160,16 +168,22 @@ def parse_start(facts: Facts, start: StartInput) -> tuple[sp.Expr, ...]:
     elif isinstance(start, int | float):
         values = [start]
     elif isinstance(given := cast(Any, start), str) or not hasattr(given, "__iter__"):
-        raise InputError(f"the start point must be a sequence of numbers or a mapping "
-                         f"{{name: number}}, got {type(start).__name__}")
+        raise InputError(
+            f"the start point must be a sequence of numbers or a mapping "
+            f"{{name: number}}, got {type(start).__name__}"
+        )
     else:
         values = list(start)
     if len(values) != facts.n:
-        raise InputError(f"the start point has {len(values)} value(s) but the function has "
-                         f"{facts.n} variable(s) ({', '.join(names)})")
+        raise InputError(
+            f"the start point has {len(values)} value(s) but the function has "
+            f"{facts.n} variable(s) ({', '.join(names)})"
+        )
     floats = [_start_number(v, name) for v, name in zip(values, names, strict=True)]
-    point = tuple(exact_number(v if isinstance(v, int | str) else f)
-                  for v, f in zip(values, floats, strict=True))
+    point = tuple(
+        exact_number(v if isinstance(v, int | str) else f)
+        for v, f in zip(values, floats, strict=True)
+    )
     _check_start_value(facts, floats)
     return point
 
@@ -182,15 +196,20 @@ def _check_start_value(facts: Facts, floats: Sequence[float]) -> None:
 
         why = undefined_at(facts.problem, facts.compiled, floats)
         if why is not None:
-            raise InputError(f"the start point is outside the domain of f: {why}; choose "
-                             "a point where f and its gradient are defined")
-        raise InputError("f or its gradient at the start point is too large for floating "
-                         "point (beyond about 1.8e308); choose a start nearer the origin")
+            raise InputError(
+                f"the start point is outside the domain of f: {why}; choose "
+                "a point where f and its gradient are defined"
+            )
+        raise InputError(
+            "f or its gradient at the start point is too large for floating "
+            "point (beyond about 1.8e308); choose a start nearer the origin"
+        )
     if abs(value) > _runaway():
         raise InputError(
             f"f is about {number(value, 3)} at the start point, beyond 1e12 in size: every run "
             "would count that as running away and stop at once; choose a start where f "
-            "is smaller")
+            "is smaller"
+        )
 
 
 def _positive_float(value: float) -> bool:
@@ -211,21 +230,26 @@ def _runaway() -> float:
 def _start_number(value: Any, name: str) -> float:
     """One coordinate of a start point given through the API, checked: a finite number, at
     most 1e12 in size (descent counts a larger coordinate as running away)."""
-    if isinstance(value, bool) or (not isinstance(value, int | float | str)
-                                   and not hasattr(value, "__float__")):
+    if isinstance(value, bool) or (
+        not isinstance(value, int | float | str) and not hasattr(value, "__float__")
+    ):
         raise InputError(f"the start value for {name} must be a number, got {short_repr(value)}")
     try:
         as_float = float(value)
     except OverflowError:
-        raise InputError(f"the start value for {name} is too large for floating point "
-                         "(beyond about 1.8e308)") from None
+        raise InputError(
+            f"the start value for {name} is too large for floating point (beyond about 1.8e308)"
+        ) from None
     except (TypeError, ValueError):
-        raise InputError(f"the start value for {name} must be a number, got "
-                         f"{short_repr(value)}") from None
+        raise InputError(
+            f"the start value for {name} must be a number, got {short_repr(value)}"
+        ) from None
     if not math.isfinite(as_float):
         raise InputError(f"the start value for {name} must be finite, got {short_repr(value)}")
     if abs(as_float) > _runaway():
-        raise InputError(f"the start value for {name} is {as_float:.3g}, beyond 1e12 in size: "
-                         "descent counts such a coordinate as running away, so every run "
-                         "would stop at once; choose a start nearer the origin")
+        raise InputError(
+            f"the start value for {name} is {as_float:.3g}, beyond 1e12 in size: "
+            "descent counts such a coordinate as running away, so every run "
+            "would stop at once; choose a start nearer the origin"
+        )
     return as_float

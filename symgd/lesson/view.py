@@ -32,8 +32,11 @@ def as_context(value: Any) -> Any:
     {'x': 1, 'tags': ['a']}
     """
     if isinstance(value, View):
-        return {f.name: as_context(getattr(value, f.name)) for f in fields(value)  # type: ignore[arg-type]
-                if f.metadata.get("page", True)}
+        return {
+            f.name: as_context(getattr(value, f.name))
+            for f in fields(value)  # type: ignore[arg-type]
+            if f.metadata.get("page", True)
+        }
     if isinstance(value, Mapping):
         return {k: as_context(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

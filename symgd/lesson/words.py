@@ -9,9 +9,13 @@ from typing import Any
 from symgd.render.latex import number, tex
 
 KIND_TONES = {"minimum": "good", "maximum": "bad", "saddle": "warn", "degenerate": ""}
-OUTCOME = {"converged": ("converged", "good"), "max_steps": ("still moving", "warn"),
-           "diverged": ("diverged", "bad"), "singular": ("stopped: singular", "warn"),
-           "domain": ("left the domain", "bad")}
+OUTCOME = {
+    "converged": ("converged", "good"),
+    "max_steps": ("still moving", "warn"),
+    "diverged": ("diverged", "bad"),
+    "singular": ("stopped: singular", "warn"),
+    "domain": ("left the domain", "bad"),
+}
 
 
 def sentence(text: str) -> str:
@@ -30,30 +34,42 @@ def eigen_sentence(values: Sequence[float]) -> str:
     if positive == 0 and zero == 0:
         return "All eigenvalues are negative: f curves down in every direction, like a dome."
     if zero and not negative:
-        return ("The eigenvalues are positive or zero: f curves up or stays flat, never down; "
-                "along a zero eigenvalue's direction it is a straight valley floor.")
+        return (
+            "The eigenvalues are positive or zero: f curves up or stays flat, never down; "
+            "along a zero eigenvalue's direction it is a straight valley floor."
+        )
     if zero and not positive:
         return "The eigenvalues are negative or zero: f curves down or stays flat."
-    return ("The eigenvalues have both signs: f curves up along some directions and down "
-            "along others, like a saddle or a mountain pass.")
+    return (
+        "The eigenvalues have both signs: f curves up along some directions and down "
+        "along others, like a saddle or a mountain pass."
+    )
 
 
 def convexity_meaning(verdict: str, has_minimum: bool) -> str:
     """What the convexity verdict means for descent."""
     if verdict == "strictly convex":
-        return ("So f has at most one minimum, with no other valleys to get stuck in: with a "
-                "small enough learning rate, gradient descent reaches it from any start"
-                + ("." if has_minimum else ", if a minimum exists at all."))
+        return (
+            "So f has at most one minimum, with no other valleys to get stuck in: with a "
+            "small enough learning rate, gradient descent reaches it from any start"
+            + ("." if has_minimum else ", if a minimum exists at all.")
+        )
     if verdict == "convex":
-        return ("So every local minimum is a global one (there may be a whole flat set of "
-                "them); descent with a small enough learning rate never gets trapped in a "
-                "worse valley.")
+        return (
+            "So every local minimum is a global one (there may be a whole flat set of "
+            "them); descent with a small enough learning rate never gets trapped in a "
+            "worse valley."
+        )
     if verdict in ("strictly concave", "concave"):
-        return ("So f curves down everywhere: it has no minimum, and gradient descent can only "
-                "run downhill forever. (Gradient ascent would climb to the maximum.)")
+        return (
+            "So f curves down everywhere: it has no minimum, and gradient descent can only "
+            "run downhill forever. (Gradient ascent would climb to the maximum.)"
+        )
     if verdict == "neither":
-        return ("So no global guarantee applies: the start point and the learning rate decide "
-                "where descent goes, and it may meet saddles or several separate minima.")
+        return (
+            "So no global guarantee applies: the start point and the learning rate decide "
+            "where descent goes, and it may meet saddles or several separate minima."
+        )
     return "Without a verdict, treat the guarantees of convex optimisation as not available."
 
 
@@ -74,14 +90,20 @@ def domain_notes(expr: Any) -> list[str]:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.log):
             add(f"log needs a positive argument: f is defined only where {node.args[0]} > 0.")
-        elif isinstance(node, sp.Pow) and node.exp.is_Rational and not node.exp.is_Integer \
-                and node.exp.q % 2 == 0:
+        elif (
+            isinstance(node, sp.Pow)
+            and node.exp.is_Rational
+            and not node.exp.is_Integer
+            and node.exp.q % 2 == 0
+        ):
             add(f"A square root needs {node.base} ≥ 0, and its derivative needs {node.base} > 0.")
         elif isinstance(node, sp.Pow) and node.exp.is_negative and node.base.free_symbols:
             add(f"Division: f is undefined where {node.base} = 0.")
         elif isinstance(node, sp.Abs | relu | leaky_relu | sp.Max | sp.Min):
-            add("f has a kink (|·|, ReLU, max or min): at the kink the derivative jumps, and "
-                "symgd uses the derivative of the side the point lies on.")
+            add(
+                "f has a kink (|·|, ReLU, max or min): at the kink the derivative jumps, and "
+                "symgd uses the derivative of the side the point lies on."
+            )
         elif isinstance(node, sp.asin | sp.acos):
             add(f"arcsin/arccos need −1 ≤ {node.args[0]} ≤ 1.")
         elif isinstance(node, sp.tan):
@@ -92,6 +114,7 @@ def domain_notes(expr: Any) -> list[str]:
 def step_view(item: Any) -> dict[str, Any]:
     """A LatexStep tree for the template: the simplification (if any) comes last, after the
     rule-by-rule derivation it tidies up."""
+
     def view(node: Any) -> dict[str, Any]:
         return {
             "rule": node.title,
@@ -103,11 +126,17 @@ def step_view(item: Any) -> dict[str, Any]:
 
     if item.rule == "simplify" and item.children:
         raw = view(item.children[0])
-        raw["substeps"] = [*raw["substeps"], {
-            "rule": item.title, "explanation": after_colon(item.explanation),
-            "formula_latex": item.equation_latex, "general_latex": "", "substeps": []}]
-        head = item.explanation.split(" Simplify:")[0] if " Simplify:" in item.explanation \
-            else ""
+        raw["substeps"] = [
+            *raw["substeps"],
+            {
+                "rule": item.title,
+                "explanation": after_colon(item.explanation),
+                "formula_latex": item.equation_latex,
+                "general_latex": "",
+                "substeps": [],
+            },
+        ]
+        head = item.explanation.split(" Simplify:")[0] if " Simplify:" in item.explanation else ""
         if head and not raw["explanation"].startswith(head):
             raw["explanation"] = f"{head} {raw['explanation']}"
         return raw

@@ -60,8 +60,9 @@ def compile_functions(
     """
     variables = tuple(variables)
     derived = gradient_of(expr, variables) if gradient is None else tuple(gradient)
-    return batch_functions(expr, variables, derived, hessian,
-                           lambda: hessian_of(derived, variables))
+    return batch_functions(
+        expr, variables, derived, hessian, lambda: hessian_of(derived, variables)
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -136,8 +137,9 @@ class ScalarStepper:
     single: Callable[..., tuple[float, ...]]
     loop: Callable[..., bool]
 
-    def bind(self, constants: Mapping[str, float]) -> tuple[Callable[..., tuple[float, ...]],
-                                                             Callable[..., tuple[float, ...]]]:
+    def bind(
+        self, constants: Mapping[str, float]
+    ) -> tuple[Callable[..., tuple[float, ...]], Callable[..., tuple[float, ...]]]:
         """Copies of ``function`` and ``single`` that read ``constants``."""
         bound = self._bound(constants)
         return bound[1], bound[2]
@@ -151,8 +153,10 @@ class ScalarStepper:
         key = tuple(values.items())
         bound = _BOUND.get((id(self), key))
         if bound is None or bound[0] is not self:
-            bound = (self, *(_with_globals(f, values)
-                             for f in (self.function, self.single, self.loop)))
+            bound = (
+                self,
+                *(_with_globals(f, values) for f in (self.function, self.single, self.loop)),
+            )
             if len(_BOUND) > 256:
                 _BOUND.clear()
             _BOUND[(id(self), key)] = bound
@@ -192,12 +196,15 @@ def build_scalar_stepper(
     """
     n = len(variables)
     k = default_unroll(n) if unroll is None else unroll
-    function, loop = _lambdify_steps(variables, gradient, rule, constant_names, values, k,
-                                     expr=expr, runner=True)
-    single = function if k == 1 else _lambdify_steps(
-        variables, gradient, rule, constant_names, values, 1, expr=expr)
-    return ScalarStepper(n, len(rule.buffers), k, tuple(constant_names), function, single,
-                         loop)
+    function, loop = _lambdify_steps(
+        variables, gradient, rule, constant_names, values, k, expr=expr, runner=True
+    )
+    single = (
+        function
+        if k == 1
+        else _lambdify_steps(variables, gradient, rule, constant_names, values, 1, expr=expr)
+    )
+    return ScalarStepper(n, len(rule.buffers), k, tuple(constant_names), function, single, loop)
 
 
 def step_with_value(
@@ -223,13 +230,25 @@ def step_with_value(
     (every argument may be an array of starts), so a batch and a single run from the same
     start take the same steps.
     """
-    return _lambdify_steps(variables, gradient, rule, constant_names, values, 1,
-                           constants_as_args=True, expr=expr, with_value=True,
-                           fold_last=latency, vectorised=vectorised)
+    return _lambdify_steps(
+        variables,
+        gradient,
+        rule,
+        constant_names,
+        values,
+        1,
+        constants_as_args=True,
+        expr=expr,
+        with_value=True,
+        fold_last=latency,
+        vectorised=vectorised,
+    )
 
 
-def _needed(pairs: Sequence[tuple[sp.Symbol, sp.Expr]], targets: Sequence[sp.Expr],
-            ) -> list[tuple[sp.Symbol, sp.Expr]]:
+def _needed(
+    pairs: Sequence[tuple[sp.Symbol, sp.Expr]],
+    targets: Sequence[sp.Expr],
+) -> list[tuple[sp.Symbol, sp.Expr]]:
     """The assignments ``targets`` depend on, in order (dead ones dropped)."""
     wanted: set[sp.Basic] = set()
     for target in targets:
@@ -247,7 +266,7 @@ def _folded_step(x: sp.Expr, g: sp.Expr, scale: sp.Expr, ops: _SymbolicOps) -> s
     the terms that carry x as a factor gathered (``x·(1 + 2η + ...) + ...``), or ``None`` when
     that takes no fewer operations. The folded constants depend on η only: computed once per
     call, they are shared by the unrolled steps."""
-    with_x: list[tuple[sp.Expr, sp.Expr]] = []   # coefficient·x·rest
+    with_x: list[tuple[sp.Expr, sp.Expr]] = []  # coefficient·x·rest
     without: list[tuple[sp.Expr, sp.Expr]] = []  # coefficient·rest
     for term in sp.Add.make_args(g):
         coeff, rest = term.as_coeff_Mul()
@@ -267,8 +286,7 @@ def _folded_step(x: sp.Expr, g: sp.Expr, scale: sp.Expr, ops: _SymbolicOps) -> s
     tail = [constant(c * scale) * rest for c, rest in without]
     if with_x:
         lead = 1 + sum((c * scale for c, rest in with_x if rest == 1), sp.Integer(0))
-        inner = [constant(lead)] + [constant(c * scale) * rest for c, rest in with_x
-                                    if rest != 1]
+        inner = [constant(lead)] + [constant(c * scale) * rest for c, rest in with_x if rest != 1]
         folded = sp.Mul(x, sp.Add(*inner)) if len(inner) > 1 else x * inner[0]
         value = sp.Add(folded, *tail)
     else:
@@ -294,8 +312,14 @@ class _StepPlan:
     value_expr: sp.Expr | None
 
 
-def _plan(variables: Sequence[sp.Symbol], gradient: Sequence[sp.Expr], rule: RuleLike,
-          constant_names: Sequence[str], expr: sp.Expr | None, with_value: bool) -> _StepPlan:
+def _plan(
+    variables: Sequence[sp.Symbol],
+    gradient: Sequence[sp.Expr],
+    rule: RuleLike,
+    constant_names: Sequence[str],
+    expr: sp.Expr | None,
+    with_value: bool,
+) -> _StepPlan:
     n = len(variables)
     xs = [sp.Symbol(f"_x{i}", real=True) for i in range(n)]
     rename = dict(zip(variables, xs, strict=True))
@@ -310,13 +334,21 @@ def _plan(variables: Sequence[sp.Symbol], gradient: Sequence[sp.Expr], rule: Rul
     targets = [*found, value_expr] if with_value and value_expr is not None else found
     replacements = [(name, value.xreplace(rename)) for name, value in _needed(pairs, targets)]
     reduced = [sp.sympify(g).xreplace(rename) for g in found]
-    return _StepPlan(xs, buffers, sp.Symbol("_t"), constants, rename, replacements, reduced,
-                     value_expr)
+    return _StepPlan(
+        xs, buffers, sp.Symbol("_t"), constants, rename, replacements, reduced, value_expr
+    )
 
 
-def _fold_all(current: Sequence[Any], components: Sequence[sp.Expr], scale: sp.Expr,
-              rule: RuleLike, step_count: sp.Expr, constants: Mapping[str, sp.Symbol],
-              values: Mapping[str, float], ops: _SymbolicOps) -> list[Any]:
+def _fold_all(
+    current: Sequence[Any],
+    components: Sequence[sp.Expr],
+    scale: sp.Expr,
+    rule: RuleLike,
+    step_count: sp.Expr,
+    constants: Mapping[str, sp.Symbol],
+    values: Mapping[str, float],
+    ops: _SymbolicOps,
+) -> list[Any]:
     """Each coordinate's next value with η folded into the gradient's coefficients (see
     :func:`_folded_step`), or the rule's own update where folding saves nothing."""
     folded_x: list[Any] = []
@@ -329,8 +361,15 @@ def _fold_all(current: Sequence[Any], components: Sequence[sp.Expr], scale: sp.E
     return folded_x
 
 
-def _unrolled(plan: _StepPlan, rule: RuleLike, values: Mapping[str, float], unroll: int,
-              ops: _SymbolicOps, with_value: bool, fold_last: bool) -> list[sp.Expr]:
+def _unrolled(
+    plan: _StepPlan,
+    rule: RuleLike,
+    values: Mapping[str, float],
+    unroll: int,
+    ops: _SymbolicOps,
+    with_value: bool,
+    fold_last: bool,
+) -> list[sp.Expr]:
     """The outputs of ``unroll`` steps: the iterates, the buffers, the step count, |∇f|² of
     the last gradient and (``with_value``) f at the input point; ``ops`` records the
     assignments that compute them."""
@@ -354,8 +393,9 @@ def _unrolled(plan: _StepPlan, rule: RuleLike, values: Mapping[str, float], unro
         if scale is not None and (index < unroll - 1 or fold_last):
             # fold η into the gradient's coefficients (the last step's gradient is still
             # computed below, for |∇f|², but off the chain from one iterate to the next)
-            folded_x = _fold_all(current, components, scale, rule, step_count, constants,
-                                 values, ops)
+            folded_x = _fold_all(
+                current, components, scale, rule, step_count, constants, values, ops
+            )
             if index < unroll - 1:
                 current = folded_x
                 outputs.extend(current)
@@ -366,8 +406,9 @@ def _unrolled(plan: _StepPlan, rule: RuleLike, values: Mapping[str, float], unro
         new_state: list[list[Any]] = [[None] * n for _ in plan.buffers]
         new_x: list[Any] = []
         for i in range(n):
-            delta, updated = rule.apply(g[i], tuple(s[i] for s in state), step_count,
-                                        constants, values, ops)
+            delta, updated = rule.apply(
+                g[i], tuple(s[i] for s in state), step_count, constants, values, ops
+            )
             new_x.append(folded_x[i] if folded_x else ops.let(current[i] + delta))
             for j, value in enumerate(updated):
                 new_state[j][i] = ops.let(value)
@@ -405,18 +446,25 @@ def _lambdify_steps(
     args = [*plan.xs, *(v for b in plan.buffers for v in b), plan.t]
     if constants_as_args:
         args += [plan.constants[name] for name in constant_names]
-    function = lambdify(args, tuple(outputs), numpy=vectorised,
-                        printer=numpy_printer() if vectorised else scalar_printer(),
-                        cse=lambda exprs: (assignments, exprs))
+    function = lambdify(
+        args,
+        tuple(outputs),
+        numpy=vectorised,
+        printer=numpy_printer() if vectorised else scalar_printer(),
+        cse=lambda exprs: (assignments, exprs),
+    )
     if runner:
-        return function, _runner(function, args, assignments, outputs,
-                                 (unroll - 1) * len(plan.xs))
+        return function, _runner(function, args, assignments, outputs, (unroll - 1) * len(plan.xs))
     return function
 
 
-def _runner(function: Callable[..., Any], args: Sequence[sp.Symbol],
-            assignments: Sequence[tuple[sp.Symbol, sp.Expr]], outputs: Sequence[sp.Expr],
-            cut: int) -> Callable[..., bool]:
+def _runner(
+    function: Callable[..., Any],
+    args: Sequence[sp.Symbol],
+    assignments: Sequence[tuple[sp.Symbol, sp.Expr]],
+    outputs: Sequence[sp.Expr],
+    cut: int,
+) -> Callable[..., bool]:
     """The loop around ``function``'s body: ``run(*state, calls, keep, lo, hi)`` takes
     ``calls`` fused steps, hands each call's output tuple to ``keep`` and returns True as soon
     as |∇f|² leaves ``[lo, hi]`` (the alarm of :func:`symgd.descend`), False otherwise.
@@ -428,16 +476,21 @@ def _runner(function: Callable[..., Any], args: Sequence[sp.Symbol],
     """
     printer = scalar_printer()
     names = [printer.doprint(a) for a in args]
-    lines = [f"def run({', '.join(names)}, _calls, _keep, _lo, _hi):",
-             "    for _ in range(_calls):"]
-    lines += [f"        {printer.doprint(name)} = {printer.doprint(value)}"
-              for name, value in assignments]
-    lines += [f"        _out = ({', '.join(printer.doprint(o) for o in outputs)},)",
-              "        _keep(_out)",
-              f"        {', '.join(names)}, = _out[{cut}:-1]",
-              "        if not _lo <= _out[-1] <= _hi:",
-              "            return True",
-              "    return False"]
+    lines = [
+        f"def run({', '.join(names)}, _calls, _keep, _lo, _hi):",
+        "    for _ in range(_calls):",
+    ]
+    lines += [
+        f"        {printer.doprint(name)} = {printer.doprint(value)}" for name, value in assignments
+    ]
+    lines += [
+        f"        _out = ({', '.join(printer.doprint(o) for o in outputs)},)",
+        "        _keep(_out)",
+        f"        {', '.join(names)}, = _out[{cut}:-1]",
+        "        if not _lo <= _out[-1] <= _hi:",
+        "            return True",
+        "    return False",
+    ]
     namespace = function.__globals__
     exec(compile("\n".join(lines) + "\n", "<symgd step loop>", "exec"), namespace)
     run: Callable[..., bool] = namespace.pop("run")

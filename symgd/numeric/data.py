@@ -35,8 +35,7 @@ MAX_DATA_BYTES = 256 * 1024 * 1024
 
 #: a number as data holds it: ASCII digits, an optional sign, point and exponent, and nothing
 #: else (``float()`` also takes ``1_000``, ``nan``, ``inf`` and digits of other scripts)
-_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*",
-                     re.ASCII)
+_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*", re.ASCII)
 #: characters no valid cell can hold (the quick check of a whole column)
 _NOT_NUMERIC = re.compile(r"[^0-9eE+\-. \t]", re.ASCII)
 _NON_FINITE = {"nan", "inf", "infinity"}
@@ -73,8 +72,9 @@ class Dataset:
         try:
             return self.columns[name]
         except KeyError:
-            raise MissingColumnError(_missing_message(self.source, [name], self.names),
-                                     [name]) from None
+            raise MissingColumnError(
+                _missing_message(self.source, [name], self.names), [name]
+            ) from None
 
     def select(self, names: Sequence[str]) -> tuple[np.ndarray, ...]:
         """The columns ``names``, in that order (every missing one named in one error)."""
@@ -110,6 +110,7 @@ class Demo:
 
 # -- CSV --------------------------------------------------------------------------------------
 
+
 def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
     """Read ``path``; ``columns`` are the ones that must be present and numeric (default: all).
 
@@ -121,13 +122,13 @@ def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{label} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
-                         ) from None
+        raise InputError(
+            f"{label} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+        ) from None
     return parse_csv(text, columns, source=label)
 
 
-def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = "data"
-              ) -> Dataset:
+def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = "data") -> Dataset:
     """Parse CSV ``text`` (see :func:`load_csv`)."""
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -141,13 +142,16 @@ def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = 
     wanted = list(dict.fromkeys(columns)) if columns is not None else [n for n in names if n]
     missing = [n for n in wanted if n not in names]
     if missing:
-        raise MissingColumnError(_missing_message(source, missing, tuple(n for n in names if n),
-                                                  header_line), missing)
+        raise MissingColumnError(
+            _missing_message(source, missing, tuple(n for n in names if n), header_line), missing
+        )
     for name in wanted:
         where = [i + 1 for i, n in enumerate(names) if n == name]
         if len(where) > 1:
-            raise InputError(f"{source}, header (line {header_line}): column {name!r} appears "
-                             f"{len(where)} times (positions {', '.join(map(str, where))})")
+            raise InputError(
+                f"{source}, header (line {header_line}): column {name!r} appears "
+                f"{len(where)} times (positions {', '.join(map(str, where))})"
+            )
     if not rows:
         raise InputError(f"{source} has a header (line {header_line}) but no data rows")
     data: dict[str, np.ndarray] = {}
@@ -163,8 +167,9 @@ def _header(reader: Any, source: str) -> tuple[list[str], int]:
         if not record or all(not cell.strip() for cell in record):
             continue
         return record, reader.line_num
-    raise InputError(f"{source} is empty: it needs a header line naming the columns, then one "
-                     "line per example")
+    raise InputError(
+        f"{source} is empty: it needs a header line naming the columns, then one line per example"
+    )
 
 
 def _rows(reader: Any, width: int, source: str) -> tuple[list[list[str]], list[int]]:
@@ -175,9 +180,11 @@ def _rows(reader: Any, width: int, source: str) -> tuple[list[list[str]], list[i
             continue
         if len(record) != width:
             row = len(rows) + 1
-            raise InputError(f"{source}, row {row} (line {reader.line_num}): {len(record)} "
-                             f"field{'s' if len(record) != 1 else ''}, but the header names "
-                             f"{width} column{'s' if width != 1 else ''}")
+            raise InputError(
+                f"{source}, row {row} (line {reader.line_num}): {len(record)} "
+                f"field{'s' if len(record) != 1 else ''}, but the header names "
+                f"{width} column{'s' if width != 1 else ''}"
+            )
         rows.append(record)
         lines.append(reader.line_num)
         if len(rows) > MAX_ROWS:
@@ -185,8 +192,7 @@ def _rows(reader: Any, width: int, source: str) -> tuple[list[list[str]], list[i
     return rows, lines
 
 
-def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source: str
-               ) -> np.ndarray:
+def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source: str) -> np.ndarray:
     """Convert one column, naming the first bad cell by row, line and column.
 
     A cell is a decimal number in ASCII (``-1.5``, ``2e-3``, spaces or tabs around it). Python's
@@ -203,8 +209,9 @@ def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source:
         for i, cell in enumerate(cells):
             problem = _cell_problem(cell)
             if problem is not None:
-                raise InputError(f"{_place(source, i, lines)}, column {name!r}: "
-                                 f"{problem}") from None
+                raise InputError(
+                    f"{_place(source, i, lines)}, column {name!r}: {problem}"
+                ) from None
         raise InputError(f"{source}, column {name!r}: a value is not a number") from None
     return values
 
@@ -224,19 +231,25 @@ def _cell_problem(cell: str) -> str | None:
             return f"{shown} is not a number (use the ASCII digits 0-9)"
         return f"{shown} is not a number"
     if not np.isfinite(float(text)):
-        return (f"{shown} is not a finite number (it is beyond the float range, about "
-                "±1.8e308)")
+        return f"{shown} is not a finite number (it is beyond the float range, about ±1.8e308)"
     return None
 
 
-def _check_finite(values: np.ndarray, name: str, lines: Sequence[int] | None, source: str,
-                  shown: Sequence[str] | None = None) -> None:
+def _check_finite(
+    values: np.ndarray,
+    name: str,
+    lines: Sequence[int] | None,
+    source: str,
+    shown: Sequence[str] | None = None,
+) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
         text = _shown(shown[i]) if shown is not None else repr(float(values[i]))
-        raise InputError(f"{_place(source, i, lines)}, column {name!r}: {text} is not a "
-                         "finite number (NaN and infinity cannot be fitted)")
+        raise InputError(
+            f"{_place(source, i, lines)}, column {name!r}: {text} is not a "
+            "finite number (NaN and infinity cannot be fitted)"
+        )
 
 
 def _place(source: str, index: int, lines: Sequence[int] | None) -> str:
@@ -248,20 +261,25 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _missing_message(source: str, missing: Sequence[str], known: Sequence[str],
-                     header_line: int | None = None) -> str:
+def _missing_message(
+    source: str, missing: Sequence[str], known: Sequence[str], header_line: int | None = None
+) -> str:
     where = f", header (line {header_line})" if header_line is not None else ""
     plural = len(missing) > 1
     listed = ", ".join(repr(m) for m in missing)
     columns = ", ".join(known) if known else "none"
-    return (f"{source}{where}: no column{'s' if plural else ''} named {listed}; "
-            f"the columns are: {columns}")
+    return (
+        f"{source}{where}: no column{'s' if plural else ''} named {listed}; "
+        f"the columns are: {columns}"
+    )
 
 
 # -- arrays and other tables ------------------------------------------------------------------
 
-def from_columns(data: Any, columns: Sequence[str] | None = None, *, source: str = "data"
-                 ) -> Dataset:
+
+def from_columns(
+    data: Any, columns: Sequence[str] | None = None, *, source: str = "data"
+) -> Dataset:
     """A :class:`Dataset` from a mapping of name → 1-D numbers (a dict, a pandas DataFrame).
 
     ``columns`` are the ones that must be present (default: all); each is checked to be 1-D,
@@ -272,8 +290,10 @@ def from_columns(data: Any, columns: Sequence[str] | None = None, *, source: str
             return data
         return Dataset(dict(zip(columns, data.select(columns), strict=True)), data.source)
     if not hasattr(data, "keys") or not hasattr(data, "__getitem__"):
-        raise InputError(f"data must be a CSV path, a Dataset or a mapping of column name to "
-                         f"values, got {type(data).__name__}")
+        raise InputError(
+            f"data must be a CSV path, a Dataset or a mapping of column name to "
+            f"values, got {type(data).__name__}"
+        )
     names = [str(k) for k in data.keys()]  # noqa: SIM118  (a DataFrame is not a Mapping)
     wanted = list(dict.fromkeys(columns)) if columns is not None else names
     missing = [n for n in wanted if n not in names]
@@ -292,17 +312,22 @@ def from_columns(data: Any, columns: Sequence[str] | None = None, *, source: str
                 try:
                     float(cell)
                 except (TypeError, ValueError):
-                    raise InputError(f"{source}, row {i + 1}, column {name!r}: "
-                                     f"{_shown(str(cell))} is not a number") from None
+                    raise InputError(
+                        f"{source}, row {i + 1}, column {name!r}: "
+                        f"{_shown(str(cell))} is not a number"
+                    ) from None
             raise InputError(f"{source}, column {name!r}: the values are not numbers") from None
         if values.ndim != 1:
-            raise InputError(f"{source}, column {name!r}: expected one value per row "
-                             f"(1-D), got shape {values.shape}")
+            raise InputError(
+                f"{source}, column {name!r}: expected one value per row "
+                f"(1-D), got shape {values.shape}"
+            )
         if length is None:
             length = len(values)
         elif len(values) != length:
-            raise InputError(f"{source}: column {name!r} has {len(values)} rows, but "
-                             f"{wanted[0]!r} has {length}")
+            raise InputError(
+                f"{source}: column {name!r} has {len(values)} rows, but {wanted[0]!r} has {length}"
+            )
         _check_finite(values, name, None, source)
         out[name] = np.ascontiguousarray(values)
     if not length:
@@ -311,6 +336,7 @@ def from_columns(data: Any, columns: Sequence[str] | None = None, *, source: str
 
 
 # -- demos ------------------------------------------------------------------------------------
+
 
 def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
     """The built-in dataset ``name`` (``"linear"`` or ``"logistic"``), same on every machine.
@@ -329,23 +355,36 @@ def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
         x = rng.uniform(-2.0, 2.0, rows)
         y = 3.0 * x + 2.0 + rng.normal(0.0, 0.5, rows)
         return Demo(
-            name, "(y - (w*x + b))**2", ("w", "b"), Dataset({"x": x, "y": y}, "the linear demo"),
+            name,
+            "(y - (w*x + b))**2",
+            ("w", "b"),
+            Dataset({"x": x, "y": y}, "the linear demo"),
             f"{rows} points near the line y = 3x + 2 (x uniform on [−2, 2], Gaussian noise "
             "with σ = 0.5), fitted by least squares",
-            lr=0.1, epochs=100, truth={"w": 3.0, "b": 2.0})
+            lr=0.1,
+            epochs=100,
+            truth={"w": 3.0, "b": 2.0},
+        )
     x = rng.normal(0.0, 1.5, rows)
     chance = 1.0 / (1.0 + np.exp(-(2.0 * x - 1.0)))
     y = (rng.uniform(0.0, 1.0, rows) < chance).astype(float)
     return Demo(
-        name, "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))", ("w", "b"),
+        name,
+        "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))",
+        ("w", "b"),
         Dataset({"x": x, "y": y}, "the logistic demo"),
         f"{rows} labels y ∈ {{0, 1}} drawn with P(y = 1) = σ(2x − 1) (x Gaussian with "
         "σ = 1.5), fitted by logistic regression with the cross-entropy loss",
-        lr=0.8, epochs=250, truth={"w": 2.0, "b": -1.0})
+        lr=0.8,
+        epochs=250,
+        truth={"w": 2.0, "b": -1.0},
+    )
 
 
 def describe(dataset: Dataset) -> str:
     """One line about the data: rows and columns."""
     n = dataset.n_rows
-    return (f"{n:,} row{'s' if n != 1 else ''}; column{'s' if len(dataset.names) != 1 else ''} "
-            f"{', '.join(dataset.names)}")
+    return (
+        f"{n:,} row{'s' if n != 1 else ''}; column{'s' if len(dataset.names) != 1 else ''} "
+        f"{', '.join(dataset.names)}"
+    )

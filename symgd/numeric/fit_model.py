@@ -24,13 +24,14 @@ from symgd.expr.problem import Problem
 
 # -- the model: symbolic pieces, compiled over data -------------------------------------------
 
+
 @dataclass(frozen=True)
 class LinearForm:
     """ℓ = factor · (target − Σᵢ designᵢ · θᵢ)²: a squared error linear in the parameters."""
 
     factor: sp.Expr
-    design: tuple[sp.Expr, ...]   # one column of X per parameter, as an expression of the data
-    target: sp.Expr               # t, an expression of the data
+    design: tuple[sp.Expr, ...]  # one column of X per parameter, as an expression of the data
+    target: sp.Expr  # t, an expression of the data
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,11 +74,13 @@ class Model:
         """Mean Hessian over the rows in ``columns``."""
         with np.errstate(all="ignore"):
             rows = self.hessian(*x, *columns)
-            return np.array([[v.mean() if np.ndim(v) else float(v) for v in row]
-                             for row in rows], dtype=float)
+            return np.array(
+                [[v.mean() if np.ndim(v) else float(v) for v in row] for row in rows], dtype=float
+            )
 
-    def mean_loss(self, points: np.ndarray, columns: Sequence[np.ndarray], *,
-                  chunk: int = 2_000_000) -> np.ndarray:
+    def mean_loss(
+        self, points: np.ndarray, columns: Sequence[np.ndarray], *, chunk: int = 2_000_000
+    ) -> np.ndarray:
         """The mean loss at each row of ``points`` (shape ``(G, n)``), for contour plots."""
         n_rows = len(columns[0])
         per = max(1, chunk // max(n_rows, 1))
@@ -85,22 +88,22 @@ class Model:
         out = np.empty(len(points))
         with np.errstate(all="ignore"):
             for lo in range(0, len(points), per):
-                block = points[lo:lo + per]
-                values = self.value(*(block[:, i:i + 1] for i in range(block.shape[1])), *data)
-                out[lo:lo + per] = np.broadcast_to(values, (len(block), n_rows)).mean(axis=1)
+                block = points[lo : lo + per]
+                values = self.value(*(block[:, i : i + 1] for i in range(block.shape[1])), *data)
+                out[lo : lo + per] = np.broadcast_to(values, (len(block), n_rows)).mean(axis=1)
         return out
 
 
-def _compile(params: Sequence[sp.Symbol], data: Sequence[sp.Symbol], exprs: Any
-             ) -> Callable[..., Any]:
+def _compile(
+    params: Sequence[sp.Symbol], data: Sequence[sp.Symbol], exprs: Any
+) -> Callable[..., Any]:
     """lambdify over internal names, so that no column name can shadow a module name."""
     inner = [sp.Symbol(f"_p{i}", real=True) for i in range(len(params))]
     inner += [sp.Symbol(f"_d{i}", real=True) for i in range(len(data))]
     rename = dict(zip([*params, *data], inner, strict=True))
 
     def swap(e: Any) -> Any:
-        return tuple(swap(v) for v in e) if isinstance(e, tuple) else sp.sympify(e).xreplace(
-            rename)
+        return tuple(swap(v) for v in e) if isinstance(e, tuple) else sp.sympify(e).xreplace(rename)
 
     return lambdify_numpy(inner, swap(exprs))
 
@@ -112,6 +115,7 @@ def stable_loss(expr: sp.Expr) -> sp.Expr:
     that rounded to 0 or 1 would give −∞. Used for the loss values only: the gradient SymPy
     derives from the loss as typed is already free of that logarithm.
     """
+
     def rewrite(e: sp.Expr) -> sp.Expr | None:
         if not isinstance(e, sp.log) or len(e.args) != 1:
             return None
@@ -133,15 +137,19 @@ def model_for(problem: Problem) -> Model:
     gradient = partial_derivatives(problem.expr, params)
     value = stable_loss(problem.expr)
     return Model(
-        problem=problem, params=params, data_symbols=data, gradient=gradient,
+        problem=problem,
+        params=params,
+        data_symbols=data,
+        gradient=gradient,
         value_grad=_compile(params, data, (value, *gradient)),
         value=_compile(params, data, value),
         linear=linear_form(problem.expr, params, data),
     )
 
 
-def linear_form(expr: sp.Expr, params: Sequence[sp.Symbol], data: Sequence[sp.Symbol] = ()
-                ) -> LinearForm | None:
+def linear_form(
+    expr: sp.Expr, params: Sequence[sp.Symbol], data: Sequence[sp.Symbol] = ()
+) -> LinearForm | None:
     """Recognise ℓ = k·(t − xᵀθ)² with a positive number k; ``None`` for any other loss.
 
     First a cheap check: the second derivatives in the parameters must be free of them (the
@@ -175,13 +183,15 @@ def _square_form(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> LinearForm | N
     if sp.expand(r - r0 - sum(s * p for s, p in zip(slopes, params, strict=True))) != 0:
         return None  # pragma: no cover - affine by the slope test
     design, target = tuple(-s for s in slopes), r0
-    if target.could_extract_minus_sign() or (target == 0 and all(
-            d.could_extract_minus_sign() for d in design if d != 0)):
+    if target.could_extract_minus_sign() or (
+        target == 0 and all(d.could_extract_minus_sign() for d in design if d != 0)
+    ):
         design, target = tuple(slopes), -r0
     return LinearForm(sp.nsimplify(k) if k.is_Float else k, design, target)
 
 
 # -- least squares ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class LeastSquares:
@@ -190,9 +200,9 @@ class LeastSquares:
     form: LinearForm
     param_names: tuple[str, ...]
     solution: dict[str, float]
-    loss: float                        # the mean loss at the solution
+    loss: float  # the mean loss at the solution
     rank: int
-    eigenvalues: tuple[float, ...]     # of ∇²L = (2k/N) XᵀX, ascending
+    eigenvalues: tuple[float, ...]  # of ∇²L = (2k/N) XᵀX, ascending
     X: np.ndarray = field(repr=False)
     t: np.ndarray = field(repr=False)
 
@@ -248,5 +258,13 @@ def solve_least_squares(model: Model, columns: Sequence[np.ndarray]) -> LeastSqu
     if not (np.isfinite(solution).all() and math.isfinite(loss)):
         return None
     names = model.param_names
-    return LeastSquares(form, names, {n: float(v) for n, v in zip(names, solution, strict=True)},
-                        loss, int(rank), eigenvalues, X, t)
+    return LeastSquares(
+        form,
+        names,
+        {n: float(v) for n, v in zip(names, solution, strict=True)},
+        loss,
+        int(rank),
+        eigenvalues,
+        X,
+        t,
+    )

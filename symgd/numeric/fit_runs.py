@@ -38,9 +38,18 @@ class FitLoop:
     angles: np.ndarray
 
 
-def run_epochs(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray],
-               x0: np.ndarray, size: int, epochs: int, seed: int, tol: float, shuffle: bool,
-               trace: int) -> FitLoop:
+def run_epochs(
+    model: Model,
+    optimizer: Optimizer,
+    columns: Sequence[np.ndarray],
+    x0: np.ndarray,
+    size: int,
+    epochs: int,
+    seed: int,
+    tol: float,
+    shuffle: bool,
+    trace: int,
+) -> FitLoop:
     """Up to ``epochs`` epochs of batches of ``size`` rows from ``x0``.
 
     The rows are shuffled each epoch from ``seed`` (unless ``shuffle`` is false or the batch
@@ -66,15 +75,25 @@ def run_epochs(model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray]
                 stopped = loop.end_epoch(epoch, tol)
             if stopped is not None:
                 return stopped
-    return loop.finish(Status.MAX_STEPS, f"After {epochs} epoch{'s' if epochs > 1 else ''} "
-                       f"({loop.k:,} updates), |∇L| = {loop.norm:.3g} is still ≥ {tol:g}")
+    return loop.finish(
+        Status.MAX_STEPS,
+        f"After {epochs} epoch{'s' if epochs > 1 else ''} "
+        f"({loop.k:,} updates), |∇L| = {loop.norm:.3g} is still ≥ {tol:g}",
+    )
 
 
 class _Loop:
     """The state of a run in progress: parameters, optimizer state and the records so far."""
 
-    def __init__(self, model: Model, optimizer: Optimizer, columns: Sequence[np.ndarray],
-                 x0: np.ndarray, total: int, trace: int) -> None:
+    def __init__(
+        self,
+        model: Model,
+        optimizer: Optimizer,
+        columns: Sequence[np.ndarray],
+        x0: np.ndarray,
+        total: int,
+        trace: int,
+    ) -> None:
         self.model, self.optimizer, self.columns, self.trace = model, optimizer, columns, trace
         self.newton = optimizer.needs_hessian
         self.path = np.empty((total + 1, len(x0)))
@@ -93,9 +112,20 @@ class _Loop:
 
     def finish(self, status: Status, reason: str, at: int | None = None) -> FitLoop:
         k = self.k
-        return FitLoop(self.x, self.initial[0], self.initial[1], self.losses, self.norms, k,
-                       status, reason, at, self.path[:k + 1], self.batch_losses[:k],
-                       np.array(self.angles, dtype=float))
+        return FitLoop(
+            self.x,
+            self.initial[0],
+            self.initial[1],
+            self.losses,
+            self.norms,
+            k,
+            status,
+            reason,
+            at,
+            self.path[: k + 1],
+            self.batch_losses[:k],
+            np.array(self.angles, dtype=float),
+        )
 
     def check_start(self, tol: float) -> FitLoop | None:
         """A finished run when the start already settles it, else ``None``."""
@@ -105,30 +135,39 @@ class _Loop:
         if _bad_values(self.loss, self.grad):
             status, why = _why_not_finite(self.model, self.x, self.columns, self.loss)
             if status is Status.DOMAIN:
-                at = ", ".join(f"{n} = {v:.6g}"
-                               for n, v in zip(self.model.param_names, self.x, strict=True))
-                raise InputError(f"the start ({at}) is outside the domain of the loss: {why}; "
-                                 "choose a start where the loss is defined on every row")
+                at = ", ".join(
+                    f"{n} = {v:.6g}" for n, v in zip(self.model.param_names, self.x, strict=True)
+                )
+                raise InputError(
+                    f"the start ({at}) is outside the domain of the loss: {why}; "
+                    "choose a start where the loss is defined on every row"
+                )
             return self.finish(status, f"At the start, {why}", 0)
         if self.norm < tol:
-            return self.finish(Status.CONVERGED,
-                               f"At the start, |∇L| = {self.norm:.3g} < {tol:g} already")
+            return self.finish(
+                Status.CONVERGED, f"At the start, |∇L| = {self.norm:.3g} < {tol:g} already"
+            )
         return None
 
-    def run_epoch(self, epoch: int, order: Sequence[np.ndarray], size: int,
-                  full_batch: bool) -> FitLoop | None:
+    def run_epoch(
+        self, epoch: int, order: Sequence[np.ndarray], size: int, full_batch: bool
+    ) -> FitLoop | None:
         """The updates of one epoch over the rows in ``order``; a finished run if one fails."""
         model = self.model
         for lo in range(0, len(order[0]), size):
             if full_batch:
                 batch, f_b, g_b = order, self.loss, self.grad
             else:
-                batch = [c[lo:lo + size] for c in order]
+                batch = [c[lo : lo + size] for c in order]
                 f_b, g_b = model.batch(self.x, batch)
                 if _bad_values(f_b, g_b):
                     status, why = _why_not_finite(model, self.x, batch, f_b)
-                    return self.finish(status, f"At update {self.k} (epoch {epoch}), {why}"
-                                       + _LEFT * (status is Status.DOMAIN), self.k)
+                    return self.finish(
+                        status,
+                        f"At update {self.k} (epoch {epoch}), {why}"
+                        + _LEFT * (status is Status.DOMAIN),
+                        self.k,
+                    )
             if self.k < self.trace:
                 full_g = self.grad if full_batch else model.batch(self.x, self.columns)[1]
                 self.angles.append(_angle(g_b, full_g))
@@ -140,8 +179,9 @@ class _Loop:
             self.path[self.k] = self.x
             why = _bad_point(self.x)
             if why:
-                return self.finish(Status.DIVERGED,
-                                   f"At update {self.k} (epoch {epoch}), {why}", self.k)
+                return self.finish(
+                    Status.DIVERGED, f"At update {self.k} (epoch {epoch}), {why}", self.k
+                )
         return None
 
     def end_epoch(self, epoch: int, tol: float) -> FitLoop | None:
@@ -152,12 +192,17 @@ class _Loop:
         self.norms.append(self.norm)
         if _bad_values(self.loss, self.grad):
             status, why = _why_not_finite(self.model, self.x, self.columns, self.loss)
-            return self.finish(status, f"After epoch {epoch} (update {self.k}), {why}"
-                               + _LEFT * (status is Status.DOMAIN), self.k)
+            return self.finish(
+                status,
+                f"After epoch {epoch} (update {self.k}), {why}" + _LEFT * (status is Status.DOMAIN),
+                self.k,
+            )
         if self.norm < tol:
-            return self.finish(Status.CONVERGED,
-                               f"After {epoch} epoch{'s' if epoch > 1 else ''} "
-                               f"({self.k:,} updates), |∇L| = {self.norm:.3g} < {tol:g}")
+            return self.finish(
+                Status.CONVERGED,
+                f"After {epoch} epoch{'s' if epoch > 1 else ''} "
+                f"({self.k:,} updates), |∇L| = {self.norm:.3g} < {tol:g}",
+            )
         return None
 
 
@@ -184,8 +229,9 @@ def _bad_values(loss: float, grad: np.ndarray) -> str:
 _LEFT = ": the update took the parameters out of the domain of the loss"
 
 
-def _why_not_finite(model: Model, x: np.ndarray, columns: Sequence[np.ndarray],
-                    loss: float) -> tuple[Status, str]:
+def _why_not_finite(
+    model: Model, x: np.ndarray, columns: Sequence[np.ndarray], loss: float
+) -> tuple[Status, str]:
     """Why the mean loss or gradient at ``x`` over ``columns`` is not finite: ``domain`` (some
     row's loss has no real value there: a NaN from √ or log of a negative number, or a
     division by zero) or ``diverged`` (an overflow). Decided by the first floating-point
@@ -198,8 +244,10 @@ def _why_not_finite(model: Model, x: np.ndarray, columns: Sequence[np.ndarray],
     except FloatingPointError as exc:
         cause = str(exc)
         if "overflow" in cause:
-            return Status.DIVERGED, (f"{what} overflowed ({cause}: numbers beyond about "
-                                     "1.8e308); rescale the data or lower the learning rate")
+            return Status.DIVERGED, (
+                f"{what} overflowed ({cause}: numbers beyond about "
+                "1.8e308); rescale the data or lower the learning rate"
+            )
         return Status.DOMAIN, f"{what} is not a real number on some rows ({cause})"
     except (ZeroDivisionError, ValueError) as exc:
         return Status.DOMAIN, f"{what} is not a real number on some rows ({exc})"

@@ -92,6 +92,7 @@ BatchSize = int | str
 
 # -- results ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class FitResult:
     """One fit: the parameters found, the loss per epoch, how the run ended, and its path."""
@@ -118,9 +119,9 @@ class FitResult:
     diverged_at: int | None
     loss_per_epoch: np.ndarray = field(repr=False)
     grad_norm_per_epoch: np.ndarray = field(repr=False)
-    path: np.ndarray = field(repr=False)           # (steps + 1, n): θ after each update
-    batch_losses: np.ndarray = field(repr=False)   # (steps,): batch loss before each update
-    angles: np.ndarray = field(repr=False)         # degrees between batch and full gradient
+    path: np.ndarray = field(repr=False)  # (steps + 1, n): θ after each update
+    batch_losses: np.ndarray = field(repr=False)  # (steps,): batch loss before each update
+    angles: np.ndarray = field(repr=False)  # degrees between batch and full gradient
     least_squares: LeastSquares | None = field(default=None, repr=False)
     model: Model | None = field(default=None, repr=False, compare=False)
     data: Dataset | None = field(default=None, repr=False, compare=False)
@@ -211,18 +212,23 @@ class FitResult:
 
     def _repr_html_(self) -> str:
         e = html.escape
-        rows = "".join(f"<tr><td>{e(n)}</td><td>{self.params[n]:.6g}</td>"
-                       + (f"<td>{self.least_squares.solution[n]:.6g}</td>"
-                          if self.least_squares else "") + "</tr>"
-                       for n in self.param_names)
+        rows = "".join(
+            f"<tr><td>{e(n)}</td><td>{self.params[n]:.6g}</td>"
+            + (f"<td>{self.least_squares.solution[n]:.6g}</td>" if self.least_squares else "")
+            + "</tr>"
+            for n in self.param_names
+        )
         head = "<th>least squares</th>" if self.least_squares else ""
-        return (f"<p><b>{e(self.label)}</b>, {e(self.method)}, η = {self.lr:g}: "
-                f"<b>{e(self.status.value)}</b> after {self.epochs} epochs. {e(self.reason)}</p>"
-                f"<table><tr><th></th><th>descent</th>{head}</tr>{rows}</table>"
-                f"<p>mean loss {self.loss:.6g}</p>")
+        return (
+            f"<p><b>{e(self.label)}</b>, {e(self.method)}, η = {self.lr:g}: "
+            f"<b>{e(self.status.value)}</b> after {self.epochs} epochs. {e(self.reason)}</p>"
+            f"<table><tr><th></th><th>descent</th>{head}</tr>{rows}</table>"
+            f"<p>mean loss {self.loss:.6g}</p>"
+        )
 
 
 # -- running a fit ----------------------------------------------------------------------------
+
 
 def fit(
     loss: str | sp.Expr | Problem,
@@ -268,14 +274,39 @@ def fit(
     x0 = start_point(start, model.param_names)
     per_epoch = -(-dataset.n_rows // size)
     if n_epochs * per_epoch > MAX_UPDATES:
-        raise InputError(f"{n_epochs} epochs of {per_epoch:,} updates is more than "
-                         f"{MAX_UPDATES:,} updates; use fewer epochs or a larger batch")
-    run = run_epochs(model, optimizer, columns, x0, size, n_epochs, seed_value, tolerance,
-                     shuffle, max(0, int(trace_angles)))
-    settings = _Settings(optimizer.name, optimizer.lr, dict(optimizer.hyperparameters), size,
-                         n_epochs, seed_value, tolerance, x0)
-    return _result(problem, model, Dataset(dict(zip(model.columns, columns, strict=True)),
-                                           dataset.source), run, settings)
+        raise InputError(
+            f"{n_epochs} epochs of {per_epoch:,} updates is more than "
+            f"{MAX_UPDATES:,} updates; use fewer epochs or a larger batch"
+        )
+    run = run_epochs(
+        model,
+        optimizer,
+        columns,
+        x0,
+        size,
+        n_epochs,
+        seed_value,
+        tolerance,
+        shuffle,
+        max(0, int(trace_angles)),
+    )
+    settings = _Settings(
+        optimizer.name,
+        optimizer.lr,
+        dict(optimizer.hyperparameters),
+        size,
+        n_epochs,
+        seed_value,
+        tolerance,
+        x0,
+    )
+    return _result(
+        problem,
+        model,
+        Dataset(dict(zip(model.columns, columns, strict=True)), dataset.source),
+        run,
+        settings,
+    )
 
 
 @dataclass(frozen=True)
@@ -292,33 +323,49 @@ class _Settings:
     start: np.ndarray
 
 
-def _result(problem: Problem, model: Model, data: Dataset, run: FitLoop,
-            settings: _Settings) -> FitResult:
+def _result(
+    problem: Problem, model: Model, data: Dataset, run: FitLoop, settings: _Settings
+) -> FitResult:
     """The :class:`FitResult` of a finished loop, with the least-squares answer beside it."""
     columns = [data.columns[name] for name in model.columns]
     ls = solve_least_squares(model, columns)
     reason = run.reason
     if run.status is Status.DIVERGED and ls is not None and ls.stable_lr is not None:
-        reason += (f"; full-batch descent on this loss is stable only for η < 2/λmax = "
-                   f"{ls.stable_lr:.4g}")
+        reason += (
+            f"; full-batch descent on this loss is stable only for η < 2/λmax = {ls.stable_lr:.4g}"
+        )
     names = model.param_names
     return FitResult(
-        expression=to_text(problem.expr), param_names=names, columns=model.columns,
+        expression=to_text(problem.expr),
+        param_names=names,
+        columns=model.columns,
         params={n: float(v) for n, v in zip(names, run.x, strict=True)},
         start={n: float(v) for n, v in zip(names, settings.start, strict=True)},
         loss=run.losses[-1] if run.losses else run.initial_loss,
         initial_loss=run.initial_loss,
         grad_norm=run.norms[-1] if run.norms else run.initial_norm,
-        epochs=len(run.losses), max_epochs=settings.max_epochs,
-        batch_size=settings.batch_size, rows=data.n_rows, steps=run.steps,
-        method=settings.method, lr=settings.lr, hyperparameters=settings.hyperparameters,
-        seed=settings.seed, status=run.status, reason=reason,
+        epochs=len(run.losses),
+        max_epochs=settings.max_epochs,
+        batch_size=settings.batch_size,
+        rows=data.n_rows,
+        steps=run.steps,
+        method=settings.method,
+        lr=settings.lr,
+        hyperparameters=settings.hyperparameters,
+        seed=settings.seed,
+        status=run.status,
+        reason=reason,
         diverged_at=run.diverged_at if run.status is Status.DIVERGED else None,
         domain_at=run.diverged_at if run.status is Status.DOMAIN else None,
         loss_per_epoch=np.array(run.losses, dtype=float),
         grad_norm_per_epoch=np.array(run.norms, dtype=float),
-        path=run.path, batch_losses=run.batch_losses, angles=run.angles,
-        least_squares=ls, model=model, data=data, tol=settings.tol,
+        path=run.path,
+        batch_losses=run.batch_losses,
+        angles=run.angles,
+        least_squares=ls,
+        model=model,
+        data=data,
+        tol=settings.tol,
     )
 
 
@@ -351,8 +398,17 @@ def compare_batches(
     for size in sizes:
         per_epoch = -(-n_rows // batch_rows(size, n_rows))
         allowed = max(1, min(epochs, max_updates // per_epoch))
-        results.append(fit(problem, dataset, problem.names, batch_size=size, epochs=allowed,
-                           trace_angles=trace_angles, **options))
+        results.append(
+            fit(
+                problem,
+                dataset,
+                problem.names,
+                batch_size=size,
+                epochs=allowed,
+                trace_angles=trace_angles,
+                **options,
+            )
+        )
     return tuple(results)
 
 
@@ -368,18 +424,25 @@ def loss_problem(loss: str | sp.Expr | Problem, params: str | Sequence[str]) -> 
         problem = parse(loss, names, allow_parameters=True)
     absent = [p.name for p in problem.variables if not problem.expr.has(p)]
     if absent:
-        raise InputError(f"the loss does not use the parameter{'s' if len(absent) > 1 else ''} "
-                         f"{', '.join(absent)}")
+        raise InputError(
+            f"the loss does not use the parameter{'s' if len(absent) > 1 else ''} "
+            f"{', '.join(absent)}"
+        )
     if not problem.parameters:
-        raise InputError("the loss uses no data columns: every name in it is a parameter; "
-                         "to minimise a plain function use symgd descend")
+        raise InputError(
+            "the loss uses no data columns: every name in it is a parameter; "
+            "to minimise a plain function use symgd descend"
+        )
     return problem
 
 
 def param_names(params: str | Sequence[str]) -> list[str]:
     """``"w,b"`` or ``["w", "b"]`` → ``["w", "b"]`` (at least one name)."""
-    names = [p.strip() for p in params.split(",")] if isinstance(params, str) else [
-        str(p).strip() for p in params]
+    names = (
+        [p.strip() for p in params.split(",")]
+        if isinstance(params, str)
+        else [str(p).strip() for p in params]
+    )
     if not names or not all(names):
         raise InputError(f"--params must be a comma-separated list of names, got {params!r}")
     return names
@@ -393,14 +456,17 @@ def load_data(data: Any, problem: Problem) -> Dataset:
             return load_csv(data, wanted)
         return from_columns(data, wanted, source=getattr(data, "source", "data"))
     except OverflowError:
-        raise InputError("the data has a number too large for floating point (beyond about "
-                         "1.8e308)") from None
+        raise InputError(
+            "the data has a number too large for floating point (beyond about 1.8e308)"
+        ) from None
     except MissingColumnError as exc:
         one = len(exc.missing) == 1
         raise MissingColumnError(
             f"{exc}. The loss uses {', '.join(exc.missing)}: every name in it that is not a "
             f"parameter ({', '.join(problem.names)}) must be a column of the data, or add "
-            f"{'it' if one else 'them'} to --params", exc.missing) from None
+            f"{'it' if one else 'them'} to --params",
+            exc.missing,
+        ) from None
 
 
 def batch_rows(batch_size: Any, n_rows: int) -> int:
@@ -410,12 +476,12 @@ def batch_rows(batch_size: Any, n_rows: int) -> int:
         if text in ("full", "all", "n"):
             return n_rows
         if not text.isdigit():
-            raise InputError(f"the batch size must be 'full' or a whole number ≥ 1, "
-                             f"got {batch_size!r}")
+            raise InputError(
+                f"the batch size must be 'full' or a whole number ≥ 1, got {batch_size!r}"
+            )
         batch_size = int(text)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise InputError(f"the batch size must be 'full' or a whole number ≥ 1, "
-                         f"got {batch_size!r}")
+        raise InputError(f"the batch size must be 'full' or a whole number ≥ 1, got {batch_size!r}")
     if batch_size < 1:
         raise InputError(f"the batch size must be at least 1, got {batch_size}")
     return int(min(batch_size, n_rows))
@@ -429,20 +495,25 @@ def start_point(start: Any, names: Sequence[str]) -> np.ndarray:
     if isinstance(start, dict):
         unknown = [k for k in start if k not in names]
         if unknown:
-            raise InputError(f"the start names {', '.join(map(str, unknown))}, which "
-                             f"{'is' if len(unknown) == 1 else 'are'} not among the parameters "
-                             f"({', '.join(names)})")
+            raise InputError(
+                f"the start names {', '.join(map(str, unknown))}, which "
+                f"{'is' if len(unknown) == 1 else 'are'} not among the parameters "
+                f"({', '.join(names)})"
+            )
         values = [start.get(name, 0.0) for name in names]
     else:
         values = list(np.atleast_1d(np.asarray(start, dtype=object)))
         if len(values) != n:
-            raise InputError(f"the start has {len(values)} value(s) but there are {n} "
-                             f"parameter(s) ({', '.join(names)})")
+            raise InputError(
+                f"the start has {len(values)} value(s) but there are {n} "
+                f"parameter(s) ({', '.join(names)})"
+            )
     try:
         point = np.array([float(v) for v in values])
     except OverflowError:
-        raise InputError("a start value is too large for floating point (beyond about "
-                         "1.8e308)") from None
+        raise InputError(
+            "a start value is too large for floating point (beyond about 1.8e308)"
+        ) from None
     except (TypeError, ValueError):
         raise InputError(f"the start values must be numbers, got {start!r}") from None
     if not np.isfinite(point).all():

@@ -26,6 +26,7 @@ class Ops(NamedTuple):
     sqrt: Callable[[Any], Any]
     let: Callable[[Any], Any]
 
+
 #: Steps are written ``let(-lr) * g``: x + (-lr) g is torch's ``param.add_(g, alpha=-lr)``,
 #: and naming -lr once spares the generated code a negation per coordinate.
 
@@ -77,6 +78,7 @@ class HessianRule:
 
 
 # -- the spec ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Range:

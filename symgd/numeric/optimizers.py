@@ -82,32 +82,38 @@ from symgd.numeric.optimizer_spec import (
 
 # -- the rules --------------------------------------------------------------------------------
 
-def _gd(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
-        ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+
+def _gd(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     return ops.let(-c["lr"]) * g, b
 
 
-def _ascent(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
-            ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+def _ascent(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     # torch maximize=True: the gradient is negated, then x + (-lr) * (-g)
     return c["lr"] * g, b
 
 
-def _momentum(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any],
-              v: Mapping[str, float], ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+def _momentum(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     buf = ops.let(b[0] * c["momentum"] + g)
     return ops.let(-c["lr"]) * buf, (buf,)
 
 
-def _nesterov(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any],
-              v: Mapping[str, float], ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+def _nesterov(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     buf = ops.let(b[0] * c["momentum"] + g)
     look = ops.let(g + c["momentum"] * buf)
     return ops.let(-c["lr"]) * look, (buf,)
 
 
-def _adagrad(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
-             ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+def _adagrad(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     total = ops.let(b[0] + g * g)
     std = ops.let(ops.sqrt(total) + c["eps"])
     ratio = ops.let(g / std)
@@ -116,8 +122,9 @@ def _adagrad(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mappin
     return ops.let(-clr) * ratio, (total,)
 
 
-def _rmsprop(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
-             ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+def _rmsprop(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     scaled = ops.let(c["one_minus_alpha"] * g)
     avg_sq = ops.let(b[0] * c["alpha"] + scaled * g)
     avg = ops.let(ops.sqrt(avg_sq) + c["eps"])
@@ -128,8 +135,9 @@ def _rmsprop(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mappin
     return ops.let(-c["lr"]) * ratio, (avg_sq, b[1])
 
 
-def _adam(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float],
-          ops: Ops) -> tuple[Any, tuple[Any, ...]]:
+def _adam(
+    g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[str, float], ops: Ops
+) -> tuple[Any, tuple[Any, ...]]:
     m, s = b
     diff = ops.let(g - m)
     # torch's lerp: self + w (end - self) for |w| < 0.5, else end - (end - self)(1 - w)
@@ -142,7 +150,7 @@ def _adam(g: Any, b: tuple[Any, ...], t: Any, c: Mapping[str, Any], v: Mapping[s
     bias1 = ops.let(1 - c["beta1"] ** t)
     bias2 = ops.let(1 - c["beta2"] ** t)
     step_size = ops.let(c["lr"] / bias1)
-    bias2_sqrt = ops.let(bias2 ** 0.5)
+    bias2_sqrt = ops.let(bias2**0.5)
     denom = ops.let(ops.let(ops.sqrt(s) / bias2_sqrt) + c["eps"])
     ratio = ops.let(m / denom)
     return ops.let(-step_size) * ratio, (m, s)
@@ -155,21 +163,33 @@ def _zeros(count: int) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
 def _plain_constants(*names: str) -> Callable[[float, Mapping[str, float]], dict[str, float]]:
     def constants(lr: float, hyper: Mapping[str, float]) -> dict[str, float]:
         return {"lr": lr, **{name: float(hyper[name]) for name in names}}
+
     return constants
 
 
 def _rmsprop_constants(lr: float, hyper: Mapping[str, float]) -> dict[str, float]:
     alpha = float(hyper["alpha"])
-    return {"lr": lr, "alpha": alpha, "one_minus_alpha": 1 - alpha, "eps": float(hyper["eps"]),
-            "momentum": float(hyper["momentum"])}
+    return {
+        "lr": lr,
+        "alpha": alpha,
+        "one_minus_alpha": 1 - alpha,
+        "eps": float(hyper["eps"]),
+        "momentum": float(hyper["momentum"]),
+    }
 
 
 def _adam_constants(lr: float, hyper: Mapping[str, float]) -> dict[str, float]:
     beta1, beta2 = float(hyper["beta1"]), float(hyper["beta2"])
     weight = 1 - beta1
-    return {"lr": lr, "beta1": beta1, "beta2": beta2, "one_minus_beta1": weight,
-            "beta1_complement": 1 - weight, "one_minus_beta2": 1 - beta2,
-            "eps": float(hyper["eps"])}
+    return {
+        "lr": lr,
+        "beta1": beta1,
+        "beta2": beta2,
+        "one_minus_beta1": weight,
+        "beta1_complement": 1 - weight,
+        "one_minus_beta2": 1 - beta2,
+        "eps": float(hyper["eps"]),
+    }
 
 
 def _nesterov_check(values: Mapping[str, float]) -> str:
@@ -178,6 +198,7 @@ def _nesterov_check(values: Mapping[str, float]) -> str:
 
 # -- Newton -----------------------------------------------------------------------------------
 
+
 def _newton_init(x0: np.ndarray) -> OptState:
     return OptState(0)
 
@@ -185,8 +206,12 @@ def _newton_init(x0: np.ndarray) -> OptState:
 def _newton_update(lr: float) -> UpdateFunction:
     import numpy as np
 
-    def update(grad: np.ndarray, state: OptState, x: np.ndarray | None = None,
-               hessian: np.ndarray | None = None) -> tuple[np.ndarray, OptState]:
+    def update(
+        grad: np.ndarray,
+        state: OptState,
+        x: np.ndarray | None = None,
+        hessian: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, OptState]:
         if hessian is None:
             raise ValueError("Newton's method needs hessian=")
         g = np.asarray(grad, dtype=float)
@@ -226,84 +251,153 @@ _G = r"\nabla f(x_k)"
 
 _SPECS: tuple[OptimizerSpec, ...] = (
     OptimizerSpec(
-        "gd", "Gradient descent", "Steps against the gradient, η times its size.", (),
-        ElementwiseRule((), _zeros(0), _plain_constants(), _gd,
-                        gradient_scale=lambda c: -c["lr"]),
-        rf"x_{{k+1}} = x_k - \eta\,{_G}", r"x \leftarrow x - \eta\,\nabla f", "#0072B2",
-        aliases=("sgd", "descent", "gradient_descent"),
-        hints=(("momentum", "use --method momentum or nesterov"),)),
-    OptimizerSpec(
-        "ascent", "Gradient ascent", "Steps along the gradient, to climb towards a maximum.",
+        "gd",
+        "Gradient descent",
+        "Steps against the gradient, η times its size.",
         (),
-        ElementwiseRule((), _zeros(0), _plain_constants(), _ascent,
-                        gradient_scale=lambda c: c["lr"]),
-        rf"x_{{k+1}} = x_k + \eta\,{_G}", r"x \leftarrow x + \eta\,\nabla f", "#F0E442",
-        minimizes=False, hints=(("momentum", "use --method momentum or nesterov"),)),
+        ElementwiseRule((), _zeros(0), _plain_constants(), _gd, gradient_scale=lambda c: -c["lr"]),
+        rf"x_{{k+1}} = x_k - \eta\,{_G}",
+        r"x \leftarrow x - \eta\,\nabla f",
+        "#0072B2",
+        aliases=("sgd", "descent", "gradient_descent"),
+        hints=(("momentum", "use --method momentum or nesterov"),),
+    ),
     OptimizerSpec(
-        "momentum", "Momentum",
+        "ascent",
+        "Gradient ascent",
+        "Steps along the gradient, to climb towards a maximum.",
+        (),
+        ElementwiseRule(
+            (), _zeros(0), _plain_constants(), _ascent, gradient_scale=lambda c: c["lr"]
+        ),
+        rf"x_{{k+1}} = x_k + \eta\,{_G}",
+        r"x \leftarrow x + \eta\,\nabla f",
+        "#F0E442",
+        minimizes=False,
+        hints=(("momentum", "use --method momentum or nesterov"),),
+    ),
+    OptimizerSpec(
+        "momentum",
+        "Momentum",
         "Steps along a running sum of past gradients, so it gathers speed in shallow valleys.",
         (_MOMENTUM,),
-        ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
-                        _momentum),
-        (rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
-         r"x_{k+1} &= x_k - \eta\, b_{k+1} \end{aligned}"),
-        r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta\, b", "#D55E00"),
+        ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"), _momentum),
+        (
+            rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
+            r"x_{k+1} &= x_k - \eta\, b_{k+1} \end{aligned}"
+        ),
+        r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta\, b",
+        "#D55E00",
+    ),
     OptimizerSpec(
-        "nesterov", "Nesterov momentum",
+        "nesterov",
+        "Nesterov momentum",
         "Momentum that adds the look-ahead term μ b to the current gradient.",
         (_MOMENTUM,),
-        ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"),
-                        _nesterov),
-        (rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
-         rf"x_{{k+1}} &= x_k - \eta\,\bigl({_G} + \mu\, b_{{k+1}}\bigr) \end{{aligned}}"),
-        r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta(\nabla f + \mu b)", "#CC79A7",
-        aliases=("nag",), check=_nesterov_check),
+        ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"), _nesterov),
+        (
+            rf"\begin{{aligned}} b_{{k+1}} &= \mu\, b_k + {_G}, \quad b_0 = 0 \\ "
+            rf"x_{{k+1}} &= x_k - \eta\,\bigl({_G} + \mu\, b_{{k+1}}\bigr) \end{{aligned}}"
+        ),
+        r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta(\nabla f + \mu b)",
+        "#CC79A7",
+        aliases=("nag",),
+        check=_nesterov_check,
+    ),
     OptimizerSpec(
-        "adagrad", "Adagrad",
+        "adagrad",
+        "Adagrad",
         "Divides each coordinate's step by the root of its summed squared gradients.",
-        (replace(_EPS, default=1e-10),
-         Hyperparameter("lr_decay", 0.0, "lr_decay", "learning-rate decay", common=False),
-         Hyperparameter("initial_accumulator_value", 0.0, "initial_accumulator_value",
-                        "initial value of the sum", common=False)),
-        ElementwiseRule(("sum",), lambda hyper: (float(hyper["initial_accumulator_value"]),),
-                        _plain_constants("eps", "lr_decay"), _adagrad, uses_step=True,
-                        structure=lambda values: (values["lr_decay"] != 0,)),
-        (rf"\begin{{aligned}} s_{{k+1}} &= s_k + {_G}^{{2}} \\ "
-         rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{s_{{k+1}}}} + \epsilon}}\,{_G}"
-         r" \end{aligned}"),
-        r"x \leftarrow x - \eta\,\nabla f / (\sqrt{s} + \epsilon)", "#56B4E9"),
+        (
+            replace(_EPS, default=1e-10),
+            Hyperparameter("lr_decay", 0.0, "lr_decay", "learning-rate decay", common=False),
+            Hyperparameter(
+                "initial_accumulator_value",
+                0.0,
+                "initial_accumulator_value",
+                "initial value of the sum",
+                common=False,
+            ),
+        ),
+        ElementwiseRule(
+            ("sum",),
+            lambda hyper: (float(hyper["initial_accumulator_value"]),),
+            _plain_constants("eps", "lr_decay"),
+            _adagrad,
+            uses_step=True,
+            structure=lambda values: (values["lr_decay"] != 0,),
+        ),
+        (
+            rf"\begin{{aligned}} s_{{k+1}} &= s_k + {_G}^{{2}} \\ "
+            rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{s_{{k+1}}}} + \epsilon}}\,{_G}"
+            r" \end{aligned}"
+        ),
+        r"x \leftarrow x - \eta\,\nabla f / (\sqrt{s} + \epsilon)",
+        "#56B4E9",
+    ),
     OptimizerSpec(
-        "rmsprop", "RMSProp",
+        "rmsprop",
+        "RMSProp",
         "Divides each coordinate's step by a running root mean square of its gradient.",
-        (Hyperparameter("alpha", 0.99, "α", "smoothing constant", metavar="A"), _EPS,
-         replace(_MOMENTUM, default=0.0)),
-        ElementwiseRule(("square_avg", "momentum_buffer"), _zeros(2), _rmsprop_constants,
-                        _rmsprop, structure=lambda values: (values["momentum"] > 0,)),
-        (rf"\begin{{aligned}} v_{{k+1}} &= \alpha\, v_k + (1-\alpha)\,{_G}^{{2}} \\ "
-         rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{v_{{k+1}}}} + \epsilon}}\,{_G}"
-         r" \end{aligned}"),
-        r"x \leftarrow x - \eta\,\nabla f / (\sqrt{v} + \epsilon)", "#E69F00",
-        aliases=("rms",)),
+        (
+            Hyperparameter("alpha", 0.99, "α", "smoothing constant", metavar="A"),
+            _EPS,
+            replace(_MOMENTUM, default=0.0),
+        ),
+        ElementwiseRule(
+            ("square_avg", "momentum_buffer"),
+            _zeros(2),
+            _rmsprop_constants,
+            _rmsprop,
+            structure=lambda values: (values["momentum"] > 0,),
+        ),
+        (
+            rf"\begin{{aligned}} v_{{k+1}} &= \alpha\, v_k + (1-\alpha)\,{_G}^{{2}} \\ "
+            rf"x_{{k+1}} &= x_k - \frac{{\eta}}{{\sqrt{{v_{{k+1}}}} + \epsilon}}\,{_G}"
+            r" \end{aligned}"
+        ),
+        r"x \leftarrow x - \eta\,\nabla f / (\sqrt{v} + \epsilon)",
+        "#E69F00",
+        aliases=("rms",),
+    ),
     OptimizerSpec(
-        "adam", "Adam",
+        "adam",
+        "Adam",
         "Momentum and RMSProp combined: a running mean of the gradient, scaled per coordinate.",
-        (Hyperparameter("beta1", 0.9, "β₁", "beta1", FROM_ZERO_BELOW_ONE, "B"),
-         Hyperparameter("beta2", 0.999, "β₂", "beta2", FROM_ZERO_BELOW_ONE, "B"), _EPS),
-        ElementwiseRule(("exp_avg", "exp_avg_sq"), _zeros(2), _adam_constants, _adam,
-                        uses_step=True,
-                        structure=lambda values: (abs(values["one_minus_beta1"]) < 0.5,)),
-        (rf"\begin{{aligned}} m_{{k+1}} &= \beta_1 m_k + (1-\beta_1)\,{_G} \\ "
-         rf"v_{{k+1}} &= \beta_2 v_k + (1-\beta_2)\,{_G}^{{2}} \\ "
-         r"\hat m &= \frac{m_{k+1}}{1-\beta_1^{\,k+1}}, \quad "
-         r"\hat v = \frac{v_{k+1}}{1-\beta_2^{\,k+1}} \\ "
-         r"x_{k+1} &= x_k - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon} \end{aligned}"),
-        r"x \leftarrow x - \eta\,\hat m / (\sqrt{\hat v} + \epsilon)", "#009E73"),
+        (
+            Hyperparameter("beta1", 0.9, "β₁", "beta1", FROM_ZERO_BELOW_ONE, "B"),
+            Hyperparameter("beta2", 0.999, "β₂", "beta2", FROM_ZERO_BELOW_ONE, "B"),
+            _EPS,
+        ),
+        ElementwiseRule(
+            ("exp_avg", "exp_avg_sq"),
+            _zeros(2),
+            _adam_constants,
+            _adam,
+            uses_step=True,
+            structure=lambda values: (abs(values["one_minus_beta1"]) < 0.5,),
+        ),
+        (
+            rf"\begin{{aligned}} m_{{k+1}} &= \beta_1 m_k + (1-\beta_1)\,{_G} \\ "
+            rf"v_{{k+1}} &= \beta_2 v_k + (1-\beta_2)\,{_G}^{{2}} \\ "
+            r"\hat m &= \frac{m_{k+1}}{1-\beta_1^{\,k+1}}, \quad "
+            r"\hat v = \frac{v_{k+1}}{1-\beta_2^{\,k+1}} \\ "
+            r"x_{k+1} &= x_k - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon} \end{aligned}"
+        ),
+        r"x \leftarrow x - \eta\,\hat m / (\sqrt{\hat v} + \epsilon)",
+        "#009E73",
+    ),
     OptimizerSpec(
-        "newton", "Newton's method",
+        "newton",
+        "Newton's method",
         "Rescales the gradient by the inverse Hessian: one step to a quadratic's critical point.",
-        (), HessianRule(_newton_update),
-        rf"x_{{k+1}} = x_k - \eta\, H(x_k)^{{-1}}\,{_G}", r"x \leftarrow x - H^{-1}\nabla f",
-        "#000000", default_lr=1.0),
+        (),
+        HessianRule(_newton_update),
+        rf"x_{{k+1}} = x_k - \eta\, H(x_k)^{{-1}}\,{_G}",
+        r"x \leftarrow x - H^{-1}\nabla f",
+        "#000000",
+        default_lr=1.0,
+    ),
 )
 
 #: optimizer name → spec, in the order menus list them
@@ -311,7 +405,8 @@ OPTIMIZERS: Mapping[str, OptimizerSpec] = MappingProxyType({s.name: s for s in _
 
 #: other spellings a user may type → the optimizer's name (names map to themselves)
 ALIASES: Mapping[str, str] = MappingProxyType(
-    {**{a: s.name for s in _SPECS for a in s.aliases}, **{s.name: s.name for s in _SPECS}})
+    {**{a: s.name for s in _SPECS for a in s.aliases}, **{s.name: s.name for s in _SPECS}}
+)
 
 # Derived views, kept for the modules that read them.
 METHODS: tuple[str, ...] = tuple(OPTIMIZERS)
@@ -353,6 +448,7 @@ def hyperparameter_symbol(name: str) -> str:
 
 # -- making an optimizer ----------------------------------------------------------------------
 
+
 def make_optimizer(method: str, lr: float | None = None, **hyper: float) -> Optimizer:
     """The optimizer ``method`` with learning rate ``lr`` and hyperparameters ``hyper``.
 
@@ -388,15 +484,27 @@ def _make_optimizer(method: str, lr: float | None, hyper: Mapping[str, Any]) -> 
         raise InputError(f"the learning rate must be positive, got {rate:g}{hint}")
     values = _check_hyper(spec, hyper)
     if isinstance(spec.rule, HessianRule):
-        return Optimizer(spec.name, rate, values, _newton_init, spec.rule.make(rate),
-                         spec.rule_latex, spec.label, None, True, spec)
+        return Optimizer(
+            spec.name,
+            rate,
+            values,
+            _newton_init,
+            spec.rule.make(rate),
+            spec.rule_latex,
+            spec.label,
+            None,
+            True,
+            spec,
+        )
     init, update = _elementwise(spec.rule, rate, values)
-    return Optimizer(spec.name, rate, values, init, update, spec.rule_latex, spec.label,
-                     spec.rule, False, spec)
+    return Optimizer(
+        spec.name, rate, values, init, update, spec.rule_latex, spec.label, spec.rule, False, spec
+    )
 
 
-def _elementwise(rule: ElementwiseRule, rate: float, values: Mapping[str, float]
-                 ) -> tuple[Callable[[np.ndarray], OptState], UpdateFunction]:
+def _elementwise(
+    rule: ElementwiseRule, rate: float, values: Mapping[str, float]
+) -> tuple[Callable[[np.ndarray], OptState], UpdateFunction]:
     """numpy ``init`` and ``update`` for an elementwise rule."""
     import numpy as np
 
@@ -408,11 +516,16 @@ def _elementwise(rule: ElementwiseRule, rate: float, values: Mapping[str, float]
         x0 = np.asarray(x0, dtype=float)
         return OptState(0, tuple(np.full_like(x0, value) for value in initial))
 
-    def update(grad: np.ndarray, state: OptState, x: np.ndarray | None = None,
-               hessian: np.ndarray | None = None) -> tuple[np.ndarray, OptState]:
+    def update(
+        grad: np.ndarray,
+        state: OptState,
+        x: np.ndarray | None = None,
+        hessian: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, OptState]:
         t = state.step + 1
-        step, buffers = rule.apply(np.asarray(grad, dtype=float), state.buffers, float(t),
-                                   constants, constants, ops)
+        step, buffers = rule.apply(
+            np.asarray(grad, dtype=float), state.buffers, float(t), constants, constants, ops
+        )
         return np.asarray(step, dtype=float), OptState(t, tuple(buffers))
 
     return init, update
@@ -439,8 +552,7 @@ def _real(name: str, value: Any) -> float:
     try:
         number = float(value)
     except OverflowError:
-        raise InputError(f"{name} is too large for floating point (beyond about "
-                         "1.8e308)") from None
+        raise InputError(f"{name} is too large for floating point (beyond about 1.8e308)") from None
     if not math.isfinite(number):
         raise InputError(f"{name} must be finite, got {number}")
     return number

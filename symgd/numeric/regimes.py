@@ -34,20 +34,25 @@ def classify_run(run: Any) -> Any:
     if run.xs.ndim == 3:
         statuses = run.row_status()
         return [
-            _classify(run.xs[:, i], run.fs[:, i], run.grad_norms[:, i],
-                      statuses[i].value in _RAN_OFF, run.method == "ascent")
+            _classify(
+                run.xs[:, i],
+                run.fs[:, i],
+                run.grad_norms[:, i],
+                statuses[i].value in _RAN_OFF,
+                run.method == "ascent",
+            )
             for i in range(run.xs.shape[1])
         ]
-    return _classify(run.xs, run.fs, run.grad_norms, run.status.value in _RAN_OFF,
-                     run.method == "ascent")
+    return _classify(
+        run.xs, run.fs, run.grad_norms, run.status.value in _RAN_OFF, run.method == "ascent"
+    )
 
 
 #: statuses that count as divergent whatever the path looked like
 _RAN_OFF = ("diverged", "domain")
 
 
-def _classify(xs: np.ndarray, fs: np.ndarray, gn: np.ndarray, diverged: bool,
-              ascent: bool) -> str:
+def _classify(xs: np.ndarray, fs: np.ndarray, gn: np.ndarray, diverged: bool, ascent: bool) -> str:
     if diverged:
         return "divergent"
     with np.errstate(all="ignore"):
@@ -95,8 +100,11 @@ def classify_signal(signal: Any) -> str:
     if len(values) < 2:
         return "monotone"
     first = abs(float(values[0]))
-    if len(values) >= 3 and abs(float(values[-1])) > 2 * max(first, 1e-300) and \
-            abs(float(values[-1])) > abs(float(values[-2])):
+    if (
+        len(values) >= 3
+        and abs(float(values[-1])) > 2 * max(first, 1e-300)
+        and abs(float(values[-1])) > abs(float(values[-2]))
+    ):
         return "divergent"
     significant = values[np.abs(values) > 1e-9 * max(float(np.abs(values).max()), 1e-300)]
     signs = np.sign(significant)

@@ -16,12 +16,15 @@ import numpy as np
 from symgd.numeric.optimizers import OPTIMIZERS
 
 #: Okabe–Ito colours: distinguishable with the common colour-vision deficiencies
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-           "#F0E442")
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 #: optimizer name -> the colour of its paths (each spec's ``colour``)
 METHOD_COLOURS = {name: spec.colour for name, spec in OPTIMIZERS.items()}
-KIND_MARKERS = {"minimum": ("o", "#009E73"), "maximum": ("^", "#D55E00"),
-                "saddle": ("X", "#CC79A7"), "degenerate": ("D", "#777777")}
+KIND_MARKERS = {
+    "minimum": ("o", "#009E73"),
+    "maximum": ("^", "#D55E00"),
+    "saddle": ("X", "#CC79A7"),
+    "degenerate": ("D", "#777777"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ def sample_surface(
         z = np.where(np.isfinite(z), z, np.nan)
         arrow_data = None
         if arrows:
-            ax_, ay_ = np.meshgrid(np.linspace(x0, x1, arrows + 2)[1:-1],
-                                   np.linspace(y0, y1, arrows + 2)[1:-1])
+            ax_, ay_ = np.meshgrid(
+                np.linspace(x0, x1, arrows + 2)[1:-1], np.linspace(y0, y1, arrows + 2)[1:-1]
+            )
             u, v = grad_batch(ax_, ay_)
             u = -np.broadcast_to(np.asarray(u, dtype=float), ax_.shape)
             v = -np.broadcast_to(np.asarray(v, dtype=float), ax_.shape)

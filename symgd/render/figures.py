@@ -98,8 +98,13 @@ def _figure(
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                        top=1 - top / height, wspace=wspace)
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=wspace,
+    )
     return fig
 
 
@@ -112,10 +117,9 @@ def to_svg(fig: Figure, name: str) -> str:
     with matplotlib.rc_context({"svg.hashsalt": "symgd"}):
         # dpi only sets the resolution of rasterised layers (filled contours, basins): 150 dpi
         # keeps them sharp in print; lines and text stay vector
-        fig.savefig(buffer, format="svg", dpi=RASTER_DPI,
-                    metadata={"Date": None, "Creator": None})
+        fig.savefig(buffer, format="svg", dpi=RASTER_DPI, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     # Inline SVG in HTML needs no namespace declarations, and leaving them out keeps the
@@ -161,14 +165,24 @@ def directional_figure(grad_norm: float, *, name: str = "fig-dir") -> str:
         scale = grad_norm if grad_norm > 0 else 1.0
         ax.plot(theta, grad_norm * np.cos(np.radians(theta)), color=PALETTE[0], lw=1.8)
         ax.axhline(0.0, color="#999999", lw=0.8)
-        notes = ((0, PALETTE[1], "uphill fastest", (8, -2), "left", "top"),
-                 (90, "#666666", "no change", (6, 6), "left", "bottom"),
-                 (180, PALETTE[2], "downhill fastest", (0, -10), "center", "top"))
+        notes = (
+            (0, PALETTE[1], "uphill fastest", (8, -2), "left", "top"),
+            (90, "#666666", "no change", (6, 6), "left", "bottom"),
+            (180, PALETTE[2], "downhill fastest", (0, -10), "center", "top"),
+        )
         for angle, colour, text, offset, ha, va in notes:
             value = grad_norm * math.cos(math.radians(angle))
             ax.plot([angle], [value], "o", color=colour, ms=6, zorder=3, clip_on=False)
-            ax.annotate(f"{text} (θ = {angle}°)", (angle, value), textcoords="offset points",
-                        xytext=offset, fontsize=8, color=colour, ha=ha, va=va)
+            ax.annotate(
+                f"{text} (θ = {angle}°)",
+                (angle, value),
+                textcoords="offset points",
+                xytext=offset,
+                fontsize=8,
+                color=colour,
+                ha=ha,
+                va=va,
+            )
         ax.set_xticks(range(0, 361, 45))
         ax.set_xlim(0, 360)
         ax.set_ylim(-1.55 * scale, 1.3 * scale)
@@ -199,13 +213,28 @@ def curve_figure(
         half = 0.1 * (hi - lo)
         for k, (x0, y0, slope) in enumerate(curve.tangents):
             xs = np.array([x0 - half, x0 + half])
-            ax.plot(xs, y0 + slope * (xs - x0), color=PALETTE[4], lw=1.2,
-                    label="tangent lines" if k == 0 else None, zorder=3)
+            ax.plot(
+                xs,
+                y0 + slope * (xs - x0),
+                color=PALETTE[4],
+                lw=1.2,
+                label="tangent lines" if k == 0 else None,
+                zorder=3,
+            )
         for path in paths:
             xs, fs = path.xs[:, 0], path.fs
             keep = (xs >= lo) & (xs <= hi) & np.isfinite(fs)
-            ax.plot(xs[keep], fs[keep], "-o", color=path.colour, lw=0.9, ms=3.5, alpha=0.9,
-                    label=path.label, zorder=4)
+            ax.plot(
+                xs[keep],
+                fs[keep],
+                "-o",
+                color=path.colour,
+                lw=0.9,
+                ms=3.5,
+                alpha=0.9,
+                label=path.label,
+                zorder=4,
+            )
         _draw_markers(ax, markers)
         ax.set_xlim(lo, hi)
         ax.set_ylim(bottom, top)
@@ -228,7 +257,7 @@ def power_label(value: float, _position: object = None) -> str:
     if abs(exponent - rounded) > 1e-9:
         return ""
     if -2 <= rounded <= 3:
-        return f"{sign}{10.0 ** rounded:g}"
+        return f"{sign}{10.0**rounded:g}"
     return f"{sign}10{str(rounded).translate(_SUPERSCRIPT)}"
 
 
@@ -260,7 +289,7 @@ def symlog_ticks(values: Any, linthresh: float, most: int = 4) -> list[float]:
             continue
         high = math.floor(math.log10(float(side.max())))
         stride = max(1, math.ceil((high - low + 1) / most))
-        ticks += [sign * 10.0 ** k for k in range(high, low - 1, -stride)]
+        ticks += [sign * 10.0**k for k in range(high, low - 1, -stride)]
     return sorted(ticks)
 
 
@@ -290,10 +319,12 @@ def contour_figure(
         width, left, right, bottom, top = 7.0, 0.6, 1.9 if legend else 0.15, 0.48, 0.15
         (x0, y0), (x1, y1) = surface.region.lo, surface.region.hi
         axes_width = width - left - right
-        axes_height = min(max(axes_width * (y1 - y0) / (x1 - x0), 0.55 * axes_width),
-                          1.25 * axes_width)
-        fig = _figure(width, axes_height + bottom + top, left=left, right=right,
-                      bottom=bottom, top=top)
+        axes_height = min(
+            max(axes_width * (y1 - y0) / (x1 - x0), 0.55 * axes_width), 1.25 * axes_width
+        )
+        fig = _figure(
+            width, axes_height + bottom + top, left=left, right=right, bottom=bottom, top=top
+        )
         ax = fig.subplots()
         draw_contour(ax, surface, paths, markers=markers, variables=variables, legend=legend)
         return fig
@@ -328,28 +359,73 @@ def draw_contour(
         from matplotlib.colors import BoundaryNorm
 
         cmap = _colormap()
-        ax.contourf(surface.xs, surface.ys, z, levels=levels, cmap=cmap,
-                    norm=BoundaryNorm(levels, cmap.N, extend="both"), extend="both",
-                    rasterized=True, zorder=0)
-        ax.contour(surface.xs, surface.ys, z, levels=levels, colors="#2b3a4a",
-                   linewidths=0.35, alpha=0.45, zorder=1)
+        ax.contourf(
+            surface.xs,
+            surface.ys,
+            z,
+            levels=levels,
+            cmap=cmap,
+            norm=BoundaryNorm(levels, cmap.N, extend="both"),
+            extend="both",
+            rasterized=True,
+            zorder=0,
+        )
+        ax.contour(
+            surface.xs,
+            surface.ys,
+            z,
+            levels=levels,
+            colors="#2b3a4a",
+            linewidths=0.35,
+            alpha=0.45,
+            zorder=1,
+        )
     if arrows and surface.arrows is not None and len(surface.arrows[0]):
         ax_, ay_, u, v = surface.arrows
         count = max(math.sqrt(len(ax_)), 1.0)
         length = 0.45 * min(x1 - x0, y1 - y0) / (count + 1)
-        ax.quiver(ax_, ay_, u * length, v * length, angles="xy", scale_units="xy", scale=1,
-                  color="#3d4650", alpha=0.5, width=0.0032, headwidth=3.5, headlength=4,
-                  zorder=2, label="direction of −∇f")
+        ax.quiver(
+            ax_,
+            ay_,
+            u * length,
+            v * length,
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color="#3d4650",
+            alpha=0.5,
+            width=0.0032,
+            headwidth=3.5,
+            headlength=4,
+            zorder=2,
+            label="direction of −∇f",
+        )
     for path in paths:
         xs = path.xs
-        ax.plot(xs[:, 0], xs[:, 1], "-", color=path.colour, lw=1.7, zorder=4,
-                label=path.label, solid_capstyle="round")
+        ax.plot(
+            xs[:, 0],
+            xs[:, 1],
+            "-",
+            color=path.colour,
+            lw=1.7,
+            zorder=4,
+            label=path.label,
+            solid_capstyle="round",
+        )
         if dots:
             head = xs[: min(len(xs), 40)]
             ax.plot(head[:, 0], head[:, 1], "o", color=path.colour, ms=2.6, zorder=4)
         if len(xs) > 1 and surface.region.contains(xs[-1]):
-            ax.plot(xs[-1:, 0], xs[-1:, 1], "s", color=path.colour, ms=5, zorder=5,
-                    markeredgecolor="white", markeredgewidth=0.6)
+            ax.plot(
+                xs[-1:, 0],
+                xs[-1:, 1],
+                "s",
+                color=path.colour,
+                ms=5,
+                zorder=5,
+                markeredgecolor="white",
+                markeredgewidth=0.6,
+            )
     _draw_markers(ax, markers)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -380,9 +456,17 @@ def _draw_markers(ax: Axes, markers: Sequence[Marker]) -> None:
             symbol, colour = KIND_MARKERS.get(marker.kind, ("D", "#777777"))
             size = 8
         label = marker.label or marker.kind
-        ax.plot([marker.point[0]], [marker.point[1]], symbol, color=colour, ms=size,
-                markeredgecolor="white", markeredgewidth=0.8, zorder=6,
-                label=None if label in seen else label)
+        ax.plot(
+            [marker.point[0]],
+            [marker.point[1]],
+            symbol,
+            color=colour,
+            ms=size,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            zorder=6,
+            label=None if label in seen else label,
+        )
         seen.add(label)
 
 
@@ -404,8 +488,13 @@ def progress_figure(
                 left.plot(steps, gap, color=path.colour, lw=1.5, label=path.label)
             else:
                 left.plot(steps, path.fs, color=path.colour, lw=1.5, label=path.label)
-            right.plot(steps, np.maximum(path.grad_norms, 1e-300), color=path.colour, lw=1.5,
-                       label=path.label)
+            right.plot(
+                steps,
+                np.maximum(path.grad_norms, 1e-300),
+                color=path.colour,
+                lw=1.5,
+                label=path.label,
+            )
             if path.diverged and len(steps):
                 right.plot(steps[-1:], path.grad_norms[-1:], ">", color=path.colour, ms=5)
         if use_gap:
@@ -414,8 +503,11 @@ def progress_figure(
         else:
             values = np.concatenate([p.fs[np.isfinite(p.fs)] for p in paths] or [np.zeros(1)])
             first = max(float(np.abs(values[:1]).max(initial=1.0)), 1.0)
-            if values.size and float(values.min()) > 0 and \
-                    float(values.max()) > 100 * float(values.min()):
+            if (
+                values.size
+                and float(values.min()) > 0
+                and float(values.max()) > 100 * float(values.min())
+            ):
                 _log_axis(left)
             elif float(np.abs(values).max(initial=0.0)) > 100 * first:
                 _log_axis(left, symlog=first, values=values)
@@ -435,9 +527,7 @@ def _steps_of(path: PathData) -> np.ndarray:
     return np.asarray(path.steps) if path.steps is not None else np.arange(len(path.fs))
 
 
-def traces_figure(
-    path: PathData, variables: Sequence[str], *, name: str = "fig-traces"
-) -> str:
+def traces_figure(path: PathData, variables: Sequence[str], *, name: str = "fig-traces") -> str:
     """Each coordinate of one run against the step number (for three or more variables)."""
 
     def draw() -> Figure:
@@ -446,12 +536,13 @@ def traces_figure(
         steps = _steps_of(path)
         shown = list(variables[:8])
         for i, variable in enumerate(shown):
-            ax.plot(steps, path.xs[:, i], lw=1.5, color=PALETTE[i % len(PALETTE)],
-                    label=variable)
+            ax.plot(steps, path.xs[:, i], lw=1.5, color=PALETTE[i % len(PALETTE)], label=variable)
         ax.set_xlabel("step k")
         ax.set_ylabel("coordinate value")
-        ax.set_title(f"coordinates along the {path.label.lower()} run"
-                     + ("" if len(variables) <= 8 else " (first 8)"))
+        ax.set_title(
+            f"coordinates along the {path.label.lower()} run"
+            + ("" if len(variables) <= 8 else " (first 8)")
+        )
         ax.grid(True)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         return fig
@@ -503,11 +594,19 @@ def regimes_contour_figure(
     def draw() -> Figure:
         fig = _figure(7.2, 2.9, left=0.5, wspace=0.28, top=0.35)
         axes = np.atleast_1d(fig.subplots(1, len(regimes), sharey=True))
-        coarse = Surface(surface.region, surface.xs[::2], surface.ys[::2],
-                         surface.zs[::2, ::2], None)
+        coarse = Surface(
+            surface.region, surface.xs[::2], surface.ys[::2], surface.zs[::2, ::2], None
+        )
         for ax, regime in zip(axes, regimes, strict=True):
-            draw_contour(ax, coarse, [regime.path], markers=markers, variables=variables,
-                         legend=False, arrows=False)
+            draw_contour(
+                ax,
+                coarse,
+                [regime.path],
+                markers=markers,
+                variables=variables,
+                legend=False,
+                arrows=False,
+            )
             ax.set_title(regime.title)
         for ax in axes[1:]:
             ax.set_ylabel("")
@@ -536,20 +635,27 @@ def basins_figure(
         ax = fig.subplots()
         (x0, y0), (x1, y1) = region.lo, region.hi
         cmap = ListedColormap(["#eeeeee", *colours])
-        ax.imshow(labels + 1, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap,
-                  vmin=0, vmax=len(colours), interpolation="nearest", alpha=0.5,
-                  aspect="auto", zorder=0)
+        ax.imshow(
+            labels + 1,
+            origin="lower",
+            extent=(x0, x1, y0, y1),
+            cmap=cmap,
+            vmin=0,
+            vmax=len(colours),
+            interpolation="nearest",
+            alpha=0.5,
+            aspect="auto",
+            zorder=0,
+        )
         _draw_markers(ax, markers)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_xlabel(variables[0])
         ax.set_ylabel(variables[1])
-        handles = [Patch(color=c, alpha=0.5, label=n)
-                   for c, n in zip(colours, names, strict=True)]
+        handles = [Patch(color=c, alpha=0.5, label=n) for c, n in zip(colours, names, strict=True)]
         if (labels < 0).any():
             handles.append(Patch(color="#eeeeee", label="no minimum reached"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  borderaxespad=0.0)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         return fig
 
     return _styled(draw, name)

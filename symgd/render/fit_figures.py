@@ -53,12 +53,13 @@ MAX_POINTS = 1200
 
 # -- output -----------------------------------------------------------------------------------
 
+
 def to_svg(fig: Figure, name: str) -> str:
     """``fig`` as deterministic SVG whose ids all start with ``name``."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     ids = set(re.findall(r'\bid="([^"]+)"', text))
@@ -92,8 +93,9 @@ def _log_y(ax: Axes) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def binned(values: np.ndarray, bins: int = MAX_POINTS
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def binned(
+    values: np.ndarray, bins: int = MAX_POINTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(centres, low, mean, high)`` of ``values`` cut into at most ``bins`` equal bins."""
     values = np.asarray(values, dtype=float)
     count = len(values)
@@ -120,8 +122,10 @@ def thin_path(path: np.ndarray, most: int = 3 * MAX_POINTS) -> np.ndarray:
 
 # -- the figures ------------------------------------------------------------------------------
 
-def epoch_loss_figure(runs: Sequence[FitResult], *, reference: float | None = None,
-                      name: str = "fig-fit-loss") -> str:
+
+def epoch_loss_figure(
+    runs: Sequence[FitResult], *, reference: float | None = None, name: str = "fig-fit-loss"
+) -> str:
     """One panel per run, shared y: loss on all rows per epoch, batch losses behind it.
 
     The y axis is logarithmic when the loss falls by more than a factor of 30, else linear.
@@ -132,8 +136,12 @@ def epoch_loss_figure(runs: Sequence[FitResult], *, reference: float | None = No
     def draw() -> Figure:
         fig = _figure(2.55 * max(len(runs), 1) + 0.4, 2.9)
         axes = np.atleast_1d(fig.subplots(1, max(len(runs), 1), sharey=True))
-        finite = [v for r in runs for v in (r.initial_loss, *r.loss_per_epoch)
-                  if math.isfinite(v) and v > 0]
+        finite = [
+            v
+            for r in runs
+            for v in (r.initial_loss, *r.loss_per_epoch)
+            if math.isfinite(v) and v > 0
+        ]
         if reference is not None and reference > 0:
             finite.append(reference)
         # a log scale when the loss falls by orders of magnitude, else a plain one from 0
@@ -146,14 +154,28 @@ def epoch_loss_figure(runs: Sequence[FitResult], *, reference: float | None = No
             if len(run.batch_losses) and run.batch_size < run.rows:
                 centres, low, _, high = binned(run.batch_losses)
                 epochs_at = (centres + 1.0) / per_epoch
-                ax.fill_between(epochs_at, np.clip(low, bottom, top), np.clip(high, bottom, top),
-                                color=colour, alpha=0.2, lw=0, label="batch losses (range)")
+                ax.fill_between(
+                    epochs_at,
+                    np.clip(low, bottom, top),
+                    np.clip(high, bottom, top),
+                    color=colour,
+                    alpha=0.2,
+                    lw=0,
+                    label="batch losses (range)",
+                )
             curve = np.array([run.initial_loss, *run.loss_per_epoch])
-            ax.plot(np.arange(len(curve)), curve, "-", color=colour, lw=1.8,
-                    marker="o" if len(curve) <= 30 else None, ms=3, label="loss on all rows")
+            ax.plot(
+                np.arange(len(curve)),
+                curve,
+                "-",
+                color=colour,
+                lw=1.8,
+                marker="o" if len(curve) <= 30 else None,
+                ms=3,
+                label="loss on all rows",
+            )
             if reference is not None:
-                ax.axhline(reference, color="#333333", lw=0.9, ls="--",
-                           label="least-squares loss")
+                ax.axhline(reference, color="#333333", lw=0.9, ls="--", label="least-squares loss")
             ax.set_title(run.label)
             ax.set_xlabel("epoch")
             ax.set_xlim(0, max(len(curve) - 1, 1))
@@ -182,12 +204,19 @@ def angle_figure(runs: Sequence[FitResult], *, name: str = "fig-fit-angles") -> 
             ax.plot(steps, run.angles, "o", ms=2.2, color=colour, alpha=0.55, mec="none")
             window = max(5, len(run.angles) // 25)
             smooth = _rolling_median(run.angles, window)
-            ax.plot(steps, smooth, "-", color=colour, lw=1.7,
-                    label=f"{run.label}: running median")
+            ax.plot(steps, smooth, "-", color=colour, lw=1.7, label=f"{run.label}: running median")
         ax.axhline(90.0, color="#777777", lw=0.9, ls="--")
-        ax.text(0.99, 0.99, "above 90°: the batch step, taken alone, goes uphill on L",
-                transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color="#444444",
-                bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
+        ax.text(
+            0.99,
+            0.99,
+            "above 90°: the batch step, taken alone, goes uphill on L",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7.5,
+            color="#444444",
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
         ax.axhline(0.0, color="#0072B2", lw=1.2, label="full batch: always 0°")
         ax.set_ylim(-4, 200)
         ax.set_yticks([0, 45, 90, 135, 180])
@@ -230,36 +259,71 @@ def path_contour_figure(
         fig = _figure(6.6, 4.6)
         ax = fig.subplots()
         lo, hi = _window(runs, optimum)
-        gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
-                             np.linspace(lo[1], hi[1], resolution))
+        gx, gy = np.meshgrid(
+            np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+        )
         z = loss_grid(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
         z = np.ma.masked_invalid(z)
         values = z.compressed()
         if values.size > 4 and float(values.max() - values.min()) > 0:
             levels = np.unique(np.quantile(values, np.linspace(0.0, 1.0, 19) ** 1.8))
             if len(levels) > 2:
-                ax.contourf(gx, gy, z, levels=levels, cmap="Blues_r", alpha=0.8,
-                            rasterized=True, zorder=0)
-                ax.contour(gx, gy, z, levels=levels, colors="#1f3b57", linewidths=0.35,
-                           alpha=0.5, zorder=1)
+                ax.contourf(
+                    gx, gy, z, levels=levels, cmap="Blues_r", alpha=0.8, rasterized=True, zorder=0
+                )
+                ax.contour(
+                    gx, gy, z, levels=levels, colors="#1f3b57", linewidths=0.35, alpha=0.5, zorder=1
+                )
         for i, run in enumerate(runs):
             colour = COLOURS[i % len(COLOURS)]
             path = thin_path(run.path)
             full = run.batch_size >= run.rows
             sgd = run.batch_size == 1
-            ax.plot(path[:, 0], path[:, 1], "-", color=colour,
-                    lw=1.8 if full else (0.45 if sgd else 0.9),
-                    alpha=1.0 if full else (0.55 if sgd else 0.85), label=run.label,
-                    zorder=5 if full else (3 if sgd else 4))
-            ax.plot(path[-1:, 0], path[-1:, 1], "s", color=colour, ms=5.5, mec="white",
-                    mew=0.7, zorder=6)
+            ax.plot(
+                path[:, 0],
+                path[:, 1],
+                "-",
+                color=colour,
+                lw=1.8 if full else (0.45 if sgd else 0.9),
+                alpha=1.0 if full else (0.55 if sgd else 0.85),
+                label=run.label,
+                zorder=5 if full else (3 if sgd else 4),
+            )
+            ax.plot(
+                path[-1:, 0],
+                path[-1:, 1],
+                "s",
+                color=colour,
+                ms=5.5,
+                mec="white",
+                mew=0.7,
+                zorder=6,
+            )
         if runs:
             start = runs[0].path[0]
-            ax.plot([start[0]], [start[1]], "o", color="#000000", ms=5.5, mec="white", mew=0.7,
-                    zorder=6, label="start")
+            ax.plot(
+                [start[0]],
+                [start[1]],
+                "o",
+                color="#000000",
+                ms=5.5,
+                mec="white",
+                mew=0.7,
+                zorder=6,
+                label="start",
+            )
         if optimum is not None:
-            ax.plot([optimum[0]], [optimum[1]], "*", color="#E69F00", ms=12, mec="#333333",
-                    mew=0.6, zorder=7, label="least squares")
+            ax.plot(
+                [optimum[0]],
+                [optimum[1]],
+                "*",
+                color="#E69F00",
+                ms=12,
+                mec="#333333",
+                mew=0.6,
+                zorder=7,
+                label="least squares",
+            )
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_xlabel(names[0])
@@ -270,8 +334,9 @@ def path_contour_figure(
     return _styled(draw, name)
 
 
-def _window(runs: Sequence[FitResult], optimum: Sequence[float] | None
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _window(
+    runs: Sequence[FitResult], optimum: Sequence[float] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """A box around the start, the ends, the optimum and the bulk of every path."""
     anchors = [run.path[0] for run in runs] + [run.path[-1] for run in runs]
     if optimum is not None:

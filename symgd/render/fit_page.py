@@ -61,11 +61,18 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
         if data.n_rows > CONTOUR_ROWS:
             keep = np.linspace(0, data.n_rows - 1, CONTOUR_ROWS).astype(int)
             sample = tuple(c[keep] for c in columns)
-            contour_note = (f" The contours are computed from {CONTOUR_ROWS:,} of the "
-                            f"{data.n_rows:,} rows, evenly spaced through the file.")
-        figures["contour"] = Markup(path_contour_figure(
-            lambda points: model.mean_loss(points, sample), runs, (names[0], names[1]),
-            optimum=None if ls is None else list(ls.vector)))
+            contour_note = (
+                f" The contours are computed from {CONTOUR_ROWS:,} of the "
+                f"{data.n_rows:,} rows, evenly spaced through the file."
+            )
+        figures["contour"] = Markup(
+            path_contour_figure(
+                lambda points: model.mean_loss(points, sample),
+                runs,
+                (names[0], names[1]),
+                optimum=None if ls is None else list(ls.vector),
+            )
+        )
     return {
         "title": "Fitting to data: full batch, mini-batch and stochastic descent",
         "data_sentence": _data_sentence(first),
@@ -80,17 +87,25 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
                 "loss on all rows after each epoch (epoch 0 is the start); the shaded band is "
                 "the range of the losses on the batches used for the updates, which is what "
                 "each step actually sees."
-                + (" The dashed line is the least-squares loss, the lowest possible."
-                   if reference is not None else "")),
+                + (
+                    " The dashed line is the least-squares loss, the lowest possible."
+                    if reference is not None
+                    else ""
+                )
+            ),
             "angles": (
                 "For the first updates of each run, the angle between the gradient on the "
                 "batch and the gradient on all rows at the same point. The full batch's angle "
                 "is 0° by definition; the dots are single updates and the line a running "
-                "median."),
+                "median."
+            ),
             "contour": (
                 f"The mean loss L({names[0]}, {names[1]}) as contours, darker is lower, with "
                 "each run's path from the common start (the square marks where it ended)."
-                + contour_note) if len(names) == 2 else "",
+                + contour_note
+            )
+            if len(names) == 2
+            else "",
         },
         "noise": _noise_paragraphs(runs),
         "notes": _notes(runs),
@@ -99,9 +114,11 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
 
 def _data_sentence(run: FitResult) -> str:
     used = ", ".join(run.columns)
-    return (f"The data: {run.rows:,} rows from {run.data_source}; the loss reads the "
-            f"column{'s' if len(run.columns) > 1 else ''} {used}. The parameters to fit are "
-            f"{', '.join(run.param_names)}.")
+    return (
+        f"The data: {run.rows:,} rows from {run.data_source}; the loss reads the "
+        f"column{'s' if len(run.columns) > 1 else ''} {used}. The parameters to fit are "
+        f"{', '.join(run.param_names)}."
+    )
 
 
 def _tuple_tex(symbols: Sequence[Any]) -> str:
@@ -120,15 +137,23 @@ def _formulas(run: FitResult) -> dict[str, Any]:
     indexed = ", ".join(sp.latex(sp.Symbol(f"{d.name}_i")) for d in model.data_symbols)
     return {
         "loss_latex": rf"\ell({theta};\ {row}) = {sp.latex(model.problem.expr)}",
-        "objective_latex": (rf"L({theta}) = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} "
-                            rf"\ell({theta};\ {indexed}), \qquad N = {run.rows}"),
-        "partials_latex": [rf"\frac{{\partial \ell}}{{\partial {sp.latex(p)}}} = {sp.latex(g)}"
-                           for p, g in zip(model.params, model.gradient, strict=True)],
-        "mean_gradient_latex": (rf"\nabla L({theta}) = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} "
-                                rf"\nabla \ell({theta};\ {indexed})"),
-        "batch_gradient_latex": (rf"g_B = \frac{{1}}{{|B|}} \sum_{{i \in B}} "
-                                 rf"\nabla \ell({theta};\ {indexed}), \qquad "
-                                 rf"\theta \leftarrow \theta - \eta\, g_B"),
+        "objective_latex": (
+            rf"L({theta}) = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} "
+            rf"\ell({theta};\ {indexed}), \qquad N = {run.rows}"
+        ),
+        "partials_latex": [
+            rf"\frac{{\partial \ell}}{{\partial {sp.latex(p)}}} = {sp.latex(g)}"
+            for p, g in zip(model.params, model.gradient, strict=True)
+        ],
+        "mean_gradient_latex": (
+            rf"\nabla L({theta}) = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} "
+            rf"\nabla \ell({theta};\ {indexed})"
+        ),
+        "batch_gradient_latex": (
+            rf"g_B = \frac{{1}}{{|B|}} \sum_{{i \in B}} "
+            rf"\nabla \ell({theta};\ {indexed}), \qquad "
+            rf"\theta \leftarrow \theta - \eta\, g_B"
+        ),
     }
 
 
@@ -138,14 +163,21 @@ def _settings(run: FitResult) -> list[dict[str, str]]:
     hyper = ", ".join(f"{k} = {v:g}" for k, v in run.hyperparameters.items())
     start = ", ".join(f"{k} = {v:g}" for k, v in run.start.items())
     return [
-        {"name": "optimizer", "value": OPTIMIZERS[run.method].label
-         + (f" ({hyper})" if hyper else "")},
+        {
+            "name": "optimizer",
+            "value": OPTIMIZERS[run.method].label + (f" ({hyper})" if hyper else ""),
+        },
         {"name": "learning rate η", "value": f"{run.lr:g}"},
         {"name": "start", "value": start},
-        {"name": "shuffling", "value": f"a fresh random order of the rows every epoch, from "
-                                       f"seed {run.seed}"},
-        {"name": "stop", "value": f"after {run.max_epochs} epochs, or once |∇L| < "
-                                  f"{run.tol:g} at the end of an epoch"},
+        {
+            "name": "shuffling",
+            "value": f"a fresh random order of the rows every epoch, from seed {run.seed}",
+        },
+        {
+            "name": "stop",
+            "value": f"after {run.max_epochs} epochs, or once |∇L| < "
+            f"{run.tol:g} at the end of an epoch",
+        },
     ]
 
 
@@ -186,24 +218,29 @@ def _least_squares_block(run: FitResult, columns: Sequence[np.ndarray]) -> dict[
     n = len(model.params)
 
     def at(expr: sp.Expr, index: str) -> str:
-        text: str = sp.latex(expr.xreplace({d: sp.Symbol(f"{d.name}_{index}")
-                                            for d in model.data_symbols}))
+        text: str = sp.latex(
+            expr.xreplace({d: sp.Symbol(f"{d.name}_{index}") for d in model.data_symbols})
+        )
         return text
 
     rows = [" & ".join(at(d, i) for d in form.design) for i in ("1", "2")]
     dots = " & ".join([r"\vdots"] * n)
     last = " & ".join(at(d, "N") for d in form.design)
-    design = (rf"X = \begin{{pmatrix}} {rows[0]} \\ {rows[1]} \\ {dots} \\ {last} "
-              rf"\end{{pmatrix}}, \quad t = \begin{{pmatrix}} {at(form.target, '1')} \\ "
-              rf"{at(form.target, '2')} \\ \vdots \\ {at(form.target, 'N')} \end{{pmatrix}}, "
-              rf"\quad \theta = \begin{{pmatrix}} "
-              + r" \\ ".join(sp.latex(p) for p in model.params) + r" \end{pmatrix}")
+    design = (
+        rf"X = \begin{{pmatrix}} {rows[0]} \\ {rows[1]} \\ {dots} \\ {last} "
+        rf"\end{{pmatrix}}, \quad t = \begin{{pmatrix}} {at(form.target, '1')} \\ "
+        rf"{at(form.target, '2')} \\ \vdots \\ {at(form.target, 'N')} \end{{pmatrix}}, "
+        rf"\quad \theta = \begin{{pmatrix}} "
+        + r" \\ ".join(sp.latex(p) for p in model.params)
+        + r" \end{pmatrix}"
+    )
     two_k = sp.latex(2 * k)
     # ∂ℓ/∂θⱼ = −2k (t − xᵀθ) xⱼ, checked symbolically against the gradient SymPy derived
     fitted = sum((d * p for d, p in zip(form.design, model.params, strict=True)), sp.Integer(0))
     symbolic_match = all(
         sp.expand(g + 2 * k * (form.target - fitted) * d_j) == 0
-        for g, d_j in zip(model.gradient, form.design, strict=True))
+        for g, d_j in zip(model.gradient, form.design, strict=True)
+    )
     theta = ls.vector
     start = run.path[0]
     compiled = model.batch(start, columns)[1]
@@ -214,18 +251,25 @@ def _least_squares_block(run: FitResult, columns: Sequence[np.ndarray]) -> dict[
     def matrix(values: np.ndarray) -> str:
         if values.ndim == 1:
             return r"\begin{pmatrix} " + r" \\ ".join(_num(v) for v in values) + r" \end{pmatrix}"
-        return (r"\begin{pmatrix} " + r" \\ ".join(" & ".join(_num(v) for v in row)
-                                                  for row in values) + r" \end{pmatrix}")
+        return (
+            r"\begin{pmatrix} "
+            + r" \\ ".join(" & ".join(_num(v) for v in row) for row in values)
+            + r" \end{pmatrix}"
+        )
 
     solution = ", ".join(f"{k_} = {v:.8g}" for k_, v in ls.solution.items())
     return {
         "design_latex": design,
-        "loss_latex": (rf"L(\theta) = \frac{{{sp.latex(k)}}}{{N}} \lVert t - X\theta \rVert^{{2}}"
-                       if k != 1 else r"L(\theta) = \frac{1}{N} \lVert t - X\theta \rVert^{2}"),
+        "loss_latex": (
+            rf"L(\theta) = \frac{{{sp.latex(k)}}}{{N}} \lVert t - X\theta \rVert^{{2}}"
+            if k != 1
+            else r"L(\theta) = \frac{1}{N} \lVert t - X\theta \rVert^{2}"
+        ),
         "gradient_latex": rf"\nabla L(\theta) = -\frac{{{two_k}}}{{N}}\, X^{{\top}}(t - X\theta)",
         "normal_latex": r"X^{\top} X\, \theta = X^{\top} t",
-        "numbers_latex": (rf"X^{{\top}} X = {matrix(xtx)}, \quad X^{{\top}} t = {matrix(xty)}"
-                          if n <= 4 else ""),
+        "numbers_latex": (
+            rf"X^{{\top}} X = {matrix(xtx)}, \quad X^{{\top}} t = {matrix(xty)}" if n <= 4 else ""
+        ),
         "solution": solution,
         "solution_latex": r"\theta^{*} = " + matrix(theta),
         "symbolic_match": bool(symbolic_match),
@@ -257,45 +301,66 @@ def _noise_paragraphs(runs: Sequence[FitResult]) -> list[str]:
     first = runs[0]
     ls = first.least_squares
     traced = [r for r in noisy if len(r.angles)]
-    p1 = ("A batch gradient is the average of ∇ℓ over a handful of rows picked at random. Taken "
-          "over every possible pick it averages out to ∇L exactly, so the batch step points "
-          "the right way on average; any one pick misses by a random amount that shrinks "
-          "roughly like 1/√B as the batch grows.")
+    p1 = (
+        "A batch gradient is the average of ∇ℓ over a handful of rows picked at random. Taken "
+        "over every possible pick it averages out to ∇L exactly, so the batch step points "
+        "the right way on average; any one pick misses by a random amount that shrinks "
+        "roughly like 1/√B as the batch grows."
+    )
     if traced:
         parts = []
         for r in traced:
             angles = r.angles[np.isfinite(r.angles)]
             if angles.size:
-                parts.append(f"{np.median(angles):.0f}° for the {r.label} "
-                             f"({np.mean(angles > 90):.0%} of its traced updates beyond 90°)")
+                parts.append(
+                    f"{np.median(angles):.0f}° for the {r.label} "
+                    f"({np.mean(angles > 90):.0%} of its traced updates beyond 90°)"
+                )
         if parts:
-            p1 += (" Here the median angle between the batch gradient and ∇L was "
-                   + "; ".join(parts) + ". A step more than 90° off would, on its own, "
-                   "increase L.")
+            p1 += (
+                " Here the median angle between the batch gradient and ∇L was "
+                + "; ".join(parts)
+                + ". A step more than 90° off would, on its own, "
+                "increase L."
+            )
     paragraphs.append(p1)
     if full is not None and noisy:
         after = {r.label: r.loss_per_epoch[0] for r in runs if len(r.loss_per_epoch)}
-        p2 = (f"What the noise buys first is progress per pass over the data. A full-batch "
-              f"update reads all {full.rows:,} rows before it moves; in the same amount of "
-              f"reading, B = {noisy[0].batch_size} makes {noisy[0].steps_per_epoch:,} updates"
-              + (f" and SGD {sgd.steps_per_epoch:,}" if sgd is not None and sgd is not noisy[0]
-                 else "") + ".")
+        p2 = (
+            f"What the noise buys first is progress per pass over the data. A full-batch "
+            f"update reads all {full.rows:,} rows before it moves; in the same amount of "
+            f"reading, B = {noisy[0].batch_size} makes {noisy[0].steps_per_epoch:,} updates"
+            + (
+                f" and SGD {sgd.steps_per_epoch:,}"
+                if sgd is not None and sgd is not noisy[0]
+                else ""
+            )
+            + "."
+        )
         if after:
-            p2 += (" After one epoch the loss on all rows was "
-                   + "; ".join(f"{v:.4g} for the {k}" for k, v in after.items()) + ".")
+            p2 += (
+                " After one epoch the loss on all rows was "
+                + "; ".join(f"{v:.4g} for the {k}" for k, v in after.items())
+                + "."
+            )
         paragraphs.append(p2)
     if noisy:
-        target = ls.loss if ls is not None else (
-            min(float(r.loss) for r in runs if np.isfinite(r.loss)))
+        target = (
+            ls.loss if ls is not None else (min(float(r.loss) for r in runs if np.isfinite(r.loss)))
+        )
         what = "least-squares loss" if ls is not None else "lowest loss any of these runs found"
-        gaps = "; ".join(f"{_gap(r.loss - target, target)} for the {r.label}" for r in runs
-                         if np.isfinite(r.loss))
+        gaps = "; ".join(
+            f"{_gap(r.loss - target, target)} for the {r.label}"
+            for r in runs
+            if np.isfinite(r.loss)
+        )
         paragraphs.append(
             "The price is that with a fixed learning rate the noisy runs never settle. Close to "
             "the minimum ∇L is small but the batch gradients are not, so the parameters keep "
             "jittering in a cloud around the answer, wider for a larger η and a smaller B. At "
             f"the end, the loss was above the {what} by {gaps}. Shrinking η over the epochs, "
-            "or growing the batch, lets a noisy run close in.")
+            "or growing the batch, lets a noisy run close in."
+        )
     single = ls is not None and ls.full_rank
     paragraphs.append(
         "On a loss with many minima the noise does something a full-batch run cannot. Each "
@@ -304,8 +369,13 @@ def _noise_paragraphs(runs: Sequence[FitResult]) -> list[str]:
         "Experiments on deep networks (Keskar et al., 2017) found that large batches tend to "
         "settle in sharp minima and small batches in wide, flat ones, which often do better "
         "on data the model has not seen."
-        + (" This loss is a least-squares loss with a single minimum, so here the noise "
-           "only costs precision." if single else ""))
+        + (
+            " This loss is a least-squares loss with a single minimum, so here the noise "
+            "only costs precision."
+            if single
+            else ""
+        )
+    )
     return paragraphs
 
 
@@ -321,20 +391,29 @@ def _notes(runs: Sequence[FitResult]) -> list[str]:
     longest = max(r.max_epochs for r in runs)
     for r in runs:
         if r.max_epochs < longest:
-            notes.append(f"{r.label} ran {r.max_epochs} epoch{'s' if r.max_epochs > 1 else ''} "
-                         f"instead of {longest}, to keep its number of updates "
-                         f"({r.max_epochs * r.steps_per_epoch:,}) manageable.")
+            notes.append(
+                f"{r.label} ran {r.max_epochs} epoch{'s' if r.max_epochs > 1 else ''} "
+                f"instead of {longest}, to keep its number of updates "
+                f"({r.max_epochs * r.steps_per_epoch:,}) manageable."
+            )
         if r.status.value == "diverged":
-            notes.append(f"{r.label} diverged: {r.reason}. A smaller learning rate keeps it "
-                         "stable" + (f"; for the full batch, any η below 2/λmax = "
-                                     f"{r.least_squares.stable_lr:.4g} converges"
-                                     if r.least_squares is not None
-                                     and r.least_squares.stable_lr else "") + ".")
+            notes.append(
+                f"{r.label} diverged: {r.reason}. A smaller learning rate keeps it "
+                "stable"
+                + (
+                    f"; for the full batch, any η below 2/λmax = "
+                    f"{r.least_squares.stable_lr:.4g} converges"
+                    if r.least_squares is not None and r.least_squares.stable_lr
+                    else ""
+                )
+                + "."
+            )
     return notes
 
 
-def render_fit_page(results: FitResult | Sequence[FitResult],
-                    templates_dir: str | None = None) -> str:
+def render_fit_page(
+    results: FitResult | Sequence[FitResult], templates_dir: str | None = None
+) -> str:
     """A standalone HTML page with the fitting section (``templates/fit_page.html.jinja2``)."""
     from symgd import __version__
     from symgd.render.templates import make_env
@@ -343,6 +422,11 @@ def render_fit_page(results: FitResult | Sequence[FitResult],
     runs = (results,) if not isinstance(results, Sequence) else tuple(results)
     env = make_env(templates_dir)
     template = env.get_template("fit_page.html.jinja2")
-    return str(template.render(
-        language="en", generator=f"symgd {__version__}",
-        title=f"Fitting {runs[0].expression} to data", fit=context))
+    return str(
+        template.render(
+            language="en",
+            generator=f"symgd {__version__}",
+            title=f"Fitting {runs[0].expression} to data",
+            fit=context,
+        )
+    )

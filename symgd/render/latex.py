@@ -44,8 +44,9 @@ def _sp() -> Any:
 # -- expressions --------------------------------------------------------------------------------
 
 
-def tex(expr: Any, *, symbol_names: Mapping[Any, str] | None = None,
-        raise_function_powers: bool = False) -> str:
+def tex(
+    expr: Any, *, symbol_names: Mapping[Any, str] | None = None, raise_function_powers: bool = False
+) -> str:
     r"""LaTeX for a SymPy expression.
 
     Functions that print themselves (``σ``, ReLU) are handled in powers too: by default
@@ -80,8 +81,11 @@ def _printer_class(raise_function_powers: bool) -> Any:
 
         def _print_Pow(self, expr: Any, **kwargs: Any) -> str:
             base = expr.base
-            if raise_function_powers and isinstance(base, Function) \
-                    and hasattr(type(base), "_latex"):
+            if (
+                raise_function_powers
+                and isinstance(base, Function)
+                and hasattr(type(base), "_latex")
+            ):
                 return f"{self._print(base)}^{{{self._print(expr.exp)}}}"
             return str(super()._print_Pow(expr, **kwargs))
 
@@ -113,8 +117,10 @@ def value_tex(expr: Any, digits: int = 4) -> tuple[str, bool]:
     if expr.is_Float:
         return big_num_tex(expr, digits), False
     # the size in bits first: a huge integer is never turned into a string
-    if expr.is_Rational and (size_bits(expr) > digits_to_bits(MAX_FRACTION_DIGITS) or max(
-            len(str(abs(expr.p))), len(str(expr.q))) > MAX_FRACTION_DIGITS):
+    if expr.is_Rational and (
+        size_bits(expr) > digits_to_bits(MAX_FRACTION_DIGITS)
+        or max(len(str(abs(expr.p))), len(str(expr.q))) > MAX_FRACTION_DIGITS
+    ):
         return rf"\approx {big_num_tex(expr, max(digits, 6))}", False
     latex = tex(expr)
     if len(latex) <= MAX_EXACT_LATEX:
@@ -216,8 +222,11 @@ def paren(latex: str) -> str:
 
 def column(entries: Sequence[str]) -> str:
     """A column vector in LaTeX (in part, with ⋮, when it is long)."""
-    return r"\begin{pmatrix}" + r" \\ ".join(
-        group(e) for e in elide(entries, r"\vdots")) + r"\end{pmatrix}"
+    return (
+        r"\begin{pmatrix}"
+        + r" \\ ".join(group(e) for e in elide(entries, r"\vdots"))
+        + r"\end{pmatrix}"
+    )
 
 
 def matrix_tex(rows: Sequence[Sequence[str]]) -> str:

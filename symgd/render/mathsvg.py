@@ -83,11 +83,13 @@ def cheap_delimiters(latex: str) -> str:
     """
     out: list[str] = []
     stack: list[int] = []  # indices into ``out`` of open \left tokens
-    pattern = re.compile(r"\\left(\\\{|\\langle|\\lVert|\\lvert|[(\[|.])|\\right(\\\}|\\rangle|"
-                         r"\\rVert|\\rvert|[)\]|.])")
+    pattern = re.compile(
+        r"\\left(\\\{|\\langle|\\lVert|\\lvert|[(\[|.])|\\right(\\\}|\\rangle|"
+        r"\\rVert|\\rvert|[)\]|.])"
+    )
     pos = 0
     for match in pattern.finditer(latex):
-        out.append(latex[pos:match.start()])
+        out.append(latex[pos : match.start()])
         pos = match.end()
         if match.group(1) is not None:
             stack.append(len(out))
@@ -99,8 +101,8 @@ def cheap_delimiters(latex: str) -> str:
             start = stack.pop()
             inner = "".join(out[start + 1 :])
             if not _TALL.search(inner):
-                out[start] = _plain(out[start][len(r"\left"):])
-                out.append(_plain(match.group(0)[len(r"\right"):]))
+                out[start] = _plain(out[start][len(r"\left") :])
+                out.append(_plain(match.group(0)[len(r"\right") :]))
             else:
                 out.append(match.group(0))
     out.append(latex[pos:])
@@ -108,8 +110,16 @@ def cheap_delimiters(latex: str) -> str:
 
 
 def _plain(delimiter: str) -> str:
-    return {".": "", "(": "(", ")": ")", "[": "[", "]": "]", "|": "|",
-            r"\{": r"\{", r"\}": r"\}"}.get(delimiter, delimiter)
+    return {
+        ".": "",
+        "(": "(",
+        ")": ")",
+        "[": "[",
+        "]": "]",
+        "|": "|",
+        r"\{": r"\{",
+        r"\}": r"\}",
+    }.get(delimiter, delimiter)
 
 
 def _typeset(latex: str, display: bool) -> tuple[str, float]:
@@ -138,8 +148,14 @@ def _ziamath() -> Any:
     return ziamath
 
 
-_STYLE_FIELDS = ("mathvariant", "displaystyle", "mathcolor", "mathbackground", "mathsize",
-                 "scriptlevel")
+_STYLE_FIELDS = (
+    "mathvariant",
+    "displaystyle",
+    "mathcolor",
+    "mathbackground",
+    "mathsize",
+    "scriptlevel",
+)
 _INHERITED = frozenset(_STYLE_FIELDS) - {"mathvariant"}
 
 
@@ -162,8 +178,7 @@ def _install_fast_styles() -> None:
     if set(names) != set(_STYLE_FIELDS) or variant != ("style", "italic", "bold", "normal"):
         return
     original = styles.parse_style
-    for module in ("ziamath.styles", "ziamath.zmath", "ziamath.nodes.mnode",
-                   "ziamath.nodes.mfrac"):
+    for module in ("ziamath.styles", "ziamath.zmath", "ziamath.nodes.mnode", "ziamath.nodes.mfrac"):
         target = importlib.import_module(module)
         if getattr(target, "parse_style", None) is original:
             target.parse_style = fast_parse_style  # type: ignore[attr-defined]
@@ -214,8 +229,11 @@ def _install_lazy_row_heights() -> None:
     original: Any = row_class._get_height_nostretch
     if getattr(original, "_symgd_lazy", False):
         return
-    stretchy = frozenset(name for (name, _form), params in operators.operators.items()
-                         if params.get("stretchy", "false") != "false")
+    stretchy = frozenset(
+        name
+        for (name, _form), params in operators.operators.items()
+        if params.get("stretchy", "false") != "false"
+    )
     names = frozenset(operators.names)
 
     def may_stretch(element: Any) -> bool:
@@ -272,8 +290,9 @@ def fast_parse_style(element: Any, parent_style: Any = None) -> Any:
         elif key == "color":
             color = value
     return styles.MathStyle(
-        mathvariant=styles.parse_variant(attrib.get("mathvariant", config.math.variant),
-                                         parent_variant),
+        mathvariant=styles.parse_variant(
+            attrib.get("mathvariant", config.math.variant), parent_variant
+        ),
         displaystyle=display,
         mathcolor=color,
         mathbackground=background,
@@ -301,7 +320,7 @@ def _decorate(svg: str, depth: float, latex: str, kind: str) -> str:
         + (f' style="{style}"' if style else "")
         + f"><title>{label}</title>"
     )
-    body = svg[match.end():]
+    body = svg[match.end() :]
     body = re.sub(r"<title>.*?</title>", "", body, flags=re.S)
     body = body.replace('fill="black"', 'fill="currentColor"').replace(
         'stroke="black"', 'stroke="currentColor"'
@@ -323,7 +342,7 @@ def _unique_ids(svg: str) -> str:
 
 _GLYPH = re.compile(r'<path d="([^"]*)"(?: fill="currentColor")?/>')
 _GROUP = re.compile(r'<g fill="currentColor">((?:<path d="[^"]*"/>)*)</g>')
-_OTHER = re.compile(r'<rect [^<>]*/>')
+_OTHER = re.compile(r"<rect [^<>]*/>")
 
 
 def _one_outline(body: str) -> str:
@@ -351,15 +370,20 @@ def as_images(page: str) -> str:
     its glyph outlines out of the HTML tree it styles and lays out. The image is as wide as the
     SVG was; its height follows from the aspect ratio, so print rules may shrink a wide formula.
     """
+
     def image(match: re.Match[str]) -> str:
         kind, attributes, body = match.group(1), match.group(2), match.group(3)
         found = dict(_ATTRIBUTE.findall(attributes))
         body = _one_outline(re.sub(r"<title>.*?</title>", "", body, count=1, flags=re.S))
-        document = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{found.get("viewBox", "")}"'
-                    f' fill="black">{body.replace("currentColor", "black")}</svg>')
+        document = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{found.get("viewBox", "")}"'
+            f' fill="black">{body.replace("currentColor", "black")}</svg>'
+        )
         source = "data:image/svg+xml;base64," + base64.b64encode(document.encode()).decode()
         style = f"width:{found.get('width', 'auto')};" + found.get("style", "")
-        return (f'<img class="{kind}" alt="{found.get("aria-label", "")}" style="{style}" '
-                f'src="{source}">')
+        return (
+            f'<img class="{kind}" alt="{found.get("aria-label", "")}" style="{style}" '
+            f'src="{source}">'
+        )
 
     return _FORMULA.sub(image, page)

@@ -62,8 +62,7 @@ def _write(weasyprint: ModuleType, html: str, size: str, *, numbered: bool) -> b
 
     with _quiet():
         page = weasyprint.CSS(string=rules, url_fetcher=fetcher)
-        document = weasyprint.HTML(string=figures_as_images(as_images(html)),
-                                   url_fetcher=fetcher)
+        document = weasyprint.HTML(string=figures_as_images(as_images(html)), url_fetcher=fetcher)
         pdf: bytes = document.write_pdf(stylesheets=[page])
     return pdf
 
@@ -78,10 +77,13 @@ def figures_as_images(page: str) -> str:
     figure with an XML parser and does not style and lay out its hundreds of elements as part
     of the page. Print rules size ``figure.plot img`` exactly as ``figure.plot svg``.
     """
+
     def image(match: re.Match[str]) -> str:
         head, attributes, body = match.group(1), match.group(2), match.group(3)
-        document = ('<svg xmlns="http://www.w3.org/2000/svg" '
-                    f'xmlns:xlink="http://www.w3.org/1999/xlink"{attributes}>{body}</svg>')
+        document = (
+            '<svg xmlns="http://www.w3.org/2000/svg" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink"{attributes}>{body}</svg>'
+        )
         source = "data:image/svg+xml;base64," + base64.b64encode(document.encode()).decode()
         return f'{head}<img alt="" src="{source}">'
 
@@ -113,7 +115,10 @@ def parts_supported() -> bool:
 
 
 def render_pdf_parts(
-    parts: Sequence[Callable[[], str]], *, paper: str = "A4", page_css: str = "",
+    parts: Sequence[Callable[[], str]],
+    *,
+    paper: str = "A4",
+    page_css: str = "",
     workers: int = 2,
 ) -> bytes:
     """Typeset a long document in parts, side by side, and join them into one PDF.
@@ -133,8 +138,9 @@ def render_pdf_parts(
     return _join_and_number(weasyprint, pdfs, size, page_css)
 
 
-def _join_and_number(weasyprint: ModuleType, pdfs: Sequence[bytes], size: str,
-                     page_css: str) -> bytes:
+def _join_and_number(
+    weasyprint: ModuleType, pdfs: Sequence[bytes], size: str, page_css: str
+) -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
@@ -154,14 +160,19 @@ def _join_and_number(weasyprint: ModuleType, pdfs: Sequence[bytes], size: str,
     return buffer.getvalue()
 
 
-def typeset(parts: Sequence[str], *, paper: str = "A4", page_css: str = "",
-            workers: int = 2) -> bytes:
+def typeset(
+    parts: Sequence[str], *, paper: str = "A4", page_css: str = "", workers: int = 2
+) -> bytes:
     """One PDF from one or more complete HTML pages: a single page printed whole, several
     typeset side by side and joined (see :func:`render_pdf_parts`)."""
     if len(parts) == 1:
         return render_pdf(parts[0], paper=paper)
-    return render_pdf_parts([functools.partial(str, part) for part in parts], paper=paper,
-                            page_css=page_css, workers=workers)
+    return render_pdf_parts(
+        [functools.partial(str, part) for part in parts],
+        paper=paper,
+        page_css=page_css,
+        workers=workers,
+    )
 
 
 class PrintWorker:
@@ -184,14 +195,16 @@ class PrintWorker:
         try:
             context = mp.get_context("fork")
             self.connection, theirs = context.Pipe()
-            self.process = start_helper(context, _print_child, (theirs, self.connection),
-                                        daemon=False)
+            self.process = start_helper(
+                context, _print_child, (theirs, self.connection), daemon=False
+            )
             theirs.close()
         except (OSError, ValueError):  # pragma: no cover - no processes available
             self.process = self.connection = None
 
-    def typeset(self, parts: Sequence[str], *, paper: str = "A4", page_css: str = "",
-                workers: int = 2) -> bytes:
+    def typeset(
+        self, parts: Sequence[str], *, paper: str = "A4", page_css: str = "", workers: int = 2
+    ) -> bytes:
         """The PDF of ``parts`` (see :func:`typeset`), made in the worker when there is one."""
         if self.process is None:
             return typeset(parts, paper=paper, page_css=page_css, workers=workers)
@@ -238,8 +251,10 @@ def _print_child(connection: Any, parents_end: Any) -> None:
     try:
         if failure is not None:
             raise failure
-        message: tuple[bool, Any] = (True, typeset(parts, paper=paper, page_css=page_css,
-                                                   workers=workers))
+        message: tuple[bool, Any] = (
+            True,
+            typeset(parts, paper=paper, page_css=page_css, workers=workers),
+        )
     except BaseException as exc:
         message = (False, exc)
     try:
@@ -248,8 +263,7 @@ def _print_child(connection: Any, parents_end: Any) -> None:
         pass  # nobody waits for the answer any more
     except Exception as exc:  # an exception that cannot be pickled
         with contextlib.suppress(OSError):
-            connection.send((False,
-                             f"{type(message[1]).__name__}: {message[1]} ({exc})"[:2000]))
+            connection.send((False, f"{type(message[1]).__name__}: {message[1]} ({exc})"[:2000]))
     connection.close()
 
 
@@ -297,12 +311,14 @@ def _stamp(writer: Any, page: Any, overlay: Any, key: str) -> None:
 
     form = DecodedStreamObject()
     form.set_data(overlay.get_contents().get_data())
-    form.update({
-        NameObject("/Type"): NameObject("/XObject"),
-        NameObject("/Subtype"): NameObject("/Form"),
-        NameObject("/BBox"): ArrayObject(overlay.mediabox),
-        NameObject("/Resources"): overlay["/Resources"].clone(writer),
-    })
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(overlay.mediabox),
+            NameObject("/Resources"): overlay["/Resources"].clone(writer),
+        }
+    )
     name = NameObject(key)
     resources = page["/Resources"]
     xobjects = resources.get("/XObject")
@@ -314,10 +330,14 @@ def _stamp(writer: Any, page: Any, overlay: Any, key: str) -> None:
     before.set_data(b"q\n")
     after.set_data(b"\nQ q " + name.encode() + b" Do Q\n")
     contents = page.raw_get("/Contents")
-    streams = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) \
+    streams = (
+        list(contents.get_object())
+        if isinstance(contents.get_object(), ArrayObject)
         else [contents]
+    )
     page[NameObject("/Contents")] = ArrayObject(
-        [writer._add_object(before), *streams, writer._add_object(after)])
+        [writer._add_object(before), *streams, writer._add_object(after)]
+    )
 
 
 def run_parallel(jobs: Sequence[Callable[[], T]], *, workers: int = 2) -> list[T]:
@@ -333,7 +353,7 @@ def run_parallel(jobs: Sequence[Callable[[], T]], *, workers: int = 2) -> list[T
     import multiprocessing as mp
 
     bounds = [round(i * len(jobs) / lanes) for i in range(lanes + 1)]
-    runs = [jobs[bounds[i]:bounds[i + 1]] for i in range(lanes)]
+    runs = [jobs[bounds[i] : bounds[i + 1]] for i in range(lanes)]
     context = mp.get_context("fork")
     children = []
     for run in runs[1:]:

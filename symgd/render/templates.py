@@ -141,8 +141,9 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
         def __init__(self, folders: list[Path]) -> None:
             self.folders = [(folder, folder.resolve()) for folder in folders]
 
-        def get_source(self, environment: jinja2.Environment, template: str
-                       ) -> tuple[str, str, Any]:
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str, Any]:
             pieces = split_template_path(template)  # refuses ".." parts
             for folder, root in self.folders:
                 path = folder.joinpath(*pieces)
@@ -153,8 +154,9 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
                 try:
                     source = data.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise jinja2.TemplateRuntimeError(f"the template {path} is not UTF-8 "
-                                                      "text") from None
+                    raise jinja2.TemplateRuntimeError(
+                        f"the template {path} is not UTF-8 text"
+                    ) from None
                 mtime = real.stat().st_mtime
 
                 def uptodate(real: Path = real, mtime: float = mtime) -> bool:
@@ -191,8 +193,10 @@ def _deadline(seconds: float, name: str) -> Iterator[None]:
     def expire(_signum: int, _frame: Any) -> None:
         if not running[0]:
             return
-        raise RenderTimeout(f"the template {name} took more than {seconds:g} s to render; "
-                            "a loop in it is probably too long")
+        raise RenderTimeout(
+            f"the template {name} took more than {seconds:g} s to render; "
+            "a loop in it is probably too long"
+        )
 
     previous = signal.signal(signal.SIGALRM, expire)
     mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
@@ -215,8 +219,10 @@ def _inside(root: Path, path: Path, what: str) -> Path:
 
     real = path.resolve()
     if not real.is_relative_to(root):
-        raise SecurityError(f"{what} is outside the templates folder {root}; templates may "
-                            "read only files inside their folder")
+        raise SecurityError(
+            f"{what} is outside the templates folder {root}; templates may "
+            "read only files inside their folder"
+        )
     return real
 
 
@@ -255,8 +261,9 @@ def check_templates(env: jinja2.Environment, folder: Path) -> None:
             exc.filename = filename
             raise template_error(exc, folder) or InputError(str(exc)) from None
         for node in tree.find_all(nodes.Stmt):
-            if not isinstance(node, nodes.Extends | nodes.Include | nodes.Import
-                              | nodes.FromImport):
+            if not isinstance(
+                node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport
+            ):
                 continue
             target = node.template
             if not isinstance(target, nodes.Const) or not isinstance(target.value, str):
@@ -266,18 +273,24 @@ def check_templates(env: jinja2.Environment, folder: Path) -> None:
             try:
                 env.loader.get_source(env, target.value)  # type: ignore[union-attr]
             except jinja2.TemplateNotFound:
-                raise InputError(f"template {filename}, line {node.lineno}: there is no "
-                                 f"template {target.value!r} in {folder} or among symgd's "
-                                 "own") from None
+                raise InputError(
+                    f"template {filename}, line {node.lineno}: there is no "
+                    f"template {target.value!r} in {folder} or among symgd's "
+                    "own"
+                ) from None
             except jinja2.TemplateError as exc:
-                raise InputError(f"template {filename}, line {node.lineno}: "
-                                 f"{_one_line(exc.message or str(exc))}") from None
+                raise InputError(
+                    f"template {filename}, line {node.lineno}: {_one_line(exc.message or str(exc))}"
+                ) from None
         unknown = undeclared - known - _guarded_names(tree)
         if unknown:
-            line, name = min((n.lineno, n.name) for n in tree.find_all(nodes.Name)
-                             if n.name in unknown)
-            raise InputError(f"template {filename}, line {line}: {name!r} is undefined (no "
-                             "page passes a value of that name)")
+            line, name = min(
+                (n.lineno, n.name) for n in tree.find_all(nodes.Name) if n.name in unknown
+            )
+            raise InputError(
+                f"template {filename}, line {line}: {name!r} is undefined (no "
+                "page passes a value of that name)"
+            )
 
 
 def _template_files(folder: Path) -> list[Path]:
@@ -286,8 +299,10 @@ def _template_files(folder: Path) -> list[Path]:
     for parent, _dirs, names in os.walk(folder):
         files += [Path(parent) / n for n in names if n.endswith(TEMPLATE_SUFFIXES)]
         if len(files) > MAX_TEMPLATE_FILES:
-            raise InputError(f"{folder} holds more than {MAX_TEMPLATE_FILES} template files; "
-                             "is it a templates folder?")
+            raise InputError(
+                f"{folder} holds more than {MAX_TEMPLATE_FILES} template files; "
+                "is it a templates folder?"
+            )
     return sorted(files)
 
 
@@ -318,7 +333,9 @@ def _bound_names(tree: nodes.Template) -> set[str]:
 
     return {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")} | {
         alias if isinstance(alias, str) else alias[-1]
-        for node in tree.find_all(nodes.FromImport) for alias in node.names}
+        for node in tree.find_all(nodes.FromImport)
+        for alias in node.names
+    }
 
 
 def _guarded_names(tree: nodes.Template) -> set[str]:
@@ -376,7 +393,8 @@ def render_html(lesson_context: Mapping[str, Any], env: jinja2.Environment | Non
 
 
 _formulas: contextvars.ContextVar[list[tuple[str, bool]] | None] = contextvars.ContextVar(
-    "symgd_formulas", default=None)
+    "symgd_formulas", default=None
+)
 
 
 def formulas_in(
@@ -474,10 +492,12 @@ def _inliner(folders: list[Path]) -> Callable[[str], Markup]:
             try:
                 return Markup(data.decode("utf-8"))
             except UnicodeDecodeError:
-                raise jinja2.TemplateRuntimeError(f"inline_file({str(name)!r}): {path} is not "
-                                                  "UTF-8 text") from None
-        raise jinja2.TemplateRuntimeError(f"inline_file({str(name)!r}): there is no such file "
-                                          "in the templates folder")
+                raise jinja2.TemplateRuntimeError(
+                    f"inline_file({str(name)!r}): {path} is not UTF-8 text"
+                ) from None
+        raise jinja2.TemplateRuntimeError(
+            f"inline_file({str(name)!r}): there is no such file in the templates folder"
+        )
 
     return inline_file
 

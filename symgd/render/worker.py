@@ -58,8 +58,11 @@ class FigureWorker:
             self.job_reader, self.job_writer = context.Pipe(duplex=False)
             self.result_reader, result_writer = context.Pipe(duplex=False)
             self.process = start_helper(
-                context, _figure_child, (self.job_reader, self.job_writer, result_writer),
-                daemon=True)
+                context,
+                _figure_child,
+                (self.job_reader, self.job_writer, result_writer),
+                daemon=True,
+            )
             result_writer.close()
         except (OSError, ValueError):  # pragma: no cover - no processes available
             self.process = None
@@ -140,8 +143,10 @@ def _share_matplotlib_folder() -> None:
     if home is None:
         folders = []
     elif sys.platform.startswith(("linux", "freebsd")):
-        folders = [Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
-                   Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+        folders = [
+            Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+            Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib",
+        ]
     else:
         folders = [home / ".matplotlib"]
     with contextlib.suppress(OSError):
