@@ -128,7 +128,7 @@ def quote(expr: sp.Expr) -> str:
 
 
 def _names(symbols: Sequence[sp.Symbol] | set[sp.Symbol]) -> str:
-    names = sorted(s.name for s in symbols)
+    names: list[str] = sorted(s.name for s in symbols)
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]

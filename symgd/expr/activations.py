@@ -15,7 +15,13 @@ import sympy as sp
 _HALF_SLOPE = sp.Rational(1, 100)
 
 
-class sigmoid(sp.Function):
+def _is_real(arg: Any) -> bool | None:
+    """SymPy's three-valued answer to "is ``arg`` real?" (True, False or None: unknown)."""
+    answer: bool | None = arg.is_real
+    return answer
+
+
+class sigmoid(sp.Function):  # type: ignore[misc]  # SymPy is untyped
     """The logistic function σ(z) = 1 / (1 + e^(-z)); σ'(z) = σ(z)(1 - σ(z))."""
 
     nargs = 1
@@ -37,16 +43,16 @@ class sigmoid(sp.Function):
         return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _eval_is_positive(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _latex(self, printer: Any, exp: str | None = None) -> str:
         return _with_power(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
 
 
-class softplus(sp.Function):
+class softplus(sp.Function):  # type: ignore[misc]  # SymPy is untyped
     """softplus(z) = log(1 + e^z), a smooth ReLU; its derivative is σ(z)."""
 
     nargs = 1
@@ -64,17 +70,17 @@ class softplus(sp.Function):
         return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _eval_is_positive(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _latex(self, printer: Any, exp: str | None = None) -> str:
         inner = printer._print(self.args[0])
         return _with_power(rf"\operatorname{{softplus}}\left({inner}\right)", exp)
 
 
-class relu(sp.Function):
+class relu(sp.Function):  # type: ignore[misc]  # SymPy is untyped
     """ReLU(z) = max(0, z); its derivative is the step H(z) (taken as 0 at z = 0)."""
 
     nargs = 1
@@ -98,17 +104,17 @@ class relu(sp.Function):
         return sp.Piecewise((z, z > 0), (0, True))
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _eval_is_nonnegative(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _latex(self, printer: Any, exp: str | None = None) -> str:
         inner = printer._print(self.args[0])
         return _with_power(rf"\operatorname{{ReLU}}\left({inner}\right)", exp)
 
 
-class leaky_relu(sp.Function):
+class leaky_relu(sp.Function):  # type: ignore[misc]  # SymPy is untyped
     """Leaky ReLU(z, a) = z for z > 0, a·z otherwise (a = 1/100 unless given).
 
     Its derivative is written a + (1 - a)·H(z) with the step H(0) = 0, so that it prints as
@@ -141,14 +147,14 @@ class leaky_relu(sp.Function):
         return sp.Piecewise((z, z > 0), (self.slope * z, True))
 
     def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
+        return _is_real(self.args[0])
 
     def _latex(self, printer: Any, exp: str | None = None) -> str:
         inner = ", ".join(printer._print(a) for a in self.args)
         return _with_power(rf"\operatorname{{LeakyReLU}}\left({inner}\right)", exp)
 
 
-class Abs(sp.Abs):
+class Abs(sp.Abs):  # type: ignore[misc]  # SymPy is untyped
     """|z| for symgd's real functions: its derivative is sign(z)·z' wherever z ≠ 0. SymPy's own
     ``Abs`` goes through ``re``, ``im`` and ``arg`` when it cannot prove z real (``|log(x)|``,
     ``|1/(x + y)|``), which neither reads well nor compiles; for a real z the two agree."""
@@ -158,7 +164,7 @@ class Abs(sp.Abs):
         return sp.diff(argument, x) * real_sign(argument)
 
 
-class sign(sp.sign):
+class sign(sp.sign):  # type: ignore[misc]  # SymPy is untyped
     """sign(z) for symgd's real functions: its derivative is 2·δ(z)·z' (0 away from z = 0),
     whether or not SymPy can prove z real (SymPy's own ``sign`` leaves it unevaluated then)."""
 
@@ -177,7 +183,7 @@ def real_sign(z: sp.Expr) -> sp.Expr:
     return sp.sign(z) if z.is_extended_real else sign(z)
 
 
-class floor(sp.floor):
+class floor(sp.floor):  # type: ignore[misc]  # SymPy is untyped
     """⌊z⌋ with the derivative 0: flat between integers, a jump at each one (where there is no
     derivative). SymPy's own ``floor`` leaves its derivative unevaluated."""
 
@@ -185,7 +191,7 @@ class floor(sp.floor):
         return sp.S.Zero
 
 
-class ceiling(sp.ceiling):
+class ceiling(sp.ceiling):  # type: ignore[misc]  # SymPy is untyped
     """⌈z⌉ with the derivative 0: flat between integers, a jump at each one."""
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:

@@ -125,7 +125,7 @@ def numpy_namespace() -> dict[str, Any]:
     return namespace
 
 
-class _PositiveFirstAdd(PythonCodePrinter):
+class _PositiveFirstAdd(PythonCodePrinter):  # type: ignore[misc]  # SymPy is untyped
     """Print sums with a term that carries no minus sign first, the costliest term last.
 
     ``b - a*c`` costs one operation less than ``-a*c + b`` (in numpy, one pass less) and gives
@@ -154,7 +154,7 @@ class _PositiveFirstAdd(PythonCodePrinter):
         return ("-" if lead == "-" else "") + " ".join(parts)
 
 
-class _ScalarPrinter(_PositiveFirstAdd, PythonCodePrinter):
+class _ScalarPrinter(_PositiveFirstAdd, PythonCodePrinter):  # type: ignore[misc]  # SymPy is untyped
     """Python-float code: ``x*x`` for small powers of a name, float literals for integers."""
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
@@ -173,7 +173,7 @@ class _ScalarPrinter(_PositiveFirstAdd, PythonCodePrinter):
         return str(super()._print_Float(expr))
 
 
-class _NumpyPrinter(_PositiveFirstAdd, NumPyPrinter):
+class _NumpyPrinter(_PositiveFirstAdd, NumPyPrinter):  # type: ignore[misc]  # SymPy is untyped
     """numpy code with positive-first sums."""
 
 
@@ -219,7 +219,10 @@ def lambdify(
     modules: list[Any] = [numpy_namespace()] if numpy else [MATH_FUNCTIONS, "math"]
     if numpy and printer is None:
         printer = numpy_printer()
-    return sp.lambdify(list(args), expr, modules=modules, printer=printer, cse=cse)
+    function: Callable[..., Any] = sp.lambdify(
+        list(args), expr, modules=modules, printer=printer, cse=cse
+    )
+    return function
 
 
 def lambdify_math(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., Any]:

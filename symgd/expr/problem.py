@@ -39,7 +39,7 @@ class Problem:
         )
 
 
-class _TextPrinter(StrPrinter):
+class _TextPrinter(StrPrinter):  # type: ignore[misc]  # SymPy is untyped
     """SymPy's ``str`` form, except that Euler's number prints as ``e`` (``E`` is a variable)."""
 
     def _print_Exp1(self, expr: sp.Expr) -> str:

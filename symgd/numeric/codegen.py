@@ -146,7 +146,8 @@ class ScalarStepper:
 
     def bind_loop(self, constants: Mapping[str, float]) -> Callable[..., bool]:
         """A copy of ``loop`` that reads ``constants``."""
-        return self._bound(constants)[3]
+        loop: Callable[..., bool] = self._bound(constants)[3]
+        return loop
 
     def _bound(self, constants: Mapping[str, float]) -> tuple[Any, ...]:
         values = {_constant_name(k): float(constants[k]) for k in self.constant_names}
@@ -230,7 +231,7 @@ def step_with_value(
     (every argument may be an array of starts), so a batch and a single run from the same
     start take the same steps.
     """
-    return _lambdify_steps(
+    step: Callable[..., tuple[Any, ...]] = _lambdify_steps(
         variables,
         gradient,
         rule,
@@ -243,6 +244,7 @@ def step_with_value(
         fold_last=latency,
         vectorised=vectorised,
     )
+    return step
 
 
 def _needed(
