@@ -26,8 +26,9 @@ def test_bowl_worked_fact(runner: CliRunner) -> None:
     assert data["start"] == {"x0": -3.0, "x1": 4.0}
     final = data["final"]
     assert isinstance(final, dict)
-    np.testing.assert_allclose([final["x0"], final["x1"]], 0.8**100 * np.array([-3.0, 4.0]),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        [final["x0"], final["x1"]], 0.8**100 * np.array([-3.0, 4.0]), rtol=1e-12
+    )
     assert data["f"] == pytest.approx(0.8**200 * 25, rel=1e-12)
     assert data["grad_norm"] == pytest.approx(2 * 0.8**100 * 5, rel=1e-12)
     assert data["diverged_at"] is None
@@ -35,18 +36,19 @@ def test_bowl_worked_fact(runner: CliRunner) -> None:
 
 
 def test_named_start_and_trajectory(runner: CliRunner) -> None:
-    data = run_json(runner, "x0**2+x1**2", "--start", "x1=4,x0=-3", "--steps", "3",
-                    "--trajectory")
+    data = run_json(runner, "x0**2+x1**2", "--start", "x1=4,x0=-3", "--steps", "3", "--trajectory")
     path = data["trajectory"]
     assert isinstance(path, list) and len(path) == 4
-    np.testing.assert_allclose(path, [[-3.0 * 0.8**k, 4.0 * 0.8**k] for k in range(4)],
-                               rtol=1e-14)
+    np.testing.assert_allclose(path, [[-3.0 * 0.8**k, 4.0 * 0.8**k] for k in range(4)], rtol=1e-14)
 
 
 @pytest.mark.parametrize(
     ("lr", "iterates"),
-    [("0.4", [1, 0.2, 0.04, 0.008]), ("0.6", [1, -0.2, 0.04, -0.008]),
-     ("1.2", [1, -1.4, 1.96, -2.744])],
+    [
+        ("0.4", [1, 0.2, 0.04, 0.008]),
+        ("0.6", [1, -0.2, 0.04, -0.008]),
+        ("1.2", [1, -1.4, 1.96, -2.744]),
+    ],
 )
 def test_w_squared_regimes(runner: CliRunner, lr: str, iterates: list[float]) -> None:
     data = run_json(runner, "w**2", "--start", "1", "--lr", lr, "--steps", "3", "--trajectory")
@@ -63,11 +65,38 @@ def test_saddle_is_diverged_with_its_step(runner: CliRunner) -> None:
 
 
 def test_hyperparameters_reach_the_optimizer(runner: CliRunner) -> None:
-    data = run_json(runner, "x**2+y**2", "--start", "1,2", "--method", "adam", "--beta1",
-                    "0.8", "--eps", "1e-6", "--lr", "0.01", "--steps", "5")
+    data = run_json(
+        runner,
+        "x**2+y**2",
+        "--start",
+        "1,2",
+        "--method",
+        "adam",
+        "--beta1",
+        "0.8",
+        "--eps",
+        "1e-6",
+        "--lr",
+        "0.01",
+        "--steps",
+        "5",
+    )
     assert data["hyperparameters"] == {"beta1": 0.8, "beta2": 0.999, "eps": 1e-6}
-    data = run_json(runner, "x**2", "--start", "1", "--method", "momentum", "--momentum",
-                    "0.5", "--steps", "2", "--trajectory", "--lr", "0.1")
+    data = run_json(
+        runner,
+        "x**2",
+        "--start",
+        "1",
+        "--method",
+        "momentum",
+        "--momentum",
+        "0.5",
+        "--steps",
+        "2",
+        "--trajectory",
+        "--lr",
+        "0.1",
+    )
     # b1 = g0 = 2, x1 = 0.8; b2 = 0.5*2 + 1.6 = 2.6, x2 = 0.8 - 0.26
     np.testing.assert_allclose(np.array(data["trajectory"])[:, 0], [1, 0.8, 0.54], rtol=1e-14)
 
@@ -92,8 +121,9 @@ def test_text_output(runner: CliRunner) -> None:
         (["x**2"], "--start"),
     ],
 )
-def test_bad_input_exits_2_without_traceback(runner: CliRunner, args: list[str],
-                                             words: str) -> None:
+def test_bad_input_exits_2_without_traceback(
+    runner: CliRunner, args: list[str], words: str
+) -> None:
     result = runner.invoke(cli, ["descend", *args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
@@ -122,3 +152,15 @@ def test_methods_and_their_options_come_from_the_registry(runner: CliRunner) -> 
         assert spec.description in text
     assert "Momentum coefficient (momentum, nesterov: 0.9; rmsprop: 0)." in text
     assert "Learning rate (default 0.1; 1 for newton)." in text
+
+
+def test_json_and_text_carry_the_outcome(runner: CliRunner) -> None:
+    data = run_json(runner, "abs(x)+abs(y)", "--start", "0.5,0.7", "--lr", "0.1")
+    # x and y step by 0.1 down to 2.8e-17, then hop between it and -0.1: a 2-cycle
+    assert data["status"] == "max_steps" and data["outcome"] == "cycle"
+    assert data["cycle_period"] == 2
+    data = run_json(runner, "x**2+2*x*y", "--start", "1,1", "--steps", "5000")
+    assert data["outcome"] == "unbounded" and "cycle_period" not in data
+    result = runner.invoke(cli, ["descend", "x**4 - 3*x**2", "--start", "0.5", "--lr", "0.2"])
+    assert result.exit_code == 0
+    assert "Outcome: cycle (period 2): the iterates repeat" in result.output

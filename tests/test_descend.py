@@ -137,7 +137,7 @@ def test_batch_and_single_paths_agree(method: str) -> None:
 
 def test_batch_rows_stop_on_their_own() -> None:
     starts = np.array([[0.0], [1.0], [3.0]])
-    run = descend("x**2", starts, lr=0.5, steps=10)   # lr 0.5 lands on 0 in one step
+    run = descend("x**2", starts, lr=0.5, steps=10)  # lr 0.5 lands on 0 in one step
     assert [s.value for s in run.row_status()] == ["converged", "converged", "converged"]
     assert run.row_steps is not None and run.row_steps.tolist() == [0, 1, 1]
     assert run.steps == 1 and run.status is Status.CONVERGED
@@ -172,8 +172,9 @@ def test_accepts_expr_problem_mapping_and_derivation_like() -> None:
     problem = parse(expr)
     by_problem = descend(problem, [0, 0], steps=20)
     grad = tuple(sp.diff(expr, v) for v in (x, y))
-    derivation = SimpleNamespace(problem=problem, gradient=grad,
-                                 hessian=sp.ImmutableMatrix(sp.hessian(expr, (x, y))))
+    derivation = SimpleNamespace(
+        problem=problem, gradient=grad, hessian=sp.ImmutableMatrix(sp.hessian(expr, (x, y)))
+    )
     by_derivation = descend(derivation, [0, 0], steps=20)
     for other in (by_expr, by_problem, by_derivation):
         np.testing.assert_array_equal(other.xs, by_text.xs)
@@ -198,8 +199,9 @@ def test_accepts_expr_problem_mapping_and_derivation_like() -> None:
         ("x**2", [1.0], {"method": "adam", "momentum": 0.9}, "adam takes"),
     ],
 )
-def test_bad_input_is_an_input_error(f: str, start: object, kwargs: dict[str, object],
-                                     words: str) -> None:
+def test_bad_input_is_an_input_error(
+    f: str, start: object, kwargs: dict[str, object], words: str
+) -> None:
     with pytest.raises(InputError, match=words):
         descend(f, start, **kwargs)  # type: ignore[arg-type]
 
@@ -213,9 +215,22 @@ def test_parameters_are_refused() -> None:
 def test_trajectory_json_shape() -> None:
     run = descend("x0**2 + x1**2", [-3, 4], lr=0.1, steps=100)
     data = run.to_dict()
-    assert list(data) == ["method", "lr", "hyperparameters", "status", "steps", "variables",
-                          "start", "final", "f", "grad_norm", "diverged_at", "domain_at",
-                          "detail"]
+    assert list(data) == [
+        "method",
+        "lr",
+        "hyperparameters",
+        "status",
+        "steps",
+        "variables",
+        "start",
+        "final",
+        "f",
+        "grad_norm",
+        "diverged_at",
+        "domain_at",
+        "detail",
+        "outcome",
+    ]
     assert data["start"] == {"x0": -3.0, "x1": 4.0}
     assert data["status"] == "max_steps" and data["steps"] == 100
     path = run.to_dict(trajectory=True)["trajectory"]
@@ -231,7 +246,7 @@ def test_same_call_twice_gives_the_same_numbers() -> None:
 
 def test_large_batches_keep_only_start_and_final_by_default() -> None:
     starts = np.linspace(-1.0, 1.0, 2000)
-    run = descend("x**2", starts, steps=6000)      # 2000 × 6001 floats: above the 10⁷ default
+    run = descend("x**2", starts, steps=6000)  # 2000 × 6001 floats: above the 10⁷ default
     assert not run.path_kept and run.xs.shape == (2, 2000, 1)
     assert run.status is Status.CONVERGED
     np.testing.assert_array_equal(run.xs[0, :, 0], starts)
@@ -249,8 +264,7 @@ def test_numba_backend_matches_the_default_path() -> None:
     np.testing.assert_allclose(fast.fs, single.fs, rtol=1e-10, atol=1e-13)
     starts = np.array([[-1.2, 1.0], [1.0, 1.0], [3.0, 3.0], [0.0, 0.5]])
     batch = descend(f, starts, method="adam", lr=0.01, steps=300, tol=1e-6)
-    fast_batch = descend(f, starts, method="adam", lr=0.01, steps=300, tol=1e-6,
-                         backend="numba")
+    fast_batch = descend(f, starts, method="adam", lr=0.01, steps=300, tol=1e-6, backend="numba")
     assert fast_batch.row_steps is not None and batch.row_steps is not None
     np.testing.assert_array_equal(fast_batch.row_steps, batch.row_steps)
     assert fast_batch.row_status() == batch.row_status()
@@ -273,8 +287,7 @@ def test_numba_batch_across_blocks_matches_numpy() -> None:
     f = "(1-x)**2 + 100*(y-x**2)**2"
     for keep in (True, False):
         ref = descend(f, starts, lr=1e-3, steps=60, tol=1e-3, keep_path=keep)
-        fast = descend(f, starts, lr=1e-3, steps=60, tol=1e-3, keep_path=keep,
-                       backend="numba")
+        fast = descend(f, starts, lr=1e-3, steps=60, tol=1e-3, keep_path=keep, backend="numba")
         assert ref.row_steps is not None and fast.row_steps is not None
         np.testing.assert_array_equal(fast.row_steps, ref.row_steps)
         assert fast.row_status() == ref.row_status()
@@ -290,6 +303,7 @@ def test_numba_batch_across_blocks_matches_numpy() -> None:
 def test_divergence_detail_names_the_cause() -> None:
     assert descend("x**2 + 2*x*y", [1, 1], steps=1000).detail == "|f| exceeded 1e12"
     assert descend("log(x)", [0.5], lr=1.0, steps=10).detail == (
-        "f is undefined at (x = -1.5): the logarithm of a number ≤ 0 (x = -1.5)")
+        "f is undefined at (x = -1.5): the logarithm of a number ≤ 0 (x = -1.5)"
+    )
     newton = descend("x**2 + 2*x*y", [1, 1], steps=5, backend="numpy")
     assert newton.detail == ""

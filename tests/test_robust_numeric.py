@@ -59,9 +59,8 @@ def bowl_iterates(steps: np.ndarray, lr: float, x0: np.ndarray) -> np.ndarray:
     return BOWL_C + factor[None, :] ** steps[:, None] * (x0 - BOWL_C)[None, :]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-
 # -- the lesson's stages, one at a time (what explain() checks, without runs or figures) ----------
+
 
 def lesson_facts(text: str) -> Any:
     from symgd.calculus.derivation import derive
@@ -85,6 +84,7 @@ def lesson_section(name: str, facts: Any, *settings: Any) -> Any:
     return as_context(getattr(module, f"{name}_section")(facts, *settings))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_long_run_keeps_a_bounded_evenly_spaced_path(backend: str) -> None:
     steps, lr = (4_000 if backend == "numpy" else 20_000), 1e-5  # numpy: 0.1 ms a step
     x0 = np.zeros(5)

@@ -5,7 +5,7 @@ JSON output (``--json``)::
     {"method": "gd", "lr": 0.1, "hyperparameters": {}, "status": "max_steps", "steps": 100,
      "variables": ["x0", "x1"], "start": {"x0": -3.0, "x1": 4.0},
      "final": {"x0": ..., "x1": ...}, "f": ..., "grad_norm": ..., "diverged_at": null,
-     "domain_at": null, "detail": "",
+     "domain_at": null, "detail": "", "outcome": "minimum",
      "trajectory": [[-3.0, 4.0], [-2.4, 3.2], ...]}      # only with --trajectory
 
 ``steps`` is the number of updates taken; ``trajectory`` holds steps + 1 points. ``status`` is
@@ -13,6 +13,14 @@ JSON output (``--json``)::
 ``domain`` (the iterate left the domain of f, where f or ∇f is not a real number;
 ``domain_at`` names the step) or ``singular`` (Newton with a singular Hessian); ``detail`` says
 why a diverged or domain run stopped ("" otherwise).
+
+``outcome`` says what the run reached (the rules are in :mod:`symgd.numeric.outcomes`):
+``minimum``, ``maximum``, ``saddle``, ``degenerate`` (a critical point the second-order test
+cannot classify), ``flat`` (the gradient vanished where no critical point is near), ``cycle``
+(the iterates repeat; ``cycle_period``, present only then, is the period), ``unbounded`` (f fell
+without bound), ``diverged`` (the iterates grew: η too large), ``unfinished`` (the steps ran
+out while the run was still moving), ``domain`` or ``singular``. A run converged, in the
+lesson's sense, only when its outcome is ``minimum`` (``maximum`` for ascent).
 
 JSON carries no NaN or infinity. ``null`` appears only in ``diverged_at`` and ``domain_at``
 (when the run did not stop that way) and in place of a number that is not finite: a
@@ -43,7 +51,7 @@ from symgd.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from symgd.numeric.runner import Trajectory
+    from symgd.numeric.results import Trajectory
 
 #: the optimizers --method offers: every one in the registry
 METHOD_NAMES = offered_optimizers()
@@ -51,25 +59,50 @@ METHOD_NAMES = offered_optimizers()
 
 @click.command(cls=OptimizerCommand, optimizers=METHOD_NAMES)
 @click.argument("expression")
-@click.option("--start", required=True, metavar="x=-3,y=4",
-              help="Start point: x=-3,y=4, or -3,4 in the order of the variables.")
+@click.option(
+    "--start",
+    required=True,
+    metavar="x=-3,y=4",
+    help="Start point: x=-3,y=4, or -3,4 in the order of the variables.",
+)
 @method_option(METHOD_NAMES)
 @click.option("--lr", type=float, default=None, metavar="ETA", help=lr_help(METHOD_NAMES))
-@click.option("--steps", type=int, default=100, show_default=True,
-              help="Most updates to take.")
-@click.option("--tol", type=float, default=1e-10, show_default=True,
-              help="Stop when the gradient norm is below this.")
+@click.option("--steps", type=int, default=100, show_default=True, help="Most updates to take.")
+@click.option(
+    "--tol",
+    type=float,
+    default=1e-10,
+    show_default=True,
+    help="Stop when the gradient norm is below this.",
+)
 @hyperparameter_options(METHOD_NAMES)
-@click.option("--vars", "variables", metavar="x,y",
-              help="Variables and their order (default: every name, sorted).")
+@click.option(
+    "--vars",
+    "variables",
+    metavar="x,y",
+    help="Variables and their order (default: every name, sorted).",
+)
 @click.option("--trajectory", is_flag=True, help="Include every iterate.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--fast", is_flag=True,
-              help="Compile the whole loop with numba (needs: pip install 'symgd[fast]').")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="Compile the whole loop with numba (needs: pip install 'symgd[fast]').",
+)
 @input_errors_exit_2
-def descend(expression: str, start: str, method: str, lr: float | None, steps: int, tol: float,
-            variables: str | None, trajectory: bool, as_json: bool, fast: bool,
-            **given: float | None) -> None:
+def descend(
+    expression: str,
+    start: str,
+    method: str,
+    lr: float | None,
+    steps: int,
+    tol: float,
+    variables: str | None,
+    trajectory: bool,
+    as_json: bool,
+    fast: bool,
+    **given: float | None,
+) -> None:
     """Run METHOD on EXPRESSION from --start and report where it ends.
 
     \b
@@ -90,8 +123,17 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
     problem = parse_with_vars(expression, variables)
     point = parse_point(start, list(problem.names))
     hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    run = run_descend(problem, point, method=method.lower(), lr=lr, steps=steps, tol=tol,
-                      backend="numba" if fast else "auto", trajectory=trajectory, **hyper)
+    run = run_descend(
+        problem,
+        point,
+        method=method.lower(),
+        lr=lr,
+        steps=steps,
+        tol=tol,
+        backend="numba" if fast else "auto",
+        trajectory=trajectory,
+        **hyper,
+    )
     if as_json:
         echo_json(run.to_dict(trajectory=trajectory))
         return
@@ -101,7 +143,7 @@ def descend(expression: str, start: str, method: str, lr: float | None, steps: i
 def format_run(run: Trajectory, trajectory: bool = False) -> str:
     """Readable plain text for the terminal."""
     from symgd.numeric.optimizers import OPTIMIZERS
-    from symgd.numeric.runner import number_text
+    from symgd.numeric.results import number_text
 
     names = run.variables
     hyper = "".join(f", {k} = {v:g}" for k, v in run.hyperparameters.items())
@@ -112,12 +154,12 @@ def format_run(run: Trajectory, trajectory: bool = False) -> str:
         f"Start: {start}",
         f"Status: {run.status.value} after {run.steps} step{'s' if run.steps != 1 else ''}",
         f"  {run.message}",
+        f"Outcome: {run.outcome_message}",
         f"Final: {final}",
         f"  f = {number_text(run.fs[-1])}, |∇f| = {number_text(run.grad_norms[-1], 4)}",
     ]
     if trajectory:
-        lines += ["", "  k  " + "  ".join(f"{n:>16}" for n in names)
-                  + f"  {'f':>16}  {'|∇f|':>10}"]
+        lines += ["", "  k  " + "  ".join(f"{n:>16}" for n in names) + f"  {'f':>16}  {'|∇f|':>10}"]
         rows = zip(run.step_numbers, run.xs, run.fs, run.grad_norms, strict=True)
         for k, x, f, g in rows:
             coords = "  ".join(f"{number_text(v):>16}" for v in x)

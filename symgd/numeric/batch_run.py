@@ -1,7 +1,9 @@
 """Batches of starts (and Newton's method) with numpy: the starts split into cache-sized blocks
 run side by side in threads; a first-order method takes one generated step per iteration
 (:func:`symgd.numeric.codegen.step_with_value`), Newton the optimizer's own update. Every start
-stops on its own."""
+stops on its own. A batch that keeps only its start and final points also keeps each start's
+last :data:`~symgd.numeric.results.TAIL_POINTS` iterates (written in the last steps only), for
+the outcome of the starts that use the whole budget."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ from symgd.expr.batch import Compiled
 from symgd.numeric.codegen import step_with_value
 from symgd.numeric.optimizer_spec import Optimizer, OptState
 from symgd.numeric.path import PathKeeper
-from symgd.numeric.results import RUNAWAY, STATUS_CODE, RunResult, Status
+from symgd.numeric.results import (
+    MAX_TAIL_FLOATS,
+    RUNAWAY,
+    STATUS_CODE,
+    TAIL_POINTS,
+    RunResult,
+    Status,
+)
 
 #: most threads the numpy batch path uses (one block of starts each)
 MAX_THREADS = 8
@@ -50,16 +59,29 @@ def _batch_step(compiled: Compiled, optimizer: Optimizer) -> Callable[..., tuple
     key = _fused_key(compiled, optimizer)
     step = _BATCH_STEPS.get(key)
     if step is None:
-        step = step_with_value(compiled.variables, compiled.expr, compiled.gradient, rule,
-                               tuple(constants), constants, vectorised=True)
+        step = step_with_value(
+            compiled.variables,
+            compiled.expr,
+            compiled.gradient,
+            rule,
+            tuple(constants),
+            constants,
+            vectorised=True,
+        )
         if len(_BATCH_STEPS) > 128:
             _BATCH_STEPS.clear()
         _BATCH_STEPS[key] = step
     return step
 
 
-def run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
-               tol: float, keep_path: bool) -> RunResult:
+def run_batch(
+    compiled: Compiled,
+    optimizer: Optimizer,
+    starts: np.ndarray,
+    steps: int,
+    tol: float,
+    keep_path: bool,
+) -> RunResult:
     count, n = starts.shape
     rule = optimizer.rule
     rows = _block_rows(n, 0 if rule is None else len(rule.buffers))
@@ -74,6 +96,12 @@ def run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, step
     xs = np.empty((length, count, n))
     fs = np.empty((length, count))
     gn = np.empty((length, count))
+    recent = min(TAIL_POINTS, steps + 1)
+    tail = (
+        np.full((recent, count, n), np.nan)
+        if not keep_path and keeper is None and recent * count * n <= MAX_TAIL_FLOATS
+        else None
+    )
     workers = min(-(-count // rows), os.cpu_count() or 1, MAX_THREADS)
     # equal blocks, as many per thread: no thread waits on a last, longer block
     per = -(-count // (workers * -(-count // (rows * workers))))
@@ -89,11 +117,23 @@ def run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, step
         path, out = (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g)
         with np.errstate(all="ignore"):  # per thread: numpy's error state is thread-local
             if step is None:
-                _run_block(compiled, optimizer, starts[a:b], steps, tol, keep_path, a, path,
-                           out, keeper)
+                _run_block(
+                    compiled,
+                    optimizer,
+                    starts[a:b],
+                    steps,
+                    tol,
+                    keep_path,
+                    a,
+                    path,
+                    out,
+                    keeper,
+                    tail,
+                )
             else:
-                _run_block_fused(step, optimizer, starts[a:b], steps, tol, keep_path, a, path,
-                                 out, keeper)
+                _run_block_fused(
+                    step, optimizer, starts[a:b], steps, tol, keep_path, a, path, out, keeper, tail
+                )
 
     if optimizer.needs_hessian:
         with np.errstate(all="ignore"):
@@ -108,29 +148,47 @@ def run_batch(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, step
     longest = int(row_steps.max())
     if keeper is not None:
         kept, path_x, path_f, path_g = keeper.result(longest)
-        return RunResult(path_x[:, None, :], path_f[:, None], path_g[:, None], row_steps,
-                         row_codes, (), kept)
+        return RunResult(
+            path_x[:, None, :],
+            path_f[:, None],
+            path_g[:, None],
+            row_steps,
+            row_codes,
+            (),
+            kept,
+            keeper.tail(longest)[:, None, :],
+        )
     if keep_path:
         xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
         for s in np.unique(row_steps[row_steps < longest]):
             which = np.flatnonzero(row_steps == s)
-            xs[s + 1:, which] = xs[s, which]
-            fs[s + 1:, which] = fs[s, which]
-            gn[s + 1:, which] = gn[s, which]
+            xs[s + 1 :, which] = xs[s, which]
+            fs[s + 1 :, which] = fs[s, which]
+            gn[s + 1 :, which] = gn[s, which]
     else:
         xs[0], xs[1] = starts, final_x
         fs[1], gn[1] = final_f, final_g
-    return RunResult(xs, fs, gn, row_steps, row_codes)
+    return RunResult(xs, fs, gn, row_steps, row_codes, tail=tail)
 
 
-def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, steps: int,
-               tol: float, keep_path: bool, offset: int,
-               path: tuple[np.ndarray, np.ndarray, np.ndarray],
-               out: tuple[np.ndarray, ...], keeper: PathKeeper | None = None) -> None:
+def _run_block(
+    compiled: Compiled,
+    optimizer: Optimizer,
+    starts: np.ndarray,
+    steps: int,
+    tol: float,
+    keep_path: bool,
+    offset: int,
+    path: tuple[np.ndarray, np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, ...],
+    keeper: PathKeeper | None = None,
+    tail: np.ndarray | None = None,
+) -> None:
     xs, fs, gn = path
-    x = np.array(starts.T, order="C")             # (n, B): one row per coordinate
+    first_recent = steps + 1 - (0 if tail is None else len(tail))
+    x = np.array(starts.T, order="C")  # (n, B): one row per coordinate
     index = np.arange(offset, offset + starts.shape[0])
-    full = True                                   # every row of the block still running
+    full = True  # every row of the block still running
     state: OptState = optimizer.init(starts if optimizer.needs_hessian else x)
     tol2 = tol * tol
     bound2 = RUNAWAY * RUNAWAY
@@ -149,15 +207,24 @@ def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
         elif k == 0:
             fs[0, index] = f
             gn[0, index] = np.sqrt(gsq)
+        if tail is not None and k >= first_recent:
+            tail[k - first_recent, index] = x.T
         # whole-block test first (NaN fails every comparison); per-row work only when needed
         xsq = np.einsum("ij,ij->j", x, x)
-        calm = (f.min() >= -RUNAWAY and f.max() <= RUNAWAY and xsq.max() <= bound2
-                and gsq.max() < math.inf and not gsq.min() < tol2 and k < steps)
+        calm = (
+            f.min() >= -RUNAWAY
+            and f.max() <= RUNAWAY
+            and xsq.max() <= bound2
+            and gsq.max() < math.inf
+            and not gsq.min() < tol2
+            and k < steps
+        )
         stopped = None
         if not calm:
             with np.errstate(invalid="ignore"):
-                stopped = ~((np.abs(f) <= RUNAWAY) & (xsq <= bound2) & (gsq < math.inf)
-                            & (gsq >= tol2))
+                stopped = ~(
+                    (np.abs(f) <= RUNAWAY) & (xsq <= bound2) & (gsq < math.inf) & (gsq >= tol2)
+                )
             if k == steps:
                 stopped[:] = True
         hessian = None
@@ -189,22 +256,33 @@ def _run_block(compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, ste
         x += step
 
 
-def _run_block_fused(step: Callable[..., tuple[Any, ...]], optimizer: Optimizer,
-                     starts: np.ndarray, steps: int, tol: float, keep_path: bool, offset: int,
-                     path: tuple[np.ndarray, np.ndarray, np.ndarray],
-                     out: tuple[np.ndarray, ...], keeper: PathKeeper | None = None) -> None:
+def _run_block_fused(
+    step: Callable[..., tuple[Any, ...]],
+    optimizer: Optimizer,
+    starts: np.ndarray,
+    steps: int,
+    tol: float,
+    keep_path: bool,
+    offset: int,
+    path: tuple[np.ndarray, np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, ...],
+    keeper: PathKeeper | None = None,
+    tail: np.ndarray | None = None,
+) -> None:
     """A first-order method on a block of starts: one generated numpy step per iteration
     (∇f, f, |∇f|² and the update in one function, intermediate results shared)."""
     xs, fs, gn = path
+    first_recent = steps + 1 - (0 if tail is None else len(tail))
     rule = optimizer.rule
     assert rule is not None
     count, n = starts.shape
     x = [np.array(starts[:, i]) for i in range(n)]
-    buffers = [np.full(count, value) for value in rule.initial(optimizer.hyperparameters)
-               for _ in range(n)]
+    buffers = [
+        np.full(count, value) for value in rule.initial(optimizer.hyperparameters) for _ in range(n)
+    ]
     consts = list(optimizer.constants().values())
     index = np.arange(offset, offset + count)
-    full = True                                   # every row of the block still running
+    full = True  # every row of the block still running
     tol2 = tol * tol
     t: Any = 0.0
     for k in range(steps + 1):
@@ -213,8 +291,9 @@ def _run_block_fused(step: Callable[..., tuple[Any, ...]], optimizer: Optimizer,
         f = _as_rows(result[-1], rows)
         gsq = _as_rows(result[-2], rows)
         if keeper is not None:
-            keeper.add_one(k, np.array([np.ravel(xi)[0] for xi in x]), float(f[0]),
-                           math.sqrt(gsq[0]))
+            keeper.add_one(
+                k, np.array([np.ravel(xi)[0] for xi in x]), float(f[0]), math.sqrt(gsq[0])
+            )
         if keep_path:
             where = slice(index[0], index[-1] + 1) if full else index
             for i, xi in enumerate(x):
@@ -224,15 +303,28 @@ def _run_block_fused(step: Callable[..., tuple[Any, ...]], optimizer: Optimizer,
         elif k == 0:
             fs[0, index] = f
             gn[0, index] = np.sqrt(gsq)
+        if tail is not None and k >= first_recent:
+            rows_now = slice(index[0], index[-1] + 1) if full else index
+            for i, xi in enumerate(x):
+                tail[k - first_recent, rows_now, i] = xi
         # whole-block test first (min and max are NaN when any value is); rows only if needed
-        calm = (f.min() >= -RUNAWAY and f.max() <= RUNAWAY and gsq.max() < math.inf
-                and not gsq.min() < tol2 and k < steps
-                and all(xi.min() >= -RUNAWAY and xi.max() <= RUNAWAY for xi in x))
+        calm = (
+            f.min() >= -RUNAWAY
+            and f.max() <= RUNAWAY
+            and gsq.max() < math.inf
+            and not gsq.min() < tol2
+            and k < steps
+            and all(xi.min() >= -RUNAWAY and xi.max() <= RUNAWAY for xi in x)
+        )
         if not calm:
             stacked = np.stack(x)
             with np.errstate(invalid="ignore"):
-                stopped = ~((np.abs(f) <= RUNAWAY) & (np.abs(stacked) <= RUNAWAY).all(axis=0)
-                            & (gsq < math.inf) & (gsq >= tol2))
+                stopped = ~(
+                    (np.abs(f) <= RUNAWAY)
+                    & (np.abs(stacked) <= RUNAWAY).all(axis=0)
+                    & (gsq < math.inf)
+                    & (gsq >= tol2)
+                )
             if k == steps:
                 stopped[:] = True
             if stopped.any():
@@ -243,7 +335,7 @@ def _run_block_fused(step: Callable[..., tuple[Any, ...]], optimizer: Optimizer,
                 index, full = index[keep], False
                 result = tuple(v[keep] if np.ndim(v) else v for v in result)
         x = list(result[:n])
-        buffers = list(result[n:n + len(buffers)])
+        buffers = list(result[n : n + len(buffers)])
         t = result[n + len(buffers)]
 
 
@@ -253,20 +345,35 @@ def _as_rows(value: Any, rows: int) -> np.ndarray:
     return array if array.ndim else np.full(rows, float(array))
 
 
-def _classify_stops(stopped: np.ndarray, k: int, last: bool, x: np.ndarray, f: np.ndarray,
-                    gsq: np.ndarray, tol2: float, index: np.ndarray,
-                    out: tuple[np.ndarray, ...]) -> None:
+def _classify_stops(
+    stopped: np.ndarray,
+    k: int,
+    last: bool,
+    x: np.ndarray,
+    f: np.ndarray,
+    gsq: np.ndarray,
+    tol2: float,
+    index: np.ndarray,
+    out: tuple[np.ndarray, ...],
+) -> None:
     """Record why each flagged row stops (rows flagged only by ``last`` hit max_steps)."""
     flagged = np.flatnonzero(stopped)
     xf = x[:, flagged]
     with np.errstate(invalid="ignore"):
-        bad = (~np.isfinite(xf).all(axis=0) | (np.abs(xf) > RUNAWAY).any(axis=0)
-               | ~np.isfinite(f[flagged]) | (np.abs(f[flagged]) > RUNAWAY)
-               | ~np.isfinite(gsq[flagged]))
+        bad = (
+            ~np.isfinite(xf).all(axis=0)
+            | (np.abs(xf) > RUNAWAY).any(axis=0)
+            | ~np.isfinite(f[flagged])
+            | (np.abs(f[flagged]) > RUNAWAY)
+            | ~np.isfinite(gsq[flagged])
+        )
         converged = ~bad & (gsq[flagged] < tol2)
     others = ~(bad | converged)
-    for mask, status in ((bad, Status.DIVERGED), (converged, Status.CONVERGED),
-                         (others if last else np.zeros_like(others), Status.MAX_STEPS)):
+    for mask, status in (
+        (bad, Status.DIVERGED),
+        (converged, Status.CONVERGED),
+        (others if last else np.zeros_like(others), Status.MAX_STEPS),
+    ):
         picked = np.zeros_like(stopped)
         picked[flagged[mask]] = True
         _stop_rows(picked, status, k, x, f, gsq, index, out)
@@ -274,8 +381,16 @@ def _classify_stops(stopped: np.ndarray, k: int, last: bool, x: np.ndarray, f: n
     stopped[flagged[others]] = last
 
 
-def _stop_rows(mask: np.ndarray, status: Status, k: int, x: np.ndarray, f: np.ndarray,
-               gsq: np.ndarray, index: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
+def _stop_rows(
+    mask: np.ndarray,
+    status: Status,
+    k: int,
+    x: np.ndarray,
+    f: np.ndarray,
+    gsq: np.ndarray,
+    index: np.ndarray,
+    out: tuple[np.ndarray, ...],
+) -> None:
     if not mask.any():
         return
     row_steps, row_codes, final_x, final_f, final_g = out

@@ -61,17 +61,26 @@ _KERNELS: dict[tuple[Any, ...], tuple[Callable[..., None], Callable[..., None]]]
 _JIT_MATH: dict[str, Any] = {}
 
 
-def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts: np.ndarray,
-              steps: int, tol: float, keep_path: bool) -> RunResult:
+def run_numba(
+    problem: Problem,
+    compiled: Compiled,
+    optimizer: Optimizer,
+    starts: np.ndarray,
+    steps: int,
+    tol: float,
+    keep_path: bool,
+) -> RunResult:
     """Run ``optimizer`` from each row of ``starts``; returns a
     :class:`~symgd.numeric.results.RunResult`."""
     if numba is None:
         raise MissingDependencyError(
-            "the fast backend needs numba; install it with: pip install 'symgd[fast]'")
+            "the fast backend needs numba; install it with: pip install 'symgd[fast]'"
+        )
     rule = optimizer.rule
     if rule is None:
-        raise InputError("the numba backend runs first-order methods; Newton's method uses "
-                         "the default backend")
+        raise InputError(
+            "the numba backend runs first-order methods; Newton's method uses the default backend"
+        )
     count, n = starts.shape
     constants = optimizer.constants()
     names = tuple(constants)
@@ -81,7 +90,7 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
     x = np.ascontiguousarray(starts.T, dtype=float)
     buffers = np.empty((m * n, count))
     for j, value in enumerate(rule.initial(optimizer.hyperparameters)):
-        buffers[j * n:(j + 1) * n] = value
+        buffers[j * n : (j + 1) * n] = value
     # one start without its whole path keeps a thinned one (see symgd.numeric.results.PATH_POINTS)
     thin = count == 1 and not keep_path
     slots = steps + 1 if keep_path else (min(steps + 1, PATH_POINTS + 1) + 1 if thin else 2)
@@ -95,35 +104,67 @@ def run_numba(problem: Problem, compiled: Compiled, optimizer: Optimizer, starts
             row_codes = np.full(1, -1, dtype=np.int8)
             kept = np.zeros(slots, dtype=np.int64)
             held = np.zeros(1, dtype=np.int64)
-            serial(x, buffers, consts, steps, tol * tol, RUNAWAY, keep_path, xs, fs, gn,
-                   row_steps, row_codes, _codes(), kept, held, PATH_HEAD)
+            serial(
+                x,
+                buffers,
+                consts,
+                steps,
+                tol * tol,
+                RUNAWAY,
+                keep_path,
+                xs,
+                fs,
+                gn,
+                row_steps,
+                row_codes,
+                _codes(),
+                kept,
+                held,
+                PATH_HEAD,
+            )
         else:
             stop_step = np.full(count, -1.0)
             stop_code = np.full(count, -1.0)
             f_now, gsq_now = np.empty(count), np.empty(count)
-            parallel(*x, *buffers, f_now, gsq_now, stop_step, stop_code, consts, steps,
-                     tol * tol, RUNAWAY, keep_path, xs, fs, gn, _codes().astype(float))
+            parallel(
+                *x,
+                *buffers,
+                f_now,
+                gsq_now,
+                stop_step,
+                stop_code,
+                consts,
+                steps,
+                tol * tol,
+                RUNAWAY,
+                keep_path,
+                xs,
+                fs,
+                gn,
+                _codes().astype(float),
+            )
             row_steps = stop_step.astype(np.int64)
             row_codes = stop_code.astype(np.int8)
             if not keep_path:
                 xs[1], fs[1], gn[1] = x.T, f_now, np.sqrt(gsq_now)
     except numba.core.errors.NumbaError as exc:
-        raise InputError(f"the numba backend cannot compile this function "
-                         f"({type(exc).__name__}); run it with the default backend") from None
+        raise InputError(
+            f"the numba backend cannot compile this function "
+            f"({type(exc).__name__}); run it with the default backend"
+        ) from None
     longest = int(row_steps[0]) if count == 1 else int(row_steps.max())
     if thin:
         used = int(held[0])
-        return RunResult(xs[:used], fs[:used], gn[:used], row_steps, row_codes, (),
-                         kept[:used])
+        return RunResult(xs[:used], fs[:used], gn[:used], row_steps, row_codes, (), kept[:used])
     if keep_path:
         xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
     if count > 1 and keep_path:
         # a block that finished early wrote nothing after its last step: repeat the last point
         for s in np.unique(row_steps[row_steps < longest]):
             which = np.flatnonzero(row_steps == s)
-            xs[s + 1:, which] = xs[s, which]
-            fs[s + 1:, which] = fs[s, which]
-            gn[s + 1:, which] = gn[s, which]
+            xs[s + 1 :, which] = xs[s, which]
+            fs[s + 1 :, which] = fs[s, which]
+            gn[s + 1 :, which] = gn[s, which]
     return RunResult(xs, fs, gn, row_steps, row_codes)
 
 
@@ -133,28 +174,51 @@ _CODES: list[np.ndarray] = []
 def _codes() -> np.ndarray:
     """Outcome codes the kernels write: diverged, converged, max_steps."""
     if not _CODES:
-        _CODES.append(np.array([STATUS_ORDER.index(s) for s in
-                                (Status.DIVERGED, Status.CONVERGED, Status.MAX_STEPS)],
-                               dtype=np.int8))
+        _CODES.append(
+            np.array(
+                [
+                    STATUS_ORDER.index(s)
+                    for s in (Status.DIVERGED, Status.CONVERGED, Status.MAX_STEPS)
+                ],
+                dtype=np.int8,
+            )
+        )
     return _CODES[0]
 
 
-def _kernels(problem: Problem, compiled: Compiled, optimizer: Optimizer, names: tuple[str, ...],
-             constants: dict[str, float]) -> tuple[Callable[..., None], Callable[..., None]]:
+def _kernels(
+    problem: Problem,
+    compiled: Compiled,
+    optimizer: Optimizer,
+    names: tuple[str, ...],
+    constants: dict[str, float],
+) -> tuple[Callable[..., None], Callable[..., None]]:
     rule = optimizer.rule
     assert rule is not None
     key = (problem.expr, problem.variables, optimizer.name, rule.structure(constants))
     found = _KERNELS.get(key)
     if found is not None:
         return found
+
     def step(latency: bool) -> Any:
-        return _jit(step_with_value(problem.variables, problem.expr, compiled.gradient, rule,
-                                    names, constants, latency=latency))
+        return _jit(
+            step_with_value(
+                problem.variables,
+                problem.expr,
+                compiled.gradient,
+                rule,
+                names,
+                constants,
+                latency=latency,
+            )
+        )
 
     n, m = len(problem.variables), len(rule.buffers)
     # numba compiles on first call: the parallel kernel only when a batch runs
-    pair = (_compile_kernel(n, m, len(names), step(True), parallel=False),
-            _compile_kernel(n, m, len(names), step(False), parallel=True))
+    pair = (
+        _compile_kernel(n, m, len(names), step(True), parallel=False),
+        _compile_kernel(n, m, len(names), step(False), parallel=True),
+    )
     if len(_KERNELS) > 64:
         _KERNELS.clear()
     _KERNELS[key] = pair
@@ -188,8 +252,7 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
         "           codes, kept, held, head):",
         *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
     ]
-    ok = ("(abs(f) <= bound) & (gsq < math.inf)"
-          + "".join(f" & (abs({xi}) <= bound)" for xi in xs))
+    ok = "(abs(f) <= bound) & (gsq < math.inf)" + "".join(f" & (abs({xi}) <= bound)" for xi in xs)
     if not parallel:
         body = [
             *[f"    {xi} = X[{i}, 0]" for i, xi in enumerate(xs)],
@@ -205,8 +268,7 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
             "        done = (not ok) or gsq < tol2 or k == steps",
             # the whole path, or a thinned one: the first `head` steps, every stride-th, the
             # last; when it fills, every other kept step goes and the stride doubles
-            "        slot = k if keep else (count if k < head or k % stride == 0 or done "
-            "else -1)",
+            "        slot = k if keep else (count if k < head or k % stride == 0 or done else -1)",
             "        if slot >= 0:",
             *[f"            xs[slot, 0, {i}] = {xi}" for i, xi in enumerate(xs)],
             "            fs[slot, 0] = f",
@@ -249,11 +311,28 @@ def batch_source(n: int, m: int, c: int) -> str:
     bs = [f"b{j}" for j in range(m * n)]
     cs = [f"c{q}" for q in range(c)]
     arrays = [f"a{name}" for name in xs + bs]
-    ok = ("(abs(f) <= bound) & (gsq < math.inf)"
-          + "".join(f" & (abs({xi}) <= bound)" for xi in xs))
+    ok = "(abs(f) <= bound) & (gsq < math.inf)" + "".join(f" & (abs({xi}) <= bound)" for xi in xs)
     sweep = [
-        "def sweep(" + ", ".join([*arrays, "F", "G", "RS", "RC", *cs, "t", "last", "record",
-                                  "tol2", "bound", "dcode", "ccode", "mcode"]) + "):",
+        "def sweep("
+        + ", ".join(
+            [
+                *arrays,
+                "F",
+                "G",
+                "RS",
+                "RC",
+                *cs,
+                "t",
+                "last",
+                "record",
+                "tol2",
+                "bound",
+                "dcode",
+                "ccode",
+                "mcode",
+            ]
+        )
+        + "):",
         "    running = 0",
         f"    for r in range({arrays[0]}.shape[0]):",
         *[f"        {name} = a{name}[r]" for name in xs + bs],
@@ -272,16 +351,14 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        if newly:",
         "            RS[r] = t",
         "            RC[r] = dcode if not ok else (ccode if conv else mcode)",
-        *[f"        a{name}[r] = out[{i}] if going else {name}"
-          for i, name in enumerate(xs + bs)],
+        *[f"        a{name}[r] = out[{i}] if going else {name}" for i, name in enumerate(xs + bs)],
         "        running += going",
         "    return running",
     ]
     # the common step, once the path is not being recorded: only the iterate and, for a row
     # that stops, its step number are written (stores cost as much as the arithmetic here)
     lean = [
-        "def sweep_lean(" + ", ".join([*arrays, "RS", *cs, "t", "last", "tol2", "bound"])
-        + "):",
+        "def sweep_lean(" + ", ".join([*arrays, "RS", *cs, "t", "last", "tol2", "bound"]) + "):",
         "    running = 0",
         "    fresh = 0",
         f"    for r in range({arrays[0]}.shape[0]):",
@@ -295,16 +372,18 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        newly = active & (not going)",
         "        if newly:",
         "            RS[r] = t",
-        *[f"        a{name}[r] = out[{i}] if going else {name}"
-          for i, name in enumerate(xs + bs)],
+        *[f"        a{name}[r] = out[{i}] if going else {name}" for i, name in enumerate(xs + bs)],
         "        running += going",
         "        fresh += newly",
         "    return running, fresh",
     ]
     # the rows that stopped at step t (their iterate was kept): f, |∇f|² and why, again
     settle = [
-        "def settle(" + ", ".join([*arrays, "F", "G", "RS", "RC", *cs, "t", "tol2", "bound",
-                                   "dcode", "ccode", "mcode"]) + "):",
+        "def settle("
+        + ", ".join(
+            [*arrays, "F", "G", "RS", "RC", *cs, "t", "tol2", "bound", "dcode", "ccode", "mcode"]
+        )
+        + "):",
         f"    for r in range({arrays[0]}.shape[0]):",
         "        if RS[r] == t:",
         *[f"            {name} = a{name}[r]" for name in xs + bs],
@@ -318,8 +397,25 @@ def batch_source(n: int, m: int, c: int) -> str:
     ]
     params = [*arrays, "F", "G", "RS", "RC"]
     block = [
-        "def block(" + ", ".join([*params, *cs, "lo", "steps", "tol2", "bound", "keep", "xs",
-                                  "fs", "gn", "dcode", "ccode", "mcode"]) + "):",
+        "def block("
+        + ", ".join(
+            [
+                *params,
+                *cs,
+                "lo",
+                "steps",
+                "tol2",
+                "bound",
+                "keep",
+                "xs",
+                "fs",
+                "gn",
+                "dcode",
+                "ccode",
+                "mcode",
+            ]
+        )
+        + "):",
         "    for k in range(steps + 1):",
         "        if keep or k == 0:",
         f"            for r in range({arrays[0]}.shape[0]):",
@@ -328,7 +424,8 @@ def batch_source(n: int, m: int, c: int) -> str:
         "            running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, "
         "True, tol2, bound, dcode, ccode, mcode)",
         "        else:",
-        "            running, fresh = sweep_lean(" + ", ".join([*arrays, "RS", *cs])
+        "            running, fresh = sweep_lean("
+        + ", ".join([*arrays, "RS", *cs])
         + ", float(k), k == steps, tol2, bound)",
         "            if fresh:",
         "                settle(" + ", ".join([*params, *cs]) + ", float(k), tol2, bound, dcode, "
@@ -342,15 +439,19 @@ def batch_source(n: int, m: int, c: int) -> str:
     ]
     sliced = ", ".join(f"{a}[lo:hi]" for a in params)
     kernel = [
-        "def kernel(" + ", ".join([*params, "consts", "steps", "tol2", "bound", "keep", "xs",
-                                   "fs", "gn", "codes"]) + "):",
+        "def kernel("
+        + ", ".join(
+            [*params, "consts", "steps", "tol2", "bound", "keep", "xs", "fs", "gn", "codes"]
+        )
+        + "):",
         f"    N = {arrays[0]}.shape[0]",
         *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
         "    dcode, ccode, mcode = codes[0], codes[1], codes[2]",
         "    for blk in prange((N + BLOCK - 1) // BLOCK):",
         "        lo = blk * BLOCK",
         "        hi = min(N, lo + BLOCK)",
-        f"        block({sliced}, " + "".join(f"{cq}, " for cq in cs)
+        f"        block({sliced}, "
+        + "".join(f"{cq}, " for cq in cs)
         + "lo, steps, tol2, bound, keep, xs, fs, gn, dcode, ccode, mcode)",
     ]
     parts = [sweep, lean, settle, block, kernel]
@@ -360,12 +461,12 @@ def batch_source(n: int, m: int, c: int) -> str:
 def _compile_kernel(n: int, m: int, c: int, step: Any, parallel: bool) -> Callable[..., None]:
     assert numba is not None
     source = kernel_source(n, m, c, parallel)
-    namespace: dict[str, Any] = {"math": math, "prange": numba.prange, "BLOCK": BLOCK,
-                                 "step": step}
+    namespace: dict[str, Any] = {"math": math, "prange": numba.prange, "BLOCK": BLOCK, "step": step}
     exec(compile(source, f"<symgd kernel n={n} m={m}>", "exec"), namespace)
     if parallel:
         for name in ("sweep", "sweep_lean", "settle", "block"):
-            namespace[name] = numba.njit(error_model="numpy", fastmath=FASTMATH)(
-                namespace[name])
-    return numba.njit(parallel=parallel, error_model="numpy", fastmath=FASTMATH)(
-        namespace["kernel"])
+            namespace[name] = numba.njit(error_model="numpy", fastmath=FASTMATH)(namespace[name])
+    kernel: Callable[..., None] = numba.njit(
+        parallel=parallel, error_model="numpy", fastmath=FASTMATH
+    )(namespace["kernel"])
+    return kernel

@@ -21,6 +21,12 @@ A single start outside the domain (f or ∇f undefined there, as log(x) at x = 0
 :class:`~symgd.base.errors.InputError`; in a batch such a start is a row with status ``domain`` at
 step 0.
 
+Beside the ``status`` (why the run stopped), every run, and every start of a batch, gets an
+``outcome`` (what it reached: ``minimum``, ``maximum``, ``saddle``, ``degenerate``, ``flat``,
+``cycle`` with its ``cycle_period``, ``unbounded``, ``diverged``, ``unfinished``, ``domain``
+or ``singular``), decided once after the run by the rules of :mod:`symgd.numeric.outcomes`
+(for a batch, vectorised over the starts: ``row_outcomes()``, ``row_periods``, ``row(i)``).
+
 ``reason`` says what happened, with numbers; for a single run that diverged or left the domain
 ``detail`` names the cause (``|f| exceeded 1e12``, ``f is not a real number (sqrt of a
 negative number)``, ...).
@@ -69,12 +75,14 @@ import sympy as sp
 
 from symgd.base.errors import InputError, short_repr
 from symgd.expr.batch import Compiled
-from symgd.expr.parser import Problem, parse
+from symgd.expr.parser import parse
+from symgd.expr.problem import Problem
 from symgd.numeric.batch_run import MAX_THREADS, SHORT_UNFUSED, run_batch
 from symgd.numeric.codegen import compiled_for
 from symgd.numeric.domain import MAX_DOMAIN_CHECKS, find_domain_exits, point_text, undefined_at
 from symgd.numeric.optimizer_spec import Optimizer
 from symgd.numeric.optimizers import make_optimizer
+from symgd.numeric.outcomes import Outcomes, RunEnds, classify_runs
 from symgd.numeric.results import (
     AUTO_PATH_FLOATS,
     DEFAULT_TOL,
@@ -84,6 +92,7 @@ from symgd.numeric.results import (
     RUNAWAY,
     STATUS_CODE,
     STATUS_ORDER,
+    TAIL_POINTS,
     RunResult,
     Status,
     Trajectory,
@@ -94,10 +103,27 @@ from symgd.numeric.results import (
 from symgd.numeric.scalar_run import CHUNK_FLOATS, evaluate_points, run_scalar
 
 __all__ = [
-    "AUTO_PATH_FLOATS", "BACKENDS", "CHUNK_FLOATS", "DEFAULT_TOL", "MAX_DOMAIN_CHECKS",
-    "MAX_PATH_FLOATS", "MAX_STEPS", "MAX_THREADS", "PATH_HEAD", "PATH_POINTS", "RUNAWAY",
-    "SHORT_UNFUSED", "STATUS_ORDER", "RunResult", "Status", "Trajectory", "descend",
-    "evaluate_points", "finite_or_none", "number_text", "undefined_at",
+    "AUTO_PATH_FLOATS",
+    "BACKENDS",
+    "CHUNK_FLOATS",
+    "DEFAULT_TOL",
+    "MAX_DOMAIN_CHECKS",
+    "MAX_PATH_FLOATS",
+    "MAX_STEPS",
+    "MAX_THREADS",
+    "PATH_HEAD",
+    "PATH_POINTS",
+    "RUNAWAY",
+    "SHORT_UNFUSED",
+    "STATUS_ORDER",
+    "RunResult",
+    "Status",
+    "Trajectory",
+    "descend",
+    "evaluate_points",
+    "finite_or_none",
+    "number_text",
+    "undefined_at",
 ]
 
 
@@ -129,8 +155,11 @@ def descend(
     of f included, raises :class:`~symgd.base.errors.InputError`.
 
     >>> run = descend("x**2 + 3*y**2", [1.0, 1.0], lr=0.1, steps=500)
-    >>> run.status.value, run.steps
-    ('converged', 107)
+    >>> run.status.value, run.steps, run.outcome.value
+    ('converged', 107, 'minimum')
+    >>> cycle = descend("x**4 - 3*x**2", 0.5, lr=0.2, steps=200)
+    >>> cycle.status.value, cycle.outcome.value, cycle.cycle_period
+    ('max_steps', 'cycle', 2)
     >>> [round(float(v), 8) for v in run.final]
     [0.0, 0.0]
     >>> descend("(x - 2)**2", 0.0, method="newton", steps=5).final.tolist()
@@ -148,12 +177,32 @@ def descend(
     keep = _keep_whole_path(trajectory, keep_path, n_steps, points)
     result = _run(chosen, problem, compiled, optimizer, points, n_steps, tolerance, keep)
     if batch and not keep and len(result.xs) != 2:
-        result = RunResult(result.xs[[0, -1]], result.fs[[0, -1]], result.grad_norms[[0, -1]],
-                           result.row_steps, result.row_codes, result.details)
+        result = RunResult(
+            result.xs[[0, -1]],
+            result.fs[[0, -1]],
+            result.grad_norms[[0, -1]],
+            result.row_steps,
+            result.row_codes,
+            result.details,
+        )
     result = find_domain_exits(result, problem, compiled)
     if not batch:
         _refuse_start_outside(result, problem.names, points[0])
-    return _finish(result, problem.names, optimizer, tolerance, batch, keep)
+    outcomes = classify_runs(_run_ends(result), compiled, _minimizes(optimizer))
+    return _finish(result, problem.names, optimizer, tolerance, batch, keep, outcomes)
+
+
+def _minimizes(optimizer: Optimizer) -> bool:
+    return optimizer.spec is None or optimizer.spec.minimizes
+
+
+def _run_ends(result: RunResult) -> RunEnds:
+    """What the outcome rules read of a finished run: its first and last points and, when the
+    backend kept them apart from ``xs`` or ``xs`` holds every iterate, its last iterates."""
+    tail = result.tail
+    if tail is None and len(result.xs) == int(result.row_steps.max()) + 1:
+        tail = result.xs[-TAIL_POINTS:]
+    return RunEnds(result.row_codes, result.xs[0], result.xs[-1], result.fs[0], result.fs[-1], tail)
 
 
 def _backend(backend: str, batch: bool, optimizer: Optimizer) -> str:
@@ -164,13 +213,23 @@ def _backend(backend: str, batch: bool, optimizer: Optimizer) -> str:
     if backend == "auto":
         chosen = "numpy" if batch or optimizer.rule is None else "python"
     if chosen == "python" and (batch or optimizer.rule is None):
-        raise InputError("the python backend runs one start with a first-order method; "
-                         "use backend='numpy' for batches and Newton's method")
+        raise InputError(
+            "the python backend runs one start with a first-order method; "
+            "use backend='numpy' for batches and Newton's method"
+        )
     return chosen
 
 
-def _run(chosen: str, problem: Problem, compiled: Compiled, optimizer: Optimizer,
-         points: np.ndarray, steps: int, tol: float, keep: bool) -> RunResult:
+def _run(
+    chosen: str,
+    problem: Problem,
+    compiled: Compiled,
+    optimizer: Optimizer,
+    points: np.ndarray,
+    steps: int,
+    tol: float,
+    keep: bool,
+) -> RunResult:
     if chosen == "numba":
         from symgd.numeric.numba_backend import run_numba
 
@@ -186,13 +245,16 @@ def _refuse_start_outside(result: RunResult, names: tuple[str, ...], start: np.n
         return
     where = point_text(names, start)
     which, _, cause = result.details[0].partition(f" at {where}: ")
-    raise InputError(f"the start point {where} is outside the domain of f: {which} there "
-                     f"because of {cause}; choose a start where f and its gradient are "
-                     "defined")
+    raise InputError(
+        f"the start point {where} is outside the domain of f: {which} there "
+        f"because of {cause}; choose a start where f and its gradient are "
+        "defined"
+    )
 
 
-def _keep_whole_path(trajectory: bool | None, keep_path: bool | None, steps: int,
-                     points: np.ndarray) -> bool:
+def _keep_whole_path(
+    trajectory: bool | None, keep_path: bool | None, steps: int, points: np.ndarray
+) -> bool:
     """Whether a run keeps every iterate (``trajectory``, or its former name ``keep_path``)."""
     for name, value in (("trajectory", trajectory), ("keep_path", keep_path)):
         if value is not None and not isinstance(value, bool | np.bool_):
@@ -208,7 +270,8 @@ def _keep_whole_path(trajectory: bool | None, keep_path: bool | None, steps: int
             f"keeping every iterate of {points.shape[0]} start(s) × {steps} steps on "
             f"{points.shape[1]} variable(s) needs {floats * 8 / 1e9:.1f} GB (the limit is "
             f"{MAX_PATH_FLOATS * 8 / 1e9:.2g} GB); pass trajectory=False (the CLI: leave out "
-            "--trajectory) or take fewer steps")
+            "--trajectory) or take fewer steps"
+        )
     return bool(wanted)
 
 
@@ -226,11 +289,14 @@ def _problem(f: Any, variables: Sequence[str] | None) -> Problem:
     else:
         raise InputError(
             f"expected a string, a SymPy expression, a Problem or a Derivation, "
-            f"got {type(f).__name__}")
+            f"got {type(f).__name__}"
+        )
     if problem.parameters:
         names = ", ".join(p.name for p in problem.parameters)
-        raise InputError(f"the function has parameters without values ({names}); "
-                         "give them numbers or make them variables")
+        raise InputError(
+            f"the function has parameters without values ({names}); "
+            "give them numbers or make them variables"
+        )
     return problem
 
 
@@ -262,8 +328,9 @@ def _check_tol(tol: Any) -> float:
     try:
         value = float(tol)
     except OverflowError:
-        raise InputError("tol must be a finite number ≥ 0; this one is too large for "
-                         "floating point") from None
+        raise InputError(
+            "tol must be a finite number ≥ 0; this one is too large for floating point"
+        ) from None
     if not (math.isfinite(value) and value >= 0):
         raise InputError(f"tol must be a finite number ≥ 0, got {tol!r}")
     return value
@@ -273,16 +340,22 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
     """The start as an ``(N, n)`` float array and whether it was a batch."""
     names = problem.names
     n = len(names)
-    if (type(start) in (tuple, list) and len(start) == n
-            and all((type(v) is float and math.isfinite(v))
-                    or (type(v) is int and -MAX_START_INT < v < MAX_START_INT)
-                    for v in start)):
+    if (
+        type(start) in (tuple, list)
+        and len(start) == n
+        and all(
+            (type(v) is float and math.isfinite(v))
+            or (type(v) is int and -MAX_START_INT < v < MAX_START_INT)
+            for v in start
+        )
+    ):
         return np.array([start], dtype=float), False  # the common case, without the checks
     if isinstance(start, Mapping):
         unknown = [k for k in start if k not in names]
         if unknown:
-            raise InputError(f"{', '.join(map(str, unknown))} not among the variables "
-                             f"({', '.join(names)})")
+            raise InputError(
+                f"{', '.join(map(str, unknown))} not among the variables ({', '.join(names)})"
+            )
         missing = [k for k in names if k not in start]
         if missing:
             raise InputError(f"the start point gives no value for {', '.join(missing)}")
@@ -290,8 +363,9 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
     try:
         array = np.array(start, dtype=float)
     except OverflowError:
-        raise InputError("the start point has a number too large for floating point "
-                         "(beyond about 1.8e308)") from None
+        raise InputError(
+            "the start point has a number too large for floating point (beyond about 1.8e308)"
+        ) from None
     except (TypeError, ValueError):
         raise InputError(f"the start point must be numbers, got {short_repr(start)}") from None
     batch = False
@@ -304,13 +378,17 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
     elif array.ndim == 2 and array.shape[1] == n:
         batch = True
     else:
-        raise InputError(f"the start has shape {array.shape}, but the function has {n} "
-                         f"variable(s) ({', '.join(names)}); give n values or an (N, n) batch")
+        raise InputError(
+            f"the start has shape {array.shape}, but the function has {n} "
+            f"variable(s) ({', '.join(names)}); give n values or an (N, n) batch"
+        )
     if array.shape[0] == 0:
         raise InputError("the batch of starts is empty")
     if not np.isfinite(array).all():
-        raise InputError("the start point must be finite (a value is infinite, not a number, "
-                         "or too large for floating point)")
+        raise InputError(
+            "the start point must be finite (a value is infinite, not a number, "
+            "or too large for floating point)"
+        )
     return np.ascontiguousarray(array), batch
 
 
@@ -318,9 +396,17 @@ def _start_points(start: Any, problem: Problem) -> tuple[np.ndarray, bool]:
 MAX_START_INT = 2**1000
 
 
-def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol: float,
-            batch: bool, keep: bool) -> Trajectory:
+def _finish(
+    result: RunResult,
+    names: tuple[str, ...],
+    optimizer: Optimizer,
+    tol: float,
+    batch: bool,
+    keep: bool,
+    outcomes: Outcomes,
+) -> Trajectory:
     codes = result.row_codes
+    minimizes = _minimizes(optimizer)
     if not batch:
         steps = int(result.row_steps[0])
         status = STATUS_ORDER[int(codes[0])]
@@ -333,11 +419,31 @@ def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol
         kept = result.kept_steps
         if kept is not None and len(kept) == steps + 1:
             kept = None  # every iterate is there after all
-        return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
-                          xs, fs, gn, status, steps if status is Status.DIVERGED else None,
-                          steps, tol, reason, None, None, kept is None and len(xs) == steps + 1,
-                          detail if stopped else "",
-                          steps if status is Status.DOMAIN else None, kept)
+        return Trajectory(
+            names,
+            optimizer.name,
+            optimizer.lr,
+            dict(optimizer.hyperparameters),
+            xs,
+            fs,
+            gn,
+            status,
+            steps if status is Status.DIVERGED else None,
+            steps,
+            tol,
+            reason,
+            None,
+            None,
+            kept is None and len(xs) == steps + 1,
+            detail if stopped else "",
+            steps if status is Status.DOMAIN else None,
+            kept,
+            outcomes.outcome(0),
+            outcomes.period(0),
+            None,
+            None,
+            minimizes,
+        )
     status = STATUS_ORDER[int(codes.min())]
     firsts: dict[Status, int | None] = {}
     for which in (Status.DIVERGED, Status.DOMAIN):
@@ -351,10 +457,31 @@ def _finish(result: RunResult, names: tuple[str, ...], optimizer: Optimizer, tol
         reason += f"; the first divergence came at step {firsts[Status.DIVERGED]}"
     if firsts[Status.DOMAIN] is not None:
         reason += f"; the first exit from the domain came at step {firsts[Status.DOMAIN]}"
-    return Trajectory(names, optimizer.name, optimizer.lr, dict(optimizer.hyperparameters),
-                      result.xs, result.fs, result.grad_norms, status, firsts[Status.DIVERGED],
-                      steps, tol, reason, result.row_steps, result.row_codes, keep, "",
-                      firsts[Status.DOMAIN])
+    return Trajectory(
+        names,
+        optimizer.name,
+        optimizer.lr,
+        dict(optimizer.hyperparameters),
+        result.xs,
+        result.fs,
+        result.grad_norms,
+        status,
+        firsts[Status.DIVERGED],
+        steps,
+        tol,
+        reason,
+        result.row_steps,
+        result.row_codes,
+        keep,
+        "",
+        firsts[Status.DOMAIN],
+        None,
+        None,
+        None,
+        outcomes.codes,
+        outcomes.periods,
+        minimizes,
+    )
 
 
 def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: str) -> str:

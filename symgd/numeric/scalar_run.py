@@ -44,16 +44,29 @@ def _stepper(problem: Problem, compiled: Compiled, optimizer: Optimizer) -> Scal
     key = (problem.expr, problem.variables, optimizer.name, rule.structure(constants))
     stepper = _STEPPERS.get(key)
     if stepper is None:
-        stepper = build_scalar_stepper(problem.variables, compiled.gradient, rule,
-                                       tuple(constants), constants, expr=problem.expr)
+        stepper = build_scalar_stepper(
+            problem.variables,
+            compiled.gradient,
+            rule,
+            tuple(constants),
+            constants,
+            expr=problem.expr,
+        )
         if len(_STEPPERS) > 128:
             _STEPPERS.clear()
         _STEPPERS[key] = stepper
     return stepper
 
 
-def run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: np.ndarray,
-                steps: int, tol: float, keep: bool = True) -> RunResult:
+def run_scalar(
+    problem: Problem,
+    compiled: Compiled,
+    optimizer: Optimizer,
+    x0: np.ndarray,
+    steps: int,
+    tol: float,
+    keep: bool = True,
+) -> RunResult:
     """One start on Python floats. The steps run in chunks of at most :data:`CHUNK_FLOATS`
     coordinates; each chunk is checked, then handed to a :class:`PathKeeper` (``keep``: the
     whole path, else a thinned one), so memory stays bounded for any number of steps."""
@@ -67,14 +80,14 @@ def run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: n
     vals: tuple[float, ...] = (*map(float, x0), *(v for v in initial for _ in range(n)), 0.0)
     lo = tol * tol
     keeper = PathKeeper(n, keep)
-    chunk = max(1, CHUNK_FLOATS // (k * n))   # calls per chunk
+    chunk = max(1, CHUNK_FLOATS // (k * n))  # calls per chunk
     segments: list[np.ndarray] = [np.asarray(x0, dtype=float).reshape(1, n)]
-    done = 0          # updates computed so far
-    examined = 0      # points before this index have been checked (and handed on)
+    done = 0  # updates computed so far
+    examined = 0  # points before this index have been checked (and handed on)
     stop: int | None = None
     status = Status.MAX_STEPS
     detail = ""
-    unchecked = 0     # calls to run without the early alarm, after a false alarm
+    unchecked = 0  # calls to run without the early alarm, after a false alarm
     quiet = 1
     while True:
         error = False
@@ -122,14 +135,26 @@ def run_scalar(problem: Problem, compiled: Compiled, optimizer: Optimizer, x0: n
     kept, xs, fs_all, gn_all = keeper.result(end)
     if status is Status.DIVERGED and not detail:
         detail = diagnose(xs[-1], float(fs_all[-1]), float(gn_all[-1]))
-    return RunResult(xs[:, None, :], fs_all[:, None], gn_all[:, None],
-                     np.array([end]), np.array([STATUS_CODE[status]], dtype=np.int8), (detail,),
-                     None if keep else kept)
+    return RunResult(
+        xs[:, None, :],
+        fs_all[:, None],
+        gn_all[:, None],
+        np.array([end]),
+        np.array([STATUS_CODE[status]], dtype=np.int8),
+        (detail,),
+        None if keep else kept,
+        None if keep else keeper.tail(end)[:, None, :],
+    )
 
 
-def _fast_calls(loop: Callable[..., bool], vals: tuple[float, ...], calls: int, cut: int,
-                lo: float, unchecked: int,
-                ) -> tuple[list[tuple[float, ...]], tuple[float, ...], str | None]:
+def _fast_calls(
+    loop: Callable[..., bool],
+    vals: tuple[float, ...],
+    calls: int,
+    cut: int,
+    lo: float,
+    unchecked: int,
+) -> tuple[list[tuple[float, ...]], tuple[float, ...], str | None]:
     """Take up to ``calls`` fused steps; pause on an alarm or an arithmetic error.
 
     The alarm (|∇f|² below tol² or above 1e24, or not a number) is only a cue to look at the
@@ -153,8 +178,9 @@ def _fast_calls(loop: Callable[..., bool], vals: tuple[float, ...], calls: int, 
     return outs, vals, event
 
 
-def _careful_steps(single: Callable[..., tuple[float, ...]], vals: tuple[float, ...],
-                   count: int, n: int) -> tuple[np.ndarray, tuple[float, ...], bool]:
+def _careful_steps(
+    single: Callable[..., tuple[float, ...]], vals: tuple[float, ...], count: int, n: int
+) -> tuple[np.ndarray, tuple[float, ...], bool]:
     """One step per call, checking every value; ``failed`` when a step cannot be computed."""
     points: list[tuple[float, ...]] = []
     for _ in range(count):
