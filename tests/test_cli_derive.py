@@ -97,7 +97,10 @@ def test_hostile_input_in_a_real_process_ends_fast_without_traceback(tmp_path) -
         started = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "symgd", "derive", expression],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         assert time.perf_counter() - started < 15
         assert proc.returncode == 2
@@ -133,6 +136,7 @@ def test_help_does_not_import_sympy() -> None:
         "print(sorted(m for m in ('sympy', 'numpy', 'matplotlib', 'weasyprint') "
         "if m in sys.modules))"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
     assert proc.stdout.strip().splitlines()[-1] == "[]"

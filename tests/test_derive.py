@@ -33,8 +33,11 @@ FUNCTIONS = [
     ("x**2 + y**2 + z**2 + x*y", x**2 + y**2 + z**2 + x * y, (x, y, z)),
     ("x*y*z + x**2+y**2+z**2", x * y * z + x**2 + y**2 + z**2, (x, y, z)),
     ("(x-y)**2", (x - y) ** 2, (x, y)),
-    ("x1**2 + 2*x2**2 + 3*x3**2 + 4*x4**2 - x1*x4", x1**2 + 2 * x2**2 + 3 * x3**2 + 4 * x4**2
-     - x1 * x4, (x1, x2, x3, x4)),
+    (
+        "x1**2 + 2*x2**2 + 3*x3**2 + 4*x4**2 - x1*x4",
+        x1**2 + 2 * x2**2 + 3 * x3**2 + 4 * x4**2 - x1 * x4,
+        (x1, x2, x3, x4),
+    ),
     ("sqrt(x**2 + y**2 + 1)", sp.sqrt(x**2 + y**2 + 1), (x, y)),
     ("tanh(w*x + b)", sp.tanh(w * x + b), (b, w, x)),
     ("-(x**2) - y**2 + 4", -(x**2) - y**2 + 4, (x, y)),
@@ -57,8 +60,7 @@ def test_gradient_hessian_and_differential_match_sympy(
     for got, v in zip(d.gradient, xs, strict=True):
         assert sp.simplify(got - sp.diff(reference, v)) == 0
     assert sp.simplify(d.hessian - sp.hessian(reference, xs)) == sp.zeros(len(xs))
-    expected_df = sum(sp.diff(reference, v) * dv for v, dv in zip(xs, d.differentials,
-                                                                   strict=True))
+    expected_df = sum(sp.diff(reference, v) * dv for v, dv in zip(xs, d.differentials, strict=True))
     assert sp.simplify(d.total_differential - expected_df) == 0
     assert [dv.name for dv in d.differentials] == [f"d{v.name}" for v in xs]
 
@@ -72,8 +74,10 @@ def test_every_reported_critical_point_is_one_and_its_kind_is_right(
         if point.free:
             assert point.kind == "degenerate"
             continue
-        at = {v: sp.Float(c, 30) if isinstance(c, sp.Float) else c
-              for v, c in zip(xs, point.coordinates, strict=True)}
+        at = {
+            v: sp.Float(c, 30) if isinstance(c, sp.Float) else c
+            for v, c in zip(xs, point.coordinates, strict=True)
+        }
         grad = [complex(sp.diff(reference, v).subs(at).evalf(30)) for v in xs]
         assert max(abs(g) for g in grad) < 1e-7, (text, point)
         assert abs(float(point.value) - float(reference.subs(at).evalf(30))) < 1e-7
@@ -125,8 +129,7 @@ def test_double_well_and_cubic() -> None:
     assert kinds == {(-1, 0): "minimum", (0, 0): "saddle", (1, 0): "minimum"}
     d = derive("x**3-3*x+y**3-3*y")
     kinds = {p.coordinates: p.kind for p in d.critical_points}
-    assert kinds == {(1, 1): "minimum", (-1, -1): "maximum", (1, -1): "saddle",
-                     (-1, 1): "saddle"}
+    assert kinds == {(1, 1): "minimum", (-1, -1): "maximum", (1, -1): "saddle", (-1, 1): "saddle"}
 
 
 def test_quartic_bowl_is_degenerate_at_the_origin_and_convex() -> None:
@@ -194,10 +197,15 @@ def test_json_shape_matches_the_contract() -> None:
     assert j["variables"] == ["x", "y"]
     assert j["gradient"] == ["2*x + 2*y", "2*x"]
     assert j["hessian"] == [["2", "2"], ["2", "0"]]
-    assert j["critical_points"] == [{
-        "point": {"x": "0", "y": "0"}, "value": "0", "kind": "saddle", "exact": True,
-        "eigenvalues": ["1 - sqrt(5)", "1 + sqrt(5)"],
-    }]
+    assert j["critical_points"] == [
+        {
+            "point": {"x": "0", "y": "0"},
+            "value": "0",
+            "kind": "saddle",
+            "exact": True,
+            "eigenvalues": ["1 - sqrt(5)", "1 + sqrt(5)"],
+        }
+    ]
     assert j["critical_points_complete"] is True
     assert j["convexity"]["verdict"] == "neither"
     dx, dy = sp.symbols("dx dy", real=True)

@@ -12,10 +12,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.calculus.curvature_rules import curvature
+from symgd.calculus.intervals import bounds
+from symgd.calculus.kink_points import piecewise_form
+from symgd.calculus.kinks import Kink
 from symgd.calculus.points import ZERO_EIGENVALUE, eigenvalues_numeric
 from symgd.calculus.polynomial import expanded_degree
 from symgd.expr.batch import hessian_function
-from symgd.expr.problem import Problem
+from symgd.expr.problem import Problem, to_text
 
 #: a minor is not expanded to decide its sign above this degree
 MAX_EXPAND_DEGREE = 24
@@ -29,16 +33,95 @@ class Convexity:
     reason: str
 
 
-def judge_convexity(problem: Problem, hessian: sp.Matrix) -> Convexity:
-    xs = problem.variables
-    n = len(xs)
+def judge_convexity(problem: Problem, hessian: sp.Matrix, kinks: Sequence[Kink] = ()) -> Convexity:
+    """Convexity from the Hessian, the composition rules and a Gram factorisation; with
+    ``kinks`` (where f is not differentiable) a verdict read from the Hessian, which does not
+    see them, is kept only when every kink bends the same way.
+
+    >>> from symgd.expr.parser import parse
+    >>> from symgd.calculus.differentiate import hessian_of, gradient_of
+    >>> p = parse("-log(sigmoid(3*w + b))")
+    >>> judge_convexity(p, sp.Matrix(hessian_of(gradient_of(p.expr, p.variables),
+    ...                                          p.variables))).verdict
+    'convex'
+    """
     if problem.parameters:
         return Convexity("unknown", "The function has parameters; convexity depends on them.")
+    smooth_kinks = [k for k in kinks if not k.jump]
+    if not smooth_kinks:
+        return _judge_smooth(problem, hessian)
+    return _judge_kinked(problem, hessian)
+
+
+def _judge_kinked(problem: Problem, hessian: sp.Matrix) -> Convexity:
+    """f with kinks: the composition rules, or the Hessian of the smooth part when f is that
+    part plus hinges (abs, relu, max, ... of affine expressions) that all bend one way."""
+    xs = problem.variables
+    by_rules = _by_rules(problem)
+    if by_rules is not None and by_rules.verdict != "convex":
+        return by_rules
+    form = piecewise_form(problem.expr, xs)
+    if form is None:
+        return by_rules or Convexity(
+            "unknown",
+            "f has kinks that are not abs, relu, max or min of affine expressions; "
+            "the Hessian does not see them, so symgd cannot tell.",
+        )
+    up = all(h.bends_up for h in form.hinges)
+    down = not any(h.bends_up for h in form.hinges)
+    names = ", ".join(sorted({h.name for h in form.hinges}))
+    smooth = _judge_smooth(problem, hessian)
+    if smooth.verdict in ("strictly convex", "convex") and up:
+        return Convexity(
+            smooth.verdict,
+            f"Away from its kinks: {_lower(smooth.reason)} Each "
+            f"kink ({names}) bends upward, so f is {smooth.verdict}.",
+        )
+    if smooth.verdict in ("strictly concave", "concave") and down:
+        return Convexity(
+            smooth.verdict,
+            f"Away from its kinks: {_lower(smooth.reason)} Each "
+            f"kink ({names}) bends downward, so f is {smooth.verdict}.",
+        )
+    if by_rules is not None:
+        return by_rules
+    if (
+        smooth.verdict == "neither"
+        or (smooth.verdict != "unknown" and not (up or down))
+        or ("convex" in smooth.verdict and down)
+        or ("concave" in smooth.verdict and up)
+    ):
+        return Convexity(
+            "neither",
+            "f bends upward in some places and downward in others "
+            f"(its Hessian and its kinks of {names}).",
+        )
+    return Convexity("unknown", "symgd could not decide the convexity of f with its kinks.")
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _by_rules(problem: Problem) -> Convexity | None:
+    shape = curvature(problem.expr, problem.variables)
+    if shape is None or shape.kind == "affine":
+        return None
+    rules = sorted(shape.rules, key=lambda r: (not r.startswith("a sum"), r))
+    return Convexity(
+        shape.kind, f"f is {shape.kind} by the composition rules: " + "; ".join(rules) + "."
+    )
+
+
+def _judge_smooth(problem: Problem, hessian: sp.Matrix) -> Convexity:
+    xs = problem.variables
+    n = len(xs)
     if not (hessian.free_symbols & set(xs)):
         numeric = eigenvalues_numeric(hessian)
         text = _eigen_text(hessian, numeric)
         scale = max([1.0, *(abs(v) for v in numeric)])
         zero = [abs(v) <= ZERO_EIGENVALUE * scale for v in numeric]
+
         def constant(kind: str) -> str:
             return f"The Hessian is constant and {kind}, eigenvalues{text}."
 
@@ -57,11 +140,46 @@ def judge_convexity(problem: Problem, hessian: sp.Matrix) -> Convexity:
     proven = _prove_definite(hessian, n)
     if proven is not None:
         return proven
+    by_rules = _by_rules(problem)
+    if by_rules is not None:
+        return by_rules
+    gram = _gram(hessian, xs)
+    if gram is not None:
+        return gram
     return Convexity(
         "unknown",
         "The Hessian was positive semidefinite (or negative semidefinite) at every sampled point, "
         "but symgd could not prove it everywhere.",
     )
+
+
+def _gram(hessian: sp.Matrix, xs: Sequence[sp.Symbol]) -> Convexity | None:
+    """H(x) = s(x)·M with s ≥ 0 everywhere and M a constant positive semidefinite matrix."""
+    n = hessian.shape[0]
+    for i in range(n):
+        scale = hessian[i, i]
+        if scale == 0 or not scale.free_symbols & set(xs):
+            continue
+        ratios = [
+            [sp.cancel(sp.together(hessian[k, m] / scale)) for m in range(n)] for k in range(n)
+        ]
+        if any(r.free_symbols & set(xs) for row in ratios for r in row):
+            return None
+        if bounds(scale)[0] < 0 and not scale.is_nonnegative:
+            return None
+        matrix = sp.Matrix(ratios)
+        values = eigenvalues_numeric(matrix)
+        tolerance = ZERO_EIGENVALUE * max([1.0, *(abs(v) for v in values)])
+        if min(values) < -tolerance:
+            return None
+        text = "[" + ", ".join("[" + ", ".join(str(e) for e in row) + "]" for row in ratios) + "]"
+        return Convexity(
+            "convex",
+            f"The Hessian is {to_text(scale)} ≥ 0 times the constant "
+            f"positive semidefinite (Gram) matrix {text}, so it is positive "
+            "semidefinite everywhere.",
+        )
+    return None
 
 
 def _eigen_text(hessian: sp.Matrix, numeric: Sequence[float]) -> str:
@@ -76,8 +194,8 @@ def _eigen_text(hessian: sp.Matrix, numeric: Sequence[float]) -> str:
 
 
 def _join(items: Any) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    texts = [str(item) for item in items]
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
 def _sign_witness(problem: Problem, hessian: sp.Matrix) -> Convexity | None:
@@ -141,8 +259,9 @@ def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
         )
     if all(_sign(m, positive=False) for m in principal):
         return Convexity(
-            "convex", "Every principal minor of the Hessian is nonnegative everywhere "
-            "(positive semidefinite)."
+            "convex",
+            "Every principal minor of the Hessian is nonnegative everywhere "
+            "(positive semidefinite).",
         )
     signed = [
         ((-1) ** len(idx)) * hessian.extract(list(idx), list(idx)).det()
@@ -158,8 +277,7 @@ def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
 
 def _sign(expr: sp.Expr, *, positive: bool) -> bool:
     answer = expr.is_positive if positive else expr.is_nonnegative
-    if answer is None and sp.count_ops(expr) < 200 and expanded_degree(
-            expr) <= MAX_EXPAND_DEGREE:
+    if answer is None and sp.count_ops(expr) < 200 and expanded_degree(expr) <= MAX_EXPAND_DEGREE:
         expr = sp.factor(sp.expand(expr))
         answer = expr.is_positive if positive else expr.is_nonnegative
     return bool(answer)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from symgd.base.limits import BudgetExceeded, ChildError, run_bounded
-from symgd.calculus.newton import numeric_points
+from symgd.calculus.newton import numeric_search
 from symgd.calculus.points import CriticalPoint, eigenvalues_numeric, kind_of, point_sort_key, tidy
 from symgd.calculus.polynomial import (
     MAX_EXACT_DEGREE,
@@ -30,20 +30,28 @@ def is_polynomial_system(problem: Problem, gradient: Sequence[sp.Expr]) -> bool:
 
 def find_critical_points(
     problem: Problem, gradient: tuple[sp.Expr, ...], hessian: sp.Matrix, timeout: float
-) -> tuple[tuple[CriticalPoint, ...], bool, list[str]]:
+) -> tuple[tuple[CriticalPoint, ...], bool, list[str], bool]:
+    """(the points, whether they are all of them, notes, whether a cap cut the list)."""
     notes: list[str] = []
     exact: list[CriticalPoint] = []
     polynomial = is_polynomial_system(problem, gradient)
     solved = False
-    degree = max(polynomial_degree(zero_set_form(g), set(problem.variables)) for g in gradient) \
-        if polynomial else MAX_EXACT_DEGREE + 1
+    degree = (
+        max(polynomial_degree(zero_set_form(g), set(problem.variables)) for g in gradient)
+        if polynomial
+        else MAX_EXACT_DEGREE + 1
+    )
     try:
         if polynomial and degree > MAX_EXACT_DEGREE:
-            notes.append(f"The gradient has degree {degree}, more than the exact solver takes on "
-                         f"({MAX_EXACT_DEGREE}); a numeric search was used.")
+            notes.append(
+                f"The gradient has degree {degree}, more than the exact solver takes on "
+                f"({MAX_EXACT_DEGREE}); a numeric search was used."
+            )
         elif degree > 1 and len(problem.variables) > MAX_SOLVE_VARIABLES:
-            notes.append(f"The exact solver is not tried on a gradient that is not linear in "
-                         f"more than {MAX_SOLVE_VARIABLES} variables; a numeric search was used.")
+            notes.append(
+                f"The exact solver is not tried on a gradient that is not linear in "
+                f"more than {MAX_SOLVE_VARIABLES} variables; a numeric search was used."
+            )
         else:
             exact = run_bounded(
                 _exact_points, problem, gradient, hessian, polynomial, seconds=timeout
@@ -57,16 +65,22 @@ def find_critical_points(
             notes.append(f"The exact solver failed ({first_line}); a numeric search was used.")
     if problem.parameters:
         notes.append("The function has parameters; its critical points depend on them.")
-        return tuple(exact), solved and polynomial, notes
+        return tuple(exact), solved and polynomial, notes, False
     if solved and polynomial:
-        return tuple(exact), True, notes
+        return tuple(exact), True, notes, False
     if not polynomial:
         notes.append(
             "The gradient is not polynomial, so no exact method is sure to find every critical "
             "point; a numeric multi-start search over the box [-5, 5] looked for more."
         )
-    numeric = numeric_points(problem, gradient, hessian, exact)
-    return tuple(exact) + numeric, False, notes
+    search = numeric_search(problem, gradient, hessian, exact)
+    if search.capped:
+        notes.append(
+            f"The numeric search found {search.found} critical points; the "
+            f"{len(search.points)} that matter most are listed (minima first, lowest "
+            "f first, then saddles, then maxima)."
+        )
+    return tuple(exact) + search.points, False, notes, search.capped
 
 
 def _exact_points(
@@ -155,7 +169,7 @@ def _gradient_vanishes(gradient: Sequence[sp.Expr], mapping: dict[sp.Symbol, sp.
 
 
 def _small(expr: sp.Expr) -> bool:
-    return sp.count_ops(expr) < 60
+    return bool(sp.count_ops(expr) < 60)
 
 
 def _classify_exact(
@@ -176,12 +190,13 @@ def _classify_exact(
             exact.sort(key=lambda v: float(sp.re(v.evalf(30))))
             values = tuple(sp.nsimplify(v) if v.is_Rational else sp.radsimp(v) for v in exact)
             numeric = [float(sp.re(v.evalf(30))) for v in exact]
-            return values, "degenerate" if free else kind_of(numeric, singular)
+            return values, "degenerate" if free else kind_of(numeric, singular, exact=True)
         except (NotImplementedError, sp.MatrixError):
             pass
     numeric = eigenvalues_numeric(matrix)
+    rational = all(entry.is_Rational for entry in matrix)
     return tuple(sp.Float(v, 12) for v in numeric), "degenerate" if free else kind_of(
-        numeric, singular
+        numeric, singular, exact=rational and not singular
     )
 
 
@@ -192,5 +207,5 @@ def _is_singular(matrix: sp.Matrix) -> bool:
     if all(entry.is_Rational for entry in matrix):
         from sympy.polys.matrices import DomainMatrix
 
-        return int(DomainMatrix.from_Matrix(matrix).convert_to(sp.QQ).rank()) < n
-    return n <= 6 and matrix.det() == 0
+        return bool(int(DomainMatrix.from_Matrix(matrix).convert_to(sp.QQ).rank()) < n)
+    return bool(n <= 6 and matrix.det() == 0)

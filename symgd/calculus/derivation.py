@@ -9,6 +9,7 @@ silently drops whole branches of transcendental systems.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,16 +26,34 @@ from symgd.calculus.differentiate import (
     partial_derivatives,
     without_dirac,
 )
+from symgd.calculus.facts import Facts, compute_facts, facts_to_json, unknown_facts
+from symgd.calculus.kinks import find_kinks
 from symgd.calculus.newton import MAX_POINTS, SEARCH_ITERATIONS, SEARCH_RADIUS
 from symgd.calculus.points import KINDS, ZERO_EIGENVALUE, CriticalPoint
 from symgd.calculus.polynomial import MAX_EXACT_DEGREE, solve_polynomial_system
-from symgd.expr.parser import Problem, parse, to_text
+from symgd.expr.parser import parse
+from symgd.expr.problem import Problem, to_text
 
 __all__ = [
-    "KINDS", "MAX_EXACT_DEGREE", "MAX_EXPAND_DEGREE", "MAX_POINTS", "MAX_SOLVE_VARIABLES",
-    "MAX_TIMEOUT", "SEARCH_ITERATIONS", "SEARCH_RADIUS", "ZERO_EIGENVALUE", "Convexity",
-    "CriticalPoint", "Derivation", "derivation_to_json", "derive", "nonsmooth_notes",
-    "partial_derivatives", "point_to_json", "solve_polynomial_system",
+    "KINDS",
+    "MAX_EXACT_DEGREE",
+    "MAX_EXPAND_DEGREE",
+    "MAX_POINTS",
+    "MAX_SOLVE_VARIABLES",
+    "MAX_TIMEOUT",
+    "SEARCH_ITERATIONS",
+    "SEARCH_RADIUS",
+    "ZERO_EIGENVALUE",
+    "Convexity",
+    "CriticalPoint",
+    "Derivation",
+    "Facts",
+    "derivation_to_json",
+    "derive",
+    "nonsmooth_notes",
+    "partial_derivatives",
+    "point_to_json",
+    "solve_polynomial_system",
 ]
 
 
@@ -55,6 +74,8 @@ class Derivation:
     critical_points_complete: bool
     convexity: Convexity
     notes: tuple[str, ...] = ()
+    #: facts about f for the prose of a lesson (None when not analysed)
+    facts: Facts | None = None
 
     @property
     def variables(self) -> tuple[sp.Symbol, ...]:
@@ -96,10 +117,15 @@ def derive(
     >>> d.convexity.verdict
     'neither'
     """
-    if (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-            or not 0 < timeout <= MAX_TIMEOUT):
-        raise InputError(f"the timeout must be a number of seconds above 0 and at most "
-                         f"{MAX_TIMEOUT:g}, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= MAX_TIMEOUT
+    ):
+        raise InputError(
+            f"the timeout must be a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT:g}, got {timeout!r}"
+        )
     problem = f if isinstance(f, Problem) else parse(f, variables)
     xs = problem.variables
     if not problem.expr.free_symbols & set(xs):
@@ -112,14 +138,18 @@ def derive(
     notes: list[str] = []
     jumps = nonsmooth_notes(problem.expr, xs)
     if hessian != raw_hessian:
-        notes.append("The Hessian is shown away from the kinks and jumps (abs, relu, sign, "
-                     "Heaviside), where it is undefined." if jumps else
-                     "The Hessian is shown away from the kinks of relu/abs, where it is "
-                     "undefined.")
+        notes.append(
+            "The Hessian is shown away from the kinks and jumps (abs, relu, sign, "
+            "Heaviside), where it is undefined."
+            if jumps
+            else "The Hessian is shown away from the kinks of relu/abs, where it is undefined."
+        )
     notes.extend(jumps)
+    facts: Facts | None = None
     if analyse:
-        points, complete, point_notes, convexity = _analysed(problem, gradient, hessian,
-                                                             timeout, bool(jumps))
+        points, complete, point_notes, convexity, facts = _analysed(
+            problem, gradient, hessian, timeout, bool(jumps)
+        )
         notes.extend(point_notes)
     else:
         points, complete = (), False
@@ -134,35 +164,50 @@ def derive(
         critical_points_complete=complete,
         convexity=convexity,
         notes=tuple(notes),
+        facts=facts,
     )
 
 
-def _analysed(problem: Problem, gradient: tuple[sp.Expr, ...], hessian: sp.Matrix,
-              timeout: float, jumps: bool,
-              ) -> tuple[tuple[CriticalPoint, ...], bool, list[str], Convexity]:
-    """Critical points and convexity, found in a child process under a time budget; a run
-    out of time or a failure is a note and an ``unknown`` verdict, not an error."""
+def _analysed(
+    problem: Problem,
+    gradient: tuple[sp.Expr, ...],
+    hessian: sp.Matrix,
+    timeout: float,
+    jumps: bool,
+) -> tuple[tuple[CriticalPoint, ...], bool, list[str], Convexity, Facts]:
+    """Critical points, convexity and the facts, found in a child process under a time
+    budget; a run out of time or a failure is a note and ``unknown`` verdicts, not an error."""
     # away from the jumps of sign/Heaviside their derivative is 0: solve that gradient
     flat = tuple(drop_dirac(g) for g in gradient)
     budget = 2 * timeout + 2
     try:
-        points, complete, point_notes, convexity = run_bounded(
-            _analyse, problem, flat, hessian, timeout, seconds=budget
+        return run_bounded(
+            _analyse, problem, flat, hessian, timeout, jumps, budget - 0.5, seconds=budget
         )
     except BudgetExceeded as exc:
-        points, complete = (), False
         point_notes = [f"The search for critical points was stopped ({exc})."]
         convexity = Convexity("unknown", f"The analysis ran out of time ({budget:g} s).")
     except ChildError as exc:
-        points, complete = (), False
-        point_notes = ["The search for critical points failed "
-                       f"({str(exc).splitlines()[0]})."]
+        point_notes = [f"The search for critical points failed ({str(exc).splitlines()[0]})."]
         convexity = Convexity("unknown", "The analysis failed before reaching a verdict.")
+    kinks = find_kinks(problem.expr, problem.variables)
+    return (
+        (),
+        False,
+        point_notes,
+        convexity,
+        unknown_facts(convexity, kinks, "not decided: the analysis did not finish"),
+    )
+
+
+def _jumps_checked(convexity: Convexity, jumps: bool) -> Convexity:
     if jumps and convexity.verdict not in ("neither", "unknown"):
-        convexity = Convexity(
-            "unknown", "f contains a function that jumps (see the notes); the Hessian does "
-                       "not see jumps, so it cannot tell whether f is convex.")
-    return points, complete, point_notes, convexity
+        return Convexity(
+            "unknown",
+            "f contains a function that jumps (see the notes); the Hessian does "
+            "not see jumps, so it cannot tell whether f is convex.",
+        )
+    return convexity
 
 
 def _differential_symbols(problem: Problem) -> tuple[sp.Symbol, ...]:
@@ -177,11 +222,38 @@ def _differential_symbols(problem: Problem) -> tuple[sp.Symbol, ...]:
 
 
 def _analyse(
-    problem: Problem, gradient: tuple[sp.Expr, ...], hessian: sp.Matrix, timeout: float
-) -> tuple[tuple[CriticalPoint, ...], bool, list[str], Convexity]:
-    """Runs in a child: critical points (exact solve bounded by ``timeout``) and convexity."""
-    points, complete, notes = find_critical_points(problem, gradient, hessian, timeout)
-    return points, complete, notes, judge_convexity(problem, hessian)
+    problem: Problem,
+    gradient: tuple[sp.Expr, ...],
+    hessian: sp.Matrix,
+    timeout: float,
+    jumps: bool,
+    seconds: float,
+) -> tuple[tuple[CriticalPoint, ...], bool, list[str], Convexity, Facts]:
+    """Runs in a child: critical points (exact solve bounded by ``timeout``), convexity, and
+    the facts in what is left of ``seconds`` (``unknown`` facts when they do not finish)."""
+    start = time.monotonic()
+    kinks = find_kinks(problem.expr, problem.variables, gradient)
+    points, complete, notes, capped = find_critical_points(problem, gradient, hessian, timeout)
+    convexity = _jumps_checked(judge_convexity(problem, hessian, kinks), jumps)
+    left = seconds - (time.monotonic() - start) - 0.25
+    try:
+        facts, points = run_bounded(
+            compute_facts,
+            problem,
+            gradient,
+            hessian,
+            points,
+            complete,
+            capped,
+            convexity,
+            kinks,
+            seconds=max(0.1, left),
+        )
+    except BudgetExceeded:
+        facts = unknown_facts(convexity, kinks, "not decided within the time budget")
+    except ChildError as exc:
+        facts = unknown_facts(convexity, kinks, f"not decided: {str(exc).splitlines()[0]}")
+    return points, complete, notes, convexity, facts
 
 
 def derivation_to_json(d: Derivation) -> dict[str, Any]:
@@ -200,6 +272,7 @@ def derivation_to_json(d: Derivation) -> dict[str, Any]:
         "critical_points_complete": d.critical_points_complete,
         "convexity": {"verdict": d.convexity.verdict, "reason": d.convexity.reason},
         "notes": list(d.notes),
+        **({} if d.facts is None else {"facts": facts_to_json(d.facts, names)}),
     }
 
 

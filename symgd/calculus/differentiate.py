@@ -15,7 +15,7 @@ import sympy as sp
 
 from symgd.base.errors import ExpressionError
 from symgd.expr.activations import ceiling, floor
-from symgd.expr.parser import to_text
+from symgd.expr.problem import to_text
 
 
 def partial_derivatives(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:
@@ -31,19 +31,25 @@ def partial_derivatives(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[
             for symbol in term.free_symbols:
                 if symbol in by_variable:
                     by_variable[symbol].append(term)
-        result = tuple(sp.diff(sp.Add(*by_variable[v]), v) if by_variable[v] else sp.S.Zero
-                       for v in variables)
+        result = tuple(
+            sp.diff(sp.Add(*by_variable[v]), v) if by_variable[v] else sp.S.Zero for v in variables
+        )
     for v, derivative in zip(variables, result, strict=True):
         if derivative.has(sp.Derivative):
             left = next(iter(derivative.atoms(sp.Derivative)))
-            raise ExpressionError(f"SymPy cannot differentiate {short(to_text(left.expr))} "
-                                  f"with respect to {v.name}")
+            raise ExpressionError(
+                f"SymPy cannot differentiate {short(to_text(left.expr))} with respect to {v.name}"
+            )
     return result
 
 
 #: functions that jump; their derivative is 0 away from the jumps
-_JUMPS: dict[type, str] = {floor: "an integer", ceiling: "an integer", sp.sign: "0",
-                           sp.Heaviside: "0"}
+_JUMPS: dict[type, str] = {
+    floor: "an integer",
+    ceiling: "an integer",
+    sp.sign: "0",
+    sp.Heaviside: "0",
+}
 
 
 def nonsmooth_notes(expr: sp.Expr, variables: Sequence[sp.Symbol] = ()) -> tuple[str, ...]:
@@ -59,9 +65,11 @@ def nonsmooth_notes(expr: sp.Expr, variables: Sequence[sp.Symbol] = ()) -> tuple
             continue
         call = short(to_text(node))
         argument = short(to_text(node.args[0]))
-        note = (f"{call} jumps where {argument} crosses {where} and is flat elsewhere: its "
-                f"derivative is 0 away from the jumps and does not exist at them, so gradient "
-                f"descent feels no pull from it.")
+        note = (
+            f"{call} jumps where {argument} crosses {where} and is flat elsewhere: its "
+            f"derivative is 0 away from the jumps and does not exist at them, so gradient "
+            f"descent feels no pull from it."
+        )
         if note not in notes:
             notes.append(note)
         if len(notes) >= 4:
@@ -123,15 +131,19 @@ def hessian_of(gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> s
     return sp.ImmutableMatrix([gradient_of(g, variables) for g in gradient])
 
 
-def _ring_gradient(expr: sp.Expr, variables: Sequence[sp.Symbol],
-                   ) -> tuple[sp.Expr, ...] | None:
+def _ring_gradient(
+    expr: sp.Expr,
+    variables: Sequence[sp.Symbol],
+) -> tuple[sp.Expr, ...] | None:
     """The gradient of a polynomial with rational coefficients, or None for anything else."""
     rows = _ring_jacobian([expr], variables)
     return None if rows is None else rows[0]
 
 
-def _ring_jacobian(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol],
-                   ) -> list[tuple[sp.Expr, ...]] | None:
+def _ring_jacobian(
+    exprs: Sequence[sp.Expr],
+    variables: Sequence[sp.Symbol],
+) -> list[tuple[sp.Expr, ...]] | None:
     """∂e/∂v for polynomials with rational coefficients, in one sparse ring; else None."""
     from sympy.polys.domains import QQ
     from sympy.polys.polyerrors import CoercionFailed, PolynomialError
@@ -150,8 +162,8 @@ def _ring_jacobian(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol],
     zero = sp.Integer(0)
     rows = []
     for poly in polys:
-        present = {i for monomial in poly.itermonoms() for i, power in enumerate(monomial)
-                   if power}
-        rows.append(tuple(poly.diff(g).as_expr() if i in present else zero
-                          for i, g in enumerate(gens)))
+        present = {i for monomial in poly.itermonoms() for i, power in enumerate(monomial) if power}
+        rows.append(
+            tuple(poly.diff(g).as_expr() if i in present else zero for i, g in enumerate(gens))
+        )
     return rows

@@ -37,9 +37,16 @@ def eigenvalues_numeric(matrix: sp.Matrix) -> list[float]:
     return sorted(float(v) for v in np.linalg.eigvalsh((array + array.T) / 2))
 
 
-def kind_of(eigenvalues: Sequence[float], singular: bool) -> str:
+def kind_of(eigenvalues: Sequence[float], singular: bool, *, exact: bool = False) -> str:
+    """The kind the eigenvalues imply; with ``exact`` (``singular`` was decided exactly), a
+    tiny eigenvalue of a nonsingular matrix (2e-6 next to 2e6) counts by its sign."""
     scale = max([1.0, *(abs(v) for v in eigenvalues)])
-    if singular or any(abs(v) <= ZERO_EIGENVALUE * scale for v in eigenvalues):
+    tiny = (
+        any(v == 0 for v in eigenvalues)
+        if exact
+        else any(abs(v) <= ZERO_EIGENVALUE * scale for v in eigenvalues)
+    )
+    if singular or tiny:
         return "degenerate"
     if all(v > 0 for v in eigenvalues):
         return "minimum"

@@ -20,17 +20,28 @@ if TYPE_CHECKING:
 
 @click.command(cls=ExpressionCommand)
 @click.argument("expression")
-@click.option("--vars", "variables", metavar="x,y",
-              help="Variables and their order (default: every name in the expression, sorted).")
+@click.option(
+    "--vars",
+    "variables",
+    metavar="x,y",
+    help="Variables and their order (default: every name in the expression, sorted).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--steps", "show_steps", is_flag=True,
-              help="Show each partial derivative rule by rule.")
-@click.option("--timeout", type=FiniteFloatRange(min=0.1, max=600), default=5.0,
-              show_default=True, metavar="SECONDS",
-              help="Time budget for the exact solver; after it, a numeric search takes over.")
+@click.option(
+    "--steps", "show_steps", is_flag=True, help="Show each partial derivative rule by rule."
+)
+@click.option(
+    "--timeout",
+    type=FiniteFloatRange(min=0.1, max=600),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time budget for the exact solver; after it, a numeric search takes over.",
+)
 @input_errors_exit_2
-def derive(expression: str, variables: str | None, as_json: bool, show_steps: bool,
-           timeout: float) -> None:
+def derive(
+    expression: str, variables: str | None, as_json: bool, show_steps: bool, timeout: float
+) -> None:
     """Differentiate EXPRESSION exactly and classify its critical points.
 
     \b
@@ -75,8 +86,7 @@ def _steps(result: Derivation) -> dict[str, Any] | None:
         return None
     xs = result.variables
     return {
-        v.name: derivative_steps(result.expr, v, others=tuple(o for o in xs if o != v))
-        for v in xs
+        v.name: derivative_steps(result.expr, v, others=tuple(o for o in xs if o != v)) for v in xs
     }
 
 
@@ -90,8 +100,12 @@ def format_derivation(d: Derivation) -> str:
     for i in range(len(names)):
         row = "  ".join(str(d.hessian[i, j]).rjust(width) for j in range(len(names)))
         lines.append(f"  [ {row} ]")
-    lines += ["", "Critical points" + ("" if d.critical_points_complete else
-                                       " (the list may be incomplete)") + ":"]
+    lines += [
+        "",
+        "Critical points"
+        + ("" if d.critical_points_complete else " (the list may be incomplete)")
+        + ":",
+    ]
     if not d.critical_points:
         lines.append("  none found")
     for p in d.critical_points:
@@ -102,6 +116,10 @@ def format_derivation(d: Derivation) -> str:
         lines.append(f"  ({coords})  f = {_text(p.value)}  {p.kind}{origin}{free}")
         lines.append(f"      Hessian eigenvalues: {eig}")
     lines += ["", f"Convexity: {d.convexity.verdict}. {d.convexity.reason}"]
+    if d.facts is not None:
+        from symgd.calculus.facts import format_facts
+
+        lines += ["", *format_facts(d.facts, names)]
     lines += [f"Note: {note}" for note in d.notes]
     return "\n".join(lines)
 
