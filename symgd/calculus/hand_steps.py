@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from symgd.calculus.exact import MAX_EXACT_DIGITS, TooLarge, decimal_at, exact_at
+from symgd.calculus.exact import (
+    DECIMAL_DIGITS,
+    MAX_EXACT_DIGITS,
+    TooLarge,
+    decimal_at,
+    exact_at,
+)
 from symgd.expr.activations import to_elementary
 
 if TYPE_CHECKING:
@@ -93,6 +99,32 @@ def finite_real(value: sp.Expr) -> bool:
     return abs(z.imag) <= 1e-12 * max(1.0, abs(z.real))
 
 
+def value_change(before: sp.Expr, after: sp.Expr) -> int | None:
+    """The sign of ``after − before``: exact for fractions, else from 50 significant digits
+    of the exact difference, or as far as decimals tell; ``None`` when the numbers cannot
+    tell (a difference below the decimals' precision, or a value that is not real).
+
+    >>> third, quarter, two = sp.Rational(1, 3), sp.Rational(1, 4), sp.Integer(2)
+    >>> value_change(third, quarter), value_change(two, two), value_change(quarter, third)
+    (-1, 0, 1)
+    """
+    difference = sp.sympify(after - before)
+    if difference.is_Rational:
+        return int(sp.sign(difference))
+    if real_number(before) is None or real_number(after) is None:
+        return None
+    rounded = difference.has(sp.Float)
+    digits = DECIMAL_DIGITS if rounded else 50
+    try:
+        number = complex(sp.N(difference, digits))
+        scale = max(abs(complex(sp.N(v, digits))) for v in (before, after))
+    except (TypeError, ValueError):
+        return None
+    if abs(number.real) <= scale * 10.0 ** (5 - digits) or number.imag != 0:
+        return 0 if not rounded and difference.is_zero else None
+    return 1 if number.real > 0 else -1
+
+
 def at_kink(exprs: Iterable[sp.Expr], mapping: Mapping[sp.Symbol, sp.Expr]) -> bool:
     """True when the point puts a relu/abs/sign argument exactly at its kink."""
     for expr in exprs:
@@ -138,11 +170,19 @@ class DescentSteps:
 
     @property
     def decreasing(self) -> bool:
-        """True when f fell at every step."""
-        numbers = [real_number(v) for v in self.values]
-        return all(
-            a is not None and b is not None and a > b for a, b in itertools.pairwise(numbers)
-        )
+        """True when f fell at every step (decided exactly: :meth:`changes`)."""
+        return all(change == -1 for change in self.changes())
+
+    def changes(self) -> tuple[int | None, ...]:
+        """How f changed at each step: −1 fell, 0 stayed the same, +1 rose, ``None`` when the
+        numbers cannot tell (decimals past the exact-size bound that agree to their
+        precision, or a value that is not a real number).
+
+        >>> from symgd.calculus.derivation import derive
+        >>> work_steps(derive("w**2", analyse=False), [sp.Integer(1)], sp.Integer(1)).changes()
+        (0, 0)
+        """
+        return tuple(value_change(a, b) for a, b in itertools.pairwise(self.values))
 
     @property
     def unchanged(self) -> bool:

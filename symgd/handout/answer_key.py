@@ -28,7 +28,9 @@ def handout_to_json(h: Handout) -> dict[str, Any]:
     """The handout's exercises and answers: expressions as SymPy ``str`` strings, exact
     numbers as strings beside their float values. JSON has no NaN or infinity: a float value
     that is not a finite real number is ``None``, as are ``threshold``/``threshold_value``
-    and ``limit`` when there is none."""
+    and ``limit`` when there is none. A descent-steps answer has ``cautions`` (sentences)
+    only when its numbers are special: the steps land exactly on a minimiser, or no draw
+    avoided a hidden instability or a saddle (:mod:`symgd.handout.hazards`)."""
     from symgd import __version__
 
     return {
@@ -69,6 +71,8 @@ def exercise_to_json(sheet: Sheet, exercise: Exercise) -> dict[str, Any]:
         answer = _function_answer(d, exercise.kind)
     elif exercise.kind == "descent_steps" and exercise.steps is not None:
         given, answer = _steps_json(exercise.steps, [v.name for v in d.variables])
+        if exercise.cautions:
+            answer["cautions"] = list(exercise.cautions)
     elif exercise.kind == "learning_rate" and exercise.rate is not None:
         function, variables = exercise.rate.function, exercise.rate.variables
         given, answer = _rate_json(exercise.rate)

@@ -42,7 +42,7 @@ from symgd.base.errors import InputError
 from symgd.base.limits import MAX_SHEETS, MAX_VARIANTS
 from symgd.calculus.derivation import Derivation, derive
 from symgd.expr.problem import Problem, to_text
-from symgd.handout.descent_exercise import descent_steps, steps_question
+from symgd.handout.descent_exercise import draw_steps, steps_question
 from symgd.handout.model import Exercise, Handout, Sheet, Variant
 from symgd.handout.rate_exercise import rate_question, rate_question_text
 from symgd.handout.text import call_text, prime
@@ -215,14 +215,16 @@ def make_sheet(d: Derivation, *, index: int, variant: int, seed: int) -> Sheet:
         for k, (kind, text) in enumerate(questions, start=1)
     ]
     text = to_text(d.expr)
-    steps = descent_steps(d, stream(seed, variant, index, "descent_steps", text))
-    if steps is not None:
+    drawn = draw_steps(d, stream(seed, variant, index, "descent_steps", text))
+    if drawn is not None:
+        steps, hazards = drawn
         exercises.append(
             Exercise(
                 number=f"{index}.{len(exercises) + 1}",
                 kind="descent_steps",
                 question=steps_question(d, steps),
                 steps=steps,
+                cautions=tuple(h.caution for h in hazards),
             )
         )
     rate = rate_question(d, stream(seed, variant, index, "learning_rate", text))

@@ -1,5 +1,6 @@
 """The exercise "two steps of gradient descent by hand": drawing a start point and a learning
-rate whose steps stay tidy, and the question's wording.
+rate whose steps stay tidy and honest (no hidden instability, no landing on a saddle: see
+:mod:`symgd.handout.hazards`), and the question's wording.
 
 The steps themselves are worked by the calculus stage
 (:func:`symgd.calculus.hand_steps.work_steps`), exactly, with the same rules as the lesson's.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from symgd.calculus.hand_steps import HAND_DENOMINATOR, DescentSteps, real_number, work_steps
+from symgd.handout.hazards import Hazard, Saddle, non_minima, step_hazards
 from symgd.handout.text import number_text, point_symbol, point_text
 
 if TYPE_CHECKING:
@@ -33,17 +35,29 @@ TIDY_DENOMINATOR = HAND_DENOMINATOR
 
 
 def descent_steps(d: Derivation, rng: random.Random) -> DescentSteps | None:
-    """Draw a start point and a learning rate whose two steps are tidy, and work them exactly.
+    """The steps of :func:`draw_steps`, without the key's cautions."""
+    drawn = draw_steps(d, rng)
+    return None if drawn is None else drawn[0]
+
+
+def draw_steps(d: Derivation, rng: random.Random) -> tuple[DescentSteps, tuple[Hazard, ...]] | None:
+    """Draw a start point and a learning rate whose two steps are tidy and honest, and work
+    them exactly; with them, the hazards the key must state (:mod:`symgd.handout.hazards`).
 
     Each draw is first run in floating point (cheap); only a draw where f falls at both steps
-    and the points stay small is worked exactly. A polynomial with rational coefficients keeps
-    drawing until the exact numbers are fractions with small denominators; other functions
-    take the first good draw (their exact numbers are never plain fractions). ``None`` when
-    no draw keeps f and its gradient defined (e.g. log's domain is never met).
+    and the points stay small is worked exactly. A draw whose steps hide an instability or
+    land on a critical point or a saddle's stable line (a *blocking* hazard) is rejected and
+    drawn again from the same stream, so the same seed still gives the same handout. A
+    polynomial with rational coefficients keeps drawing until the exact numbers are
+    fractions with small denominators; other functions take the first good draw (their exact
+    numbers are never plain fractions). When every draw has a blocking hazard the best of
+    them is kept, and its hazards are returned for the key to state. ``None`` when no draw
+    keeps f and its gradient defined (e.g. log's domain is never met).
     """
     fast = _float_steps(d)
     rational = _rational_polynomial(d)
-    best: tuple[int, DescentSteps] | None = None
+    saddles: tuple[Saddle, ...] | None = None
+    best: tuple[tuple[bool, int], DescentSteps, tuple[Hazard, ...]] | None = None
     n = len(d.variables)
     for attempt in range(STEP_TRIES):
         start = tuple(rng.choice(START_VALUES) for _ in range(n))
@@ -58,11 +72,25 @@ def descent_steps(d: Derivation, rng: random.Random) -> DescentSteps | None:
         if worked is None:
             continue
         grade = _tidiness(worked)
-        if grade == 2 or (grade == 1 and not rational):
-            return worked
-        if best is None or grade > best[0]:
-            best = (grade, worked)
-    return None if best is None else best[1]
+        if best is not None and best[0] >= (True, grade):
+            continue  # cannot do better than the draw kept, whatever its hazards
+        if saddles is None:
+            saddles = non_minima(d)
+        hazards = _cautions(step_hazards(d, worked, saddles))
+        safe = not any(h.blocking for h in hazards)
+        if safe and (grade == 2 or (grade == 1 and not rational)):
+            return worked, hazards
+        if best is None or (safe, grade) > best[0]:
+            best = ((safe, grade), worked, hazards)
+    return None if best is None else (best[1], best[2])
+
+
+def _cautions(hazards: Sequence[Hazard]) -> tuple[Hazard, ...]:
+    """The first hazard of each kind (later points repeat what the first one says)."""
+    seen: dict[str, Hazard] = {}
+    for hazard in hazards:
+        seen.setdefault(hazard.kind, hazard)
+    return tuple(seen.values())
 
 
 def _rational_polynomial(d: Derivation) -> bool:

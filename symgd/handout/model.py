@@ -81,6 +81,9 @@ class Exercise:
 
     ``kind`` is one of :data:`KINDS`. The answer lives in the sheet's derivation for the first
     four kinds, in ``steps`` for ``"descent_steps"`` and in ``rate`` for ``"learning_rate"``.
+    ``cautions`` are sentences the key must add because the drawn numbers are special (the
+    steps land exactly on a minimiser, or no draw avoided a hidden instability or a saddle:
+    :mod:`symgd.handout.hazards`).
     """
 
     number: str
@@ -88,6 +91,7 @@ class Exercise:
     question: str
     steps: DescentSteps | None = None
     rate: RateQuestion | None = None
+    cautions: tuple[str, ...] = ()
 
 
 KINDS = (

@@ -194,7 +194,10 @@ def rate_question_text(rate: RateQuestion) -> str:
 
 
 def rate_reason(rate: RateQuestion) -> str:
-    """The answer to the convergence question in one or two sentences."""
+    """The answer to the convergence question in one or two sentences. "Converges" answers
+    the question, from every starting point; a claim about the iterates names the starts it
+    holds for (a start with no component along an eigenvector escapes what that eigenvector's
+    factor does), and a negative factor multiplies the signed offset, never a distance."""
     eta = number_text(rate.eta)
     g = rate.name
     if len(rate.variables) == 1:
@@ -203,9 +206,9 @@ def rate_reason(rate: RateQuestion) -> str:
     if negatives:
         return (
             f"No. The Hessian of {g} has the eigenvalue {number_text(negatives[0])} < 0, so "
-            "along its eigenvector each step multiplies the distance from the critical point "
-            "by 1 − ηλ > 1: the iterates run away for every η > 0 (unless the start lies "
-            "exactly on the other eigen-directions)."
+            "along its eigenvector each step multiplies the offset from the critical point "
+            "by 1 − ηλ > 1, whatever η > 0 is: from every start with a component along that "
+            f"eigenvector the iterates run away, and {g} has no minimum to converge to."
         )
     threshold = rate.threshold
     assert threshold is not None
@@ -217,12 +220,20 @@ def rate_reason(rate: RateQuestion) -> str:
             f"λₘₐₓ = {largest}, so descent converges exactly when 0 < η < 2/λₘₐₓ = {limit}; "
             f"η = {eta} is inside that range, and every factor |1 − ηλ| is below 1."
         )
+    factor = rate.factors[-1]
     return (
         f"No. The largest eigenvalue of the Hessian is λₘₐₓ = {largest}, so descent converges "
         f"only for 0 < η < 2/λₘₐₓ = {limit}; with η = {eta} the factor 1 − ηλₘₐₓ = "
-        f"{number_text(rate.factors[-1])} has size at least 1 and the iterates zig-zag outward "
-        "along that eigenvector."
+        f"{number_text(factor)} has size at least 1, so from every start with a component "
+        f"along that eigenvector the iterates {_outward(factor)} along it."
     )
+
+
+def _outward(factor: sp.Expr) -> str:
+    """What a factor 1 − ηλ ≤ −1 does to a component that is not zero."""
+    if factor == -1:
+        return "jump back and forth between two points without settling"
+    return "zig-zag outward"
 
 
 def _rate_reason_one(rate: RateQuestion, eta: str) -> str:
@@ -230,19 +241,29 @@ def _rate_reason_one(rate: RateQuestion, eta: str) -> str:
     second = f"{g}″ = {number_text(curvature)}"
     if not positive(curvature):
         return (
-            f"No. {second} < 0, so each step multiplies the distance from the critical "
-            "point by 1 − η·" + f"{g}″ > 1: the iterates run away for every η > 0."
+            f"No. {second} < 0, so each step multiplies the offset from the critical point by "
+            f"1 − η·{g}″ > 1: from every start other than the critical point itself the "
+            "iterates run away, whatever η > 0 is."
         )
     limit = number_text(2 / curvature)
-    factor = number_text(rate.factors[0])
+    factor = rate.factors[0]
+    shown = number_text(factor)
     if rate.converges:
+        if not positive(factor) and factor != 0:
+            return (
+                f"Yes. {second} > 0, so descent converges exactly when 0 < η < 2/{g}″ = "
+                f"{limit}; η = {eta} is inside that range: each step multiplies the offset "
+                f"from the minimiser by 1 − η·{g}″ = {shown}, whose size is below 1 (the sign "
+                "flips at every step, so the iterates zig-zag inward)."
+            )
         return (
             f"Yes. {second} > 0, so descent converges exactly when 0 < η < 2/{g}″ = {limit}; "
             f"η = {eta} is inside that range: each step multiplies the distance to the "
-            f"minimiser by 1 − η·{g}″ = {factor}, whose size is below 1."
+            f"minimiser by 1 − η·{g}″ = {shown}, whose size is below 1."
         )
     return (
         f"No. {second}, so descent converges only for 0 < η < 2/{g}″ = {limit}; with "
-        f"η = {eta} each step multiplies the distance to the minimiser by 1 − η·{g}″ = "
-        f"{factor}, whose size is at least 1: the iterates zig-zag outward."
+        f"η = {eta} each step multiplies the offset from the minimiser by 1 − η·{g}″ = "
+        f"{shown}, whose size is at least 1: from every start other than the minimiser "
+        f"itself the iterates {_outward(factor)}."
     )

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgd.calculus.derivation import Derivation
-from symgd.calculus.hand_steps import DescentSteps, real_number
+from symgd.calculus.exact import DECIMAL_DIGITS
+from symgd.calculus.hand_steps import KINK_FUNCTIONS, DescentSteps, real_number
 from symgd.handout.model import Exercise, RateQuestion, Sheet, positive
 from symgd.handout.rate_exercise import rate_reason
-from symgd.handout.text import SUBSCRIPTS, point_symbol, tex
+from symgd.handout.text import SUBSCRIPTS, number_text, point_symbol, tex
 
 #: an exact hand-step number whose LaTeX is longer than this is shown as a decimal in the key
 MAX_EXACT_LATEX = 60
@@ -43,7 +44,7 @@ def worked_solution(sheet: Sheet, exercise: Exercise) -> tuple[Line, ...]:
     if builder is not None:
         return builder(d)
     if exercise.kind == "descent_steps" and exercise.steps is not None:
-        return _solve_steps(d, exercise.steps)
+        return _solve_steps(d, exercise.steps, exercise.cautions)
     if exercise.kind == "learning_rate" and exercise.rate is not None:
         return _solve_rate(exercise.rate)
     raise ValueError(f"unknown exercise kind {exercise.kind!r}")  # pragma: no cover
@@ -146,8 +147,40 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
             ),
         ]
     if d.hessian_is_constant:
-        lines.append(Line(text="It does not depend on the point: f is quadratic."))
+        lines.append(Line(text=_constant_hessian_words(d)))
     return tuple(lines)
+
+
+def _constant_hessian_words(d: Derivation) -> str:
+    """Why H does not depend on the point, claiming "quadratic" only of a polynomial of
+    degree 2 and saying where a kink (abs, relu, max, ...) leaves f without a Hessian."""
+    kinks = sorted(
+        {
+            type(atom).__name__
+            for atom in d.expr.atoms(sp.Function, sp.Abs)
+            if type(atom).__name__ in KINK_FUNCTIONS
+        }
+    )
+    if kinks:
+        return (
+            "It does not depend on the point, except where the argument of "
+            + ", ".join(_KINK_NAMES.get(k, k) for k in kinks)
+            + " is zero: there f has a kink and no second derivative."
+        )
+    try:
+        degree = sp.Poly(d.expr, *d.variables).total_degree()
+    except sp.PolynomialError:
+        degree = None
+    if degree == 2:
+        return "It does not depend on the point: f is quadratic."
+    if degree == 1:
+        return "It is zero at every point: f is linear."
+    if degree == 0:
+        return "It is zero at every point: f is constant."
+    return "It does not depend on the point."
+
+
+_KINK_NAMES = {"Abs": "abs", "Max": "max", "Min": "min", "Heaviside": "a step"}
 
 
 def _solve_critical_points(d: Derivation) -> tuple[Line, ...]:
@@ -207,7 +240,9 @@ def _coordinate_latex(value: sp.Expr) -> str:
     return tex(value)
 
 
-def _solve_steps(d: Derivation, worked: DescentSteps) -> tuple[Line, ...]:
+def _solve_steps(
+    d: Derivation, worked: DescentSteps, cautions: Sequence[str] = ()
+) -> tuple[Line, ...]:
     one = len(d.variables) == 1
     eta = tex(worked.eta)
     grad_name = "f'" if one else r"\nabla f"
@@ -244,14 +279,51 @@ def _solve_steps(d: Derivation, worked: DescentSteps) -> tuple[Line, ...]:
         values.append(
             rf"f({x}_{k}) {_relation(rounded)} {shown}" + ("" if rounded else _approx_scalar(v))
         )
-    if worked.decreasing:
-        verdict = "it fell at both steps."
-    elif worked.unchanged:
-        verdict = "at this precision they do not change, the steps are too short to move f visibly."
-    else:
-        verdict = "it did not fall at every step, so this learning rate is too large here."
+    verdict = steps_verdict(worked, name)
     lines.append(Line(text=f"The values of f: {verdict}", latex=r",\quad ".join(values)))
+    lines.extend(Line(text=caution) for caution in cautions)
     return tuple(lines)
+
+
+#: how f changed at a step (:meth:`~symgd.calculus.hand_steps.DescentSteps.changes`), in words
+CHANGE_WORDS = {
+    -1: "fell",
+    0: "stayed the same",
+    1: "rose",
+    None: "changed by less than the decimals can show",
+}
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def steps_verdict(worked: DescentSteps, name: str) -> str:
+    """Did f decrease, in words decided by the exact values and gradients: which step made f
+    fall, stay or rise, and why when the numbers say why."""
+    changes = worked.changes()
+    if all(c == -1 for c in changes):
+        return "it fell at both steps." if len(changes) == 2 else "it fell at every step."
+    if all(c is None for c in changes):
+        return (
+            f"to the {DECIMAL_DIGITS} significant digits worked, f has the same value at every "
+            "point: it changed by less than that precision."
+        )
+    told = " and ".join(
+        f"{CHANGE_WORDS[c]} at the {ORDINALS[k] if k < len(ORDINALS) else f'{k + 1}th'} step"
+        for k, c in enumerate(changes)
+    )
+    reasons = []
+    for k, (step, change) in enumerate(zip(worked.steps, changes, strict=True)):
+        point = f"{name}{str(k).translate(SUBSCRIPTS)}"
+        if all(g.is_zero for g in step.gradient):
+            reasons.append(
+                f"{point} is a critical point (the gradient is zero there), so the step from "
+                "it does not move"
+            )
+        elif change in (0, 1):
+            reasons.append(
+                f"the gradient at {point} is not zero, so a small enough η would have lowered "
+                f"f: η = {number_text(worked.eta)} is too large for the step from {point}"
+            )
+    return f"it {told}" + (f"; {'; '.join(reasons)}." if reasons else ".")
 
 
 def _shown(value: sp.Expr) -> tuple[str, bool]:
@@ -319,7 +391,7 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
     if one:
         lines.append(
             Line(
-                text=f"Each step multiplies the distance to the critical point by 1 − η{g}″:",
+                text=f"Each step multiplies the offset from the critical point by 1 − η{g}″:",
                 latex=rf"1 - \eta\,{g}'' = {factors}\qquad (\eta = {tex(rate.eta)})",
             )
         )
@@ -348,7 +420,8 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
             lines.append(
                 Line(
                     text="A negative factor means that component changes sign at "
-                    "every step: the path zig-zags while it converges."
+                    "every step: from a start where it is not zero, the path zig-zags while "
+                    "it converges."
                 )
             )
     return tuple(lines)
