@@ -14,6 +14,7 @@ diverges is reported with ``"status": "diverged"`` and exit code 0; bad input ex
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +252,23 @@ def format_fit(result: FitResult) -> str:
             f"with X = [{', '.join(to_text(d) for d in form.design)}], t = "
             f"{to_text(form.target)}",
         ]
+    elif result.model is not None and result.data is not None:
+        from symgd.numeric.fit_model import newton_optimum
+
+        columns = result.data.select(result.model.columns)
+        start = [result.params[n] for n in names]
+        reference = (
+            newton_optimum(result.model, columns, start)
+            if all(math.isfinite(v) for v in start)
+            else None
+        )
+        if reference is not None:
+            lines.append(
+                "Reference optimum (no closed form; Newton's method on all rows, "
+                f"|∇L| = {reference.grad_norm:.2g}): "
+                + ", ".join(f"{n} = {reference.solution[n]:.10g}" for n in names)
+                + f"; loss {reference.loss:.10g}"
+            )
     losses = list(enumerate(result.loss_per_epoch, start=1))
     if losses:
         shown = losses if len(losses) <= 8 else [*losses[:5], None, *losses[-2:]]

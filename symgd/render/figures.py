@@ -470,36 +470,71 @@ def _draw_markers(ax: Axes, markers: Sequence[Marker]) -> None:
         seen.add(label)
 
 
+#: most powers of ten a log axis spans: below that a value says nothing a reader can use
+MAX_DECADES = 20
+#: relative size under which a gap f − f* is rounding noise of the subtraction
+GAP_NOISE = 4 * 2.220446049250313e-16
+
+
+def log_window(values: Sequence[Any], floor: float = 0.0) -> tuple[float, float]:
+    """``(bottom, top)`` for a log axis over ``values``: positive, finite values above
+    ``floor``, spanning at most :data:`MAX_DECADES` powers of ten down from the largest."""
+    data = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values] or [np.ones(1)])
+    data = data[np.isfinite(data) & (data > max(floor, 1e-300))]
+    if data.size == 0:
+        return 1e-16, 1.0
+    top = float(data.max())
+    bottom = max(float(data.min()), top * 10.0**-MAX_DECADES, floor, 1e-300)
+    return bottom, top
+
+
+def clip_below(values: Any, bottom: float) -> np.ndarray:
+    """``values`` with everything below ``bottom`` (and every non-positive value) left out."""
+    out = np.array(values, dtype=float)
+    out[~(out >= bottom)] = np.nan
+    return out
+
+
+def _clip_note(dropped: bool, bottom: float) -> str:
+    return (
+        f"values below {power_label(10.0 ** math.floor(math.log10(bottom)))} not drawn"
+        if (dropped)
+        else ""
+    )
+
+
 def progress_figure(
     paths: Sequence[PathData], *, f_star: float | None = None, name: str = "fig-progress"
 ) -> str:
-    """Loss and |∇f| per step, side by side, on log scales (symlog when f goes negative)."""
+    """Loss and |∇f| per step, side by side, on log scales (symlog when f goes negative).
+
+    With ``f_star`` the left panel is the gap f − f*, always on a log scale: a gap at or below
+    the rounding noise of f* (or more than :data:`MAX_DECADES` powers of ten under the largest)
+    is left out, and the panel says so. The legend sits above the panels, off the data."""
 
     def draw() -> Figure:
-        fig = _figure(7.2, 3.0, left=0.75, top=0.15, wspace=0.38)
+        fig = _figure(7.2, 3.3, left=0.75, top=0.5, wspace=0.38)
         left, right = fig.subplots(1, 2)
-        use_gap = f_star is not None and all(
-            np.all(p.fs[np.isfinite(p.fs)] - f_star >= 0) for p in paths
-        )
-        for path in paths:
+        grads = [np.asarray(p.grad_norms, dtype=float) for p in paths]
+        g_bottom, g_top = log_window(grads)
+        gaps: list[np.ndarray] = []
+        f_bottom, f_top = 1.0, 1.0
+        if f_star is not None:
+            gaps = [np.asarray(p.fs, dtype=float) - f_star for p in paths]
+            f_bottom, f_top = log_window(gaps, floor=GAP_NOISE * abs(f_star))
+        for k, (path, grad) in enumerate(zip(paths, grads, strict=True)):
             steps = _steps_of(path)
-            if use_gap and f_star is not None:
-                gap = np.maximum(path.fs - f_star, 1e-300)
-                left.plot(steps, gap, color=path.colour, lw=1.5, label=path.label)
-            else:
-                left.plot(steps, path.fs, color=path.colour, lw=1.5, label=path.label)
-            right.plot(
-                steps,
-                np.maximum(path.grad_norms, 1e-300),
-                color=path.colour,
-                lw=1.5,
-                label=path.label,
-            )
+            shown = clip_below(gaps[k], f_bottom) if gaps else path.fs
+            left.plot(steps, shown, color=path.colour, lw=1.5, label=path.label)
+            right.plot(steps, clip_below(grad, g_bottom), color=path.colour, lw=1.5)
             if path.diverged and len(steps):
-                right.plot(steps[-1:], path.grad_norms[-1:], ">", color=path.colour, ms=5)
-        if use_gap:
+                right.plot(steps[-1:], grad[-1:], ">", color=path.colour, ms=5)
+        notes = []
+        if f_star is not None:
             _log_axis(left)
+            left.set_ylim(f_bottom / 2, f_top * 2)
             left.set_ylabel("f(xₖ) − f*")
+            notes.append((left, _clip_note(_dropped(gaps, f_bottom), f_bottom)))
         else:
             values = np.concatenate([p.fs[np.isfinite(p.fs)] for p in paths] or [np.zeros(1)])
             first = max(float(np.abs(values[:1]).max(initial=1.0)), 1.0)
@@ -513,14 +548,30 @@ def progress_figure(
                 _log_axis(left, symlog=first, values=values)
             left.set_ylabel("f(xₖ)")
         _log_axis(right)
+        right.set_ylim(g_bottom / 2, g_top * 2)
         right.set_ylabel("|∇f(xₖ)|")
+        notes.append((right, _clip_note(_dropped(grads, g_bottom), g_bottom)))
+        for ax, note in notes:
+            if note:
+                ax.set_title(note, loc="right", fontsize=7.5, color="#5b6570")
         for ax in (left, right):
             ax.set_xlabel("step k")
             ax.grid(True, which="major")
-        left.legend(loc="best")
+        fig.legend(
+            *left.get_legend_handles_labels(),
+            loc="upper left",
+            bbox_to_anchor=(0.75 / 7.2, 1.0),
+            ncol=max(1, len(paths)),
+            borderaxespad=0.3,
+        )
         return fig
 
     return _styled(draw, name)
+
+
+def _dropped(series: Sequence[np.ndarray], bottom: float) -> bool:
+    """True when some finite value of ``series`` lies below ``bottom`` (so is not drawn)."""
+    return any(bool(np.any(np.isfinite(v) & (v < bottom))) for v in series)
 
 
 def _steps_of(path: PathData) -> np.ndarray:

@@ -111,6 +111,29 @@ def binned(
     return centres, low, mean, high
 
 
+#: the band behind a noisy run's loss: the middle of the batch losses, between these quantiles
+BAND_QUANTILES = (0.25, 0.75)
+
+
+def quantile_band(
+    values: np.ndarray, bins: int = MAX_POINTS, quantiles: tuple[float, float] = BAND_QUANTILES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(centres, low, high)``: the ``quantiles`` of ``values`` in at most ``bins`` equal
+    bins (of at least a few values each, so that a quantile means something)."""
+    values = np.asarray(values, dtype=float)
+    count = len(values)
+    bins = max(1, min(bins, count // 8 or 1))
+    edges = np.linspace(0, count, bins + 1).astype(int)
+    low = np.empty(bins)
+    high = np.empty(bins)
+    for k in range(bins):
+        chunk = values[edges[k] : edges[k + 1]]
+        chunk = chunk[np.isfinite(chunk)]
+        low[k], high[k] = np.quantile(chunk, quantiles) if chunk.size else (np.nan, np.nan)
+    centres = (edges[:-1] + edges[1:] - 1) / 2.0
+    return centres, low, high
+
+
 def thin_path(path: np.ndarray, most: int = 3 * MAX_POINTS) -> np.ndarray:
     """Every k-th point of ``path`` (first and last kept) so that at most ``most`` remain."""
     if len(path) <= most:
@@ -124,7 +147,11 @@ def thin_path(path: np.ndarray, most: int = 3 * MAX_POINTS) -> np.ndarray:
 
 
 def epoch_loss_figure(
-    runs: Sequence[FitResult], *, reference: float | None = None, name: str = "fig-fit-loss"
+    runs: Sequence[FitResult],
+    *,
+    reference: float | None = None,
+    reference_label: str = "least-squares loss",
+    name: str = "fig-fit-loss",
 ) -> str:
     """One panel per run, shared y: loss on all rows per epoch, batch losses behind it.
 
@@ -134,7 +161,7 @@ def epoch_loss_figure(
     """
 
     def draw() -> Figure:
-        fig = _figure(2.55 * max(len(runs), 1) + 0.4, 2.9)
+        fig = _figure(2.55 * max(len(runs), 1) + 1.7, 2.9)
         axes = np.atleast_1d(fig.subplots(1, max(len(runs), 1), sharey=True))
         finite = [
             v
@@ -152,16 +179,17 @@ def epoch_loss_figure(
             colour = COLOURS[i % len(COLOURS)]
             per_epoch = run.steps_per_epoch
             if len(run.batch_losses) and run.batch_size < run.rows:
-                centres, low, _, high = binned(run.batch_losses)
+                centres, low, high = quantile_band(run.batch_losses)
                 epochs_at = (centres + 1.0) / per_epoch
                 ax.fill_between(
                     epochs_at,
                     np.clip(low, bottom, top),
                     np.clip(high, bottom, top),
                     color=colour,
-                    alpha=0.2,
+                    alpha=0.16,
                     lw=0,
-                    label="batch losses (range)",
+                    label="batch losses (middle half)",
+                    zorder=1,
                 )
             curve = np.array([run.initial_loss, *run.loss_per_epoch])
             ax.plot(
@@ -175,7 +203,7 @@ def epoch_loss_figure(
                 label="loss on all rows",
             )
             if reference is not None:
-                ax.axhline(reference, color="#333333", lw=0.9, ls="--", label="least-squares loss")
+                ax.axhline(reference, color="#333333", lw=0.9, ls="--", label=reference_label)
             ax.set_title(run.label)
             ax.set_xlabel("epoch")
             ax.set_xlim(0, max(len(curve) - 1, 1))
@@ -184,7 +212,17 @@ def epoch_loss_figure(
             _log_y(axes[0])
         axes[0].set_ylim(bottom, top)
         axes[0].set_ylabel("mean loss L")
-        axes[-1].legend(loc="upper right")
+        handles: dict[str, Any] = {}
+        for ax in axes:
+            for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(text, handle)
+        axes[-1].legend(
+            list(handles.values()),
+            list(handles.keys()),
+            loc="upper left",
+            bbox_to_anchor=(1.03, 1.0),
+            borderaxespad=0.0,
+        )
         return fig
 
     return _styled(draw, name)
@@ -206,16 +244,11 @@ def angle_figure(runs: Sequence[FitResult], *, name: str = "fig-fit-angles") -> 
             smooth = _rolling_median(run.angles, window)
             ax.plot(steps, smooth, "-", color=colour, lw=1.7, label=f"{run.label}: running median")
         ax.axhline(90.0, color="#777777", lw=0.9, ls="--")
-        ax.text(
-            0.99,
-            0.99,
-            "above 90°: the batch step, taken alone, goes uphill on L",
-            transform=ax.transAxes,
-            ha="right",
-            va="top",
+        ax.set_title(
+            "above the dashed 90° line the batch step, taken alone, goes uphill on L",
+            loc="left",
             fontsize=7.5,
             color="#444444",
-            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
         )
         ax.axhline(0.0, color="#0072B2", lw=1.2, label="full batch: always 0°")
         ax.set_ylim(-4, 200)
@@ -246,6 +279,7 @@ def path_contour_figure(
     names: tuple[str, str],
     *,
     optimum: Sequence[float] | None = None,
+    optimum_label: str = "least squares",
     resolution: int = 90,
     name: str = "fig-fit-contour",
 ) -> str:
@@ -322,7 +356,7 @@ def path_contour_figure(
                 mec="#333333",
                 mew=0.6,
                 zorder=7,
-                label="least squares",
+                label=optimum_label,
             )
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])

@@ -18,6 +18,7 @@ from symgd.render.fit_figures import (
 )
 
 if TYPE_CHECKING:
+    from symgd.numeric.fit_model import ReferenceOptimum
     from symgd.numeric.fitting import FitResult
 
 
@@ -44,11 +45,14 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
     if model is None or data is None:
         raise ValueError("the FitResult carries no model or data (build it with symgd.fit)")
     ls = first.least_squares
-    reference = ls.loss if ls is not None else None
     names = first.param_names
     columns = data.select(model.columns)
+    newton = None if ls is not None else _newton_reference(runs, columns)
+    reference = ls.loss if ls is not None else (newton.loss if newton is not None else None)
+    optimum = ls.vector if ls is not None else (newton.vector if newton is not None else None)
+    label = "least-squares loss" if ls is not None else "loss at the reference optimum"
     figures: dict[str, Any] = {
-        "losses": Markup(epoch_loss_figure(runs, reference=reference)),
+        "losses": Markup(epoch_loss_figure(runs, reference=reference, reference_label=label)),
         "angles": None,
         "contour": None,
     }
@@ -70,7 +74,8 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
                 lambda points: model.mean_loss(points, sample),
                 runs,
                 (names[0], names[1]),
-                optimum=None if ls is None else list(ls.vector),
+                optimum=None if optimum is None else list(optimum),
+                optimum_label="least squares" if ls is not None else "reference optimum",
             )
         )
     return {
@@ -80,15 +85,18 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
         "settings": _settings(first),
         "runs": [_run_row(r) for r in runs],
         "least_squares": _least_squares_block(first, columns) if ls is not None else None,
+        "reference": _reference_block(runs, newton) if newton is not None else None,
         "figures": figures,
         "captions": {
             "losses": (
                 "Each panel is one run, all on the same scale. The line is the mean "
-                "loss on all rows after each epoch (epoch 0 is the start); the shaded band is "
-                "the range of the losses on the batches used for the updates, which is what "
-                "each step actually sees."
+                "loss on all rows after each epoch (epoch 0 is the start); the shaded band holds "
+                "the middle half (25th to 75th percentile) of the losses on the batches used "
+                "for the updates, which is what each step actually sees."
                 + (
                     " The dashed line is the least-squares loss, the lowest possible."
+                    if ls is not None
+                    else " The dashed line is the loss at the reference optimum (below)."
                     if reference is not None
                     else ""
                 )
@@ -107,7 +115,7 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
             if len(names) == 2
             else "",
         },
-        "noise": _noise_paragraphs(runs),
+        "noise": _noise_paragraphs(runs, newton),
         "notes": _notes(runs),
     }
 
@@ -130,6 +138,8 @@ def _tuple_tex(symbols: Sequence[Any]) -> str:
 def _formulas(run: FitResult) -> dict[str, Any]:
     import sympy as sp
 
+    from symgd.render.latex import simplest_tex
+
     model = run.model
     assert model is not None
     theta = _tuple_tex(model.params)
@@ -142,7 +152,7 @@ def _formulas(run: FitResult) -> dict[str, Any]:
             rf"\ell({theta};\ {indexed}), \qquad N = {run.rows}"
         ),
         "partials_latex": [
-            rf"\frac{{\partial \ell}}{{\partial {sp.latex(p)}}} = {sp.latex(g)}"
+            rf"\frac{{\partial \ell}}{{\partial {sp.latex(p)}}} = {simplest_tex(g)}"
             for p, g in zip(model.params, model.gradient, strict=True)
         ],
         "mean_gradient_latex": (
@@ -293,7 +303,43 @@ def _num(value: float) -> str:
     return text
 
 
-def _noise_paragraphs(runs: Sequence[FitResult]) -> list[str]:
+def _newton_reference(
+    runs: Sequence[FitResult], columns: Sequence[np.ndarray]
+) -> ReferenceOptimum | None:
+    """The reference optimum by Newton's method on all rows, started from the run that ended
+    lowest (``None`` when Newton does not converge there)."""
+    from symgd.numeric.fit_model import newton_optimum
+
+    finite = [r for r in runs if np.isfinite(r.loss)]
+    if not finite or runs[0].model is None:
+        return None
+    best = min(finite, key=lambda r: float(r.loss))
+    start = [best.params[n] for n in best.param_names]
+    return newton_optimum(runs[0].model, columns, start)
+
+
+def _reference_block(runs: Sequence[FitResult], newton: ReferenceOptimum) -> dict[str, Any]:
+    """What the page says about the reference optimum and how far each run ended from it."""
+    values = ", ".join(f"{n} = {newton.solution[n]:.6g}" for n in newton.param_names)
+    distances = "; ".join(
+        f"{float(np.linalg.norm([r.params[n] - newton.solution[n] for n in r.param_names])):.3g}"
+        f" for the {r.label}"
+        for r in runs
+        if all(np.isfinite(r.params[n]) for n in r.param_names)
+    )
+    return {
+        "solution": values,
+        "loss": newton.loss,
+        "grad_norm": newton.grad_norm,
+        "iterations": newton.iterations,
+        "rows": runs[0].rows,
+        "distances": distances,
+    }
+
+
+def _noise_paragraphs(
+    runs: Sequence[FitResult], newton: ReferenceOptimum | None = None
+) -> list[str]:
     full = next((r for r in runs if r.batch_size >= r.rows), None)
     noisy = [r for r in runs if r.batch_size < r.rows]
     sgd = next((r for r in noisy if r.batch_size == 1), None)
@@ -346,9 +392,19 @@ def _noise_paragraphs(runs: Sequence[FitResult]) -> list[str]:
         paragraphs.append(p2)
     if noisy:
         target = (
-            ls.loss if ls is not None else (min(float(r.loss) for r in runs if np.isfinite(r.loss)))
+            ls.loss
+            if ls is not None
+            else newton.loss
+            if newton is not None
+            else (min(float(r.loss) for r in runs if np.isfinite(r.loss)))
         )
-        what = "least-squares loss" if ls is not None else "lowest loss any of these runs found"
+        what = (
+            "least-squares loss"
+            if ls is not None
+            else "loss at the reference optimum"
+            if newton is not None
+            else "lowest loss any of these runs found"
+        )
         gaps = "; ".join(
             f"{_gap(r.loss - target, target)} for the {r.label}"
             for r in runs

@@ -45,7 +45,11 @@ def _sp() -> Any:
 
 
 def tex(
-    expr: Any, *, symbol_names: Mapping[Any, str] | None = None, raise_function_powers: bool = False
+    expr: Any,
+    *,
+    symbol_names: Mapping[Any, str] | None = None,
+    raise_function_powers: bool = False,
+    order: str | None = None,
 ) -> str:
     r"""LaTeX for a SymPy expression.
 
@@ -60,6 +64,8 @@ def tex(
     \frac{x^{2}}{3}
     """
     settings: dict[str, Any] = {} if symbol_names is None else {"symbol_names": symbol_names}
+    if order is not None:
+        settings["order"] = order
     return str(_printer_class(raise_function_powers)(settings).doprint(expr))
 
 
@@ -100,6 +106,47 @@ def _takes_exponent(method: Any) -> bool:
     except (TypeError, ValueError):
         return True
     return "exp" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def simplest_tex(expr: Any) -> str:
+    r"""LaTeX for the lightest of ``expr``, its expansion refactored, and its common factors
+    pulled out; each sum written with its positive terms first, as a teacher would.
+
+    >>> import sympy
+    >>> x, y, s = sympy.symbols("x y s")
+    >>> print(simplest_tex(-x * y * (1 - s) + x * (1 - y) * s))
+    x \left(s - y\right)
+    """
+    sp = _sp()
+    expr = sp.sympify(expr)
+    candidates = [expr]
+    if sp.count_ops(expr) <= 200:
+        for rewrite in (sp.factor, sp.factor_terms):
+            try:
+                candidates.append(rewrite(sp.expand(expr)))
+            except (sp.PolynomialError, NotImplementedError, ValueError, TypeError):
+                continue
+    best = min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return tex(_positive_first(best), order="none")
+
+
+def _positive_first(expr: Any) -> Any:
+    """``expr`` rebuilt so that a sum starting with a negative term starts with a positive one
+    (``-y + s`` → ``s - y``), and a product's sign pulled in front of its sums."""
+    sp = _sp()
+    if not expr.args or expr.is_Atom:
+        return expr
+    args = [_positive_first(a) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        negative = [a for a in args if a.could_extract_minus_sign()]
+        positive = [a for a in args if not a.could_extract_minus_sign()]
+        return sp.Add(*positive, *negative, evaluate=False)
+    if isinstance(expr, sp.Mul):
+        return sp.Mul(*args, evaluate=False)
+    try:
+        return expr.func(*args)
+    except (TypeError, ValueError):
+        return expr
 
 
 def short_exact(expr: Any) -> str | None:
@@ -249,6 +296,200 @@ def point_tex(values: Sequence[str]) -> str:
 def floats_tex(values: Sequence[float], digits: int = 4) -> str:
     """A point of floats as ``(a, b)``."""
     return point_tex([num_tex(float(v), digits) for v in values])
+
+
+def uniform_numbers(entries: Sequence[Any]) -> list[Any]:
+    """``entries`` (SymPy expressions, e.g. a matrix's) with their numbers in one form.
+
+    When any entry holds a decimal (a Float), every whole-number decimal becomes an integer
+    and every fraction a decimal, so a matrix never shows ``2`` next to ``2.0`` or ``1/2``
+    next to ``0.5``; without decimals the exact forms stay.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> [tex(e) for e in uniform_numbers([sympy.Float(2.0) * x, sympy.Rational(1, 2), 2])]
+    ['2 x', '0.5', '2']
+    """
+    sp = _sp()
+    exprs = [sp.sympify(e) for e in entries]
+    if not any(e.atoms(sp.Float) for e in exprs):
+        return exprs
+
+    def one_form(expr: Any) -> Any:
+        swap: dict[Any, Any] = {}
+        for f in expr.atoms(sp.Float):
+            if float(f).is_integer() and abs(f) < 1e15:
+                swap[f] = sp.Integer(int(f))
+            else:
+                swap[f] = sp.Float(float(f), 6)
+        for r in expr.atoms(sp.Rational):
+            if not r.is_Integer:
+                swap[r] = sp.Float(float(r), 6)
+        return expr.xreplace(swap)
+
+    return [one_form(e) for e in exprs]
+
+
+#: longest LaTeX (characters) of an expression quoted inside a sentence or a step
+MAX_QUOTED_LATEX = 110
+
+
+def elided_tex(expr: Any, limit: int = MAX_QUOTED_LATEX) -> str:
+    r"""LaTeX for ``expr``, shortened by structure when it is longer than ``limit``: a long sum
+    keeps its first terms and ends in ``+ \cdots``, a product or function keeps its shape and
+    shortens its biggest part the same way (never a cut in the middle of a term).
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> print(elided_tex(sum(x**k / k for k in range(1, 30)), 50))
+    \frac{x^{29}}{29} + \frac{x^{28}}{28} + \cdots
+    >>> print(elided_tex(sympy.exp(x) / (1 + sum(x**k / k for k in range(1, 30))), 60))
+    \frac{e^{x}}{\frac{x^{29}}{29} + \cdots}
+    """
+    sp = _sp()
+    return _elided(sp.sympify(expr), max(limit, 12), 0)
+
+
+def _elided(expr: Any, limit: int, depth: int) -> str:
+    sp = _sp()
+    latex = tex(expr)
+    if len(latex) <= limit:
+        return latex
+    if depth > 6:
+        return r"\cdots"
+    if isinstance(expr, sp.Add):
+        terms = expr.as_ordered_terms()
+        shown: list[str] = []
+        for term in terms:
+            body = _elided(term, max(limit // 2, 12), depth + 1)
+            if shown and len(signed_sum([*shown, body])) + 8 > limit:
+                break
+            shown.append(body)
+        return signed_sum([*shown, r"\cdots"]) if len(shown) < len(terms) else signed_sum(shown)
+    sums = [e for e in sp.preorder_traversal(expr) if isinstance(e, sp.Add) and e is not expr]
+    if not sums:
+        return latex if len(latex) <= 3 * limit else r"\cdots"
+    biggest = max(sums, key=lambda a: len(tex(a)))
+    hole = sp.Symbol("elided_part")
+    outside = expr.xreplace({biggest: hole})
+    inner = _elided(biggest, max(limit - len(tex(outside)) + 11, 12), depth + 1)
+    if rf"\left({tex(biggest)}\right)" in latex:
+        inner = rf"\left({inner}\right)"
+    return _elided_outside(outside, hole, inner)
+
+
+def _elided_outside(outside: Any, hole: Any, inner: str) -> str:
+    """``outside`` printed with ``inner`` written where ``hole`` stands (once in brackets)."""
+    latex = tex(outside, symbol_names={hole: inner})
+    return latex.replace(rf"\left({inner}\right)", inner) if inner.startswith(r"\left(") else latex
+
+
+# -- tidying what the builders join -------------------------------------------------------------
+
+_EQUALS_APPROX = re.compile(r"=\s*\\approx\b")
+_PLUS_MINUS = re.compile(r"\+\s*-\s*")
+_MINUS_MINUS = re.compile(r"(?<![-\\])-\s+-\s*")
+_PLUS_GROUP = re.compile(r"\+\s*\{\s*-")
+
+
+def tidy_tex(latex: str) -> str:
+    r"""Relations and signs as a teacher writes them: ``= \approx 1.2`` becomes ``\approx 1.2``,
+    ``a + -2y`` becomes ``a - 2y`` (also ``a + {-2y}`` when the group is one term) and
+    ``a - -b`` becomes ``a + b``.
+
+    >>> print(tidy_tex(r"f(x_2) = \approx 1.27,\; dx + -2 y\,dy + {-0.5}"))
+    f(x_2) \approx 1.27,\; dx - 2 y\,dy - {0.5}
+    """
+    latex = _EQUALS_APPROX.sub(r"\\approx", latex)
+    latex = _PLUS_MINUS.sub("- ", latex)
+    latex = _MINUS_MINUS.sub("+ ", latex)
+    out: list[str] = []
+    pos = 0
+    for match in _PLUS_GROUP.finditer(latex):
+        close = _group_end(latex, match.end() - 1)
+        inner = latex[match.end() : close]
+        if close < 0 or _top_level_sign(inner):
+            continue
+        out.append(latex[pos : match.start()] + "- {")
+        pos = match.end()
+    out.append(latex[pos:])
+    return "".join(out)
+
+
+def _group_end(latex: str, start: int) -> int:
+    """Index of the ``}`` closing the group whose content starts after ``start`` (or -1)."""
+    depth = 1
+    for i in range(start + 1, len(latex)):
+        if latex[i] == "{" and latex[i - 1] != "\\":
+            depth += 1
+        elif latex[i] == "}" and latex[i - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _top_level_sign(latex: str) -> bool:
+    """True when ``latex`` has a ``+`` or ``-`` outside any group or parentheses."""
+    depth = 0
+    for i, ch in enumerate(latex):
+        if ch in "{(":
+            depth += 1
+        elif ch in "})":
+            depth -= 1
+        elif ch in "+-" and depth == 0 and i > 0:
+            return True
+    return False
+
+
+_TEXT_EQUALS_APPROX = re.compile(r"=\s*≈")
+_TEXT_PLUS_MINUS = re.compile(r"\+ −\s*(?=[\w√(.])")
+
+
+def tidy_text(text: str) -> str:
+    """:func:`tidy_tex` for prose: ``f = ≈ 1.27`` → ``f ≈ 1.27``, ``dx + −2y dy`` →
+    ``dx − 2y dy``.
+
+    >>> tidy_text("f(x₂) = ≈ 1.266 and dx + −2y dy")
+    'f(x₂) ≈ 1.266 and dx − 2y dy'
+    """
+    return _TEXT_PLUS_MINUS.sub("− ", _TEXT_EQUALS_APPROX.sub("≈", text))
+
+
+def equals_tex(value_latex: str) -> str:
+    r"""``= value``, or ``\approx value`` when the value is already marked approximate.
+
+    >>> print(equals_tex(r"\approx 1.266"), "|", equals_tex(r"\frac{1}{2}"))
+    \approx 1.266 | = \frac{1}{2}
+    """
+    body = value_latex.strip()
+    return body if body.startswith(r"\approx") else f"= {body}"
+
+
+def signed_sum(terms: Sequence[str]) -> str:
+    r"""LaTeX terms joined by ``+``, a term that starts with a minus joined by ``-`` instead.
+
+    >>> print(signed_sum(["2 x\\,dx", "- 2 y\\,dy", "{-3}\\,dz"]))
+    2 x\,dx - 2 y\,dy - 3\,dz
+    """
+    out = ""
+    for k, term in enumerate(terms):
+        body = term.strip()
+        negative = body.startswith("-") or (body.startswith("{-") and body.find("}") > 0)
+        if negative and body.startswith("{-"):
+            close = _group_end(body, 0)
+            inner = body[2:close]
+            if close < 0 or _top_level_sign(inner):
+                negative = False
+            else:
+                body = inner + body[close + 1 :]
+        elif negative:
+            body = body[1:].lstrip()
+        if k == 0:
+            out = ("-" + body) if negative else body
+        else:
+            out += (" - " if negative else " + ") + body
+    return out
 
 
 # -- numbers in prose ---------------------------------------------------------------------------

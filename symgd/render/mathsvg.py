@@ -58,6 +58,14 @@ def typeset(latex: str, display: bool) -> str:
     return svg
 
 
+def width_em(latex: str, display: bool = True) -> float:
+    """How wide ``latex`` is typeset, in em of the surrounding text (``inf`` when it cannot be
+    typeset): a page builder uses it to choose a narrower form for a formula too wide to read
+    without shrinking it."""
+    match = re.search(r'width="([\d.]+)em"', typeset(latex, display))
+    return float(match.group(1)) if match else float("inf")
+
+
 def remember(formulas: dict[tuple[str, bool], str]) -> None:
     """Add formulas typeset elsewhere (by :func:`typeset` in another process) to the cache."""
     for key, svg in formulas.items():
@@ -359,6 +367,18 @@ def _one_outline(body: str) -> str:
     return f'<path d="{outline}" fill="currentColor"/>{rules}'
 
 
+#: smallest scale print rules may shrink a formula to (below it the text is not readable)
+MIN_PRINT_SCALE = 0.8
+
+
+def _readable_floor(width: str) -> str:
+    """A ``min-width`` that keeps a formula at :data:`MIN_PRINT_SCALE` of its size or more."""
+    match = re.fullmatch(r"([\d.]+)em", width)
+    if match is None:
+        return ""
+    return f"min-width:{float(match.group(1)) * MIN_PRINT_SCALE:.3f}em;"
+
+
 _FORMULA = re.compile(r'<svg class="(math-inline|math-display)"([^>]*)>(.*?)</svg>', re.S)
 _ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
 
@@ -380,7 +400,8 @@ def as_images(page: str) -> str:
             f' fill="black">{body.replace("currentColor", "black")}</svg>'
         )
         source = "data:image/svg+xml;base64," + base64.b64encode(document.encode()).decode()
-        style = f"width:{found.get('width', 'auto')};" + found.get("style", "")
+        width = found.get("width", "auto")
+        style = f"width:{width};" + _readable_floor(width) + found.get("style", "")
         return (
             f'<img class="{kind}" alt="{found.get("aria-label", "")}" style="{style}" '
             f'src="{source}">'

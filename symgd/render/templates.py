@@ -95,6 +95,7 @@ def make_env(templates_dir: str | Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=tidy_output,
     )
     env.filters.update(FILTERS)
     env.globals["inline_file"] = _inliner(folders)
@@ -421,7 +422,21 @@ def math_display(latex: str) -> Markup:
     return _math(str(latex), display=True)
 
 
+def tidy_output(value: Any) -> Any:
+    """Every ``{{ value }}`` a page prints: plain text with its relations and signs tidied
+    (``= ≈`` → ``≈``, ``+ −2`` → ``− 2``, see :func:`symgd.render.latex.tidy_text`); markup
+    and other values as they are."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        from symgd.render.latex import tidy_text
+
+        return tidy_text(value)
+    return value
+
+
 def _math(latex: str, display: bool) -> Markup:
+    from symgd.render.latex import tidy_tex
+
+    latex = tidy_tex(latex)
     notes = _formulas.get()
     if notes is not None:
         notes.append((latex, display))

@@ -10,11 +10,13 @@ from symgd.lesson.words import KIND_TONES, convexity_meaning, eigen_sentence, se
 from symgd.render.latex import (
     MAX_SHOWN_ENTRIES,
     elide,
+    elided_tex,
     matrix_tex,
     num_tex,
     point_tex,
     shown_indices,
     tex,
+    uniform_numbers,
     value_tex,
 )
 
@@ -69,17 +71,28 @@ def curvature_section(facts: Facts) -> CurvatureSection:
     if count > LISTED_POINTS:
         more = f"{count - LISTED_POINTS} more critical points are not listed."
     if count == 0:
-        points_sentence = ("The gradient never vanishes" + (
-            "" if d.critical_points_complete else " anywhere symgd looked") +
-            ": f has no critical point, so it has no minimum, and descent cannot stop at one.")
+        points_sentence = (
+            "The gradient never vanishes"
+            + ("" if d.critical_points_complete else " anywhere symgd looked")
+            + ": f has no critical point, so it has no minimum, and descent cannot stop at one."
+        )
     else:
-        points_sentence = (f"Solving gives {count} critical point{'s' if count != 1 else ''}" +
-                           ("." if d.critical_points_complete else
-                            "; the list may be incomplete (see the note below)."))
-    system = (r"\begin{aligned}" + r" \\ ".join(
-        rf"{tex(g)} &= 0" if g is not None else r"&\vdots"
-        for g in elide(d.gradient, None)) + r"\end{aligned}") if facts.n > 1 else \
-        rf"{tex(d.gradient[0])} = 0"
+        points_sentence = f"Solving gives {count} critical point{'s' if count != 1 else ''}" + (
+            "."
+            if d.critical_points_complete
+            else "; the list may be incomplete (see the note below)."
+        )
+    system = (
+        (
+            r"\begin{aligned}"
+            + r" \\ ".join(
+                rf"{tex(g)} &= 0" if g is not None else r"&\vdots" for g in elide(d.gradient, None)
+            )
+            + r"\end{aligned}"
+        )
+        if facts.n > 1
+        else rf"{tex(d.gradient[0])} = 0"
+    )
     eigen_latex, eigen_text = _eigen(facts)
     return CurvatureSection(
         hessian_latex=_hessian_latex(facts),
@@ -90,53 +103,115 @@ def curvature_section(facts: Facts) -> CurvatureSection:
         points=tuple(_point_rows(facts)),
         points_more=more,
         points_sentence=points_sentence,
-        kinds_text=("The kind follows from the Hessian's eigenvalues: all positive, a "
-                    "minimum; all negative, a maximum; both signs, a saddle; a zero "
-                    "eigenvalue leaves the test undecided (degenerate)."),
-        notes=() if d.critical_points_complete or not count else (
+        kinds_text=(
+            "The kind follows from the Hessian's eigenvalues: all positive, a "
+            "minimum; all negative, a maximum; both signs, a saddle; a zero "
+            "eigenvalue leaves the test undecided (degenerate)."
+        ),
+        notes=()
+        if d.critical_points_complete or not count
+        else (
             "Where the equations are not polynomial, no method can promise every solution; "
-            "points marked numeric were found by a search from many starts.",),
+            "points marked numeric were found by a search from many starts.",
+        ),
         convexity=_convexity(facts),
     )
 
 
+#: widest the Hessian is printed as a matrix (em of the text, in print about 41 em fit a
+#: line); a wider one is written entry by entry rather than shrunk below a readable size
+MAX_MATRIX_EM = 38.0
+
+
 def _hessian_latex(facts: Facts) -> str:
+    """The Hessian with its numbers in one form (:func:`uniform_numbers`), as a matrix when it
+    fits a printed line, else as the list of its distinct entries."""
     n, h = facts.n, facts.derivation.hessian
     shown = [i for i in shown_indices(n) if i is not None]
-    if n > MAX_SHOWN_ENTRIES and all(h[i, j] == 0 for i in range(n) for j in range(n)
-                                     if i != j):
-        diagonal = [tex(h[i, i]) if i is not None else r"\dots" for i in shown_indices(n)]
-        return (rf"H({facts.args_tex}) = \operatorname{{diag}}\left("
-                + ", ".join(diagonal) + r"\right)")
-    rows = [[tex(h[i, j]) if j in shown else "" for j in range(n)]
-            if i in shown else [""] * n for i in range(n)]
-    return rf"H({facts.args_tex}) = {matrix_tex(rows)}"
+    pairs = [(i, j) for i in shown for j in shown]
+    forms = dict(zip(pairs, uniform_numbers([h[i, j] for i, j in pairs]), strict=True))
+    if n > MAX_SHOWN_ENTRIES and all(h[i, j] == 0 for i in range(n) for j in range(n) if i != j):
+        diagonal = [tex(forms[i, i]) if i is not None else r"\dots" for i in shown_indices(n)]
+        return (
+            rf"H({facts.args_tex}) = \operatorname{{diag}}\left(" + ", ".join(diagonal) + r"\right)"
+        )
+    rows = [
+        [tex(forms[i, j]) if j in shown else "" for j in range(n)] if i in shown else [""] * n
+        for i in range(n)
+    ]
+    matrix = rf"H({facts.args_tex}) = {matrix_tex(rows)}"
+    if n == 1 or _width_em(matrix) <= MAX_MATRIX_EM:
+        return matrix
+    return _entry_list(facts.args_tex, shown, forms)
+
+
+def _width_em(latex: str) -> float:
+    from symgd.render.mathsvg import width_em
+
+    return width_em(latex, display=True)
+
+
+def _entry_list(args_tex: str, shown: list[int], forms: dict[tuple[int, int], object]) -> str:
+    """``H = (h_ij)`` and one line per distinct entry of the upper triangle (it is symmetric),
+    the zero entries named together."""
+    lines, zeros = [], []
+    for a, i in enumerate(shown):
+        for j in shown[a:]:
+            name = f"h_{{{i + 1}{j + 1}}}" + (f" = h_{{{j + 1}{i + 1}}}" if i != j else "")
+            if forms[i, j] == 0:
+                zeros.append(f"h_{{{i + 1}{j + 1}}}")
+            else:
+                lines.append(rf"{name} &= {elided_tex(forms[i, j], 200)}")
+    if zeros:
+        lines.append(r"\text{all other } h_{ij} &= 0" if lines else r"h_{ij} &= 0")
+    if len(shown) < max(shown) + 1:
+        lines.append(r"&\text{(entries of the first and last variables only)}")
+    return (
+        rf"H({args_tex}) = \left(h_{{ij}}\right),\qquad\begin{{aligned}}"
+        + r" \\ ".join(lines)
+        + r"\end{aligned}"
+    )
 
 
 def _eigen(facts: Facts) -> tuple[str, str]:
     """The eigenvalues of a constant Hessian (exact when short) and what their signs say."""
     window = facts.constant_window
     if window is None:
-        return "", ("The Hessian changes from point to point, so the curvature does too: "
-                    "the eigenvalues below are those at each critical point.")
+        return "", (
+            "The Hessian changes from point to point, so the curvature does too: "
+            "the eigenvalues below are those at each critical point."
+        )
     exact = shown_eigenvalues(window)
-    parts = ([value_tex(v)[0] for v in exact] if exact
-             else [num_tex(v, 5) for v in window.eigenvalues])
-    return (r"\lambda = " + r",\quad ".join(elide(parts, r"\dots")),
-            eigen_sentence(list(window.eigenvalues)))
+    parts = (
+        [value_tex(v)[0] for v in exact] if exact else [num_tex(v, 5) for v in window.eigenvalues]
+    )
+    return (
+        r"\lambda = " + r",\quad ".join(elide(parts, r"\dots")),
+        eigen_sentence(list(window.eigenvalues)),
+    )
 
 
 def _point_rows(facts: Facts) -> list[PointRow]:
     rows = []
     for p in facts.derivation.critical_points[:LISTED_POINTS]:
-        coords = [value_tex(c, 5)[0] if i is not None else r"\dots"
-                  for i, c in zip(shown_indices(facts.n), elide(p.coordinates, 0), strict=True)]
-        eig = ", ".join(value_tex(v, 4)[0] if i is not None else r"\dots"
-                        for i, v in zip(shown_indices(len(p.eigenvalues)),
-                                        elide(p.eigenvalues, 0), strict=True))
-        rows.append(PointRow(point_tex(coords), value_tex(p.value, 5)[0], eig,
-                             p.kind + (" (a whole set)" if p.free else ""),
-                             KIND_TONES.get(p.kind, ""), p.exact))
+        coords = [
+            value_tex(c, 5)[0] if i is not None else r"\dots"
+            for i, c in zip(shown_indices(facts.n), elide(p.coordinates, 0), strict=True)
+        ]
+        eig = ", ".join(
+            value_tex(v, 4)[0] if i is not None else r"\dots"
+            for i, v in zip(shown_indices(len(p.eigenvalues)), elide(p.eigenvalues, 0), strict=True)
+        )
+        rows.append(
+            PointRow(
+                point_tex(coords),
+                value_tex(p.value, 5)[0],
+                eig,
+                p.kind + (" (a whole set)" if p.free else ""),
+                KIND_TONES.get(p.kind, ""),
+                p.exact,
+            )
+        )
     return rows
 
 
@@ -146,6 +221,7 @@ def _convexity(facts: Facts) -> Convexity:
         verdict=verdict,
         reason=sentence(facts.derivation.convexity.reason),
         meaning=convexity_meaning(verdict, bool(facts.minima)),
-        tone="good" if "convex" in verdict and "concave" not in verdict else
-        ("warn" if verdict in ("neither", "unknown") else "bad"),
+        tone="good"
+        if "convex" in verdict and "concave" not in verdict
+        else ("warn" if verdict in ("neither", "unknown") else "bad"),
     )

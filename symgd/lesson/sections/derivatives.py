@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from symgd.lesson.facts import Facts
 from symgd.lesson.view import View
-from symgd.lesson.words import partial_symbol, step_view
-from symgd.render.latex import MAX_SHOWN_ENTRIES, column, elide, tex
+from symgd.lesson.words import partial_symbol
+from symgd.render.latex import MAX_SHOWN_ENTRIES, column, elide, elided_tex, tex
 
 #: with more variables than MAX_SHOWN_ENTRIES, the partial derivatives worked rule by rule
 WORKED_PARTIALS = 2
@@ -47,19 +48,120 @@ def derivatives_section(facts: Facts) -> DerivativesSection:
             latex += f" = {tex(result)}"
         partials.append(Partial(v.name, tex(v), symbol, latex, steps))
     entries = [tex(g) if g is not None else r"\vdots" for g in elide(d.gradient, None)]
-    gradient = (rf"\nabla f({facts.args_tex}) = {column(entries)}" if facts.n > 1
-                else rf"f'({facts.args_tex}) = {entries[0]}")
+    gradient = (
+        rf"\nabla f({facts.args_tex}) = {column(entries)}"
+        if facts.n > 1
+        else rf"f'({facts.args_tex}) = {entries[0]}"
+    )
     return DerivativesSection(tuple(partials), gradient)
 
 
 def _steps(facts: Facts, variable: Any) -> tuple[dict[str, Any] | None, Any]:
     """The rule-by-rule derivation of ∂f/∂variable for the template, and its result."""
-    from symgd.calculus.rules import derivative_steps, steps_latex_items
+    from symgd.calculus.rules import derivative_steps
 
     others = tuple(o for o in facts.variables if o != variable)
     try:
         tree = derivative_steps(facts.problem.expr, variable, others=others)
-        items = steps_latex_items(tree)
+        view = _tree_view(tree)
     except (TypeError, ValueError, RecursionError):  # keep the lesson; show the result only
         return None, None
-    return (step_view(items[0]) if items else None), tree.result
+    return view, tree.result
+
+
+def _tree_view(tree: Any) -> dict[str, Any]:
+    """A step tree for the template: every expression in LaTeX (long ones elided by
+    structure), the explanation as text and formula parts, and the simplification (if any)
+    last, after the rule-by-rule derivation it tidies up."""
+    if tree.rule == "simplify" and tree.substeps:
+        raw = _node_view(tree.substeps[0])
+        before = elided_tex(tree.substeps[0].result, EQUATION_LATEX)
+        after = elided_tex(tree.result, EQUATION_LATEX)
+        simplify = {
+            "rule": tree.title,
+            "explanation": "The result can be written more compactly:",
+            "parts": [{"text": "The result can be written more compactly:", "latex": ""}],
+            "formula_latex": f"{before} = {after}",
+            "general_latex": "",
+            "substeps": [],
+        }
+        raw["substeps"] = [*raw["substeps"], simplify]
+        head = tree.explanation.split(" Simplify:")[0] if " Simplify:" in tree.explanation else ""
+        if head and not raw["explanation"].startswith(head):
+            raw["explanation"] = f"{head} {raw['explanation']}"
+            raw["parts"] = [{"text": f"{head} ", "latex": ""}, *raw["parts"]]
+        return raw
+    return _node_view(tree)
+
+
+#: longest LaTeX of each side of a step's equation before it is elided
+EQUATION_LATEX = 220
+
+
+def _node_view(node: Any) -> dict[str, Any]:
+    from symgd.calculus.step import operator_latex
+
+    op = operator_latex(node.variable, node.partial)
+    equation = (
+        rf"{op}\left[{elided_tex(node.expression, EQUATION_LATEX)}\right] = "
+        f"{elided_tex(node.result, EQUATION_LATEX)}"
+    )
+    return {
+        "rule": node.title,
+        "explanation": node.explanation,
+        "parts": explanation_parts(node),
+        "formula_latex": equation,
+        "general_latex": node.formula_latex,
+        "substeps": [_tree_view(child) for child in node.substeps],
+    }
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_]\w*|\d+")
+
+
+def explanation_parts(node: Any) -> list[dict[str, str]]:
+    """A step's explanation split into text and formulas: every expression the sentence
+    quotes in program syntax (``-3*x**2``, possibly cut with ``…``) becomes LaTeX."""
+    from symgd.calculus.step import quote
+
+    text = node.explanation
+    found: dict[str, str] = {}
+    for expr in _quoted_candidates(node):
+        quoted = quote(expr)
+        if quoted not in found and quoted in text and not _PLAIN_NAME.fullmatch(quoted):
+            found[quoted] = elided_tex(expr)
+    if not found:
+        return [{"text": text, "latex": ""}]
+    pattern = re.compile(
+        r"(?<![\w*.])("
+        + "|".join(re.escape(q) for q in sorted(found, key=len, reverse=True))
+        + r")(?![\w(*])"
+    )
+    parts: list[dict[str, str]] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        parts.append({"text": text[pos : match.start()], "latex": ""})
+        parts.append({"text": "", "latex": found[match.group(1)]})
+        pos = match.end()
+    parts.append({"text": text[pos:], "latex": ""})
+    return [p for p in parts if p["text"] or p["latex"]]
+
+
+def _quoted_candidates(node: Any) -> list[Any]:
+    """Expressions an explanation may quote: the step's own, their parts and, for every
+    product, its factors free of the variable and the rest."""
+    import sympy as sp
+
+    roots = [node.expression, node.result]
+    if node.inner is not None:
+        roots.append(node.inner)
+    roots += [child.result for child in node.substeps]
+    found: list[Any] = []
+    for root in roots:
+        for sub in sp.preorder_traversal(root):
+            found.append(sub)
+            if isinstance(sub, sp.Mul):
+                found.extend(sub.as_independent(node.variable, as_Add=False))
+            if len(found) > 400:
+                return found
+    return found

@@ -9,7 +9,7 @@ from symgd.lesson.facts import Facts
 from symgd.lesson.settings import Settings
 from symgd.lesson.view import View
 from symgd.lesson.words import partial_symbol
-from symgd.render.latex import column, num_tex, point_tex, shown_indices, tex
+from symgd.render.latex import column, num_tex, point_tex, shown_indices, signed_sum, tex
 
 
 @dataclass(frozen=True)
@@ -38,19 +38,32 @@ def differential_section(facts: Facts, s: Settings) -> DifferentialSection:
     d = facts.derivation
     n = facts.n
     shown = shown_indices(n)
-    general = " + ".join(rf"{partial_symbol(facts.variables[i], n)}\,{tex(d.differentials[i])}"
-                         if i is not None else r"\dots" for i in shown)
-    concrete = " + ".join(
-        r"\dots" if i is None else
-        rf"\left({tex(d.gradient[i])}\right) {tex(d.differentials[i])}"
-        if isinstance(d.gradient[i], sp.Add) else
-        rf"{tex(d.gradient[i])}\,{tex(d.differentials[i])}"
+    general = " + ".join(
+        rf"{partial_symbol(facts.variables[i], n)}\,{tex(d.differentials[i])}"
+        if i is not None
+        else r"\dots"
         for i in shown
     )
-    dx = column([tex(d.differentials[i]) if i is not None else r"\vdots" for i in shown]) \
-        if n > 1 else tex(d.differentials[0])
-    grad = column([tex(d.gradient[i]) if i is not None else r"\vdots" for i in shown]) \
-        if n > 1 else tex(d.gradient[0])
+    concrete = signed_sum(
+        [
+            r"\dots"
+            if i is None
+            else rf"\left({tex(d.gradient[i])}\right) {tex(d.differentials[i])}"
+            if isinstance(d.gradient[i], sp.Add)
+            else rf"{tex(d.gradient[i])}\,{tex(d.differentials[i])}"
+            for i in shown
+        ]
+    )
+    dx = (
+        column([tex(d.differentials[i]) if i is not None else r"\vdots" for i in shown])
+        if n > 1
+        else tex(d.differentials[0])
+    )
+    grad = (
+        column([tex(d.gradient[i]) if i is not None else r"\vdots" for i in shown])
+        if n > 1
+        else tex(d.gradient[0])
+    )
     return DifferentialSection(
         step_latex=rf"d\mathbf{{x}} = {point_tex([tex(dv) for dv in d.differentials])}",
         latex=rf"df = {general} = {concrete}",

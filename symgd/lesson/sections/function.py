@@ -43,8 +43,9 @@ def function_section(facts: Facts) -> FunctionSection:
         sentence = f"It has one variable, {names[0]}."
     else:
         listed = ", ".join(names[:-1]) + " and " + names[-1]
-        sentence = (f"It has {facts.n} variables, {listed}, taken in this order in every "
-                    "vector below.")
+        sentence = (
+            f"It has {facts.n} variables, {listed}, taken in this order in every vector below."
+        )
     notes = domain_notes(facts.problem.expr) + list(facts.derivation.notes) + size_notes(facts)
     return FunctionSection(
         source=facts.problem.source,
@@ -61,24 +62,33 @@ def size_notes(facts: Facts) -> list[str]:
     if facts.n <= MAX_SHOWN_ENTRIES:
         return []
     worked = ", ".join(f"∂f/∂{name}" for name in facts.names[:WORKED_PARTIALS])
-    return [f"With {facts.n} variables, vectors and matrices are shown in part: their first "
-            f"{SHOWN_HEAD} and last {SHOWN_TAIL} entries, with ⋮ or … for the "
-            f"{facts.n - SHOWN_HEAD - SHOWN_TAIL} in between (written out in full they "
-            f"would be unreadable). The rule-by-rule working is shown for {worked}; the "
-            "other partial derivatives follow the same rules."]
+    return [
+        f"With {facts.n} variables, vectors and matrices are shown in part: their first "
+        f"{SHOWN_HEAD} and last {SHOWN_TAIL} entries, with ⋮ or … for the "
+        f"{facts.n - SHOWN_HEAD - SHOWN_TAIL} in between (written out in full they "
+        f"would be unreadable). The rule-by-rule working is shown for {worked}; the "
+        "other partial derivatives follow the same rules."
+    ]
 
 
 def settings_items(s: Settings) -> tuple[SettingItem, ...]:
     """The settings table: each value and whether symgd chose it, and why."""
     methods = ", ".join(label(m) for m in s.methods)
     return (
-        SettingItem("Start point", rf"x_0 = {s.start.latex}", "start" in s.defaults,
-                    s.reasons["start"]),
-        SettingItem("Learning rate", rf"\eta = {s.lr.latex}", "lr" in s.defaults,
-                    s.reasons["lr"]),
-        SettingItem("Steps", rf"\text{{at most }} {s.steps}", "steps" in s.defaults,
-                    s.reasons["steps"] + f" Every run also stops as soon as |∇f| < "
-                                         f"{number(TOLERANCE)}."),
-        SettingItem("Optimizers", r"\text{" + methods.replace("'", "’") + "}",
-                    "methods" in s.defaults, s.reasons["methods"]),
+        SettingItem(
+            "Start point", rf"x_0 = {s.start.latex}", "start" in s.defaults, s.reasons["start"]
+        ),
+        SettingItem("Learning rate", rf"\eta = {s.lr.latex}", "lr" in s.defaults, s.reasons["lr"]),
+        SettingItem(
+            "Steps",
+            rf"\text{{at most }} {s.steps}",
+            "steps" in s.defaults,
+            s.reasons["steps"] + f" Every run also stops as soon as |∇f| < {number(TOLERANCE)}.",
+        ),
+        SettingItem(
+            "Optimizers",
+            r"\text{" + methods.replace("'", "’") + "}",
+            "methods" in s.defaults,
+            s.reasons["methods"],
+        ),
     )

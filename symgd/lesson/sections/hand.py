@@ -12,7 +12,15 @@ from symgd.lesson.exact_forms import direction, tidy
 from symgd.lesson.facts import Facts
 from symgd.lesson.settings import Settings
 from symgd.lesson.view import View
-from symgd.render.latex import big_number, column, paren, point_tex, tex, value_tex
+from symgd.render.latex import (
+    big_number,
+    column,
+    equals_tex,
+    paren,
+    point_tex,
+    tex,
+    value_tex,
+)
 
 if TYPE_CHECKING:
     from symgd.calculus.hand_steps import HandStep, HandWalk
@@ -54,12 +62,16 @@ def hand_section(facts: Facts, s: Settings) -> HandSection:
     outside = ""
     if walk.stop == "gradient":
         k = len(walk.steps) + 1
-        outside = (f"The gradient is undefined at x_{k - 1}: that point lies outside "
-                   "the domain of f, so the hand steps stop here.")
+        outside = (
+            f"The gradient is undefined at x_{k - 1}: that point lies outside "
+            "the domain of f, so the hand steps stop here."
+        )
     elif walk.stop == "value" and walk.steps:
-        outside = (f"The step overshot the region where f is defined: f has no real "
-                   f"value at x_{len(walk.steps)}, so the hand steps stop here, and a run with "
-                   "this learning rate leaves the domain the same way.")
+        outside = (
+            f"The step overshot the region where f is defined: f has no real "
+            f"value at x_{len(walk.steps)}, so the hand steps stop here, and a run with "
+            "this learning rate leaves the domain the same way."
+        )
     intro, note = _intro_and_note(s, walk.rounded_from, exact)
     if outside:
         note = outside + " The runs below continue in floating point."
@@ -73,8 +85,7 @@ def _value_after(walk: HandWalk, k: int) -> Any:
 
 def _exact(step: HandStep, walk: HandWalk, k: int) -> bool:
     """True when every number of step ``k`` is shown exactly."""
-    shown = [value_tex(g)[1] for g in step.gradient] + \
-        [value_tex(v)[1] for v in step.next_point]
+    shown = [value_tex(g)[1] for g in step.gradient] + [value_tex(v)[1] for v in step.next_point]
     after = _value_after(walk, k)
     if after is not None:
         shown += [value_tex(step.value, 6)[1], value_tex(after, 6)[1]]
@@ -87,28 +98,62 @@ def _step_view(facts: Facts, s: Settings, walk: HandWalk, k: int) -> HandStepVie
     grad_col = [value_tex(g)[0] for g in step.gradient]
     sub = substituted(facts, step.point) if k == 1 else ""
     nabla = "f'" if facts.n == 1 else r"\nabla f"
-    grad_latex = (rf"{nabla}({xk}) = " + (f"{sub} = " if sub else "") +
-                  (column(grad_col) if facts.n > 1 else grad_col[0]))
+    grad_latex = (
+        rf"{nabla}({xk}) "
+        + (f"= {sub} " if sub else "")
+        + (f"= {column(grad_col)}" if facts.n > 1 else equals_tex(grad_col[0]))
+    )
     old_col = [value_tex(v)[0] for v in step.point]
     new_col = [value_tex(v)[0] for v in step.next_point]
     eta = tex(s.lr.exact)
     if facts.n > 1:
-        update = (rf"x_{{{k}}} = {xk} - \eta\,\nabla f({xk}) = {column(old_col)} - "
-                  rf"{eta} {column(grad_col)} = {column(new_col)}")
+        update = (
+            rf"x_{{{k}}} = {xk} - \eta\,\nabla f({xk}) = {column(old_col)} - "
+            rf"{eta} {column(grad_col)} = {column(new_col)}"
+        )
     else:
-        update = (rf"x_{{{k}}} = {xk} - \eta\, f'({xk}) = {old_col[0]} - {eta} "
-                  rf"\cdot {paren(grad_col[0])} = {new_col[0]}")
+        rounded = any(c.startswith(r"\approx") for c in (old_col[0], grad_col[0]))
+        bare_old, bare_grad = _bare(old_col[0]), _bare(grad_col[0])
+        relation = r"\approx" if rounded else "="
+        update = (
+            rf"x_{{{k}}} = {xk} - \eta\, f'({xk}) {relation} "
+            rf"{bare_old} - {eta} \cdot {paren(bare_grad)} "
+            + (rf"\approx {_bare(new_col[0])}" if rounded else equals_tex(new_col[0]))
+        )
     f_old, f_new = step.value, _value_after(walk, k)
     was = rf"\quad\text{{(was }} {value_tex(f_old, 6)[0]}\text{{)}}"
     if f_new is None:
-        return HandStepView(k, rf"{xk} = {point_tex(old_col)}", grad_latex, update,
-                            f"x_{k} lies outside the domain of f:",
-                            rf"f(x_{{{k}}}) \text{{ is undefined}}" + was)
+        return HandStepView(
+            k,
+            rf"{xk} = {point_tex(old_col)}",
+            grad_latex,
+            update,
+            f"x_{k} lies outside the domain of f:",
+            rf"f(x_{{{k}}}) \text{{ is undefined}}" + was,
+        )
     went = direction(f_old, f_new)
-    comment = (f"f went {went}" + (f", from about {big_number(f_old)} to about "
-                                    f"{big_number(f_new)}" if went != "nowhere" else "") + ":")
-    return HandStepView(k, rf"{xk} = {point_tex(old_col)}", grad_latex, update, comment,
-                        rf"f(x_{{{k}}}) = {value_tex(f_new, 6)[0]}" + was)
+    comment = (
+        f"f went {went}"
+        + (
+            f", from about {big_number(f_old)} to about {big_number(f_new)}"
+            if went != "nowhere"
+            else ""
+        )
+        + ":"
+    )
+    return HandStepView(
+        k,
+        rf"{xk} = {point_tex(old_col)}",
+        grad_latex,
+        update,
+        comment,
+        rf"f(x_{{{k}}}) {equals_tex(value_tex(f_new, 6)[0])}" + was,
+    )
+
+
+def _bare(latex: str) -> str:
+    r"""A value's LaTeX without its leading ``\approx`` (the relation before it says so)."""
+    return latex.removeprefix(r"\approx").strip()
 
 
 def _intro_and_note(s: Settings, rounded_at: int | None, exact: bool) -> tuple[str, str]:
@@ -116,27 +161,36 @@ def _intro_and_note(s: Settings, rounded_at: int | None, exact: bool) -> tuple[s
     if rounded_at is not None:
         from symgd.calculus.exact import DECIMAL_DIGITS, MAX_EXACT_DIGITS
 
-        return (f"With x₀ and η = {eta} exact, the steps start in exact arithmetic; but from "
-                f"step {rounded_at} on the exact fractions would need more than "
-                f"{MAX_EXACT_DIGITS} digits, so those numbers are worked in decimals with "
-                f"{DECIMAL_DIGITS} significant digits instead and shown rounded (≈).",
-                "The runs below continue in floating point.")
+        return (
+            f"With x₀ and η = {eta} exact, the steps start in exact arithmetic; but from "
+            f"step {rounded_at} on the exact fractions would need more than "
+            f"{MAX_EXACT_DIGITS} digits, so those numbers are worked in decimals with "
+            f"{DECIMAL_DIGITS} significant digits instead and shown rounded (≈).",
+            "The runs below continue in floating point.",
+        )
     if exact:
-        return (f"With x₀ and η = {eta} written as exact fractions, every number in the first "
-                "two steps is exact: no rounding has happened yet.",
-                "From here on a computer takes over, in floating point; its first steps agree "
-                "with these to every digit it prints.")
-    return (f"With x₀ and η = {eta} exact, the first two steps can be done in exact "
-            "arithmetic; where an exact value gets too long to read, a decimal (≈) stands in "
-            "for it.", "The runs below continue in floating point.")
+        return (
+            f"With x₀ and η = {eta} written as exact fractions, every number in the first "
+            "two steps is exact: no rounding has happened yet.",
+            "From here on a computer takes over, in floating point; its first steps agree "
+            "with these to every digit it prints.",
+        )
+    return (
+        f"With x₀ and η = {eta} exact, the first two steps can be done in exact "
+        "arithmetic; where an exact value gets too long to read, a decimal (≈) stands in "
+        "for it.",
+        "The runs below continue in floating point.",
+    )
 
 
 def substituted(facts: Facts, point: Sequence[Any]) -> str:
     """The gradient with the start's numbers written in place of the variables."""
     import sympy as sp
 
-    names = {v: (rf"\left({tex(p)}\right)" if (p.is_negative or not p.is_Integer)
-                 else tex(p)) for v, p in zip(facts.variables, point, strict=True)}
+    names = {
+        v: (rf"\left({tex(p)}\right)" if (p.is_negative or not p.is_Integer) else tex(p))
+        for v, p in zip(facts.variables, point, strict=True)
+    }
     entries = []
     for g in facts.derivation.gradient:
         if sp.count_ops(g) > 25:

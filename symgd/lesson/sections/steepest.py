@@ -54,32 +54,41 @@ def steepest_section(facts: Facts, s: Settings) -> SteepestSection:
     grad_entries = [value_tex(v)[0] for v in g0]
     norm_text = short_exact(norm_exact)
     if norm_text is not None and not norm_exact.is_Rational:
-        norm_latex = (rf"\lVert\nabla f(x_0)\rVert = {norm_text} "
-                      rf"\approx {num_tex(norm_float, 5)}")
+        norm_latex = (
+            rf"\lVert\nabla f(x_0)\rVert = {norm_text} "
+            rf"\approx {num_tex(norm_float, 5)}"
+        )
     elif norm_text is not None:
         norm_latex = rf"\lVert\nabla f(x_0)\rVert = {norm_text}"
     else:
         norm_latex = rf"\lVert\nabla f(x_0)\rVert \approx {num_tex(norm_float, 5)}"
     nl = norm_text if norm_text is not None else num_tex(norm_float, 5)
-    against = (rf"-\lVert\nabla f\rVert = -{nl}" if norm_text is None or len(nl) < 20
-               else rf"-\lVert\nabla f\rVert \approx {num_tex(-norm_float, 5)}")
-    rows = (DirectionRow("along ∇f", 0, rf"+\lVert\nabla f\rVert = {nl}"),
-            DirectionRow("across ∇f", 90, "0"),
-            DirectionRow("against ∇f", 180, against))
+    against = (
+        rf"-\lVert\nabla f\rVert = -{nl}"
+        if norm_text is None or len(nl) < 20
+        else rf"-\lVert\nabla f\rVert \approx {num_tex(-norm_float, 5)}"
+    )
+    rows = (
+        DirectionRow("along ∇f", 0, rf"+\lVert\nabla f\rVert = {nl}"),
+        DirectionRow("across ∇f", 90, "0"),
+        DirectionRow("against ∇f", 180, against),
+    )
     stationary = None
     direction = ""
     if norm_float < 1e-12:
-        stationary = ("The gradient is zero at this start point, so every direction gives "
-                      "a rate of change of zero to first order: there is no steepest "
-                      "direction, and gradient descent would not move.")
+        stationary = (
+            "The gradient is zero at this start point, so every direction gives "
+            "a rate of change of zero to first order: there is no steepest "
+            "direction, and gradient descent would not move."
+        )
     else:
         direction = _direction_latex(facts.n, g0, numeric, norm_exact)
     return SteepestSection(
         cos_latex=r"df = \nabla f \cdot d\mathbf{x} = \lVert\nabla f\rVert\,"
-                  r"\lVert d\mathbf{x}\rVert \cos\theta",
+        r"\lVert d\mathbf{x}\rVert \cos\theta",
         point_latex=rf"x_0 = {s.start.latex}",
         gradient_latex=r"\nabla f(x_0) = "
-                       + (column(grad_entries) if facts.n > 1 else grad_entries[0]),
+        + (column(grad_entries) if facts.n > 1 else grad_entries[0]),
         norm_latex=norm_latex,
         norm=norm_float,
         rows=rows,
@@ -87,12 +96,17 @@ def steepest_section(facts: Facts, s: Settings) -> SteepestSection:
         stationary=stationary,
         direction_latex=direction,
         figure=Pending("steepest"),
-        caption=(f"The rate of change of f at the start point, per unit step, for a step "
-                 f"at angle θ to the gradient: ‖∇f(x₀)‖ cos θ with ‖∇f(x₀)‖ ≈ "
-                 f"{number(norm_float, 4)}. It is largest at 0°, zero at 90° and most negative "
-                 f"at 180°."),
-        figures={"steepest": plots.FigureJob(
-            "directional_figure", {"grad_norm": norm_float, "name": "fig-dir"})},
+        caption=(
+            f"The rate of change of f at the start point, per unit step, for a step "
+            f"at angle θ to the gradient: ‖∇f(x₀)‖ cos θ with ‖∇f(x₀)‖ ≈ "
+            f"{number(norm_float, 4)}. It is largest at 0°, zero at 90° and most negative "
+            f"at 180°."
+        ),
+        figures={
+            "steepest": plots.FigureJob(
+                "directional_figure", {"grad_norm": norm_float, "name": "fig-dir"}
+            )
+        },
     )
 
 
@@ -100,8 +114,9 @@ def _direction_latex(n: int, g0: list[Any], numeric: list[float], norm_exact: An
     """The unit direction of steepest descent, −∇f/‖∇f‖, in LaTeX."""
     if n == 1:
         sign = "-" if numeric[0] > 0 else "+"
-        return (rf"-\frac{{\nabla f(x_0)}}{{\lVert\nabla f(x_0)\rVert}} = "
-                rf"{sign}1 \quad \text{{(move {'left' if sign == '-' else 'right'})}}")
+        return (
+            rf"-\frac{{\nabla f(x_0)}}{{\lVert\nabla f(x_0)\rVert}} = "
+            rf"{sign}1 \quad \text{{(move {'left' if sign == '-' else 'right'})}}"
+        )
     entries = [value_tex(tidy(-v / norm_exact), 3)[0] for v in g0]
-    return (r"\mathbf{u} = -\frac{\nabla f(x_0)}{\lVert\nabla f(x_0)\rVert} = "
-            + column(entries))
+    return r"\mathbf{u} = -\frac{\nabla f(x_0)}{\lVert\nabla f(x_0)\rVert} = " + column(entries)
