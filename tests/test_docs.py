@@ -9,6 +9,7 @@ import html
 import importlib
 import importlib.metadata
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -128,9 +129,14 @@ def pdoc_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]
     import pdoc  # in the test extra
 
     out = tmp_path_factory.mktemp("pdoc")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pdoc.pdoc("symgd", output_directory=out)
+    here = Path.cwd()
+    os.chdir(out)  # away from a source checkout, where pdoc would ask which symgd is meant
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pdoc.pdoc("symgd", output_directory=out)
+    finally:
+        os.chdir(here)
     said = sorted({str(warning.message) for warning in caught})
     return (out / "symgd.html").read_text(encoding="utf-8"), said
 

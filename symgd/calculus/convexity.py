@@ -62,7 +62,9 @@ def _judge_kinked(problem: Problem, hessian: sp.Matrix) -> Convexity:
         return by_rules
     form = piecewise_form(problem.expr, xs)
     if form is None:
-        return by_rules or Convexity(
+        # curvature of both signs where f is smooth rules out convex and concave, kinks or not
+        witness = by_rules or _sign_witness(problem, hessian, off_kinks=True)
+        return witness or Convexity(
             "unknown",
             "f has kinks that are not abs, relu, max or min of affine expressions; "
             "the Hessian does not see them, so symgd cannot tell.",
@@ -198,13 +200,16 @@ def _join(items: Any) -> str:
     return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
-def _sign_witness(problem: Problem, hessian: sp.Matrix) -> Convexity | None:
+def _sign_witness(
+    problem: Problem, hessian: sp.Matrix, *, off_kinks: bool = False
+) -> Convexity | None:
     """Sample the Hessian; a point with mixed-sign eigenvalues, or curvature of both signs
-    at two points, proves the function is neither convex nor concave."""
+    at two points, proves the function is neither convex nor concave. ``off_kinks``: only
+    random points (almost surely off the kinks, where the Hessian means what it says)."""
     xs = problem.variables
     n = len(xs)
     hessian_at = hessian_function(xs, hessian)
-    per_axis = {1: 9, 2: 5, 3: 5}.get(n, 3 if n <= 6 else 0)
+    per_axis = 0 if off_kinks else {1: 9, 2: 5, 3: 5}.get(n, 3 if n <= 6 else 0)
     axis = np.arange(per_axis) - per_axis // 2 if per_axis else np.zeros(0)
     samples = [np.array(list(itertools.product(axis, repeat=n)), dtype=float)] if per_axis else []
     samples.append(np.random.default_rng(1).uniform(-3, 3, size=(300, n)))

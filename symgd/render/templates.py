@@ -67,7 +67,7 @@ def templates_path(templates_dir: str | Path | None = None) -> Path:
             return candidate
     except (ModuleNotFoundError, TypeError):
         pass
-    source = Path(__file__).resolve().parent.parent / "templates"
+    source = Path(__file__).resolve().parents[2] / "templates"  # a source checkout
     if (source / LESSON_TEMPLATE).is_file():
         return source
     raise FileNotFoundError("symgd's templates are missing from this installation")
