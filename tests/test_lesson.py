@@ -111,7 +111,9 @@ def test_saddle_summary_says_unbounded_and_names_the_direction(saddle: Lesson) -
 
 def test_diverged_runs_show_words_not_overflow(saddle: Lesson) -> None:
     gd = next(row for row in saddle.context["runs"]["table"] if row["method"] == "gd")
-    assert gd["outcome"] == "diverged"
+    # f falls without bound (its facts say so): the badge names that, not a bad η
+    assert gd["outcome"] == "f unbounded below" and gd["tone"] == "bad"
+    assert saddle.trajectories[0].status.value == "diverged"
     assert "ran away" in gd["point_latex"]
     assert "without bound" in gd["f_text"]
     assert "e+" not in json.dumps(saddle.context["runs"]["table"])

@@ -105,16 +105,39 @@ def default_start(facts: Facts) -> tuple[tuple[Any, ...], str]:
             continue
         if any(max(abs(a - b) for a, b in zip(point, k, strict=True)) < 0.25 for k in known):
             continue
+        if not facts.smooth and on_a_kink(facts, point):
+            continue
         shown = floats_plain(point)
         return tuple(sp.sympify(c) for c in candidate), (
             f"The first of symgd's simple candidate points where f and ∇f are defined and "
             f"the gradient is not zero (|∇f| ≈ {number(norm, 3)}); {shown} is not a critical "
-            "point, so descent has somewhere to go, and the figures are drawn around it."
+            "point" + ("" if facts.smooth else " and not on a kink of f") + ", so descent has "
+            "somewhere to go, and the figures are drawn around it."
         )
     raise InputError(
         "symgd could not find a start point where f and its gradient are "
         "defined and the gradient is not zero; give one with --start"
     )
+
+
+def on_a_kink(facts: Facts, point: Sequence[float]) -> bool:
+    """True when ∇f jumps at ``point`` (it lies on a kink of abs, relu, max, ...): the one-sided
+    gradients a small step either side along some axis differ."""
+    import numpy as np
+
+    x = np.asarray(point, dtype=float)
+    for i in range(facts.n):
+        h = np.zeros_like(x)
+        h[i] = 1e-7 * max(1.0, abs(float(x[i])))
+        left, right = facts.grad_at(list(x - h)), facts.grad_at(list(x + h))
+        scale = 1.0 + float(np.abs(facts.grad_at(list(x))).max())
+        if (
+            np.isfinite(left).all()
+            and np.isfinite(right).all()
+            and float(np.abs(right - left).max()) > 1e-4 * scale
+        ):
+            return True
+    return False
 
 
 def _start_candidates(n: int) -> list[tuple[Any, ...]]:
@@ -149,15 +172,18 @@ def steepest_window(facts: Facts, point: Sequence[Any]) -> RateWindow | None:
 def default_lr(facts: Facts, point: Sequence[Any]) -> tuple[sp.Rational, str]:
     """A round learning rate below half of 1/λ_max, and why."""
     window = steepest_window(facts, point)
-    where = (
-        "everywhere"
-        if facts.derivation.hessian_is_constant
-        else "at the start point and at the minima"
-    )
+    minima = "at the minima" if len(facts.minima) > 1 else "at the minimum"
+    if facts.derivation.hessian_is_constant and facts.smooth:
+        where = "everywhere"
+    elif facts.minima:
+        where = f"at the start point and {minima}"
+    else:
+        where = "at the start point (symgd found no minimum of f)"
     if window is None or window.monotone_below is None or window.stable_below is None:
+        places = f"at the start point or {minima}" if facts.minima else "at the start point"
         return exact_number(0.1), (
-            "The Hessian has no positive eigenvalue at the start point or at a minimum, so "
-            "curvature suggests no step size; 1/10 is a common first try."
+            f"The Hessian has no positive eigenvalue {places}, so curvature suggests no step "
+            "size; 1/10 is a common first try."
         )
     rate = min(_nice_below(window.monotone_below / 2), 1.0)
     exact = exact_number(rate)

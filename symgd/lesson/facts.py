@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
     from symgd.calculus.curvature import RateWindow
     from symgd.calculus.derivation import Derivation
+    from symgd.calculus.facts import Facts as FunctionFacts
+    from symgd.calculus.facts import PointNature
+    from symgd.calculus.kink_points import KinkPoint
     from symgd.calculus.points import CriticalPoint
     from symgd.expr.batch import Compiled
     from symgd.expr.problem import Problem
@@ -118,6 +121,109 @@ class Facts:
                 best, best_distance = p, distance / scale
         return best
 
+    # -- the function's facts (symgd.calculus.facts), read from this one place ---------------
+
+    @property
+    def known(self) -> FunctionFacts | None:
+        """The facts the derivation worked out (None when f was not analysed)."""
+        return self.derivation.facts
+
+    @property
+    def smooth(self) -> bool:
+        """True when f has no kink (abs, relu, leaky_relu, max, min)."""
+        if self.known is not None:
+            return self.known.smooth
+        return not self.problem.expr.has(*_kink_functions())
+
+    @property
+    def bounded_below(self) -> bool | None:
+        """True when shown bounded below, False when a direction of descent to −∞ was found,
+        None when symgd cannot tell."""
+        return None if self.known is None else self.known.bounded_below
+
+    @property
+    def critical_set(self) -> str:
+        """``complete``, ``incomplete`` or ``infinite``."""
+        if self.known is not None:
+            return self.known.critical_set
+        return "complete" if self.derivation.critical_points_complete else "incomplete"
+
+    @property
+    def convexity(self) -> str:
+        """The convexity verdict (``convex``, ``strictly convex``, ..., ``unknown``)."""
+        if self.known is not None:
+            return self.known.convexity
+        return self.derivation.convexity.verdict
+
+    @property
+    def convex(self) -> bool:
+        """True when f was shown convex."""
+        return self.convexity in ("convex", "strictly convex")
+
+    @property
+    def kink_points(self) -> tuple[KinkPoint, ...]:
+        """Points on a kink where 0 is a generalised gradient."""
+        return () if self.known is None else self.known.kink_points
+
+    def all_minima(self) -> list[tuple[float, ...]]:
+        """Every minimum known, as floats: those the Hessian shows, the degenerate critical
+        points a higher-order test showed to be minima, and those on a kink."""
+        points = [p.as_floats() for p in self.minima]
+        for p in self.isolated:
+            if p.kind == "degenerate":
+                nature = self.nature_near(p.as_floats())
+                if nature is not None and nature.kind == "minimum":
+                    points.append(p.as_floats())
+        for k in self.kink_points:
+            if k.kind == "minimum":
+                try:
+                    points.append(tuple(float(c) for c in k.coordinates))
+                except (TypeError, ValueError):
+                    continue
+        return points
+
+    def kink_point_near(self, x: Any, tolerance: float = 1e-6) -> KinkPoint | None:
+        """The kink point within ``tolerance`` (relative) of ``x``, if any."""
+        for k in self.kink_points:
+            try:
+                coords = [float(c) for c in k.coordinates]
+            except (TypeError, ValueError):
+                continue
+            scale = max(1.0, max(abs(c) for c in coords))
+            if max(abs(a - float(b)) for a, b in zip(coords, x, strict=True)) <= tolerance * scale:
+                return k
+        return None
+
+    def nature_near(self, x: Any, tolerance: float = 1e-3) -> PointNature | None:
+        """What a degenerate critical point near ``x`` turned out to be, if it was decided."""
+        if self.known is None:
+            return None
+        for d in self.known.degenerate_points:
+            try:
+                coords = [float(c) for c in d.coordinates]
+            except (TypeError, ValueError):
+                continue
+            scale = max(1.0, max(abs(c) for c in coords))
+            if max(abs(a - float(b)) for a, b in zip(coords, x, strict=True)) <= tolerance * scale:
+                return d
+        return None
+
+    def count_of_minima(self, count: int, where: str = "") -> str:
+        """``f has 4 minima`` only when the critical set is complete; otherwise what is known:
+        ``f has infinitely many minima; 6 of them lie in the picture`` or ``6 minima lie in the
+        search box``. ``where`` names the region counted in (default: symgd's search box)."""
+        noun = "minimum" if count == 1 else "minima"
+        if self.critical_set == "complete":
+            return f"f has {count} {noun}"
+        place = where or "the box symgd searched"
+        verb = "lies" if count == 1 else "lie"
+        if self.critical_set == "infinite":
+            return f"f has infinitely many minima; {count} of them {verb} in {place}"
+        return (
+            f"{count} {noun} {verb} in {place} (symgd's list of critical points may be "
+            "incomplete, so there may be others)"
+        )
+
     def is_quadratic(self) -> bool:
         """True when f is a polynomial of degree at most 2."""
         import sympy as sp
@@ -126,6 +232,14 @@ class Facts:
         if not expr.is_polynomial(*self.variables):
             return False
         return bool(sp.Poly(expr, *self.variables).total_degree() <= 2)
+
+
+def _kink_functions() -> tuple[Any, ...]:
+    import sympy as sp
+
+    from symgd.expr.activations import leaky_relu, relu
+
+    return (sp.Abs, relu, leaky_relu, sp.Max, sp.Min)
 
 
 def shown_eigenvalues(window: RateWindow | None) -> tuple[Any, ...] | None:

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 #: learning rates of the learning-rate panel, as multiples of 1/λ_max
 REGIME_FACTORS = (0.8, 1.2, 2.4)
-#: steps of each panel run
+#: steps of each panel run shown in the table and the figure
 PANEL_STEPS = 30
+#: steps each panel run is continued for, to see where it ends (its badge)
+PANEL_OUTCOME_STEPS = 400
 #: what the quadratic model predicts for the three rates, in order
 PREDICTED = ("monotone", "oscillating", "divergent")
 
@@ -32,10 +34,19 @@ class PanelRun:
 
     rate: float
     expected: str
+    #: the run, continued for :data:`PANEL_OUTCOME_STEPS` steps to see where it ends
     run: Trajectory
+    #: what the run did: ``monotone``, ``oscillating`` (a zig-zag that converges), ``divergent``,
+    #: ``2-cycle``, ... read from its outcome, never contradicting it
     observed: str
-    #: the distance to the reference along v_max per step (f itself when ``relative``)
+    #: the distance to the reference along v_max per step (f itself when ``relative``), for the
+    #: first :data:`PANEL_STEPS` steps
     signal: np.ndarray = field(repr=False)
+
+    @property
+    def shown(self) -> slice:
+        """The iterates the table and the figure show."""
+        return slice(0, PANEL_STEPS + 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +56,8 @@ class RatePanel:
     reference: list[float]
     #: ``at the minimum (1, 2) that gradient descent reached``
     where: str
+    #: True when the reference is a minimum of f (the run's target)
+    at_minimum: bool
     window: RateWindow
     #: no minimum and a varying Hessian: the rates are multiples of the lesson's η
     relative: bool
@@ -64,27 +77,39 @@ class RatePanel:
         return top is not None and top > 0 and not self.relative
 
 
-def reference_point(facts: Facts, gd: Trajectory, start: list[float]) -> tuple[list[float], str]:
-    """Where the curvature is read for the learning-rate panel."""
-    if gd.status.value == "converged":
-        target = facts.nearest_point(gd.xs[-1])
-        if target is not None:
-            return list(target.as_floats()), (
-                f"at the {target.kind} {floats_plain(target.as_floats())} that gradient "
-                "descent reached"
-            )
-        return [float(v) for v in gd.xs[-1]], "at the point gradient descent reached"
+def reference_point(
+    facts: Facts, gd: Trajectory, start: list[float]
+) -> tuple[list[float], str, bool]:
+    """Where the curvature is read for the learning-rate panel: the minimum gradient descent
+    reached or was heading for; for a constant Hessian without a minimum the critical point
+    nearest the start (the curvature is the same everywhere); else the start. The flag is True
+    when the point is a minimum."""
+    from symgd.lesson.endings import heading_for, outcome_of, succeeded
+
+    target = heading_for(facts, gd)
+    if target is not None:
+        if succeeded(gd):
+            verb = "that gradient descent reached"
+        elif outcome_of(gd) in ("diverged", "unbounded", "domain"):
+            verb = "nearest the start of gradient descent"
+        else:
+            verb = "that gradient descent was heading for"
+        return list(target), f"at the minimum {floats_plain(target)} {verb}", True
     points = facts.isolated
-    if points:
+    if points and facts.derivation.hessian_is_constant:
         nearest = min(
             points,
             key=lambda p: sum((a - b) ** 2 for a, b in zip(p.as_floats(), start, strict=True)),
         )
-        return list(nearest.as_floats()), (
-            f"at the {nearest.kind} {floats_plain(nearest.as_floats())}, the critical "
-            "point nearest the start"
+        return (
+            list(nearest.as_floats()),
+            (
+                f"at the {nearest.kind} {floats_plain(nearest.as_floats())}, the critical "
+                "point nearest the start"
+            ),
+            False,
         )
-    return start, "at the start point"
+    return start, "at the start point", False
 
 
 def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
@@ -95,9 +120,9 @@ def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
     from symgd.numeric.runner import descend
 
     start = list(s.start.floats)
-    reference, where = reference_point(facts, gd, start)
+    reference, where, at_minimum = reference_point(facts, gd, start)
     window = facts.window_at(reference, where, vectors=True)
-    relative = not facts.minima and not facts.derivation.hessian_is_constant
+    relative = not at_minimum and not facts.derivation.hessian_is_constant
     top = window.lambda_max
     if top is None or not top > 0 or relative:
         rates = [s.lr.value * m for m in (0.5, 1.0, 2.0)]
@@ -122,6 +147,7 @@ def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
         and positive
         and not relative
         and not facts.derivation.hessian_is_constant
+        and at_minimum
         and facts.nearest_point(reference) is not None
     )
     panel_start, local_region = start, None
@@ -134,16 +160,48 @@ def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
             panel_start,
             method="gd",
             lr=rate,
-            steps=PANEL_STEPS,
+            steps=PANEL_OUTCOME_STEPS,
             backend="numpy",
             tol=TOLERANCE,
         )
-        observed = classify_along(run, reference, direction, along_only=saddle or local)
-        signal = run.fs if relative else (run.xs - np.asarray(reference)) @ direction
+        along = classify_along(run, reference, direction, along_only=saddle or local)
+        observed = along if saddle else observed_regime(along, run)
+        head = slice(0, PANEL_STEPS + 1)
+        signal = run.fs[head] if relative else (run.xs[head] - np.asarray(reference)) @ direction
         runs.append(PanelRun(rate, label, run, observed, signal))
     return RatePanel(
-        reference, where, window, relative, saddle, local, panel_start, local_region, tuple(runs)
+        reference,
+        where,
+        at_minimum,
+        window,
+        relative,
+        saddle,
+        local,
+        panel_start,
+        local_region,
+        tuple(runs),
     )
+
+
+def observed_regime(along: str, run: Trajectory) -> str:
+    """The panel badge of a run: the shape of its path (``along``: monotone, oscillating,
+    divergent) where that agrees with how the run ended, else how it ended."""
+    from symgd.lesson.endings import outcome_of, succeeded
+
+    outcome = outcome_of(run)
+    if succeeded(run):
+        return "oscillating" if along == "oscillating" else "monotone"
+    if outcome in ("diverged", "unbounded"):
+        return "divergent"
+    if outcome == "cycle":
+        return f"{run.cycle_period or 2}-cycle"
+    if outcome == "domain":
+        return "left the domain"
+    if outcome in ("saddle", "maximum", "degenerate", "flat"):
+        return f"stopped: {outcome}"
+    if along == "divergent":
+        return "growing"
+    return f"{along}, still moving"
 
 
 def _near(

@@ -10,6 +10,7 @@ from symgd.lesson.pipeline import settings_values
 
 if TYPE_CHECKING:
     from symgd.lesson.page import Lesson
+    from symgd.numeric.results import Trajectory
 
 
 def lesson_json(lesson: Lesson, path: Path) -> dict[str, Any]:
@@ -17,21 +18,38 @@ def lesson_json(lesson: Lesson, path: Path) -> dict[str, Any]:
     worked = lesson.worked
     if worked is None:
         raise ValueError("this lesson was not worked out by symgd.explain")
-    return {
+    payload: dict[str, Any] = {
         "report": str(path),
         "expression": worked.facts.problem.source,
         "variables": list(worked.facts.names),
         **settings_values(worked.settings),
-        "runs": [
-            {
-                "method": run.method,
-                "lr": run.lr,
-                "status": run.status.value,
-                "steps": run.steps,
-                "final": [float(v) for v in run.xs[-1]],
-                "f": float(run.fs[-1]),
-                "grad_norm": float(run.grad_norms[-1]),
-            }
-            for run in worked.runs.runs
-        ],
+        "runs": [_run_json(run) for run in worked.runs.runs],
     }
+    known = worked.facts.known
+    if known is not None:
+        from symgd.calculus.facts import facts_to_json
+
+        payload["facts"] = facts_to_json(known, worked.facts.names)
+    return payload
+
+
+def _run_json(run: Trajectory) -> dict[str, Any]:
+    """One run: why it stopped (``status``), what it reached (``outcome``, with
+    ``cycle_period`` for a cycle) and where."""
+    from symgd.lesson.endings import outcome_of
+
+    entry: dict[str, Any] = {
+        "method": run.method,
+        "lr": run.lr,
+        "status": run.status.value,
+        "outcome": outcome_of(run),
+    }
+    if run.cycle_period:
+        entry["cycle_period"] = run.cycle_period
+    entry.update(
+        steps=run.steps,
+        final=[float(v) for v in run.xs[-1]],
+        f=float(run.fs[-1]),
+        grad_norm=float(run.grad_norms[-1]),
+    )
+    return entry

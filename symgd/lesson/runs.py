@@ -15,7 +15,6 @@ from symgd.render.latex import floats_plain
 if TYPE_CHECKING:
     import numpy as np
 
-    from symgd.calculus.points import CriticalPoint
     from symgd.lesson.facts import Facts
     from symgd.numeric.results import Trajectory
 
@@ -29,18 +28,27 @@ BASIN_GRID = 41
 
 @dataclass(frozen=True, eq=False)
 class Basins:
-    """Which minimum gradient descent reaches from each start on a grid."""
+    """Which minimum gradient descent ends at from each start on a grid (read from each run's
+    outcome, not from the distance to a list of minima)."""
 
-    minima: tuple[CriticalPoint, ...]
-    #: index of the minimum reached from each grid start (−1: none)
+    #: the minima the picture colours: those symgd knows, then any the grid runs ended at
+    minima: tuple[tuple[float, ...], ...]
+    #: index of the minimum each grid start ended at (−1: the run ended at no minimum)
     labels: np.ndarray = field(repr=False)
-    #: the minimum the lesson's first run reached, if it converged to one
-    reached: CriticalPoint | None
+    #: the minimum the lesson's gradient-descent run reached, if it reached one
+    reached: tuple[float, ...] | None
+    #: the step budget of each grid run
+    steps: int = 0
+    #: True when the minima are counted in the picture (the list of f's minima is not
+    #: known to be complete)
+    in_view: bool = False
+    #: what the runs that ended at no minimum did, in words (``12% still moving``)
+    elsewhere: str = ""
 
     @property
     def names(self) -> list[str]:
         """``minimum (a, b)`` for each minimum."""
-        return ["minimum " + floats_plain(m.as_floats(), 3) for m in self.minima]
+        return ["minimum " + floats_plain(m, 3) for m in self.minima]
 
     @property
     def shares(self) -> list[float]:
@@ -83,7 +91,7 @@ def run_lesson(facts: Facts, chosen: Chosen) -> Runs:
         surface,
         tuple(_markers(facts, region, s.start.floats)),
         tuple(_path_data(r, i) for i, r in enumerate(runs)),
-        _basins(facts, s, runs[0] if runs else None, region),
+        _basins(facts, s, main, region),
     )
 
 
@@ -176,42 +184,101 @@ def _path_data(run: Trajectory, index: int) -> Any:
     )
 
 
+#: most steps of each basin grid run, and fewest
+BASIN_STEPS = (500, 3000)
+
+
 def _basins(facts: Facts, s: Settings, run: Trajectory | None, region: Any) -> Basins | None:
-    """For two variables and several minima: which minimum descent reaches from each start
-    on a grid (one batch run)."""
+    """For two variables and several minima: where descent from each start on a grid ends
+    (one batch run), each start coloured by the minimum its outcome says it reached."""
     import numpy as np
 
     from symgd.numeric.runner import descend
 
-    minima = facts.minima
-    if facts.n != 2 or len(minima) < 2:
-        return None
+    known = [tuple(float(c) for c in m) for m in facts.all_minima()]
+    continuum = facts.critical_set == "infinite" and not (facts.known and facts.known.periodic)
+    if facts.n != 2 or len(known) < 2 or continuum:
+        return None  # one minimum, or a whole line or region of them: no basins to tell apart
     gx, gy = np.meshgrid(
         np.linspace(region.lo[0], region.hi[0], BASIN_GRID),
         np.linspace(region.lo[1], region.hi[1], BASIN_GRID),
     )
     starts = np.column_stack([gx.ravel(), gy.ravel()])
+    steps = min(max(s.steps, BASIN_STEPS[0]), BASIN_STEPS[1])
     batch = descend(
         facts.problem,
         starts,
         method="gd",
         lr=s.lr.value,
-        steps=min(s.steps, 3000),
+        steps=steps,
         tol=1e-6,
         keep_path=False,
     )
     finals = batch.xs[-1]
-    coords = np.array([m.as_floats() for m in minima])
-    distance = np.abs(finals[:, None, :] - coords[None, :, :]).max(axis=2)
-    nearest = distance.argmin(axis=1)
-    close = (
-        distance[np.arange(len(finals)), nearest]
-        < 1e-2 * np.maximum(1.0, np.abs(coords).max(axis=1))[nearest]
+    outcomes = [o.value for o in batch.row_outcomes()] or ["unfinished"] * len(finals)
+    minima = list(known)
+    labels = np.full(len(finals), -1)
+    for i, (point, outcome) in enumerate(zip(finals, outcomes, strict=True)):
+        nature = facts.nature_near(point) if outcome == "degenerate" else None
+        if outcome == "minimum" or (nature is not None and nature.kind == "minimum"):
+            labels[i] = _minimum_index(minima, point)
+    if facts.critical_set != "complete":
+        minima, labels = _in_view(minima, labels, region)
+    if len(minima) < 2 or not (labels >= 0).any():
+        return None
+    reached = None
+    if run is not None and run.outcome is not None and run.outcome.value == "minimum":
+        reached = minima[_minimum_index(minima, run.xs[-1])] if minima else None
+    return Basins(
+        tuple(minima),
+        labels.reshape(gx.shape),
+        reached,
+        steps,
+        in_view=facts.critical_set != "complete",
+        elsewhere=_elsewhere([o for o, label in zip(outcomes, labels, strict=True) if label < 0]),
     )
-    labels = np.where(close, nearest, -1).reshape(gx.shape)
-    reached = (
-        facts.nearest_point(run.xs[-1])
-        if run is not None and run.status.value == "converged"
-        else None
-    )
-    return Basins(minima, labels, reached)
+
+
+def _minimum_index(minima: list[tuple[float, ...]], point: Any) -> int:
+    """The index of the known minimum at ``point``, adding it to ``minima`` when it is new."""
+    import numpy as np
+
+    p = np.asarray(point, dtype=float)
+    for i, m in enumerate(minima):
+        if np.abs(p - np.asarray(m)).max() < 1e-2 * max(1.0, float(np.abs(m).max())):
+            return i
+    minima.append(tuple(float(v) + 0.0 for v in np.round(p, 6)))
+    return len(minima) - 1
+
+
+def _in_view(minima: list[tuple[float, ...]], labels: Any, region: Any) -> tuple[Any, Any]:
+    """Only the minima in the picture or reached from it (their labels renumbered)."""
+    import numpy as np
+
+    keep = [i for i, m in enumerate(minima) if region.contains(m) or (labels == i).any()]
+    mapping = np.full(len(minima) + 1, -1)
+    for new, old in enumerate(keep):
+        mapping[old] = new
+    return [minima[i] for i in keep], mapping[labels]
+
+
+def _elsewhere(outcomes: list[str]) -> str:
+    """``70% still moving, 30% at a saddle`` for the starts whose run reached no minimum."""
+    words = {
+        "unfinished": "still moving",
+        "cycle": "in a cycle",
+        "saddle": "at a saddle",
+        "maximum": "at a maximum",
+        "degenerate": "at a degenerate point",
+        "flat": "on a flat stretch",
+        "unbounded": "falling without a lower bound found",
+        "diverged": "ran away",
+        "domain": "left the domain",
+    }
+    if not outcomes:
+        return ""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o] = counts.get(o, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{words.get(o, o)}: {c / len(outcomes):.0%}" for o, c in ranked)

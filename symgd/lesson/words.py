@@ -170,12 +170,20 @@ def partial_symbol(variable: Any, n: int) -> str:
 
 
 def regime_detail(run: Any) -> str:
-    """How a learning-rate panel run ended, in a few words."""
-    status = run.status.value
-    if status == "converged":
+    """How a learning-rate panel run ended, in a few words (from its outcome)."""
+    from symgd.lesson.endings import outcome_of, succeeded
+
+    outcome = outcome_of(run)
+    if succeeded(run):
         return f"converged in {run.steps} steps"
-    if status == "diverged":
+    if outcome == "cycle":
+        return f"repeats every {run.cycle_period or 2} steps; it never settles"
+    if outcome == "unbounded":
+        return f"found no lower bound on f (past −10¹² at step {run.diverged_at})"
+    if outcome == "diverged":
         return f"ran away at step {run.diverged_at}"
-    if status == "domain":
+    if outcome == "domain":
         return f"left the domain of f at step {run.domain_at}"
-    return f"|∇f| ≈ {number(float(run.grad_norms[-1]), 2)} after {run.steps} steps"
+    if outcome in ("saddle", "maximum", "degenerate", "flat"):
+        return f"stopped after {run.steps} steps ({outcome})"
+    return f"still moving after {run.steps} steps (|∇f| ≈ {number(float(run.grad_norms[-1]), 2)})"

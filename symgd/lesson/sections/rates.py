@@ -7,16 +7,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symgd.lesson.facts import Facts, shown_eigenvalues
-from symgd.lesson.panel import PREDICTED, PanelRun, RatePanel
+from symgd.lesson.panel import (
+    PANEL_OUTCOME_STEPS,
+    PANEL_STEPS,
+    PREDICTED,
+    PanelRun,
+    RatePanel,
+)
 from symgd.lesson.runs import Runs
 from symgd.lesson.view import OFF_PAGE, View
 from symgd.lesson.words import regime_detail
-from symgd.render.latex import eq_tex, num_tex, number, short_exact
+from symgd.render.latex import eq_tex, floats_plain, num_tex, number, short_exact
 from symgd.render.worker import Pending
 
 #: the colours of the three panel runs
 PANEL_COLOURS = ("#0072B2", "#E69F00", "#D55E00")
-TONES = {"monotone": "good", "oscillating": "warn", "divergent": "bad"}
+TONES = {
+    "monotone": "good",
+    "oscillating": "warn",
+    "divergent": "bad",
+    "growing": "bad",
+    "left the domain": "bad",
+}
+#: the tolerance ε of the step-count estimate: the distance to the minimum shrinks 10⁶-fold
+STEP_COUNT_EPSILON = 1e-6
 
 
 @dataclass(frozen=True)
@@ -47,85 +61,164 @@ class RatesSection(View):
 
 def rates_section(facts: Facts, runs: Runs, panel: RatePanel) -> RatesSection:
     """Section 8."""
-    intro, bound_latex, text = _bounds(facts, panel)
+    intro, bound_latex, text = _bounds(facts, panel, runs)
     regimes = tuple(_regime_row(panel, p) for p in panel.runs)
     if bound_latex and not panel.saddle:
         for predicted, p in zip(PREDICTED, panel.runs, strict=True):
             if p.observed != predicted:
                 text.append(
                     f"With η = {number(p.rate, 3)} the run did not follow the quadratic "
-                    f"prediction ({predicted}; it was {p.observed}): the thresholds hold only "
-                    "where f is close to its quadratic model, and larger steps reach parts "
-                    "of f with different curvature.")
+                    f"prediction (predicted: {predicted}; observed: {p.observed}): the "
+                    "thresholds hold only where f is close to its quadratic model, and larger "
+                    "steps reach parts of f with different curvature"
+                    + ("" if facts.smooth else " or cross a kink, where the slope jumps")
+                    + "."
+                )
     job, caption = _figure(facts, runs, panel)
     one_at_origin = facts.n == 1 and panel.reference == [0.0]
-    signal_name = ("f(xₖ)" if panel.relative
-                   else f"{facts.names[0]}ₖ" if one_at_origin
-                   else f"{facts.names[0]}ₖ − {facts.names[0]}*" if facts.n == 1
-                   else "xₖ − x* along v_max")
-    return RatesSection(intro, signal_name, bound_latex, tuple(text), regimes,
-                        Pending("rates"), caption, {"rates": job})
+    signal_name = (
+        "f(xₖ)"
+        if panel.relative
+        else f"{facts.names[0]}ₖ"
+        if one_at_origin
+        else f"{facts.names[0]}ₖ − {facts.names[0]}*"
+        if facts.n == 1
+        else "xₖ − x* along v_max"
+    )
+    return RatesSection(
+        intro,
+        signal_name,
+        bound_latex,
+        tuple(text),
+        regimes,
+        Pending("rates"),
+        caption,
+        {"rates": job},
+    )
 
 
-def _bounds(facts: Facts, panel: RatePanel) -> tuple[str, str, list[str]]:
-    """The introduction, the thresholds in LaTeX and the remarks on them."""
-    window, where = panel.window, panel.where
+def _no_bound_intro(facts: Facts, panel: RatePanel) -> str | None:
+    """The introduction when the curvature sets no upper limit on η (a kink, a flat-bottomed
+    minimum, no minimum, no positive eigenvalue); None when it does."""
+    kink_minimum = panel.at_minimum and facts.kink_point_near(panel.reference) is not None
+    if kink_minimum or (not panel.bounded and not facts.smooth):
+        return (
+            "The learning rate sets how far each step goes. f is not smooth: "
+            + (
+                f"its minimum {floats_plain(panel.reference)} sits on a kink, where ∇f "
+                "is undefined (only subgradients exist) and the Hessian says nothing. "
+                if kink_minimum
+                else "the curvature at its kinks is undefined. "
+            )
+            + "Away from the kinks the Hessian sets no upper limit on η; what stops "
+            "descent from settling is the kink itself: near it |∇f| does not shrink, so "
+            "a constant η keeps stepping across it and back, in a band about η wide. A "
+            "shrinking η (ηₖ → 0 with Σηₖ = ∞, the subgradient method) is the remedy. "
+            "Below, plain descent runs with half, once and twice this lesson's η."
+        )
+    if panel.at_minimum and not panel.bounded:
+        return (
+            "The learning rate sets how far each step goes. At the minimum "
+            f"{floats_plain(panel.reference)} the Hessian has no positive eigenvalue: the "
+            "bowl is flat at the bottom, so the curvature there gives no upper limit on η. "
+            "The limit comes from farther out, where f curves more: a step that is safe "
+            "near the minimum can overshoot from far away. Below, plain descent runs with "
+            "half, once and twice this lesson's η."
+        )
     if not panel.bounded:
         if panel.relative:
-            intro = ("The learning rate sets how far each step goes. f has no minimum, so "
-                     "no curvature at a minimum sets a limit; the curvature at the start "
-                     "only describes the first steps. Below, plain descent runs with half, "
-                     "once and twice this lesson's η.")
+            known = (
+                "f has no minimum"
+                if facts.critical_set == "complete"
+                else "symgd found no minimum of f"
+            )
+            intro = (
+                f"The learning rate sets how far each step goes. {known}, so "
+                "no curvature at a minimum sets a limit; the curvature at the start "
+                "only describes the first steps. Below, plain descent runs with half, "
+                "once and twice this lesson's η."
+            )
         else:
-            intro = ("The learning rate sets how far each step goes. Here the curvature "
-                     "gives no upper limit: the Hessian has no positive eigenvalue "
-                     f"{where}, so a bigger η only moves faster.")
-        return intro, "", []
-    intro = ("The learning rate sets how far each step goes. Near a point where the "
-             "Hessian has largest eigenvalue λ_max, plain descent multiplies the error "
-             "along that eigenvector by (1 − ηλ_max) every step. So it creeps "
-             "monotonically when η < 1/λ_max, zig-zags but still converges when "
-             "1/λ_max < η < 2/λ_max, and diverges when η > 2/λ_max.")
+            intro = (
+                "The learning rate sets how far each step goes. Here the curvature "
+                "gives no upper limit: the Hessian has no positive eigenvalue "
+                f"{panel.where}, so a bigger η only moves faster."
+            )
+        return intro
+    return None
+
+
+def _bounds(facts: Facts, panel: RatePanel, runs: Runs) -> tuple[str, str, list[str]]:
+    """The introduction, the thresholds in LaTeX and the remarks on them."""
+    window, where = panel.window, panel.where
+    unbounded = _no_bound_intro(facts, panel)
+    if unbounded is not None:
+        return unbounded, "", []
+    intro = (
+        "The learning rate sets how far each step goes. Near a point where the "
+        "Hessian has largest eigenvalue λ_max, plain descent multiplies the error "
+        "along that eigenvector by (1 − ηλ_max) every step. So it creeps "
+        "monotonically when η < 1/λ_max, zig-zags but still converges when "
+        "1/λ_max < η < 2/λ_max, and diverges when η > 2/λ_max."
+    )
     lam = window.lambda_max or 0.0
     exact = shown_eigenvalues(facts.constant_window)
     exact_lam = short_exact(exact[-1]) if exact else None
     lam_tex = exact_lam if exact_lam is not None else num_tex(lam, 5)
     plain = exact_lam is None or exact_lam == num_tex(lam, 5)
-    bound_latex = (rf"\lambda_{{\max}} = {lam_tex}" +
-                   ("" if plain else rf" \approx {num_tex(lam, 5)}") +
-                   rf",\qquad \frac{{1}}{{\lambda_{{\max}}}} {eq_tex(window.monotone_below or 0)}"
-                   rf",\qquad \frac{{2}}{{\lambda_{{\max}}}} {eq_tex(window.stable_below or 0)}")
-    text = [f"These numbers are {where}." if not facts.derivation.hessian_is_constant else
-            "f is quadratic, so these bounds hold everywhere, exactly."]
+    bound_latex = (
+        rf"\lambda_{{\max}} = {lam_tex}"
+        + ("" if plain else rf" \approx {num_tex(lam, 5)}")
+        + rf",\qquad \frac{{1}}{{\lambda_{{\max}}}} {eq_tex(window.monotone_below or 0)}"
+        rf",\qquad \frac{{2}}{{\lambda_{{\max}}}} {eq_tex(window.stable_below or 0)}"
+    )
+    if not facts.derivation.hessian_is_constant:
+        text = [f"These numbers are {where}."]
+    elif facts.is_quadratic() and facts.smooth:
+        text = [
+            "f is a quadratic (a polynomial of degree 2), so these bounds hold everywhere, exactly."
+        ]
+    else:
+        text = [
+            "The Hessian is the same wherever f is twice differentiable (away from its "
+            "kinks), so these bounds hold there; at a kink the gradient jumps and they say "
+            "nothing."
+        ]
     lowest = window.lambda_min
     if lowest is not None and lowest < 0:
-        text.append("But the Hessian also has a negative eigenvalue "
-                    f"({number(lowest, 4)}): along its "
-                    "eigenvector f curves down, and every step lengthens that component "
-                    "by the factor (1 + η|λ_min|) > 1, whatever η is. The bounds only "
-                    "govern the other directions; there is no learning rate at which "
-                    "descent settles here.")
+        text.append(
+            "But the Hessian also has a negative eigenvalue "
+            f"({number(lowest, 4)}): along its "
+            "eigenvector f curves down, and every step lengthens that component "
+            "by the factor (1 + η|λ_min|) > 1, whatever η is. The bounds only "
+            "govern the other directions; there is no learning rate at which "
+            "descent settles here."
+        )
+    text.extend(_condition_text(facts, window, panel))
+    text.extend(_momentum_text(panel, runs))
     if panel.local:
-        from symgd.render.latex import floats_plain
-
-        text.append(f"So the runs below start close to it, at {floats_plain(panel.start)}, "
-                    "where f is nearly its quadratic model; from farther away the path "
-                    "first has to reach the minimum's neighbourhood.")
+        text.append(
+            f"So the runs below start close to it, at {floats_plain(panel.start)}, "
+            "where f is nearly its quadratic model; from farther away the path "
+            "first has to reach the minimum's neighbourhood."
+        )
     return intro, bound_latex, text
 
 
 def _regime_row(panel: RatePanel, p: PanelRun) -> RegimeRow:
     if panel.saddle:
-        detail = ("along v_max; along v_min the run escapes whatever η is"
-                  + (f" (it ran away at step {p.run.diverged_at})"
-                     if p.run.status.value == "diverged" else ""))
+        detail = "along v_max; along v_min the run escapes whatever η is" + (
+            f" (it ran away at step {p.run.diverged_at})"
+            if p.run.status.value == "diverged"
+            else ""
+        )
     else:
         detail = regime_detail(p.run)
     return RegimeRow(
         eta_latex=rf"\eta = {num_tex(p.rate, 4)}",
         expected=p.expected,
         observed=p.observed,
-        tone=TONES.get(p.observed, ""),
+        tone=TONES.get(p.observed, "warn"),
         detail=detail,
         first_latex=r",\; ".join(num_tex(float(v), 4) for v in p.signal[:4])
         + (r",\; \dots" if len(p.signal) > 4 else ""),
@@ -137,32 +230,120 @@ def _figure(facts: Facts, runs: Runs, panel: RatePanel) -> tuple[Any, str]:
     from symgd.render import figure_data as data
     from symgd.render import figures as plots
 
-    regimes = [data.Regime(
-        title=f"η = {number(p.rate, 3)}: {p.observed}",
-        path=data.PathData(f"η = {number(p.rate, 3)}", p.run.xs, p.run.fs, p.run.grad_norms,
-                            colour=PANEL_COLOURS[i],
-                            diverged=p.run.status.value == "diverged"),
-        series=p.signal) for i, p in enumerate(panel.runs)]
+    regimes = [
+        data.Regime(
+            title=f"η = {number(p.rate, 3)}: {p.observed}",
+            path=data.PathData(
+                f"η = {number(p.rate, 3)}",
+                p.run.xs[p.shown],
+                p.run.fs[p.shown],
+                p.run.grad_norms[p.shown],
+                colour=PANEL_COLOURS[i],
+                diverged=p.run.status.value == "diverged" and len(p.run.xs) <= PANEL_STEPS + 1,
+            ),
+            series=p.signal,
+        )
+        for i, p in enumerate(panel.runs)
+    ]
     if facts.n == 2:
         local = panel.local_region
-        surface = runs.surface if local is None else data.sample_surface(
-            facts.compiled.f_batch, facts.compiled.grad_batch, local, resolution=90, arrows=0)
+        surface = (
+            runs.surface
+            if local is None
+            else data.sample_surface(
+                facts.compiled.f_batch, facts.compiled.grad_batch, local, resolution=90, arrows=0
+            )
+        )
         region = runs.region if local is None else local
         markers = [m for m in runs.markers if region.contains(m.point)]
         if local is not None:
             markers.append(data.Marker(tuple(panel.start), "start", "start"))
-        job = plots.FigureJob("regimes_contour_figure", {
-            "surface": surface, "regimes": regimes,
-            "variables": (facts.names[0], facts.names[1]), "markers": markers,
-            "name": "fig-rates"})
-        return job, ("Gradient descent from the same start with three learning rates"
-                     + (", close to the minimum" if local is not None else "")
-                     + ". Paths that leave the frame are cut at its edge.")
-    label = ("f(xₖ)" if panel.relative else f"{facts.names[0]}ₖ − {facts.names[0]}*"
-             if facts.n == 1 else "xₖ − x* along v_max")
-    job = plots.FigureJob("regimes_figure", {"regimes": regimes, "ylabel": label,
-                                             "name": "fig-rates"})
-    return job, ("Gradient descent from the same start with three learning rates: "
-                 + ("f at each step" if panel.relative else "the distance to the reference "
-                    "point" + (" along the eigenvector of λ_max" if facts.n > 1 else "")
-                    + ", step by step") + ". Values beyond the frame are cut off.")
+        job = plots.FigureJob(
+            "regimes_contour_figure",
+            {
+                "surface": surface,
+                "regimes": regimes,
+                "variables": (facts.names[0], facts.names[1]),
+                "markers": markers,
+                "name": "fig-rates",
+            },
+        )
+        return job, (
+            "Gradient descent from the same start with three learning rates"
+            + (", close to the minimum" if local is not None else "")
+            + f": the first {PANEL_STEPS} steps of each run (the badges above say where "
+            f"it ended, after at most {PANEL_OUTCOME_STEPS}). Paths that leave the "
+            "frame are cut at its edge."
+        )
+    label = (
+        "f(xₖ)"
+        if panel.relative
+        else f"{facts.names[0]}ₖ − {facts.names[0]}*"
+        if facts.n == 1
+        else "xₖ − x* along v_max"
+    )
+    job = plots.FigureJob(
+        "regimes_figure", {"regimes": regimes, "ylabel": label, "name": "fig-rates"}
+    )
+    return job, (
+        "Gradient descent from the same start with three learning rates: "
+        + (
+            "f at each step"
+            if panel.relative
+            else "the distance to the reference "
+            "point" + (" along the eigenvector of λ_max" if facts.n > 1 else "") + ", step by step"
+        )
+        + f", for the first {PANEL_STEPS} steps (the badges "
+        f"above say where each run ended, after at most {PANEL_OUTCOME_STEPS}). Values "
+        "beyond the frame are cut off."
+    )
+
+
+def _condition_text(facts: Facts, window: Any, panel: RatePanel) -> list[str]:
+    """κ = λ_max/λ_min at the minimum and what it does to the step count of plain descent."""
+    import math
+
+    values = window.eigenvalues
+    if not panel.at_minimum or len(values) < 2 or not values[0] > 0:
+        return []
+    low, high = values[0], values[-1]
+    kappa = high / low
+    if kappa < 1 + 1e-9:
+        return [
+            "Here every eigenvalue is the same (κ = λ_max/λ_min = 1): the bowl is round, "
+            "and plain descent with η = 1/λ lands on the minimum"
+            + (" in one step." if facts.is_quadratic() else " of the quadratic model in one step.")
+        ]
+    q = (kappa - 1) / (kappa + 1)
+    count = math.ceil(math.log(1 / STEP_COUNT_EPSILON) / math.log(1 / q))
+    return [
+        f"The condition number κ = λ_max/λ_min = {number(high, 4)}/{number(low, 4)} ≈ "
+        f"{number(kappa, 4)} measures how stretched the bowl is. Even with the best fixed "
+        "learning rate, η* = 2/(λ_max + λ_min), a step of plain descent multiplies the error "
+        "along the eigenvectors of λ_max and λ_min by ∓(κ − 1)/(κ + 1) ≈ "
+        f"∓{number(q, 4)}, and no direction shrinks faster than that; so near the minimum "
+        "shrinking the distance 10⁶-fold takes ln(10⁶)/ln((κ + 1)/(κ − 1)) ≈ "
+        f"{count} steps; for large κ that is about κ/2 · ln(10⁶) ≈ "
+        f"{number(kappa / 2 * math.log(1 / STEP_COUNT_EPSILON), 3)}: the step count grows in "
+        "proportion to κ."
+    ]
+
+
+def _momentum_text(panel: RatePanel, runs: Runs) -> list[str]:
+    """Momentum's own stability bound 2(1 + μ)/λ_max at the minimum (when a momentum run is
+    in the lesson)."""
+    from symgd.lesson.endings import momentum_of
+
+    top = panel.window.lambda_max
+    mus = [m for m in (momentum_of(r) for r in runs.runs) if m is not None]
+    if not mus or not panel.at_minimum or top is None or not top > 0 or panel.saddle:
+        return []
+    mu = mus[0]
+    return [
+        f"Momentum has its own bound. With momentum μ (here {number(mu)}), each step along an "
+        "eigenvector with curvature λ follows eₖ₊₁ = (1 + μ − ηλ)eₖ − μeₖ₋₁, which settles iff "
+        f"0 < ηλ < 2(1 + μ); so momentum is stable for η < 2(1 + μ)/λ_max ≈ "
+        f"{number(2 * (1 + mu) / top, 4)} here, {number(1 + mu)} times plain descent's bound. "
+        "Exactly on that bound the iterates swing with a constant amplitude: an oscillation "
+        "that never settles."
+    ]

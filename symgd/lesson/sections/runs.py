@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgd.lesson.endings import badge, run_note
 from symgd.lesson.facts import Facts
 from symgd.lesson.methods import hyperparameters_text, label, rule_latex
 from symgd.lesson.runs import Basins, Runs
 from symgd.lesson.settings import TOLERANCE, Settings
 from symgd.lesson.view import OFF_PAGE, View
-from symgd.lesson.words import OUTCOME, run_value_text
+from symgd.lesson.words import run_value_text
 from symgd.render.latex import floats_plain, floats_tex, number
 from symgd.render.worker import Pending
 
@@ -78,40 +79,57 @@ def runs_section(facts: Facts, s: Settings, runs: Runs) -> RunsSection:
 
     table, rules = [], []
     for run in runs.runs:
-        outcome, tone = OUTCOME.get(run.status.value, (run.status.value, ""))
+        shown = badge(run, facts)
         hyper = hyperparameters_text(run.method, run.hyperparameters)
         settings = f"η = {number(run.lr)}" + (f", {hyper}" if hyper else "")
         ran_away = run.status.value == "diverged"
         outside = run.status.value == "domain"
-        table.append(RunRow(
-            method=run.method, label=label(run.method), hyper=settings, outcome=outcome,
-            tone=tone, steps=run.steps,
-            point_latex=r"\text{ran away}" if ran_away else floats_tex(run.xs[-1], 4),
-            f_text="undefined there" if outside else run_value_text(run.fs, ran_away),
-            grad_text="grew without bound" if ran_away else
-            "undefined there" if outside else number(float(run.grad_norms[-1]), 3),
-            message=run_message(facts, run)))
+        table.append(
+            RunRow(
+                method=run.method,
+                label=label(run.method),
+                hyper=settings,
+                outcome=shown.text,
+                tone=shown.tone,
+                steps=run.steps,
+                point_latex=r"\text{ran away}" if ran_away else floats_tex(run.xs[-1], 4),
+                f_text="undefined there" if outside else run_value_text(run.fs, ran_away),
+                grad_text="grew without bound"
+                if ran_away
+                else "undefined there"
+                if outside
+                else number(float(run.grad_norms[-1]), 3),
+                message=run_message(facts, run),
+            )
+        )
         rules.append(RuleRow(label(run.method), rule_latex(run.method), settings))
     figures, pictures = _pictures(facts, runs)
     f_star = _f_star(facts, runs.runs)
-    figures["progress"] = plots.FigureJob("progress_figure", {
-        "paths": list(runs.paths), "f_star": f_star, "name": "fig-progress"})
+    figures["progress"] = plots.FigureJob(
+        "progress_figure", {"paths": list(runs.paths), "f_star": f_star, "name": "fig-progress"}
+    )
     basins = None
     if runs.basins is not None:
         figures["basins"] = _basins_job(facts, runs, runs.basins)
-        basins = _basins_view(runs.basins)
+        basins = _basins_view(facts, runs.basins, runs.region)
     return RunsSection(
-        intro=(f"Each method starts at x₀ and runs for at most {s.steps} steps, stopping "
-               f"early when |∇f| < {number(TOLERANCE)} or when the iterates run away."),
+        intro=(
+            f"Each method starts at x₀ and runs for at most {s.steps} steps, stopping "
+            f"early when |∇f| < {number(TOLERANCE)} or when the iterates run away."
+        ),
         table=tuple(table),
         rules=tuple(rules),
         progress=Pending("progress"),
         progress_caption=(
-            ("Left: the gap f(xₖ) − f* to the lowest value reached, on a log scale. "
-             if f_star is not None else "Left: f(xₖ). ") +
-            "Right: the length of the gradient, on a log scale. A straight falling line on a "
+            (
+                "Left: the gap f(xₖ) − f* to the lowest value reached, on a log scale. "
+                if f_star is not None
+                else "Left: f(xₖ). "
+            )
+            + "Right: the length of the gradient, on a log scale. A straight falling line on a "
             "log scale means the error shrinks by the same factor every step (linear "
-            "convergence)."),
+            "convergence)."
+        ),
         basins=basins,
         figures=figures,
         **pictures,
@@ -125,42 +143,75 @@ def _pictures(facts: Facts, runs: Runs) -> tuple[dict[str, Any], dict[str, Any]]
 
     compiled = facts.compiled
     paths, markers = list(runs.paths), list(runs.markers)
-    fields: dict[str, Any] = {"picture": None, "picture_caption": "", "no_contour": None,
-                              "traces": None, "traces_caption": ""}
+    fields: dict[str, Any] = {
+        "picture": None,
+        "picture_caption": "",
+        "no_contour": None,
+        "traces": None,
+        "traces_caption": "",
+    }
     if facts.n == 1:
         first = [float(v) for v in runs.runs[0].xs[:3, 0]] if runs.runs else []
-        curve = data.sample_curve(compiled.f_batch, lambda x: compiled.grad_batch(x)[0],
-                                   runs.region, first)
-        job = plots.FigureJob("curve_figure", {
-            "curve": curve, "paths": paths, "variable": facts.names[0], "markers": markers,
-            "name": "fig-paths"})
-        fields.update(picture=Pending("paths"), picture_caption=(
-            "The curve of f with the tangent lines at the first iterates of gradient "
-            "descent (their slopes are the derivatives used in each step) and the path of "
-            "each method."))
+        curve = data.sample_curve(
+            compiled.f_batch, lambda x: compiled.grad_batch(x)[0], runs.region, first
+        )
+        job = plots.FigureJob(
+            "curve_figure",
+            {
+                "curve": curve,
+                "paths": paths,
+                "variable": facts.names[0],
+                "markers": markers,
+                "name": "fig-paths",
+            },
+        )
+        fields.update(
+            picture=Pending("paths"),
+            picture_caption=(
+                "The curve of f with the tangent lines at the first iterates of gradient "
+                "descent (their slopes are the derivatives used in each step) and the path of "
+                "each method."
+            ),
+        )
         return {"paths": job}, fields
     if facts.n == 2:
-        job = plots.FigureJob("contour_figure", {
-            "surface": runs.surface, "paths": paths,
-            "variables": (facts.names[0], facts.names[1]), "markers": markers,
-            "name": "fig-paths"})
-        fields.update(picture=Pending("paths"), picture_caption=(
-            "Level curves of f (darker is lower), the direction of −∇f on a grid (grey "
-            "arrows: always across the level curves), the critical points and the path of "
-            "each method from the start ★. Paths that leave the frame are cut at its edge."))
+        job = plots.FigureJob(
+            "contour_figure",
+            {
+                "surface": runs.surface,
+                "paths": paths,
+                "variables": (facts.names[0], facts.names[1]),
+                "markers": markers,
+                "name": "fig-paths",
+            },
+        )
+        fields.update(
+            picture=Pending("paths"),
+            picture_caption=(
+                "Level curves of f (darker is lower), the direction of −∇f on a grid (grey "
+                "arrows: always across the level curves), the critical points and the path of "
+                "each method from the start ★. Paths that leave the frame are cut at its edge."
+            ),
+        )
         return {"paths": job}, fields
     main = paths[0]
-    job = plots.FigureJob("traces_figure", {
-        "path": main, "variables": facts.names, "name": "fig-traces"})
+    job = plots.FigureJob(
+        "traces_figure", {"path": main, "variables": facts.names, "name": "fig-traces"}
+    )
     fields.update(
-        no_contour=(f"f has {facts.n} variables, so its graph lives in {facts.n + 1} "
-                    "dimensions and its level sets are surfaces, not curves: there is no "
-                    "honest flat contour picture. Instead, the figures track what can be "
-                    "plotted against the step number: f, the gradient's length, and each "
-                    "coordinate."),
+        no_contour=(
+            f"f has {facts.n} variables, so its graph lives in {facts.n + 1} "
+            "dimensions and its level sets are surfaces, not curves: there is no "
+            "honest flat contour picture. Instead, the figures track what can be "
+            "plotted against the step number: f, the gradient's length, and each "
+            "coordinate."
+        ),
         traces=Pending("traces"),
-        traces_caption=(f"Each coordinate of the {main.label.lower()} run, step by step; "
-                        "a coordinate that levels off has settled."))
+        traces_caption=(
+            f"Each coordinate of the {main.label.lower()} run, step by step; "
+            "a coordinate that levels off has settled."
+        ),
+    )
     return {"traces": job}, fields
 
 
@@ -181,56 +232,105 @@ def _f_star(facts: Facts, runs: Sequence[Trajectory]) -> float | None:
 
 
 def run_message(facts: Facts, run: Trajectory) -> str:
-    """How a run ended, in a sentence."""
-    status = run.status.value
-    if status == "converged":
-        target = facts.nearest_point(run.xs[-1])
-        if target is None and not facts.derivation.critical_points:
-            return (f"|∇f| fell below {number(TOLERANCE)} after {run.steps} steps at "
-                    f"{floats_plain(run.xs[-1])}, where f ≈ {number(float(run.fs[-1]), 3)}: a "
-                    "stretch so flat the tolerance cannot tell it from a critical point, "
-                    "though f has none.")
-        where = f" at the {target.kind} {floats_plain(target.as_floats())}" if target else ""
-        return f"Reached |∇f| < {number(TOLERANCE)}{where} after {run.steps} steps."
-    if status == "diverged":
-        step = run.diverged_at if run.diverged_at is not None else run.steps
-        why = run.detail or "the iterates grew without bound"
-        return f"Ran away at step {step}: {why}."
-    if status == "domain":
-        return (f"Left the domain of f at step {run.domain_at}: {run.detail}. The run "
-                "cannot go on where f has no real value.")
-    if status == "max_steps":
-        still = number(float(run.grad_norms[-1]), 3)
-        return f"Used all {run.steps} steps; |∇f| is still {still}."
-    return str(run.message)
+    """How a run ended, in a sentence (from its outcome and the facts of f)."""
+    return run_note(facts, run)
 
 
 def _basins_job(facts: Facts, runs: Runs, basins: Basins) -> Any:
     from symgd.render import figure_data as data
     from symgd.render import figures as plots
 
-    colours = [data.PALETTE[i % len(data.PALETTE)] for i in range(len(basins.minima))]
-    return plots.FigureJob("basins_figure", {
-        "region": runs.region, "labels": basins.labels, "colours": colours,
-        "names": basins.names, "markers": list(runs.markers),
-        "variables": (facts.names[0], facts.names[1]), "name": "fig-basins"})
+    colours = basin_colours(len(basins.minima), data.PALETTE)
+    return plots.FigureJob(
+        "basins_figure",
+        {
+            "region": runs.region,
+            "labels": basins.labels,
+            "colours": colours,
+            "names": basins.names,
+            "markers": list(runs.markers),
+            "variables": (facts.names[0], facts.names[1]),
+            "name": "fig-basins",
+        },
+    )
 
 
-def _basins_view(basins: Basins) -> BasinsView:
+#: extra basin colours once the palette runs out (none of them grey, the colour of "no minimum")
+EXTRA_COLOURS = (
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#BCBD22",
+    "#17BECF",
+    "#AEC7E8",
+    "#FFBB78",
+    "#98DF8A",
+    "#FF9896",
+    "#C5B0D5",
+    "#C49C94",
+    "#F7B6D2",
+    "#DBDB8D",
+    "#9EDAE5",
+)
+
+
+def basin_colours(count: int, palette: Sequence[str]) -> list[str]:
+    """``count`` distinct colours: the palette's (without black) and then more, cycling only
+    beyond all of them."""
+    pool = [c for c in palette if c.upper() not in ("#000000", "#EEEEEE")]
+    pool += [c for c in EXTRA_COLOURS if c not in pool]
+    return [pool[i % len(pool)] for i in range(count)]
+
+
+def _basins_view(facts: Facts, basins: Basins, region: Any) -> BasinsView:
     count = len(basins.minima)
-    if basins.reached is not None:
-        text = (f"f has {count} minima. Gradient descent only ever goes downhill "
-                "along −∇f, so it ends in the minimum whose basin of attraction holds the "
-                f"start: from x₀ it reached {floats_plain(basins.reached.as_floats(), 4)}. The "
-                "picture repeats the run from a grid of starts and colours each start by "
-                "the minimum it reaches; the basins meet along ridges that pass through the "
-                "saddle points.")
+    if basins.in_view:
+        inside = sum(1 for m in basins.minima if region.contains(m))
+        counted = facts.count_of_minima(inside, "the picture")
+        if count > inside:
+            counted += (
+                ", and descent from the starts in the picture also ends at "
+                f"{count - inside} outside it"
+            )
     else:
-        text = (f"f has {count} minima; which one descent reaches depends only on "
-                "the start. The picture colours each start on a grid by the minimum "
-                "gradient descent reaches from it.")
-    return BasinsView(text, Pending("basins"), (
-        "Basins of attraction of gradient descent (η as above): "
-        + "; ".join(f"{n}: {share:.0%} of the grid"
-                    for n, share in zip(basins.names, basins.shares, strict=True)) + "."))
-
+        counted = facts.count_of_minima(count)
+    saddles = any(p.kind == "saddle" for p in facts.isolated)
+    ridges = " The basins meet along ridges that pass through the saddle points." if saddles else ""
+    if basins.reached is not None:
+        text = (
+            f"{counted}. Gradient descent only ever goes downhill along −∇f, so it ends in the "
+            "minimum whose basin of attraction holds the start: from x₀ it reached "
+            f"{floats_plain(basins.reached, 4)}. The picture repeats the run from a "
+            "grid of starts and colours each start by the minimum where that run actually "
+            f"ended (after at most {basins.steps} steps)." + ridges
+        )
+    else:
+        text = (
+            f"{counted}; which one descent reaches depends on the start. The picture colours "
+            "each start on a grid by the minimum where gradient descent from it actually "
+            f"ended (after at most {basins.steps} steps)." + ridges
+        )
+    rest = 1.0 - sum(basins.shares)
+    other = ""
+    if rest > 1e-9:
+        other = (
+            f"; grey, {rest:.0%} of the grid: descent from there ended at no minimum within "
+            f"{basins.steps} steps ({basins.elsewhere})"
+        )
+    return BasinsView(
+        text,
+        Pending("basins"),
+        (
+            "Basins of attraction of gradient descent (η as above): "
+            + "; ".join(
+                f"{n}: {share:.0%} of the grid"
+                for n, share in zip(basins.names, basins.shares, strict=True)
+            )
+            + other
+            + "."
+        ),
+    )
