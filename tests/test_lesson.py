@@ -92,7 +92,7 @@ def test_cos_theta_numbers(saddle: Lesson) -> None:
 
 def test_curvature_of_the_saddle(saddle: Lesson) -> None:
     curvature = saddle.context["curvature"]
-    assert curvature["constant"]
+    assert "f is a quadratic" in curvature["constant_note"]
     assert r"1 - \sqrt{5}" in curvature["eigen_latex"]
     assert r"1 + \sqrt{5}" in curvature["eigen_latex"]
     assert [p["kind"] for p in curvature["points"]] == ["saddle"]

@@ -513,11 +513,7 @@ def test_full_pages_of_the_issue_say_nothing_false(text: str, options: dict[str,
     if text == "sin(x)*cos(y)":
         assert "infinitely many minima" in ours
     everywhere = " ".join(sections.values())
-    if "f is a quadratic" in everywhere and text != "x**2":
-        pytest.xfail(
-            "the curvature partial (owned elsewhere) calls every f with a constant "
-            "Hessian 'a quadratic', abs(x)+abs(y) too"
-        )
+    assert "f is a quadratic" not in everywhere  # none of these four is a polynomial of degree 2
 
 
 def _words(markup: str) -> str:

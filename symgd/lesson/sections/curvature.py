@@ -51,7 +51,7 @@ class CurvatureSection(View):
     """Section 5."""
 
     hessian_latex: str
-    constant: bool
+    constant_note: str
     eigen_latex: str
     eigen_text: str
     system_latex: str
@@ -96,7 +96,7 @@ def curvature_section(facts: Facts) -> CurvatureSection:
     eigen_latex, eigen_text = _eigen(facts)
     return CurvatureSection(
         hessian_latex=_hessian_latex(facts),
-        constant=d.hessian_is_constant,
+        constant_note=_constant_note(facts),
         eigen_latex=eigen_latex,
         eigen_text=eigen_text,
         system_latex=system,
@@ -121,6 +121,24 @@ def curvature_section(facts: Facts) -> CurvatureSection:
 #: widest the Hessian is printed as a matrix (em of the text, in print about 41 em fit a
 #: line); a wider one is written entry by entry rather than shrunk below a readable size
 MAX_MATRIX_EM = 38.0
+
+
+def _constant_note(facts: Facts) -> str:
+    """What a Hessian that does not depend on the point means for this f ("" if it does)."""
+    if not facts.derivation.hessian_is_constant:
+        return ""
+    if facts.is_quadratic():
+        return (
+            "The Hessian does not depend on the point: f is a quadratic (a polynomial of "
+            "degree 2 at most), and its curvature is the same everywhere."
+        )
+    if not facts.smooth:
+        return (
+            "Away from its kinks the Hessian does not depend on the point: each smooth piece "
+            "of f curves the same way everywhere, and the kinks add bends the Hessian does "
+            "not see."
+        )
+    return "The Hessian does not depend on the point: the curvature of f is the same everywhere."
 
 
 def _hessian_latex(facts: Facts) -> str:
