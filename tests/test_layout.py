@@ -178,7 +178,7 @@ def _y_ticks(svg: str) -> list[str]:
 
 def test_the_gap_plot_is_logarithmic_and_clipped_to_a_readable_span() -> None:
     from symgd.render.figure_data import PathData
-    from symgd.render.figures import MAX_DECADES, log_window, progress_figure
+    from symgd.render.progress_figures import MAX_DECADES, log_window, progress_figure
 
     k = np.arange(300)
     exact = 10 * 0.8 ** (2 * k)
@@ -199,7 +199,7 @@ def test_the_gap_plot_is_logarithmic_and_clipped_to_a_readable_span() -> None:
 
 def test_the_gap_plot_stays_logarithmic_when_a_run_dips_below_f_star() -> None:
     from symgd.render.figure_data import PathData
-    from symgd.render.figures import progress_figure
+    from symgd.render.progress_figures import progress_figure
 
     k = np.arange(50)
     fs = 1.0 + 0.5**k
@@ -211,23 +211,23 @@ def test_the_gap_plot_stays_logarithmic_when_a_run_dips_below_f_star() -> None:
 def test_the_progress_legend_sits_off_the_data() -> None:
     from matplotlib.figure import Figure
 
-    from symgd.render import figures
+    from symgd.render import figure_output, progress_figures
     from symgd.render.figure_data import PathData
 
     k = np.arange(40)
     paths = [PathData(f"run {i}", np.zeros((40, 1)), 2.0**-k + i, 0.5**k) for i in range(3)]
     captured: list[Figure] = []
-    original = figures.to_svg
+    original = figure_output.to_svg
 
     def keep(fig: Figure, name: str) -> str:
         captured.append(fig)
         return original(fig, name)
 
-    figures.to_svg = keep
+    figure_output.to_svg = keep
     try:
-        figures.progress_figure(paths)
+        progress_figures.progress_figure(paths)
     finally:
-        figures.to_svg = original
+        figure_output.to_svg = original
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = captured[0]

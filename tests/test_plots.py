@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from symgd.render import figure_data
+from symgd.render import figure_data, figure_output
 from symgd.render import figures as plots
 from symgd.render.figure_data import Marker, PathData, Regime, Region
 from symgd.render.figures import FigureJob
@@ -128,6 +128,18 @@ def test_jobs_survive_pickling(jobs: dict[str, FigureJob], drawn: dict[str, str]
     assert again.draw() == drawn["curve"]
 
 
+def test_a_job_names_only_a_drawable_figure() -> None:
+    """Every figure function is in the registry a job looks up; other names are refused."""
+    from symgd.render import progress_figures
+
+    for module in (plots, progress_figures):
+        for name, value in vars(module).items():
+            if name.endswith("_figure") and getattr(value, "__module__", "") == module.__name__:
+                assert plots.DRAWABLE[name] is value
+    with pytest.raises(KeyError):
+        FigureJob("warm_up", {}).draw()
+
+
 def test_drawing_leaves_pyplot_alone() -> None:
     assert "matplotlib.pyplot" not in sys.modules
 
@@ -155,15 +167,15 @@ def test_region_grows_to_take_in_a_converging_path() -> None:
 
 
 def test_power_labels() -> None:
-    assert plots.power_label(1e-6) == "10⁻⁶"
-    assert plots.power_label(100.0) == "100"
-    assert plots.power_label(-1e12) == "−10¹²"
-    assert plots.power_label(3e5) == ""
+    assert figure_output.power_label(1e-6) == "10⁻⁶"
+    assert figure_output.power_label(100.0) == "100"
+    assert figure_output.power_label(-1e12) == "−10¹²"
+    assert figure_output.power_label(3e5) == ""
 
 
 def test_symlog_ticks_are_few_and_on_the_data() -> None:
     values = -np.logspace(0, 12, 50)
-    ticks = plots.symlog_ticks(values, 1.0)
+    ticks = figure_output.symlog_ticks(values, 1.0)
     negatives = [t for t in ticks if t < 0]
     assert 0.0 in ticks
     assert 2 <= len(negatives) <= 4

@@ -15,6 +15,7 @@ diverges is reported with ``"status": "diverged"`` and exit code 0; bad input ex
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ from symgd.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from symgd.expr.problem import Problem
+    from symgd.numeric.data import Dataset
     from symgd.numeric.fitting import FitResult
 
 #: the optimizers --method offers: those that minimise (not ascent)
@@ -139,56 +142,30 @@ def fit(
     batch. For a squared error that is linear in the parameters, the
     least-squares answer is also solved directly and shown beside the result.
     """
-    from symgd.numeric.fitting import DEFAULT_EPOCHS, compare_batches, loss_problem
+    from symgd.numeric.fitting import DEFAULT_EPOCHS, loss_problem
     from symgd.numeric.fitting import fit as run_fit
 
-    if demo is not None:
-        from symgd.numeric.data import demo as load_demo
-
-        if data_file is not None:
-            raise InputError("use either --data FILE or --demo NAME, not both")
-        example = load_demo(demo)
-        source: Any = example.data
-        loss = loss if loss is not None else example.loss
-        params_text = params_text if params_text is not None else ",".join(example.params)
-        lr = example.lr if lr is None and method.lower() == "gd" else lr
-        epochs = example.epochs if epochs is None else epochs
-    else:
-        if loss is None:
-            raise InputError(
-                'give the per-example LOSS (for example "(y - (w*x + b))**2"), or use --demo linear'
-            )
-        if data_file is None:
-            raise InputError("give the data with --data FILE.csv (or use --demo linear)")
-        if params_text is None:
-            raise InputError("name the parameters to fit with --params (for example w,b)")
-        source = data_file
-    epochs = DEFAULT_EPOCHS if epochs is None else epochs
-    problem = loss_problem(loss, params_text)
+    choice = _inputs(loss, data_file, params_text, demo, lr, epochs, method)
+    epochs = DEFAULT_EPOCHS if choice.epochs is None else choice.epochs
+    problem = loss_problem(choice.loss, choice.params_text)
     start_values = parse_point(start, list(problem.names)) if start is not None else None
     hyper: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     options: dict[str, Any] = {
         "epochs": epochs,
-        "lr": lr,
+        "lr": choice.lr,
         "method": method.lower(),
         "seed": seed,
         "start": start_values,
         "tol": tol,
         **hyper,
     }
+    source = choice.source
     result: FitResult | None = None
     page: Path | None = None
     if out_dir is not None:
-        from symgd.numeric.fitting import batch_rows, load_data
-
-        check_output_in(out_dir, "fit.html", follow_symlinks=follow_symlinks)  # before the work
-        dataset = load_data(source, problem)
-        size = batch_rows(batch_size, dataset.n_rows)
-        mini = size if 1 < size < dataset.n_rows else 16
-        runs = compare_batches(problem, dataset, problem.names, mini_batch=mini, **options)
-        result = next((r for r in runs if r.batch_size == size and r.max_epochs == epochs), None)
-        source = dataset
-        page = write_page(runs, out_dir, follow_symlinks=follow_symlinks)
+        source, result, page = _compare_and_write(
+            problem, source, batch_size, options, out_dir, follow_symlinks=follow_symlinks
+        )
     if result is None:
         result = run_fit(problem, source, problem.names, batch_size=batch_size, **options)
     if as_json:
@@ -199,6 +176,78 @@ def fit(
     click.echo(format_fit(result))
     if page is not None:
         click.echo(f"Wrote {page}")
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """The loss, parameters and data of a fit, with a demo's defaults filled in."""
+
+    source: Any  # a CSV path, or a demo's dataset
+    loss: str
+    params_text: str
+    lr: float | None
+    epochs: int | None
+
+
+def _inputs(
+    loss: str | None,
+    data_file: str | None,
+    params_text: str | None,
+    demo: str | None,
+    lr: float | None,
+    epochs: int | None,
+    method: str,
+) -> FitInputs:
+    """What to fit: a demo (its loss, parameters, learning rate for gd and epochs, unless
+    given) or a loss, ``--data`` and ``--params`` (all three needed)."""
+    if demo is not None:
+        from symgd.numeric.data import demo as load_demo
+
+        if data_file is not None:
+            raise InputError("use either --data FILE or --demo NAME, not both")
+        example = load_demo(demo)
+        return FitInputs(
+            source=example.data,
+            loss=loss if loss is not None else example.loss,
+            params_text=params_text if params_text is not None else ",".join(example.params),
+            lr=example.lr if lr is None and method.lower() == "gd" else lr,
+            epochs=example.epochs if epochs is None else epochs,
+        )
+    if loss is None:
+        raise InputError(
+            'give the per-example LOSS (for example "(y - (w*x + b))**2"), or use --demo linear'
+        )
+    if data_file is None:
+        raise InputError("give the data with --data FILE.csv (or use --demo linear)")
+    if params_text is None:
+        raise InputError("name the parameters to fit with --params (for example w,b)")
+    return FitInputs(data_file, loss, params_text, lr, epochs)
+
+
+def _compare_and_write(
+    problem: Problem,
+    source: Any,
+    batch_size: str,
+    options: dict[str, Any],
+    out_dir: str,
+    *,
+    follow_symlinks: bool,
+) -> tuple[Dataset, FitResult | None, Path]:
+    """Run full batch, mini-batch and SGD and write the page comparing them into ``out_dir``.
+
+    Returns the loaded dataset, the run that matches ``--batch-size`` (``None`` when none
+    does, to be run on its own) and the page's path."""
+    from symgd.numeric.fitting import batch_rows, compare_batches, load_data
+
+    check_output_in(out_dir, "fit.html", follow_symlinks=follow_symlinks)  # before the work
+    dataset = load_data(source, problem)
+    size = batch_rows(batch_size, dataset.n_rows)
+    mini = size if 1 < size < dataset.n_rows else 16
+    runs = compare_batches(problem, dataset, problem.names, mini_batch=mini, **options)
+    epochs = options["epochs"]
+    result = next((r for r in runs if r.batch_size == size and r.max_epochs == epochs), None)
+    page = write_page(runs, out_dir, follow_symlinks=follow_symlinks)
+    return dataset, result, page
 
 
 def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Path:

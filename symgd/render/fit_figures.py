@@ -85,7 +85,7 @@ def _figure(width: float, height: float) -> Figure:
 def _log_y(ax: Axes) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    from symgd.render.figures import power_label
+    from symgd.render.figure_output import power_label
 
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=6))
@@ -293,46 +293,9 @@ def path_contour_figure(
         fig = _figure(6.6, 4.6)
         ax = fig.subplots()
         lo, hi = _window(runs, optimum)
-        gx, gy = np.meshgrid(
-            np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
-        )
-        z = loss_grid(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
-        z = np.ma.masked_invalid(z)
-        values = z.compressed()
-        if values.size > 4 and float(values.max() - values.min()) > 0:
-            levels = np.unique(np.quantile(values, np.linspace(0.0, 1.0, 19) ** 1.8))
-            if len(levels) > 2:
-                ax.contourf(
-                    gx, gy, z, levels=levels, cmap="Blues_r", alpha=0.8, rasterized=True, zorder=0
-                )
-                ax.contour(
-                    gx, gy, z, levels=levels, colors="#1f3b57", linewidths=0.35, alpha=0.5, zorder=1
-                )
+        _draw_loss_contours(ax, loss_grid, lo, hi, resolution)
         for i, run in enumerate(runs):
-            colour = COLOURS[i % len(COLOURS)]
-            path = thin_path(run.path)
-            full = run.batch_size >= run.rows
-            sgd = run.batch_size == 1
-            ax.plot(
-                path[:, 0],
-                path[:, 1],
-                "-",
-                color=colour,
-                lw=1.8 if full else (0.45 if sgd else 0.9),
-                alpha=1.0 if full else (0.55 if sgd else 0.85),
-                label=run.label,
-                zorder=5 if full else (3 if sgd else 4),
-            )
-            ax.plot(
-                path[-1:, 0],
-                path[-1:, 1],
-                "s",
-                color=colour,
-                ms=5.5,
-                mec="white",
-                mew=0.7,
-                zorder=6,
-            )
+            _draw_run_path(ax, run, COLOURS[i % len(COLOURS)])
         if runs:
             start = runs[0].path[0]
             ax.plot(
@@ -366,6 +329,58 @@ def path_contour_figure(
         return fig
 
     return _styled(draw, name)
+
+
+def _draw_loss_contours(
+    ax: Axes,
+    loss_grid: Callable[[np.ndarray], np.ndarray],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    resolution: int,
+) -> None:
+    """Filled contours of the mean loss on a ``resolution``² grid over the box ``lo``–``hi``,
+    at levels packed towards the low end (nothing when the loss is flat there)."""
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
+    z = loss_grid(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    z = np.ma.masked_invalid(z)
+    values = z.compressed()
+    if not (values.size > 4 and float(values.max() - values.min()) > 0):
+        return
+    levels = np.unique(np.quantile(values, np.linspace(0.0, 1.0, 19) ** 1.8))
+    if len(levels) <= 2:
+        return
+    ax.contourf(gx, gy, z, levels=levels, cmap="Blues_r", alpha=0.8, rasterized=True, zorder=0)
+    ax.contour(gx, gy, z, levels=levels, colors="#1f3b57", linewidths=0.35, alpha=0.5, zorder=1)
+
+
+def _draw_run_path(ax: Axes, run: FitResult, colour: str) -> None:
+    """One run's (thinned) path, bold for the full batch and faint for SGD, and a square where
+    it ended."""
+    path = thin_path(run.path)
+    full = run.batch_size >= run.rows
+    sgd = run.batch_size == 1
+    ax.plot(
+        path[:, 0],
+        path[:, 1],
+        "-",
+        color=colour,
+        lw=1.8 if full else (0.45 if sgd else 0.9),
+        alpha=1.0 if full else (0.55 if sgd else 0.85),
+        label=run.label,
+        zorder=5 if full else (3 if sgd else 4),
+    )
+    ax.plot(
+        path[-1:, 0],
+        path[-1:, 1],
+        "s",
+        color=colour,
+        ms=5.5,
+        mec="white",
+        mew=0.7,
+        zorder=6,
+    )
 
 
 def _window(

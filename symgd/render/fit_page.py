@@ -33,8 +33,6 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
     to get the side-by-side comparison. Figures are inline SVG (``Markup``); formulas are LaTeX
     for the ``math``/``dmath`` filters; numbers are floats for the ``number`` filter.
     """
-    from markupsafe import Markup
-
     from symgd.numeric.fitting import FitResult
 
     runs = (results,) if isinstance(results, FitResult) else tuple(results)
@@ -45,11 +43,41 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
     if model is None or data is None:
         raise ValueError("the FitResult carries no model or data (build it with symgd.fit)")
     ls = first.least_squares
-    names = first.param_names
     columns = data.select(model.columns)
     newton = None if ls is not None else _newton_reference(runs, columns)
     reference = ls.loss if ls is not None else (newton.loss if newton is not None else None)
     optimum = ls.vector if ls is not None else (newton.vector if newton is not None else None)
+    figures, contour_note = _figures(runs, columns, reference, optimum)
+    return {
+        "title": "Fitting to data: full batch, mini-batch and stochastic descent",
+        "data_sentence": _data_sentence(first),
+        **_formulas(first),
+        "settings": _settings(first),
+        "runs": [_run_row(r) for r in runs],
+        "least_squares": _least_squares_block(first, columns) if ls is not None else None,
+        "reference": _reference_block(runs, newton) if newton is not None else None,
+        "figures": figures,
+        "captions": _captions(first, reference, contour_note),
+        "noise": _noise_paragraphs(runs, newton),
+        "notes": _notes(runs),
+    }
+
+
+def _figures(
+    runs: Sequence[FitResult],
+    columns: Sequence[np.ndarray],
+    reference: float | None,
+    optimum: np.ndarray | None,
+) -> tuple[dict[str, Any], str]:
+    """The page's figures (inline SVG, ``None`` when not drawn) and the note on the rows the
+    contours were computed from (``""`` when from all of them). ``reference`` is the lowest
+    loss known and ``optimum`` where it lies (least squares, else Newton's method)."""
+    from markupsafe import Markup
+
+    first = runs[0]
+    model, data, ls = first.model, first.data, first.least_squares
+    assert model is not None and data is not None
+    names = first.param_names
     label = "least-squares loss" if ls is not None else "loss at the reference optimum"
     figures: dict[str, Any] = {
         "losses": Markup(epoch_loss_figure(runs, reference=reference, reference_label=label)),
@@ -78,45 +106,40 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
                 optimum_label="least squares" if ls is not None else "reference optimum",
             )
         )
+    return figures, contour_note
+
+
+def _captions(first: FitResult, reference: float | None, contour_note: str) -> dict[str, str]:
+    """The words under each figure."""
+    names = first.param_names
+    ls = first.least_squares
     return {
-        "title": "Fitting to data: full batch, mini-batch and stochastic descent",
-        "data_sentence": _data_sentence(first),
-        **_formulas(first),
-        "settings": _settings(first),
-        "runs": [_run_row(r) for r in runs],
-        "least_squares": _least_squares_block(first, columns) if ls is not None else None,
-        "reference": _reference_block(runs, newton) if newton is not None else None,
-        "figures": figures,
-        "captions": {
-            "losses": (
-                "Each panel is one run, all on the same scale. The line is the mean "
-                "loss on all rows after each epoch (epoch 0 is the start); the shaded band holds "
-                "the middle half (25th to 75th percentile) of the losses on the batches used "
-                "for the updates, which is what each step actually sees."
-                + (
-                    " The dashed line is the least-squares loss, the lowest possible."
-                    if ls is not None
-                    else " The dashed line is the loss at the reference optimum (below)."
-                    if reference is not None
-                    else ""
-                )
-            ),
-            "angles": (
-                "For the first updates of each run, the angle between the gradient on the "
-                "batch and the gradient on all rows at the same point. The full batch's angle "
-                "is 0° by definition; the dots are single updates and the line a running "
-                "median."
-            ),
-            "contour": (
-                f"The mean loss L({names[0]}, {names[1]}) as contours, darker is lower, with "
-                "each run's path from the common start (the square marks where it ended)."
-                + contour_note
+        "losses": (
+            "Each panel is one run, all on the same scale. The line is the mean "
+            "loss on all rows after each epoch (epoch 0 is the start); the shaded band holds "
+            "the middle half (25th to 75th percentile) of the losses on the batches used "
+            "for the updates, which is what each step actually sees."
+            + (
+                " The dashed line is the least-squares loss, the lowest possible."
+                if ls is not None
+                else " The dashed line is the loss at the reference optimum (below)."
+                if reference is not None
+                else ""
             )
-            if len(names) == 2
-            else "",
-        },
-        "noise": _noise_paragraphs(runs, newton),
-        "notes": _notes(runs),
+        ),
+        "angles": (
+            "For the first updates of each run, the angle between the gradient on the "
+            "batch and the gradient on all rows at the same point. The full batch's angle "
+            "is 0° by definition; the dots are single updates and the line a running "
+            "median."
+        ),
+        "contour": (
+            f"The mean loss L({names[0]}, {names[1]}) as contours, darker is lower, with "
+            "each run's path from the common start (the square marks where it ended)."
+            + contour_note
+        )
+        if len(names) == 2
+        else "",
     }
 
 
@@ -340,83 +363,16 @@ def _reference_block(runs: Sequence[FitResult], newton: ReferenceOptimum) -> dic
 def _noise_paragraphs(
     runs: Sequence[FitResult], newton: ReferenceOptimum | None = None
 ) -> list[str]:
+    """What the noise of batch gradients does, in four paragraphs (fewer without noisy runs):
+    how far a batch gradient points off, what it buys, what it costs, and minima."""
     full = next((r for r in runs if r.batch_size >= r.rows), None)
     noisy = [r for r in runs if r.batch_size < r.rows]
-    sgd = next((r for r in noisy if r.batch_size == 1), None)
-    paragraphs: list[str] = []
-    first = runs[0]
-    ls = first.least_squares
-    traced = [r for r in noisy if len(r.angles)]
-    p1 = (
-        "A batch gradient is the average of ∇ℓ over a handful of rows picked at random. Taken "
-        "over every possible pick it averages out to ∇L exactly, so the batch step points "
-        "the right way on average; any one pick misses by a random amount that shrinks "
-        "roughly like 1/√B as the batch grows."
-    )
-    if traced:
-        parts = []
-        for r in traced:
-            angles = r.angles[np.isfinite(r.angles)]
-            if angles.size:
-                parts.append(
-                    f"{np.median(angles):.0f}° for the {r.label} "
-                    f"({np.mean(angles > 90):.0%} of its traced updates beyond 90°)"
-                )
-        if parts:
-            p1 += (
-                " Here the median angle between the batch gradient and ∇L was "
-                + "; ".join(parts)
-                + ". A step more than 90° off would, on its own, "
-                "increase L."
-            )
-    paragraphs.append(p1)
+    ls = runs[0].least_squares
+    paragraphs = [_angle_paragraph(noisy)]
     if full is not None and noisy:
-        after = {r.label: r.loss_per_epoch[0] for r in runs if len(r.loss_per_epoch)}
-        p2 = (
-            f"What the noise buys first is progress per pass over the data. A full-batch "
-            f"update reads all {full.rows:,} rows before it moves; in the same amount of "
-            f"reading, B = {noisy[0].batch_size} makes {noisy[0].steps_per_epoch:,} updates"
-            + (
-                f" and SGD {sgd.steps_per_epoch:,}"
-                if sgd is not None and sgd is not noisy[0]
-                else ""
-            )
-            + "."
-        )
-        if after:
-            p2 += (
-                " After one epoch the loss on all rows was "
-                + "; ".join(f"{v:.4g} for the {k}" for k, v in after.items())
-                + "."
-            )
-        paragraphs.append(p2)
+        paragraphs.append(_progress_paragraph(runs, full, noisy))
     if noisy:
-        target = (
-            ls.loss
-            if ls is not None
-            else newton.loss
-            if newton is not None
-            else (min(float(r.loss) for r in runs if np.isfinite(r.loss)))
-        )
-        what = (
-            "least-squares loss"
-            if ls is not None
-            else "loss at the reference optimum"
-            if newton is not None
-            else "lowest loss any of these runs found"
-        )
-        gaps = "; ".join(
-            f"{_gap(r.loss - target, target)} for the {r.label}"
-            for r in runs
-            if np.isfinite(r.loss)
-        )
-        paragraphs.append(
-            "The price is that with a fixed learning rate the noisy runs never settle. Close to "
-            "the minimum ∇L is small but the batch gradients are not, so the parameters keep "
-            "jittering in a cloud around the answer, wider for a larger η and a smaller B. At "
-            f"the end, the loss was above the {what} by {gaps}. Shrinking η over the epochs, "
-            "or growing the batch, lets a noisy run close in."
-        )
+        paragraphs.append(_settling_paragraph(runs, newton))
     single = ls is not None and ls.full_rank
     paragraphs.append(
         "On a loss with many minima the noise does something a full-batch run cannot. Each "
@@ -433,6 +389,83 @@ def _noise_paragraphs(
         )
     )
     return paragraphs
+
+
+def _angle_paragraph(noisy: Sequence[FitResult]) -> str:
+    """Why a batch gradient points the right way on average, with the measured angles."""
+    paragraph = (
+        "A batch gradient is the average of ∇ℓ over a handful of rows picked at random. Taken "
+        "over every possible pick it averages out to ∇L exactly, so the batch step points "
+        "the right way on average; any one pick misses by a random amount that shrinks "
+        "roughly like 1/√B as the batch grows."
+    )
+    parts = []
+    for r in (r for r in noisy if len(r.angles)):
+        angles = r.angles[np.isfinite(r.angles)]
+        if angles.size:
+            parts.append(
+                f"{np.median(angles):.0f}° for the {r.label} "
+                f"({np.mean(angles > 90):.0%} of its traced updates beyond 90°)"
+            )
+    if parts:
+        paragraph += (
+            " Here the median angle between the batch gradient and ∇L was "
+            + "; ".join(parts)
+            + ". A step more than 90° off would, on its own, "
+            "increase L."
+        )
+    return paragraph
+
+
+def _progress_paragraph(
+    runs: Sequence[FitResult], full: FitResult, noisy: Sequence[FitResult]
+) -> str:
+    """More updates per pass over the data, and the loss after one epoch of each run."""
+    sgd = next((r for r in noisy if r.batch_size == 1), None)
+    after = {r.label: r.loss_per_epoch[0] for r in runs if len(r.loss_per_epoch)}
+    paragraph = (
+        f"What the noise buys first is progress per pass over the data. A full-batch "
+        f"update reads all {full.rows:,} rows before it moves; in the same amount of "
+        f"reading, B = {noisy[0].batch_size} makes {noisy[0].steps_per_epoch:,} updates"
+        + (f" and SGD {sgd.steps_per_epoch:,}" if sgd is not None and sgd is not noisy[0] else "")
+        + "."
+    )
+    if after:
+        paragraph += (
+            " After one epoch the loss on all rows was "
+            + "; ".join(f"{v:.4g} for the {k}" for k, v in after.items())
+            + "."
+        )
+    return paragraph
+
+
+def _settling_paragraph(runs: Sequence[FitResult], newton: ReferenceOptimum | None) -> str:
+    """Why noisy runs never settle with a fixed η, and how far above the best loss each ended."""
+    ls = runs[0].least_squares
+    target = (
+        ls.loss
+        if ls is not None
+        else newton.loss
+        if newton is not None
+        else (min(float(r.loss) for r in runs if np.isfinite(r.loss)))
+    )
+    what = (
+        "least-squares loss"
+        if ls is not None
+        else "loss at the reference optimum"
+        if newton is not None
+        else "lowest loss any of these runs found"
+    )
+    gaps = "; ".join(
+        f"{_gap(r.loss - target, target)} for the {r.label}" for r in runs if np.isfinite(r.loss)
+    )
+    return (
+        "The price is that with a fixed learning rate the noisy runs never settle. Close to "
+        "the minimum ∇L is small but the batch gradients are not, so the parameters keep "
+        "jittering in a cloud around the answer, wider for a larger η and a smaller B. At "
+        f"the end, the loss was above the {what} by {gaps}. Shrinking η over the epochs, "
+        "or growing the batch, lets a noisy run close in."
+    )
 
 
 def _gap(gap: float, target: float) -> str:
