@@ -42,15 +42,15 @@ def judge_boundedness(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Boundedn
     >>> judge_boundedness(x**2 + 2*x*y, (x, y)).bounded_below
     False
     >>> judge_boundedness((x - 1)**2 + y**4, (x, y)).reason
-    'f ≥ 0, read from its parts (squares, |·|, exp, σ, sin, cos, ... are bounded)'
+    'f ≥ 0, read from its parts: squares, |·|, exp, σ, sin, cos and the like are bounded'
     """
     xs = tuple(variables)
     lo, _ = bounds(expr)
     if lo > -math.inf:
         return Boundedness(
             True,
-            f"f ≥ {_number(lo)}, read from its parts (squares, |·|, exp, "
-            "σ, sin, cos, ... are bounded)",
+            f"f ≥ {_number(lo)}, read from its parts: squares, |·|, exp, "
+            "σ, sin, cos and the like are bounded",
         )
     groups = _separate(expr, xs)
     if len(groups) > 1:
@@ -108,7 +108,7 @@ def _embed(
 
 
 def _number(value: float) -> str:
-    return f"{value:.6g}"
+    return f"{value:.6g}".replace("-", "−")  # a minus sign, not a hyphen
 
 
 def _direction_text(direction: Sequence[float], xs: tuple[sp.Symbol, ...]) -> str:
@@ -118,7 +118,8 @@ def _direction_text(direction: Sequence[float], xs: tuple[sp.Symbol, ...]) -> st
         if len(xs) == 1:
             return f"as {xs[i].name} → {'+' if d > 0 else '−'}∞"
         return f"as {xs[i].name} → {'+' if d > 0 else '−'}∞ (the others fixed)"
-    return "along t·(" + ", ".join(f"{d:.4g}" for d in direction) + ") as t → ∞"
+    shown = ", ".join(f"{d:.4g}".replace("-", "−") for d in direction)
+    return f"along t·({shown}) as t → ∞"
 
 
 def _polynomial(poly: sp.Poly, xs: tuple[sp.Symbol, ...]) -> Boundedness:
@@ -180,8 +181,9 @@ def _eigenvalue_text(h: np.ndarray, value: float) -> str:
         )
         for exact in matrix.eigenvals():
             if abs(float(exact) - value) < 1e-9 * max(1.0, abs(value)):
-                return re.sub(r"sqrt\((\d+)\)", r"√\1", str(sp.radsimp(exact)))
-    return f"{value:.4g}"
+                text = re.sub(r"sqrt\((\d+)\)", r"√\1", str(sp.radsimp(exact)))
+                return text.replace("-", "−")
+    return f"{value:.4g}".replace("-", "−")
 
 
 def _higher_degree(poly: sp.Poly, xs: tuple[sp.Symbol, ...], degree: int) -> Boundedness:

@@ -181,15 +181,22 @@ def higher_order_kind(expr: sp.Expr, x: sp.Symbol, at: sp.Expr) -> tuple[str, st
             if order % 2:
                 return (
                     "inflection",
-                    f"the first derivative that is not 0 there is f^({order}),"
+                    f"the first derivative that is not 0 there is {_nth(order)},"
                     " of odd order: f rises on one side and falls on the "
                     "other, so it is neither a minimum nor a maximum",
                 )
             kind = "minimum" if value.real > 0 else "maximum"
             return (
                 kind,
-                f"the first derivative that is not 0 there is f^({order}), of even "
+                f"the first derivative that is not 0 there is {_nth(order)}, of even "
                 f"order and {'positive' if kind == 'minimum' else 'negative'}: a "
                 f"flat-bottomed {kind}",
             )
     return None
+
+
+def _nth(order: int) -> str:
+    """The ``order``-th derivative of f as a reader writes it: f‴ for 3, f⁽⁴⁾ beyond."""
+    if order <= 3:
+        return "f" + "′" * order
+    return "f⁽" + str(order).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")) + "⁾"
