@@ -315,3 +315,17 @@ def test_matches_torch_optim(
         assert run.status.value in ("diverged", "max_steps")
     expected = np.array(path)[: run.steps + 1]
     np.testing.assert_allclose(run.xs, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_first_step_is_sign_is_what_the_rule_does(name: str) -> None:
+    """The flag the lesson reads ('its first step is ±η per coordinate') matches one real step
+    on gradients of very different sizes."""
+    spec = OPTIMIZERS[name]
+    if spec.needs_hessian:
+        assert not spec.first_step_is_sign
+        return
+    run = descend("1000*x**2 + y**2/1000", [3.0, -2.0], method=name, lr=0.01, steps=1, tol=0.0)
+    moved = np.abs(np.asarray(run.xs[1]) - np.asarray(run.xs[0]))
+    assert bool(np.allclose(moved, 0.01, rtol=1e-4)) == spec.first_step_is_sign
+    assert spec.family in ("plain", "momentum", "adaptive", "second-order")

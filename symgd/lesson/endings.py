@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from symgd.lesson.methods import label
+from symgd.lesson.methods import first_step_is_sign, label
 from symgd.lesson.settings import TOLERANCE
 from symgd.render.latex import floats_plain, number
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 #: momentum-like methods whose stability bound along an eigen-direction is 2(1+μ)/λ
 HEAVY_BALL = ("momentum",)
 #: methods whose first step moves every coordinate by ±η
-SIGN_FIRST_STEP = ("adam", "adagrad")
 
 
 @dataclass(frozen=True)
@@ -346,7 +345,7 @@ def lucky_reason(facts: Facts, run: Trajectory) -> str:
         return ""
     start = np.asarray(run.xs[0], dtype=float)
     end = np.asarray(run.xs[-1], dtype=float)
-    if run.method in SIGN_FIRST_STEP:
+    if first_step_is_sign(run.method):
         name = label(run.method)
         offset = np.abs(end - start)
         exact = bool(np.allclose(offset, run.lr, rtol=1e-6, atol=1e-12)) or bool(

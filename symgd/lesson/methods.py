@@ -30,3 +30,27 @@ def hyperparameters_text(method: str, values: Mapping[str, float]) -> str:
     spec = OPTIMIZERS.get(method)
     shown = {h.name: h.symbol for h in spec.hyperparameters if h.common} if spec else {}
     return ", ".join(f"{shown[k]} = {number(v)}" for k, v in values.items() if k in shown)
+
+
+def family(method: str) -> str:
+    """The registry's family of ``method``: plain, momentum, adaptive or second-order."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    spec = OPTIMIZERS.get(method)
+    return spec.family if spec is not None else "plain"
+
+
+def first_step_is_sign(method: str) -> bool:
+    """True when the first step moves each coordinate by ±η whatever the gradient (Adam)."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    spec = OPTIMIZERS.get(method)
+    return spec is not None and spec.first_step_is_sign
+
+
+def fixed_rate(method: str) -> float | None:
+    """The learning rate a second-order method always takes in the lesson (Newton: 1)."""
+    from symgd.numeric.optimizers import OPTIMIZERS
+
+    spec = OPTIMIZERS.get(method)
+    return spec.default_lr if spec is not None and spec.needs_hessian else None

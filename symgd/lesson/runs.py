@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from symgd.lesson.methods import label
+from symgd.lesson.methods import fixed_rate, label
 from symgd.lesson.settings import TOLERANCE, Chosen, Settings
 from symgd.render.latex import floats_plain
 
@@ -105,7 +105,8 @@ def _run_all(facts: Facts, s: Settings, trial: Trajectory | None) -> list[Trajec
 
     runs = []
     for method in s.methods:
-        rate = 1.0 if method == "newton" else s.lr.value
+        fixed = fixed_rate(method)
+        rate = s.lr.value if fixed is None else fixed
         if (
             method == "gd"
             and trial is not None

@@ -120,7 +120,10 @@ class OptimizerSpec:
     formula. ``minimizes`` is ``False`` for ascent (``symgd fit`` offers only minimizers).
     ``check(values)`` gives an error message for a combination of values the ranges allow but
     the rule does not (``""`` when fine); ``hints`` pairs a hyperparameter this optimizer does
-    not take with a hint for the error message.
+    not take with a hint for the error message. ``family`` groups optimizers the lesson explains
+    together: ``"plain"``, ``"momentum"`` (a velocity carried between steps), ``"adaptive"``
+    (per-coordinate step sizes) or ``"second-order"`` (the Hessian). ``first_step_is_sign``: the
+    first step moves each coordinate by ±η whatever the gradient's size (Adam, Adagrad).
     """
 
     name: str
@@ -136,6 +139,8 @@ class OptimizerSpec:
     minimizes: bool = True
     check: Callable[[Mapping[str, float]], str] | None = None
     hints: tuple[tuple[str, str], ...] = field(default=())
+    family: str = "plain"
+    first_step_is_sign: bool = False
 
     @property
     def defaults(self) -> dict[str, float]:

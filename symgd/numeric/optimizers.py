@@ -288,6 +288,7 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         ),
         r"b \leftarrow \mu b + \nabla f,\; x \leftarrow x - \eta\, b",
         "#D55E00",
+        family="momentum",
     ),
     OptimizerSpec(
         "nesterov",
@@ -303,6 +304,7 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         "#CC79A7",
         aliases=("nag",),
         check=_nesterov_check,
+        family="momentum",
     ),
     OptimizerSpec(
         "adagrad",
@@ -334,6 +336,8 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         ),
         r"x \leftarrow x - \eta\,\nabla f / (\sqrt{s} + \epsilon)",
         "#56B4E9",
+        family="adaptive",
+        first_step_is_sign=True,
     ),
     OptimizerSpec(
         "rmsprop",
@@ -359,6 +363,7 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         r"x \leftarrow x - \eta\,\nabla f / (\sqrt{v} + \epsilon)",
         "#E69F00",
         aliases=("rms",),
+        family="adaptive",
     ),
     OptimizerSpec(
         "adam",
@@ -386,6 +391,8 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         ),
         r"x \leftarrow x - \eta\,\hat m / (\sqrt{\hat v} + \epsilon)",
         "#009E73",
+        family="adaptive",
+        first_step_is_sign=True,
     ),
     OptimizerSpec(
         "newton",
@@ -397,6 +404,7 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         r"x \leftarrow x - H^{-1}\nabla f",
         "#000000",
         default_lr=1.0,
+        family="second-order",
     ),
 )
 

@@ -15,7 +15,7 @@ from symgd.lesson.endings import (
     succeeded,
 )
 from symgd.lesson.facts import Facts, shown_eigenvalues
-from symgd.lesson.methods import label
+from symgd.lesson.methods import family, label
 from symgd.lesson.panel import PREDICTED, RatePanel
 from symgd.lesson.runs import Runs
 from symgd.lesson.settings import Settings
@@ -339,7 +339,8 @@ def _comparison(facts: Facts, runs: Runs, others: list[Trajectory]) -> str:
     text = "For comparison: " + "; ".join(parts) + "."
     text += fewest_steps(facts, runs.runs)
     minima = bool(facts.all_minima())
-    if any(r.method in ("momentum", "nesterov") for r in others):
+    families = {family(r.method) for r in others}
+    if "momentum" in families:
         text += (
             " Momentum carries part of each step into the next, which speeds travel "
             "along shallow valleys"
@@ -349,7 +350,7 @@ def _comparison(facts: Facts, runs: Runs, others: list[Trajectory]) -> str:
                 else " and away from the start."
             )
         )
-    if any(r.method in ("adam", "rmsprop", "adagrad") for r in others):
+    if "adaptive" in families:
         text += (
             " Adam (like RMSProp and Adagrad) divides each coordinate's step by a "
             "running size of its gradient, so its steps are about η long whatever the "
@@ -360,7 +361,7 @@ def _comparison(facts: Facts, runs: Runs, others: list[Trajectory]) -> str:
                 else ", even where the gradient is tiny or huge."
             )
         )
-    if any(r.method == "newton" for r in others):
+    if "second-order" in families:
         text += (
             " Newton's method rescales the step by the inverse Hessian: on a quadratic "
             "it lands on the critical point in one step, whether that point is a "
