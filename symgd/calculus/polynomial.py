@@ -17,8 +17,11 @@ def zero_set_form(polynomial: sp.Expr) -> sp.Expr:
     factor dropped and each power of a factor replaced by the factor (``1000·(x+1)**999`` →
     ``x + 1``), so that nothing is expanded in vain."""
     factors = sp.Mul.make_args(polynomial)
-    kept = [f.base if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0 else f
-            for f in factors if not f.is_number]
+    kept = [
+        f.base if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0 else f
+        for f in factors
+        if not f.is_number
+    ]
     if not kept:
         return polynomial
     return sp.Mul(*kept)
@@ -88,7 +91,8 @@ def solve_polynomial_system(
         grown: list[dict[sp.Symbol, sp.Expr]] = []
         for known in partial:
             relevant = [
-                g for g in basis.exprs
+                g
+                for g in basis.exprs
                 if variable in g.free_symbols and g.free_symbols <= later | {variable}
             ]
             for root in _real_roots_after(relevant, variable, known):
@@ -138,7 +142,9 @@ def _numeric_roots(polynomials: Sequence[sp.Expr], variable: sp.Symbol) -> list[
         if abs(mpmath.im(candidate)) > mpmath.mpf(10) ** -20 * max(1, abs(candidate)):
             continue
         value = sp.Float(str(mpmath.re(candidate)), 40)
-        if all(abs(p.eval(value)) < 1e-15 * max(1.0, float(max(abs(c) for c in p.coeffs())))
-               for p in numeric[1:]):
+        if all(
+            abs(p.eval(value)) < 1e-15 * max(1.0, float(max(abs(c) for c in p.coeffs())))
+            for p in numeric[1:]
+        ):
             roots.append(value)
     return roots
