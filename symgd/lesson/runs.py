@@ -155,6 +155,13 @@ def _markers(facts: Facts, region: Any, start: Sequence[float]) -> list[Any]:
         for p in facts.isolated
         if region.contains(p.as_floats())
     ]
+    for k in facts.kink_points:  # minima and maxima on a kink are marked like the others
+        try:
+            point = tuple(float(c) for c in k.coordinates)
+        except (TypeError, ValueError):
+            continue
+        if k.kind in ("minimum", "maximum") and region.contains(point):
+            found.append(data.Marker(marker_point(facts, point), k.kind, f"{k.kind} (kink)"))
     return [*found, data.Marker(marker_point(facts, start), "start", "start")]
 
 

@@ -71,11 +71,7 @@ def curvature_section(facts: Facts) -> CurvatureSection:
     if count > LISTED_POINTS:
         more = f"{count - LISTED_POINTS} more critical points are not listed."
     if count == 0:
-        points_sentence = (
-            "The gradient never vanishes"
-            + ("" if d.critical_points_complete else " anywhere symgd looked")
-            + ": f has no critical point, so it has no minimum, and descent cannot stop at one."
-        )
+        points_sentence = _no_critical_point(facts)
     else:
         points_sentence = f"Solving gives {count} critical point{'s' if count != 1 else ''}" + (
             "."
@@ -209,8 +205,56 @@ def _eigen(facts: Facts) -> tuple[str, str]:
     )
 
 
-def _point_rows(facts: Facts) -> list[PointRow]:
+def _no_critical_point(facts: Facts) -> str:
+    """What an empty list of critical points means, from the facts (kinks, completeness)."""
+    searched = "" if facts.derivation.critical_points_complete else " (in the region searched)"
+    kinks = facts.kink_points
+    if kinks:
+        found = f"{len(kinks)} points" if len(kinks) != 1 else "a point"
+        kinds = " and ".join(sorted({k.kind for k in kinks}))
+        return (
+            f"Where f is differentiable its gradient vanishes nowhere{searched}. On its kinks "
+            f"f has no gradient; there symgd found {found} where 0 lies in the subdifferential "
+            "(the set of slopes of the planes that touch f there, which takes the gradient's "
+            f"place at a kink): {kinds}, marked 'on a kink' in the table. A fixed η rarely "
+            "lands exactly on a kink, so descent tends to cycle around it instead of settling."
+        )
+    if not facts.smooth:
+        return (
+            f"Where f is differentiable its gradient vanishes nowhere{searched}. f also has "
+            "kinks, where it has no gradient; symgd cannot tell whether a minimum sits on one."
+        )
+    if facts.derivation.critical_points_complete:
+        return (
+            "The gradient vanishes nowhere: f has no critical point, so it has no minimum, and "
+            "descent cannot stop at one."
+        )
+    return (
+        "The gradient vanishes nowhere symgd looked: it found no critical point, so in that "
+        "region f has no minimum for descent to stop at (there may be critical points "
+        "elsewhere)."
+    )
+
+
+def _kink_rows(facts: Facts) -> list[PointRow]:
     rows = []
+    for k in facts.kink_points[:LISTED_POINTS]:
+        coords = [value_tex(c, 5)[0] for c in k.coordinates]
+        rows.append(
+            PointRow(
+                point_tex(coords),
+                value_tex(k.value, 5)[0],
+                r"	ext{none: a kink}",
+                f"{k.kind} on a kink",
+                KIND_TONES.get(k.kind, ""),
+                True,
+            )
+        )
+    return rows
+
+
+def _point_rows(facts: Facts) -> list[PointRow]:
+    rows = _kink_rows(facts)
     for p in facts.derivation.critical_points[:LISTED_POINTS]:
         coords = [
             value_tex(c, 5)[0] if i is not None else r"\dots"
@@ -238,7 +282,7 @@ def _convexity(facts: Facts) -> Convexity:
     return Convexity(
         verdict=verdict,
         reason=sentence(facts.derivation.convexity.reason),
-        meaning=convexity_meaning(verdict, bool(facts.minima)),
+        meaning=convexity_meaning(verdict, bool(facts.all_minima())),
         tone="good"
         if "convex" in verdict and "concave" not in verdict
         else ("warn" if verdict in ("neither", "unknown") else "bad"),

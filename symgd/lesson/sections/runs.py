@@ -189,8 +189,10 @@ def _pictures(facts: Facts, runs: Runs) -> tuple[dict[str, Any], dict[str, Any]]
             picture=Pending("paths"),
             picture_caption=(
                 "Level curves of f (darker is lower), the direction of −∇f on a grid (grey "
-                "arrows: always across the level curves), the critical points and the path of "
-                "each method from the start ★. Paths that leave the frame are cut at its edge."
+                "arrows: always across the level curves), "
+                + ("the critical points in the frame and " if len(markers) > 1 else "")
+                + "the path of each method from the start ★. Paths that leave the frame are "
+                "cut at its edge."
             ),
         )
         return {"paths": job}, fields
