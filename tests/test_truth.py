@@ -545,3 +545,21 @@ def test_a_minimum_on_a_kink_is_not_denied(text: str) -> None:
         here = float(f(*point))
         around = rng.normal(size=(200, len(point))) * 1e-3 + np.asarray(point)
         assert all(float(f(*q)) >= here - 1e-12 for q in around)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("x**3", "inflection"), ("x**4", "minimum"), ("-x**4", "maximum"), ("x**5 + 1", "inflection")],
+)
+def test_a_degenerate_point_says_what_it_is(text: str, word: str) -> None:
+    """The table's kind of a degenerate point agrees with our own look at f on either side."""
+    from symgd.lesson.page import explain
+
+    (row,) = explain(text, steps=10).context["curvature"]["points"]
+    assert row["kind"].startswith("degenerate") and word in row["kind"]
+    f = sp.lambdify(symgd.parse(text).variables, symgd.parse(text).expr)
+    left, centre, right = f(-1e-3), f(0.0), f(1e-3)
+    ours = (
+        "minimum" if left > centre < right else "maximum" if left < centre > right else "inflection"
+    )
+    assert ours == word

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from symgd.lesson.facts import Facts, shown_eigenvalues
 from symgd.lesson.view import View
@@ -19,6 +20,9 @@ from symgd.render.latex import (
     uniform_numbers,
     value_tex,
 )
+
+if TYPE_CHECKING:
+    from symgd.calculus.points import CriticalPoint
 
 #: critical points listed in the table
 LISTED_POINTS = 12
@@ -253,6 +257,28 @@ def _kink_rows(facts: Facts) -> list[PointRow]:
     return rows
 
 
+#: what a degenerate point turned out to be, in the table's words
+_DECIDED = {
+    "minimum": "degenerate: a flat-bottomed minimum",
+    "maximum": "degenerate: a flat-topped maximum",
+    "inflection": "degenerate: an inflection point, not a minimum",
+    "saddle": "degenerate: a saddle",
+}
+
+
+def _decided_kind(facts: Facts, p: CriticalPoint) -> str:
+    """The point's kind, with a degenerate point's higher-order verdict when there is one."""
+    if p.kind != "degenerate":
+        return p.kind
+    nature = facts.nature_near(p.as_floats())
+    return nature.kind if nature is not None and nature.kind in _DECIDED else p.kind
+
+
+def _kind_words(facts: Facts, p: CriticalPoint) -> str:
+    decided = _decided_kind(facts, p)
+    return _DECIDED[decided] if p.kind == "degenerate" and decided in _DECIDED else p.kind
+
+
 def _point_rows(facts: Facts) -> list[PointRow]:
     rows = _kink_rows(facts)
     for p in facts.derivation.critical_points[:LISTED_POINTS]:
@@ -269,8 +295,8 @@ def _point_rows(facts: Facts) -> list[PointRow]:
                 point_tex(coords),
                 value_tex(p.value, 5)[0],
                 eig,
-                p.kind + (" (a whole set)" if p.free else ""),
-                KIND_TONES.get(p.kind, ""),
+                _kind_words(facts, p) + (" (a whole set)" if p.free else ""),
+                KIND_TONES.get(_decided_kind(facts, p), ""),
                 p.exact,
             )
         )
