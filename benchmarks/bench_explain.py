@@ -30,6 +30,14 @@ from pathlib import Path
 from timing import timed  # benchmarks/timing.py (scripts run from this folder's path)
 
 ROOT = Path(__file__).resolve().parents[1]
+#: runs symgd from the other revision's tree; an editable install's import hook would otherwise
+#: hand that tree this checkout's templates
+AGAINST = (
+    "import runpy, sys; "
+    "sys.meta_path[:] = [f for f in sys.meta_path "
+    "if '__editable__' not in getattr(f, '__module__', '')]; "
+    "sys.argv[0] = 'symgd'; runpy.run_module('symgd', run_name='__main__', alter_sys=True)"
+)
 
 
 def main() -> None:
@@ -66,7 +74,7 @@ def main() -> None:
                 capture_output=True,
             )
             commands[f"explain at {args.against}"] = (
-                [sys.executable, "-m", "symgd", "explain", args.expression, "-o", folder],
+                [sys.executable, "-c", AGAINST, "explain", args.expression, "-o", folder],
                 {**env, "PYTHONPATH": str(tree)},
             )
         try:

@@ -418,6 +418,83 @@ def test_large_batch_without_its_path_still_finds_cycles() -> None:
         assert run.row_periods[i] == own_period(path)
 
 
+def test_a_batch_of_one_start_without_its_path_still_finds_its_cycle() -> None:
+    # one start as a batch runs as a thinned single run, cut to its start and final point
+    path, _ = own_gd(lambda x: 4 * x**3 - 6 * x, [0.5], 0.2, 3000)
+    run = descend("x**4 - 3*x**2", np.array([[0.5]]), lr=0.2, steps=3000, trajectory=False)
+    assert run.xs.shape == (2, 1, 1) and run.row_periods is not None
+    assert run.row_outcomes() == [Outcome.CYCLE] and run.row_periods[0] == own_period(path) == 2
+
+
+def test_a_row_leaving_the_domain_leaves_the_others_their_cycles() -> None:
+    # log(x + 10)/1e9 is defined for x > -10 only: the start at -20 is outside, the others
+    # cycle as on x⁴ − 3x² (the log term moves them by about 1e-10)
+    f = "x**4 - 3*x**2 + log(x + 10)/10**9"
+    run = descend(f, np.array([0.5, -20.0, 0.6]), lr=0.2, steps=3000, trajectory=False)
+    assert [s.value for s in run.row_status()] == ["max_steps", "domain", "max_steps"]
+    assert [o.value for o in run.row_outcomes()] == ["cycle", "domain", "cycle"]
+    assert run.row_periods is not None and run.row_periods.tolist() == [2, 0, 2]
+
+
+# -- every backend reaches the same outcome -------------------------------------------------
+
+#: (f, start, lr, outcome, cycle period); run past PATH_POINTS so a thinned path is thinned
+AGREEING = [
+    ("abs(x) + abs(y)", [0.5, 0.7], 0.1, Outcome.CYCLE, 2),
+    ("x**4 - 3*x**2", [0.5], 0.2, Outcome.CYCLE, 2),
+    ("w**2", [1.0], 0.6, Outcome.MINIMUM, None),
+    ("(1 - x)**2 + 100*(y - x**2)**2", [-1.2, 1.0], 1e-3, Outcome.UNFINISHED, None),
+]
+
+
+def _backends() -> list[str]:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return ["python", "numpy"]
+    return ["python", "numpy", "numba"]
+
+
+@pytest.mark.parametrize("case", AGREEING, ids=[case[0] for case in AGREEING])
+@pytest.mark.parametrize("trajectory", [True, False])
+def test_single_runs_reach_the_same_outcome_on_every_backend(
+    case: tuple[str, list[float], float, Outcome, int | None], trajectory: bool
+) -> None:
+    f, start, lr, outcome, period = case
+    steps = 4 * PATH_POINTS + 3
+    for backend in _backends():
+        run = descend(f, start, lr=lr, steps=steps, trajectory=trajectory, backend=backend)
+        assert run.path_kept is trajectory or run.status is Status.CONVERGED, backend
+        assert (run.outcome, run.cycle_period) == (outcome, period), backend
+
+
+@pytest.mark.parametrize("case", AGREEING, ids=[case[0] for case in AGREEING])
+@pytest.mark.parametrize("trajectory", [True, False])
+@pytest.mark.parametrize("count", [1, 5, 3000])
+def test_batches_reach_the_same_outcome_on_every_backend(
+    case: tuple[str, list[float], float, Outcome, int | None], trajectory: bool, count: int
+) -> None:
+    f, start, lr, outcome, period = case
+    # the start, and starts near it (3000 rows: two blocks of the numba kernel)
+    rng = np.random.default_rng(0)
+    starts = np.array(start) * (1 + 0.01 * rng.uniform(-1, 1, size=(count, len(start))))
+    starts[0] = start
+    steps = 300 if count == 3000 else 2 * PATH_POINTS + 5
+    runs = {
+        backend: descend(f, starts, lr=lr, steps=steps, trajectory=trajectory, backend=backend)
+        for backend in _backends()
+        if backend != "python"
+    }
+    for backend, run in runs.items():
+        assert run.row_periods is not None
+        assert run.row_outcomes()[0] is outcome, backend
+        assert (int(run.row_periods[0]) or None) == period, backend
+    numpy_run = runs["numpy"]
+    for backend, run in runs.items():
+        assert run.row_outcomes() == numpy_run.row_outcomes(), backend
+        np.testing.assert_array_equal(run.row_periods, numpy_run.row_periods)
+
+
 def test_json_carries_the_outcome_and_a_period_only_for_cycles() -> None:
     cycle = descend("abs(x) + abs(y)", [0.5, 0.7], lr=0.1, steps=100).to_dict()
     assert cycle["outcome"] == "cycle" and cycle["cycle_period"] == 2

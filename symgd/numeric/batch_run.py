@@ -11,7 +11,8 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,12 +21,11 @@ from symgd.numeric.codegen import step_with_value
 from symgd.numeric.optimizer_spec import Optimizer, OptState
 from symgd.numeric.path import PathKeeper
 from symgd.numeric.results import (
-    MAX_TAIL_FLOATS,
     RUNAWAY,
     STATUS_CODE,
-    TAIL_POINTS,
     RunResult,
     Status,
+    tail_length,
 )
 
 #: most threads the numpy batch path uses (one block of starts each)
@@ -74,6 +74,43 @@ def _batch_step(compiled: Compiled, optimizer: Optimizer) -> Callable[..., tuple
     return step
 
 
+class _Path(NamedTuple):
+    """f, |∇f| and the iterates a batch keeps: every step's (``(S + 1, N, ...)``), or the
+    start's and the final one (two rows)."""
+
+    xs: np.ndarray
+    fs: np.ndarray
+    gn: np.ndarray
+
+
+class _Stops(NamedTuple):
+    """Each start's stop: the step, the status code, and x, f and |∇f| there."""
+
+    row_steps: np.ndarray
+    row_codes: np.ndarray
+    final_x: np.ndarray
+    final_f: np.ndarray
+    final_g: np.ndarray
+
+
+@dataclass(frozen=True)
+class _BatchJob:
+    """What the blocks of one batch share: the run's settings and the arrays they fill."""
+
+    steps: int
+    tol: float
+    keep_path: bool
+    path: _Path
+    stops: _Stops
+    keeper: PathKeeper | None  # one start without its whole path: its thinned path
+    tail: np.ndarray | None  # (T, N, n): the last iterates, when the path is not kept
+
+    @property
+    def first_recent(self) -> int:
+        """The first step whose iterate goes into ``tail``."""
+        return self.steps + 1 - (0 if self.tail is None else len(self.tail))
+
+
 def run_batch(
     compiled: Compiled,
     optimizer: Optimizer,
@@ -82,31 +119,11 @@ def run_batch(
     tol: float,
     keep_path: bool,
 ) -> RunResult:
+    """Run ``optimizer`` from each row of ``starts`` (see the module docstring)."""
     count, n = starts.shape
     rule = optimizer.rule
-    rows = _block_rows(n, 0 if rule is None else len(rule.buffers))
-    row_steps = np.full(count, steps, dtype=np.int64)
-    row_codes = np.full(count, STATUS_CODE[Status.MAX_STEPS], dtype=np.int8)
-    final_x = starts.copy()
-    final_f = np.empty(count)
-    final_g = np.empty(count)
-    length = steps + 1 if keep_path else 2
-    # one start without its whole path: a thinned path, kept as the run goes
-    keeper = PathKeeper(n, False) if count == 1 and not keep_path else None
-    xs = np.empty((length, count, n))
-    fs = np.empty((length, count))
-    gn = np.empty((length, count))
-    recent = min(TAIL_POINTS, steps + 1)
-    tail = (
-        np.full((recent, count, n), np.nan)
-        if not keep_path and keeper is None and recent * count * n <= MAX_TAIL_FLOATS
-        else None
-    )
-    workers = min(-(-count // rows), os.cpu_count() or 1, MAX_THREADS)
-    # equal blocks, as many per thread: no thread waits on a last, longer block
-    per = -(-count // (workers * -(-count // (rows * workers))))
-    blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
-
+    job = _allocate(starts, steps, tol, keep_path)
+    workers, blocks = _split(count, _block_rows(n, 0 if rule is None else len(rule.buffers)))
     # a short single run takes the optimizer's own numpy update: generating the fused step
     # would cost more than it saves (a second or more for a hundred variables)
     short = count * steps <= SHORT_UNFUSED and _fused_key(compiled, optimizer) not in _BATCH_STEPS
@@ -114,26 +131,11 @@ def run_batch(
 
     def run(block: tuple[int, int]) -> None:
         a, b = block
-        path, out = (xs, fs, gn), (row_steps, row_codes, final_x, final_f, final_g)
         with np.errstate(all="ignore"):  # per thread: numpy's error state is thread-local
             if step is None:
-                _run_block(
-                    compiled,
-                    optimizer,
-                    starts[a:b],
-                    steps,
-                    tol,
-                    keep_path,
-                    a,
-                    path,
-                    out,
-                    keeper,
-                    tail,
-                )
+                _run_block(compiled, optimizer, starts[a:b], a, job)
             else:
-                _run_block_fused(
-                    step, optimizer, starts[a:b], steps, tol, keep_path, a, path, out, keeper, tail
-                )
+                _run_block_fused(step, optimizer, starts[a:b], a, job)
 
     if optimizer.needs_hessian:
         with np.errstate(all="ignore"):
@@ -145,7 +147,43 @@ def run_batch(
     else:
         for block in blocks:
             run(block)
+    return _batch_result(job, starts)
+
+
+def _allocate(starts: np.ndarray, steps: int, tol: float, keep_path: bool) -> _BatchJob:
+    """The arrays a batch fills: each start runs the whole budget until it stops."""
+    count, n = starts.shape
+    length = steps + 1 if keep_path else 2
+    # one start without its whole path: a thinned path, kept as the run goes
+    keeper = PathKeeper(n, False) if count == 1 and not keep_path else None
+    recent = 0 if keep_path or keeper is not None else tail_length(steps, count, n)
+    stops = _Stops(
+        np.full(count, steps, dtype=np.int64),
+        np.full(count, STATUS_CODE[Status.MAX_STEPS], dtype=np.int8),
+        starts.copy(),
+        np.empty(count),
+        np.empty(count),
+    )
+    path = _Path(np.empty((length, count, n)), np.empty((length, count)), np.empty((length, count)))
+    tail = np.full((recent, count, n), np.nan) if recent else None
+    return _BatchJob(steps, tol, keep_path, path, stops, keeper, tail)
+
+
+def _split(count: int, rows: int) -> tuple[int, list[tuple[int, int]]]:
+    """The threads to use and the blocks ``(first, end)`` of at most about ``rows`` starts."""
+    workers = min(-(-count // rows), os.cpu_count() or 1, MAX_THREADS)
+    # equal blocks, as many per thread: no thread waits on a last, longer block
+    per = -(-count // (workers * -(-count // (rows * workers))))
+    return workers, [(a, min(count, a + per)) for a in range(0, count, per)]
+
+
+def _batch_result(job: _BatchJob, starts: np.ndarray) -> RunResult:
+    """The filled arrays as a :class:`RunResult` (a start that stopped early repeats its last
+    point in a kept path)."""
+    row_steps, row_codes, final_x, final_f, final_g = job.stops
+    xs, fs, gn = job.path
     longest = int(row_steps.max())
+    keeper = job.keeper
     if keeper is not None:
         kept, path_x, path_f, path_g = keeper.result(longest)
         return RunResult(
@@ -158,7 +196,7 @@ def run_batch(
             kept,
             keeper.tail(longest)[:, None, :],
         )
-    if keep_path:
+    if job.keep_path:
         xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
         for s in np.unique(row_steps[row_steps < longest]):
             which = np.flatnonzero(row_steps == s)
@@ -168,29 +206,21 @@ def run_batch(
     else:
         xs[0], xs[1] = starts, final_x
         fs[1], gn[1] = final_f, final_g
-    return RunResult(xs, fs, gn, row_steps, row_codes, tail=tail)
+    return RunResult(xs, fs, gn, row_steps, row_codes, tail=job.tail)
 
 
 def _run_block(
-    compiled: Compiled,
-    optimizer: Optimizer,
-    starts: np.ndarray,
-    steps: int,
-    tol: float,
-    keep_path: bool,
-    offset: int,
-    path: tuple[np.ndarray, np.ndarray, np.ndarray],
-    out: tuple[np.ndarray, ...],
-    keeper: PathKeeper | None = None,
-    tail: np.ndarray | None = None,
+    compiled: Compiled, optimizer: Optimizer, starts: np.ndarray, offset: int, job: _BatchJob
 ) -> None:
-    xs, fs, gn = path
-    first_recent = steps + 1 - (0 if tail is None else len(tail))
+    """Any method (Newton included) on a block of starts, with the optimizer's own update."""
+    steps, keep_path, keeper, tail, out = job.steps, job.keep_path, job.keeper, job.tail, job.stops
+    xs, fs, gn = job.path
+    first_recent = job.first_recent
     x = np.array(starts.T, order="C")  # (n, B): one row per coordinate
     index = np.arange(offset, offset + starts.shape[0])
     full = True  # every row of the block still running
     state: OptState = optimizer.init(starts if optimizer.needs_hessian else x)
-    tol2 = tol * tol
+    tol2 = job.tol * job.tol
     bound2 = RUNAWAY * RUNAWAY
     for k in range(steps + 1):
         values = compiled.value_grad_columns(list(x))
@@ -219,15 +249,7 @@ def _run_block(
             and not gsq.min() < tol2
             and k < steps
         )
-        stopped = None
-        if not calm:
-            with np.errstate(invalid="ignore"):
-                stopped = ~(
-                    (np.abs(f) <= RUNAWAY) & (xsq <= bound2) & (gsq < math.inf) & (gsq >= tol2)
-                )
-            if k == steps:
-                stopped[:] = True
-        hessian = None
+        stopped = None if calm else _flag_rows(f, xsq, gsq, tol2, k == steps)
         step = None
         if stopped is None or not stopped.all():
             if optimizer.needs_hessian:
@@ -256,23 +278,32 @@ def _run_block(
         x += step
 
 
+def _flag_rows(
+    f: np.ndarray, xsq: np.ndarray, gsq: np.ndarray, tol2: float, last: bool
+) -> np.ndarray:
+    """The rows the cheap test flags as stopping (every row at the ``last`` step)."""
+    bound2 = RUNAWAY * RUNAWAY
+    with np.errstate(invalid="ignore"):
+        stopped: np.ndarray = ~(
+            (np.abs(f) <= RUNAWAY) & (xsq <= bound2) & (gsq < math.inf) & (gsq >= tol2)
+        )
+    if last:
+        stopped[:] = True
+    return stopped
+
+
 def _run_block_fused(
     step: Callable[..., tuple[Any, ...]],
     optimizer: Optimizer,
     starts: np.ndarray,
-    steps: int,
-    tol: float,
-    keep_path: bool,
     offset: int,
-    path: tuple[np.ndarray, np.ndarray, np.ndarray],
-    out: tuple[np.ndarray, ...],
-    keeper: PathKeeper | None = None,
-    tail: np.ndarray | None = None,
+    job: _BatchJob,
 ) -> None:
     """A first-order method on a block of starts: one generated numpy step per iteration
     (∇f, f, |∇f|² and the update in one function, intermediate results shared)."""
-    xs, fs, gn = path
-    first_recent = steps + 1 - (0 if tail is None else len(tail))
+    steps, keep_path, keeper, tail = job.steps, job.keep_path, job.keeper, job.tail
+    xs, fs, gn = job.path
+    first_recent = job.first_recent
     rule = optimizer.rule
     assert rule is not None
     count, n = starts.shape
@@ -283,7 +314,7 @@ def _run_block_fused(
     consts = list(optimizer.constants().values())
     index = np.arange(offset, offset + count)
     full = True  # every row of the block still running
-    tol2 = tol * tol
+    tol2 = job.tol * job.tol
     t: Any = 0.0
     for k in range(steps + 1):
         result = step(*x, *buffers, t, *consts)
@@ -317,26 +348,43 @@ def _run_block_fused(
             and all(xi.min() >= -RUNAWAY and xi.max() <= RUNAWAY for xi in x)
         )
         if not calm:
-            stacked = np.stack(x)
-            with np.errstate(invalid="ignore"):
-                stopped = ~(
-                    (np.abs(f) <= RUNAWAY)
-                    & (np.abs(stacked) <= RUNAWAY).all(axis=0)
-                    & (gsq < math.inf)
-                    & (gsq >= tol2)
-                )
-            if k == steps:
-                stopped[:] = True
+            stopped = _settle_rows(x, f, gsq, tol2, k, k == steps, index, job.stops)
+            if stopped.all():
+                return
             if stopped.any():
-                _classify_stops(stopped, k, k == steps, stacked, f, gsq, tol2, index, out)
-                if stopped.all():
-                    return
                 keep = ~stopped
                 index, full = index[keep], False
                 result = tuple(v[keep] if np.ndim(v) else v for v in result)
         x = list(result[:n])
         buffers = list(result[n : n + len(buffers)])
         t = result[n + len(buffers)]
+
+
+def _settle_rows(
+    x: list[np.ndarray],
+    f: np.ndarray,
+    gsq: np.ndarray,
+    tol2: float,
+    k: int,
+    last: bool,
+    index: np.ndarray,
+    out: _Stops,
+) -> np.ndarray:
+    """Stop the rows of a fused block that must stop at step ``k`` (every row at the
+    ``last`` step); the mask of the rows that stopped."""
+    stacked = np.stack(x)
+    with np.errstate(invalid="ignore"):
+        stopped: np.ndarray = ~(
+            (np.abs(f) <= RUNAWAY)
+            & (np.abs(stacked) <= RUNAWAY).all(axis=0)
+            & (gsq < math.inf)
+            & (gsq >= tol2)
+        )
+    if last:
+        stopped[:] = True
+    if stopped.any():
+        _classify_stops(stopped, k, last, stacked, f, gsq, tol2, index, out)
+    return stopped
 
 
 def _as_rows(value: Any, rows: int) -> np.ndarray:
@@ -354,7 +402,7 @@ def _classify_stops(
     gsq: np.ndarray,
     tol2: float,
     index: np.ndarray,
-    out: tuple[np.ndarray, ...],
+    out: _Stops,
 ) -> None:
     """Record why each flagged row stops (rows flagged only by ``last`` hit max_steps)."""
     flagged = np.flatnonzero(stopped)
@@ -389,7 +437,7 @@ def _stop_rows(
     f: np.ndarray,
     gsq: np.ndarray,
     index: np.ndarray,
-    out: tuple[np.ndarray, ...],
+    out: _Stops,
 ) -> None:
     if not mask.any():
         return

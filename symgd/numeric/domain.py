@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,8 +51,7 @@ def find_domain_exits(result: RunResult, problem: Problem, compiled: Compiled) -
             new_codes[row] = STATUS_CODE[Status.DOMAIN]
             if single:
                 details[0] = why
-    return RunResult(result.xs, result.fs, result.grad_norms, result.row_steps, new_codes,
-                     tuple(details), result.kept_steps)
+    return replace(result, row_codes=new_codes, details=tuple(details))
 
 
 def undefined_at(problem: Problem, compiled: Compiled, point: Sequence[float]) -> str | None:
@@ -61,8 +61,10 @@ def undefined_at(problem: Problem, compiled: Compiled, point: Sequence[float]) -
     return _domain_checker(problem, compiled)(np.asarray(point, dtype=float), True)
 
 
-def _domain_checker(problem: Problem, compiled: Compiled,
-                    ) -> Callable[[np.ndarray, bool], str | None]:
+def _domain_checker(
+    problem: Problem,
+    compiled: Compiled,
+) -> Callable[[np.ndarray, bool], str | None]:
     """``check(point, words)`` for a finite point: why f or ∇f is not a real number there, or
     ``None`` when they are (or when they only overflowed); without ``words`` the reason is
     "" (a batch row needs only the verdict, and finding the culprit costs a millisecond)."""
@@ -93,15 +95,13 @@ def _domain_checker(problem: Problem, compiled: Compiled,
         except (ValueError, TypeError):
             cause = "a function applied outside its domain"
         else:
-            imaginary = [i for i, v in enumerate(exact)
-                         if isinstance(v, complex) and v.imag != 0]
+            imaginary = [i for i, v in enumerate(exact) if isinstance(v, complex) and v.imag != 0]
             if not imaginary:
                 return None  # inf or NaN from arithmetic that overflowed
             cause = "its value would be a complex number"
         if not words:
             return ""
-        culprit = _culprit([exprs[i] for i in dict.fromkeys([0, *bad])], problem.variables,
-                           point)
+        culprit = _culprit([exprs[i] for i in dict.fromkeys([0, *bad])], problem.variables, point)
         if len(bad) == 1:
             which = f"{labels[bad[0]]} is"
         else:
@@ -120,8 +120,9 @@ def point_text(names: Sequence[str], point: np.ndarray) -> str:
     return f"({at})"
 
 
-def _culprit(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], point: np.ndarray,
-             limit: int = 2000) -> str:
+def _culprit(
+    exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], point: np.ndarray, limit: int = 2000
+) -> str:
     """The first piece of ``exprs`` that is undefined at ``point``, in words ("" if none is
     found among the first ``limit`` subexpressions)."""
     mapping = {v: sp.Float(float(x), 17) for v, x in zip(variables, point, strict=True)}
@@ -163,9 +164,11 @@ def _undefined(node: sp.Basic, mapping: Mapping[sp.Symbol, sp.Float]) -> str:
         if b == 0 and exponent.is_negative:
             return f"a division by zero ({named(base)} = 0)"
         if b < 0 and not exponent.is_integer:
-            kind = ("the square root of a negative number" if exponent == sp.Rational(1, 2)
-                    or exponent == -sp.Rational(1, 2) else "a fractional power of a negative "
-                    "number")
+            kind = (
+                "the square root of a negative number"
+                if exponent == sp.Rational(1, 2) or exponent == -sp.Rational(1, 2)
+                else "a fractional power of a negative number"
+            )
             return f"{kind} ({named(base)} = {b:.6g})"
         return ""
     rule = _DOMAINS.get(type(node))

@@ -16,7 +16,10 @@ Compiled kernels are cached per function and method for the life of the process.
 
 A single start that does not keep its whole path keeps the same thinned path as the other
 backends, inside the kernel: the first steps, then every stride-th (the stride doubles and
-every other kept step goes when the buffer fills) and the last. Rows that stop on a value
+every other kept step goes when the buffer fills) and the last. A run that does not keep its
+whole path, one start or a batch, also keeps its last
+:data:`~symgd.numeric.results.TAIL_POINTS` iterates, written in the last steps only, for its
+outcome (:mod:`symgd.numeric.outcomes`), as the numpy paths do. Rows that stop on a value
 that is not finite come back as diverged; :mod:`symgd.numeric.runner` then tells the ones that
 left the domain of f from the ones that overflowed (:mod:`symgd.numeric.domain`).
 """
@@ -26,7 +29,7 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -43,6 +46,7 @@ from symgd.numeric.results import (
     STATUS_ORDER,
     RunResult,
     Status,
+    tail_length,
 )
 
 numba: Any
@@ -59,6 +63,18 @@ FASTMATH = {"contract"}
 
 _KERNELS: dict[tuple[Any, ...], tuple[Callable[..., None], Callable[..., None]]] = {}
 _JIT_MATH: dict[str, Any] = {}
+
+
+class _Launch(NamedTuple):
+    """A kernel's inputs: the iterates ``(n, N)``, the optimizer's buffers ``(m·n, N)`` (both
+    updated in place), the rule's constants and the run's settings."""
+
+    x: np.ndarray
+    buffers: np.ndarray
+    consts: np.ndarray
+    steps: int
+    tol2: float
+    keep_path: bool
 
 
 def run_numba(
@@ -86,85 +102,115 @@ def run_numba(
     names = tuple(constants)
     m = len(rule.buffers)
     serial, parallel = _kernels(problem, compiled, optimizer, names, constants)
-
-    x = np.ascontiguousarray(starts.T, dtype=float)
     buffers = np.empty((m * n, count))
     for j, value in enumerate(rule.initial(optimizer.hyperparameters)):
         buffers[j * n : (j + 1) * n] = value
-    # one start without its whole path keeps a thinned one (see symgd.numeric.results.PATH_POINTS)
-    thin = count == 1 and not keep_path
-    slots = steps + 1 if keep_path else (min(steps + 1, PATH_POINTS + 1) + 1 if thin else 2)
-    xs = np.empty((slots, count, n))
-    fs = np.empty((slots, count))
-    gn = np.empty((slots, count))
-    consts = np.array([constants[k] for k in names], dtype=float)
+    launch = _Launch(
+        np.ascontiguousarray(starts.T, dtype=float),
+        buffers,
+        np.array([constants[k] for k in names], dtype=float),
+        steps,
+        tol * tol,
+        keep_path,
+    )
     try:
-        if count == 1:
-            row_steps = np.full(1, -1, dtype=np.int64)
-            row_codes = np.full(1, -1, dtype=np.int8)
-            kept = np.zeros(slots, dtype=np.int64)
-            held = np.zeros(1, dtype=np.int64)
-            serial(
-                x,
-                buffers,
-                consts,
-                steps,
-                tol * tol,
-                RUNAWAY,
-                keep_path,
-                xs,
-                fs,
-                gn,
-                row_steps,
-                row_codes,
-                _codes(),
-                kept,
-                held,
-                PATH_HEAD,
-            )
-        else:
-            stop_step = np.full(count, -1.0)
-            stop_code = np.full(count, -1.0)
-            f_now, gsq_now = np.empty(count), np.empty(count)
-            parallel(
-                *x,
-                *buffers,
-                f_now,
-                gsq_now,
-                stop_step,
-                stop_code,
-                consts,
-                steps,
-                tol * tol,
-                RUNAWAY,
-                keep_path,
-                xs,
-                fs,
-                gn,
-                _codes().astype(float),
-            )
-            row_steps = stop_step.astype(np.int64)
-            row_codes = stop_code.astype(np.int8)
-            if not keep_path:
-                xs[1], fs[1], gn[1] = x.T, f_now, np.sqrt(gsq_now)
+        return _run_one(serial, launch) if count == 1 else _run_many(parallel, launch)
     except numba.core.errors.NumbaError as exc:
         raise InputError(
             f"the numba backend cannot compile this function "
             f"({type(exc).__name__}); run it with the default backend"
         ) from None
-    longest = int(row_steps[0]) if count == 1 else int(row_steps.max())
-    if thin:
-        used = int(held[0])
-        return RunResult(xs[:used], fs[:used], gn[:used], row_steps, row_codes, (), kept[:used])
+
+
+def _run_one(serial: Callable[..., None], launch: _Launch) -> RunResult:
+    """One start on the serial kernel: its whole path, or a thinned one (see
+    :data:`symgd.numeric.results.PATH_POINTS`) with its last iterates."""
+    x, buffers, consts, steps, tol2, keep_path = launch
+    n = x.shape[0]
+    slots = steps + 1 if keep_path else min(steps + 1, PATH_POINTS + 1) + 1
+    xs, fs, gn = np.empty((slots, 1, n)), np.empty((slots, 1)), np.empty((slots, 1))
+    row_steps = np.full(1, -1, dtype=np.int64)
+    row_codes = np.full(1, -1, dtype=np.int8)
+    kept = np.zeros(slots, dtype=np.int64)
+    held = np.zeros(1, dtype=np.int64)
+    tail = np.empty((0 if keep_path else tail_length(steps, 1, n), 1, n))
+    serial(
+        x,
+        buffers,
+        consts,
+        steps,
+        tol2,
+        RUNAWAY,
+        keep_path,
+        xs,
+        fs,
+        gn,
+        row_steps,
+        row_codes,
+        _codes(),
+        kept,
+        held,
+        PATH_HEAD,
+        tail,
+        steps + 1 - len(tail),
+    )
     if keep_path:
-        xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
-    if count > 1 and keep_path:
-        # a block that finished early wrote nothing after its last step: repeat the last point
-        for s in np.unique(row_steps[row_steps < longest]):
-            which = np.flatnonzero(row_steps == s)
-            xs[s + 1 :, which] = xs[s, which]
-            fs[s + 1 :, which] = fs[s, which]
-            gn[s + 1 :, which] = gn[s, which]
+        end = int(row_steps[0]) + 1
+        return RunResult(xs[:end], fs[:end], gn[:end], row_steps, row_codes)
+    used = int(held[0])
+    # the tail's steps up to the stop (a run that stopped early wrote only its first ones)
+    written = max(0, int(row_steps[0]) - (steps + 1 - len(tail)) + 1)
+    return RunResult(
+        xs[:used], fs[:used], gn[:used], row_steps, row_codes, (), kept[:used], tail[:written]
+    )
+
+
+def _run_many(parallel: Callable[..., None], launch: _Launch) -> RunResult:
+    """A batch on the parallel kernel: every iterate, or the start and final point of each
+    start with its last iterates (see :func:`symgd.numeric.results.tail_length`)."""
+    x, buffers, consts, steps, tol2, keep_path = launch
+    n, count = x.shape
+    slots = steps + 1 if keep_path else 2
+    xs, fs, gn = np.empty((slots, count, n)), np.empty((slots, count)), np.empty((slots, count))
+    stop_step = np.full(count, -1.0)
+    stop_code = np.full(count, -1.0)
+    f_now, gsq_now = np.empty(count), np.empty(count)
+    # written by the kernel in the last steps only (NaN after a block's last step), one
+    # coordinate after the other: (T, n, N), handed on as a (T, N, n) view
+    tail = np.empty((0 if keep_path else tail_length(steps, count, n), n, count))
+    parallel(
+        *x,
+        *buffers,
+        f_now,
+        gsq_now,
+        stop_step,
+        stop_code,
+        consts,
+        steps,
+        tol2,
+        RUNAWAY,
+        keep_path,
+        xs,
+        fs,
+        gn,
+        _codes().astype(float),
+        tail,
+        steps + 1 - len(tail),
+    )
+    row_steps = stop_step.astype(np.int64)
+    row_codes = stop_code.astype(np.int8)
+    if not keep_path:
+        xs[1], fs[1], gn[1] = x.T, f_now, np.sqrt(gsq_now)
+        rows_last = tail.transpose(0, 2, 1) if len(tail) else None
+        return RunResult(xs, fs, gn, row_steps, row_codes, tail=rows_last)
+    longest = int(row_steps.max())
+    xs, fs, gn = xs[: longest + 1], fs[: longest + 1], gn[: longest + 1]
+    # a block that finished early wrote nothing after its last step: repeat the last point
+    for s in np.unique(row_steps[row_steps < longest]):
+        which = np.flatnonzero(row_steps == s)
+        xs[s + 1 :, which] = xs[s, which]
+        fs[s + 1 :, which] = fs[s, which]
+        gn[s + 1 :, which] = gn[s, which]
     return RunResult(xs, fs, gn, row_steps, row_codes)
 
 
@@ -249,7 +295,7 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
     cs = [f"c{q}" for q in range(c)]
     head = [
         "def kernel(X, B, consts, steps, tol2, bound, keep, xs, fs, gn, row_steps, row_codes,",
-        "           codes, kept, held, head):",
+        "           codes, kept, held, head, tail, recent_from):",
         *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
     ]
     ok = "(abs(f) <= bound) & (gsq < math.inf)" + "".join(f" & (abs({xi}) <= bound)" for xi in xs)
@@ -275,6 +321,9 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
             "            gn[slot, 0] = math.sqrt(gsq)",
             "            kept[slot] = k",
             "            count = slot + 1",
+            # the last iterates, for the outcome (only the last steps of the budget)
+            "        if k >= recent_from:",
+            *[f"            tail[k - recent_from, 0, {i}] = {xi}" for i, xi in enumerate(xs)],
             "        if done:",
             "            row_steps[0] = k",
             "            row_codes[0] = codes[0] if not ok else "
@@ -413,10 +462,19 @@ def batch_source(n: int, m: int, c: int) -> str:
                 "dcode",
                 "ccode",
                 "mcode",
+                "tail",
+                "recent_from",
             ]
         )
         + "):",
         "    for k in range(steps + 1):",
+        # the last iterates, for the outcome: the last steps only, rows that stopped included
+        "        if k >= recent_from:",
+        f"            for r in range({arrays[0]}.shape[0]):",
+        *[
+            f"                tail[k - recent_from, {i}, lo + r] = a{xi}[r]"
+            for i, xi in enumerate(xs)
+        ],
         "        if keep or k == 0:",
         f"            for r in range({arrays[0]}.shape[0]):",
         *[f"                xs[k, lo + r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
@@ -435,13 +493,33 @@ def batch_source(n: int, m: int, c: int) -> str:
         "                fs[k, lo + r] = F[r]",
         "                gn[k, lo + r] = math.sqrt(G[r])",
         "        if running == 0:",
+        # the block's rows all stopped: no later iterates
+        "            for later in range(max(k + 1, recent_from), steps + 1):",
+        f"                for r in range({arrays[0]}.shape[0]):",
+        *[
+            f"                    tail[later - recent_from, {i}, lo + r] = math.nan"
+            for i in range(n)
+        ],
         "            break",
     ]
     sliced = ", ".join(f"{a}[lo:hi]" for a in params)
     kernel = [
         "def kernel("
         + ", ".join(
-            [*params, "consts", "steps", "tol2", "bound", "keep", "xs", "fs", "gn", "codes"]
+            [
+                *params,
+                "consts",
+                "steps",
+                "tol2",
+                "bound",
+                "keep",
+                "xs",
+                "fs",
+                "gn",
+                "codes",
+                "tail",
+                "recent_from",
+            ]
         )
         + "):",
         f"    N = {arrays[0]}.shape[0]",
@@ -452,7 +530,7 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        hi = min(N, lo + BLOCK)",
         f"        block({sliced}, "
         + "".join(f"{cq}, " for cq in cs)
-        + "lo, steps, tol2, bound, keep, xs, fs, gn, dcode, ccode, mcode)",
+        + "lo, steps, tol2, bound, keep, xs, fs, gn, dcode, ccode, mcode, tail, recent_from)",
     ]
     parts = [sweep, lean, settle, block, kernel]
     return "\n\n\n".join("\n".join(part) for part in parts) + "\n"

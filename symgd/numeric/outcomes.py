@@ -235,7 +235,7 @@ def find_cycles(tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
         steps = _stepmax(np.abs(np.diff(tail, axis=0)))  # (T-1, R)
         # largest[k]: the largest of the last k + 1 steps (NaN propagates)
-        largest = np.maximum.accumulate(steps[::-1], axis=0)
+        largest = _running_max(steps[::-1])
         rounding = ROUNDING_ULPS * _EPS * _rowmax(np.abs(tail[-1]))
         if length >= 3:
             stalled = (steps[-1] <= rounding) & (steps[-2] <= rounding)
@@ -267,6 +267,18 @@ def _stepmax(a: np.ndarray) -> np.ndarray:
     out = a[..., 0].copy()
     for i in range(1, a.shape[-1]):
         np.maximum(out, a[..., i], out=out)
+    return out
+
+
+def _running_max(a: np.ndarray) -> np.ndarray:
+    """``numpy.maximum.accumulate(a, axis=0)`` of a ``(K, R)`` array; for many rows a row of
+    K at a time, several times faster than numpy's accumulation along the first axis."""
+    if a.shape[1] < 256:
+        return np.asarray(np.maximum.accumulate(a, axis=0))
+    out = np.empty_like(a)
+    out[0] = a[0]
+    for k in range(1, len(a)):
+        np.maximum(out[k - 1], a[k], out=out[k])
     return out
 
 

@@ -47,6 +47,14 @@ TAIL_POINTS = 16
 MAX_TAIL_FLOATS = 20_000_000
 
 
+def tail_length(steps: int, count: int, n: int) -> int:
+    """How many last iterates a run of ``count`` starts in ``n`` variables keeps apart from
+    its path: :data:`TAIL_POINTS` (fewer for a shorter run), or 0 beyond
+    :data:`MAX_TAIL_FLOATS`."""
+    recent = min(TAIL_POINTS, steps + 1)
+    return recent if recent * count * n <= MAX_TAIL_FLOATS else 0
+
+
 class Status(enum.Enum):
     """Why a run stopped."""
 

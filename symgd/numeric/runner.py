@@ -177,6 +177,7 @@ def descend(
     keep = _keep_whole_path(trajectory, keep_path, n_steps, points)
     result = _run(chosen, problem, compiled, optimizer, points, n_steps, tolerance, keep)
     if batch and not keep and len(result.xs) != 2:
+        # a batch of one start ran as a thinned single run: its start and final point
         result = RunResult(
             result.xs[[0, -1]],
             result.fs[[0, -1]],
@@ -184,6 +185,7 @@ def descend(
             result.row_steps,
             result.row_codes,
             result.details,
+            tail=result.tail if result.tail is not None else _last_iterates(result),
         )
     result = find_domain_exits(result, problem, compiled)
     if not batch:
@@ -199,10 +201,15 @@ def _minimizes(optimizer: Optimizer) -> bool:
 def _run_ends(result: RunResult) -> RunEnds:
     """What the outcome rules read of a finished run: its first and last points and, when the
     backend kept them apart from ``xs`` or ``xs`` holds every iterate, its last iterates."""
-    tail = result.tail
-    if tail is None and len(result.xs) == int(result.row_steps.max()) + 1:
-        tail = result.xs[-TAIL_POINTS:]
+    tail = result.tail if result.tail is not None else _last_iterates(result)
     return RunEnds(result.row_codes, result.xs[0], result.xs[-1], result.fs[0], result.fs[-1], tail)
+
+
+def _last_iterates(result: RunResult) -> np.ndarray | None:
+    """The last iterates of a run whose ``xs`` holds every one (else ``None``)."""
+    if len(result.xs) == int(result.row_steps.max()) + 1:
+        return result.xs[-TAIL_POINTS:]
+    return None
 
 
 def _backend(backend: str, batch: bool, optimizer: Optimizer) -> str:
@@ -405,45 +412,69 @@ def _finish(
     keep: bool,
     outcomes: Outcomes,
 ) -> Trajectory:
+    """The :class:`Trajectory` of a finished run (one start, or a batch)."""
+    if batch:
+        return _batch_trajectory(result, names, optimizer, tol, keep, outcomes)
+    return _single_trajectory(result, names, optimizer, tol, outcomes)
+
+
+def _single_trajectory(
+    result: RunResult,
+    names: tuple[str, ...],
+    optimizer: Optimizer,
+    tol: float,
+    outcomes: Outcomes,
+) -> Trajectory:
+    """One start's run, with its reason in words and its outcome."""
     codes = result.row_codes
-    minimizes = _minimizes(optimizer)
-    if not batch:
-        steps = int(result.row_steps[0])
-        status = STATUS_ORDER[int(codes[0])]
-        xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
-        detail = result.details[0] if result.details else ""
-        if status is Status.DIVERGED and not detail:
-            detail = diagnose(xs[-1], float(fs[-1]), float(gn[-1]))
-        stopped = status in (Status.DIVERGED, Status.DOMAIN)
-        reason = _reason(status, steps, float(gn[-1]), tol, detail)
-        kept = result.kept_steps
-        if kept is not None and len(kept) == steps + 1:
-            kept = None  # every iterate is there after all
-        return Trajectory(
-            names,
-            optimizer.name,
-            optimizer.lr,
-            dict(optimizer.hyperparameters),
-            xs,
-            fs,
-            gn,
-            status,
-            steps if status is Status.DIVERGED else None,
-            steps,
-            tol,
-            reason,
-            None,
-            None,
-            kept is None and len(xs) == steps + 1,
-            detail if stopped else "",
-            steps if status is Status.DOMAIN else None,
-            kept,
-            outcomes.outcome(0),
-            outcomes.period(0),
-            None,
-            None,
-            minimizes,
-        )
+    steps = int(result.row_steps[0])
+    status = STATUS_ORDER[int(codes[0])]
+    xs, fs, gn = result.xs[:, 0], result.fs[:, 0], result.grad_norms[:, 0]
+    detail = result.details[0] if result.details else ""
+    if status is Status.DIVERGED and not detail:
+        detail = diagnose(xs[-1], float(fs[-1]), float(gn[-1]))
+    stopped = status in (Status.DIVERGED, Status.DOMAIN)
+    reason = _reason(status, steps, float(gn[-1]), tol, detail)
+    kept = result.kept_steps
+    if kept is not None and len(kept) == steps + 1:
+        kept = None  # every iterate is there after all
+    return Trajectory(
+        names,
+        optimizer.name,
+        optimizer.lr,
+        dict(optimizer.hyperparameters),
+        xs,
+        fs,
+        gn,
+        status,
+        steps if status is Status.DIVERGED else None,
+        steps,
+        tol,
+        reason,
+        None,
+        None,
+        kept is None and len(xs) == steps + 1,
+        detail if stopped else "",
+        steps if status is Status.DOMAIN else None,
+        kept,
+        outcomes.outcome(0),
+        outcomes.period(0),
+        None,
+        None,
+        _minimizes(optimizer),
+    )
+
+
+def _batch_trajectory(
+    result: RunResult,
+    names: tuple[str, ...],
+    optimizer: Optimizer,
+    tol: float,
+    keep: bool,
+    outcomes: Outcomes,
+) -> Trajectory:
+    """A batch: its most severe status, the counts of each in words, each start's outcome."""
+    codes = result.row_codes
     status = STATUS_ORDER[int(codes.min())]
     firsts: dict[Status, int | None] = {}
     for which in (Status.DIVERGED, Status.DOMAIN):
@@ -480,7 +511,7 @@ def _finish(
         None,
         outcomes.codes,
         outcomes.periods,
-        minimizes,
+        _minimizes(optimizer),
     )
 
 

@@ -131,19 +131,25 @@ def run_scalar(
             break
         if alarm:
             unchecked, quiet = quiet, quiet * 2
-    end = steps if stop is None else stop
-    kept, xs, fs_all, gn_all = keeper.result(end)
+    return _scalar_result(keeper, steps if stop is None else stop, status, detail)
+
+
+def _scalar_result(keeper: PathKeeper, end: int, status: Status, detail: str) -> RunResult:
+    """The run that stopped at step ``end`` with ``status`` as a :class:`RunResult` (a
+    thinned path comes with its step numbers and last iterates)."""
+    kept, xs, fs, gn = keeper.result(end)
     if status is Status.DIVERGED and not detail:
-        detail = diagnose(xs[-1], float(fs_all[-1]), float(gn_all[-1]))
+        detail = diagnose(xs[-1], float(fs[-1]), float(gn[-1]))
+    thinned = not keeper.whole
     return RunResult(
         xs[:, None, :],
-        fs_all[:, None],
-        gn_all[:, None],
+        fs[:, None],
+        gn[:, None],
         np.array([end]),
         np.array([STATUS_CODE[status]], dtype=np.int8),
         (detail,),
-        None if keep else kept,
-        None if keep else keeper.tail(end)[:, None, :],
+        kept if thinned else None,
+        keeper.tail(end)[:, None, :] if thinned else None,
     )
 
 
