@@ -158,9 +158,27 @@ def _hessian_latex(facts: Facts) -> str:
         for i in range(n)
     ]
     matrix = rf"H({facts.args_tex}) = {matrix_tex(rows)}"
-    if n == 1 or _width_em(matrix) <= MAX_MATRIX_EM:
+    if n == 1 or _surely_fits(rows) or _width_em(matrix) <= MAX_MATRIX_EM:
         return matrix
     return _entry_list(facts.args_tex, shown, forms)
+
+
+#: an upper bound on the width of one visible character of typeset math, in em
+CHARACTER_EM = 0.8
+
+
+def _surely_fits(rows: list[list[str]]) -> bool:
+    """True when a generous estimate of the matrix's width (every visible character
+    ``CHARACTER_EM`` wide, plus the gaps and the ``H(x, y) =`` in front) fits a printed line,
+    so the formula need not be typeset just to measure it (typesetting is the costly part)."""
+    import re
+
+    def visible(entry: str) -> int:
+        return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", entry))
+
+    columns = [max((visible(row[j]) for row in rows), default=0) for j in range(len(rows))]
+    estimate = CHARACTER_EM * sum(columns) + 1.5 * len(columns) + 6.0
+    return estimate <= MAX_MATRIX_EM
 
 
 def _width_em(latex: str) -> float:
