@@ -286,9 +286,12 @@ _DECIDED = {
 
 def _decided_kind(facts: Facts, p: CriticalPoint) -> str:
     """The point's kind, with a degenerate point's higher-order verdict when there is one."""
-    if p.kind != "degenerate":
+    if p.kind != "degenerate" or p.free:  # a whole set of points has no one nature
         return p.kind
-    nature = facts.nature_near(p.as_floats())
+    try:
+        nature = facts.nature_near(p.as_floats())
+    except TypeError:  # coordinates that are not numbers
+        return p.kind
     return nature.kind if nature is not None and nature.kind in _DECIDED else p.kind
 
 
