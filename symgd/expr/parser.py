@@ -118,6 +118,17 @@ class _Parser:
         self.index += 1
         return token
 
+    def close(self, expected: str) -> None:
+        """Leave a bracket: the nesting depth goes down and a ``)`` must come next."""
+        self.depth -= 1
+        if self.current.text != ")":
+            raise self.error(
+                "missing ')'"
+                if self.current.kind == "end"
+                else f"expected {expected} but found {self.current.text!r}"
+            )
+        self.advance()
+
     def error(self, message: str, token: Token | None = None) -> ExpressionError:
         where = token or self.current
         return ExpressionError(message, column=where.column, text=self.text)
@@ -258,14 +269,7 @@ class _Parser:
             bars, self.bars = self.bars, 0
             inner = self.sum()
             self.bars = bars
-            self.depth -= 1
-            if self.current.text != ")":
-                raise self.error(
-                    "missing ')'"
-                    if self.current.kind == "end"
-                    else f"expected ')' but found {self.current.text!r}"
-                )
-            self.advance()
+            self.close("')'")
             return inner
         if token.kind == "end":
             raise self.error("the expression ends too early")
@@ -368,14 +372,7 @@ class _Parser:
                 self.advance()
                 args.append(self.sum())
         self.bars = bars
-        self.depth -= 1
-        if self.current.text != ")":
-            raise self.error(
-                "missing ')'"
-                if self.current.kind == "end"
-                else f"expected ',' or ')' but found {self.current.text!r}"
-            )
-        self.advance()
+        self.close("',' or ')'")
         if len(args) not in arities:
             want = " or ".join(str(a) for a in arities)
             raise self.error(f"{name}() takes {want} argument(s), got {len(args)}", token)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from symgd.render.latex import elide, short_exact, tex
 
@@ -184,29 +184,13 @@ class Facts:
 
     def kink_point_near(self, x: Any, tolerance: float = 1e-6) -> KinkPoint | None:
         """The kink point within ``tolerance`` (relative) of ``x``, if any."""
-        for k in self.kink_points:
-            try:
-                coords = [float(c) for c in k.coordinates]
-            except (TypeError, ValueError):
-                continue
-            scale = max(1.0, max(abs(c) for c in coords))
-            if max(abs(a - float(b)) for a, b in zip(coords, x, strict=True)) <= tolerance * scale:
-                return k
-        return None
+        return _near(self.kink_points, x, tolerance)
 
     def nature_near(self, x: Any, tolerance: float = 1e-3) -> PointNature | None:
         """What a degenerate critical point near ``x`` turned out to be, if it was decided."""
         if self.known is None:
             return None
-        for d in self.known.degenerate_points:
-            try:
-                coords = [float(c) for c in d.coordinates]
-            except (TypeError, ValueError):
-                continue
-            scale = max(1.0, max(abs(c) for c in coords))
-            if max(abs(a - float(b)) for a, b in zip(coords, x, strict=True)) <= tolerance * scale:
-                return d
-        return None
+        return _near(self.known.degenerate_points, x, tolerance)
 
     def count_of_minima(self, count: int, where: str = "") -> str:
         """``f has 4 minima`` only when the critical set is complete; otherwise what is known:
@@ -232,6 +216,28 @@ class Facts:
         if not expr.is_polynomial(*self.variables):
             return False
         return bool(sp.Poly(expr, *self.variables).total_degree() <= 2)
+
+
+class _Located(Protocol):
+    @property
+    def coordinates(self) -> tuple[Any, ...]: ...
+
+
+_Point = TypeVar("_Point", bound=_Located)
+
+
+def _near(points: Sequence[_Point], x: Any, tolerance: float) -> _Point | None:
+    """The first of ``points`` within ``tolerance`` (relative to its size) of ``x``, if any;
+    points whose coordinates are not numbers are skipped."""
+    for point in points:
+        try:
+            coords = [float(c) for c in point.coordinates]
+        except (TypeError, ValueError):
+            continue
+        scale = max(1.0, max(abs(c) for c in coords))
+        if max(abs(a - float(b)) for a, b in zip(coords, x, strict=True)) <= tolerance * scale:
+            return point
+    return None
 
 
 def _kink_functions() -> tuple[Any, ...]:
