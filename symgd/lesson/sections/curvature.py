@@ -266,7 +266,7 @@ def _kink_rows(facts: Facts) -> list[PointRow]:
             PointRow(
                 point_tex(coords),
                 value_tex(k.value, 5)[0],
-                r"	ext{none: a kink}",
+                r"\mathrm{none}",  # f has no Hessian on its kink
                 f"{k.kind} on a kink",
                 KIND_TONES.get(k.kind, ""),
                 True,
