@@ -1,8 +1,8 @@
 """The rules of the house, read from the source (AST only: nothing here imports symgd).
 
-Stages, lowest first: base → expr → calculus → numeric → render → lesson, handout → cli.
-A module may import from its own stage or a lower one; lesson and handout may not import
-each other. ``symgd/__init__.py`` and ``symgd/__main__.py`` are entry points and may import
+Stages, lowest first: base → expr → calculus → numeric → render → lesson, handout, network →
+cli. A module may import from its own stage or a lower one; lesson, handout and network may not
+import each other. ``symgd/__init__.py`` and ``symgd/__main__.py`` are entry points and may import
 any stage. Each failure names the file, the line and the import (or call) that breaks a rule.
 See CONTRIBUTING.md.
 """
@@ -28,11 +28,12 @@ RANK = {
     "render": 4,
     "lesson": 5,
     "handout": 5,
+    "network": 5,
     "cli": 6,
 }
 ENTRY_POINTS = {"symgd", "symgd.__main__"}
 CORE = {"base", "expr", "calculus", "numeric"}
-PRESENTATION = {"render", "lesson", "handout", "cli"}
+PRESENTATION = {"render", "lesson", "handout", "network", "cli"}
 HEAVY_PRESENTATION_LIBRARIES = {"matplotlib", "jinja2", "weasyprint"}
 # What lower stages may take from the package root: its own facts, never a lazily loaded name
 # (that would hide an upward import behind symgd/__init__.py).

@@ -21,8 +21,8 @@ import pytest
 os.environ.setdefault("SYMGD_SERIAL", "1")  # draw figures in-process: faster for many lessons
 
 from symgd.base.errors import InputError
+from symgd.calculus.exact import exact_number
 from symgd.lesson.page import Lesson, explain, print_parts
-from symgd.lesson.settings import exact_number
 from symgd.numeric.regimes import classify_signal
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "lesson_saddle.json"

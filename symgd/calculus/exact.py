@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
+
+from symgd.base.errors import InputError
 
 #: the default bound on the digits of a numerator or denominator
 MAX_EXACT_DIGITS = 200
@@ -99,3 +102,20 @@ def huge_power(expr: Any) -> bool:
     if not isinstance(expr, sp.Basic):
         return False
     return any(p.exp.is_Integer and abs(int(p.exp)) > MAX_EXPAND_POWER for p in expr.atoms(sp.Pow))
+
+
+def exact_number(value: float | int | str) -> sp.Rational:
+    """The rational a person means by ``value``: 0.1 → 1/10 (shortest decimal, not binary).
+
+    >>> exact_number(0.1)
+    1/10
+    """
+    if isinstance(value, int):
+        return sp.Integer(value)
+    as_float = float(value)
+    if not math.isfinite(as_float):
+        raise InputError(f"not a finite number: {value!r}")
+    text = repr(as_float)
+    if "e" not in text:
+        return sp.Rational(text)
+    return sp.Rational(Fraction(text).numerator, Fraction(text).denominator)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
+from symgd.calculus.exact import exact_number
 from symgd.lesson.settings import (
     DEFAULT_METHODS,
     MAX_DEFAULT_STEPS,
@@ -15,7 +16,6 @@ from symgd.lesson.settings import (
     Chosen,
     Settings,
     StartInput,
-    exact_number,
     make_rate,
     make_start,
     parse_methods,

@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 from symgd.base.errors import InputError, short_repr
+from symgd.calculus.exact import exact_number
 from symgd.render.latex import fraction_text, number, point_tex, rate_tex, tex
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class Settings:
     methods: tuple[str, ...]
     reasons: Mapping[str, str]
     defaults: frozenset[str]
+    #: ``--direction``: the direction u the user asked about (exact, not normalised), or None
+    direction: tuple[sp.Expr, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,25 +75,6 @@ class Chosen:
 
     settings: Settings
     trial: Trajectory | None
-
-
-def exact_number(value: float | int | str) -> sp.Rational:
-    """The rational a person means by ``value``: 0.1 → 1/10 (shortest decimal, not binary).
-
-    >>> exact_number(0.1)
-    1/10
-    """
-    import sympy as sp
-
-    if isinstance(value, int):
-        return sp.Integer(value)
-    as_float = float(value)
-    if not math.isfinite(as_float):
-        raise InputError(f"not a finite number: {value!r}")
-    text = repr(as_float)
-    if "e" not in text:
-        return sp.Rational(text)
-    return sp.Rational(Fraction(text).numerator, Fraction(text).denominator)
 
 
 def make_rate(exact: sp.Rational) -> Rate:

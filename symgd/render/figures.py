@@ -31,6 +31,7 @@ from symgd.render.figure_data import (
     Region,
     Surface,
 )
+from symgd.render import calculus_figures, momentum_figures, network_figures
 from symgd.render.figure_output import STYLE, new_figure, styled, value_window
 from symgd.render.progress_figures import progress_figure, regimes_figure, traces_figure
 
@@ -427,6 +428,9 @@ DRAWABLE: dict[str, Callable[..., str]] = {
         regimes_figure,
         regimes_contour_figure,
         basins_figure,
+        *calculus_figures.FIGURES,
+        *momentum_figures.FIGURES,
+        *network_figures.FIGURES,
     )
 }
 
