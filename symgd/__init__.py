@@ -34,6 +34,10 @@ _LAZY = {
     "FitResult": "symgd.numeric.fitting",
     "explain": "symgd.lesson.page",
     "Lesson": "symgd.lesson.page",
+    "backprop": "symgd.network.backprop",
+    "BackpropResult": "symgd.network.backprop",
+    "vanish": "symgd.network.vanish",
+    "VanishResult": "symgd.network.vanish",
 }
 _EAGER = ("ExpressionError", "InputError", "__version__")
 
@@ -46,6 +50,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from symgd.expr.problem import Problem as Problem
     from symgd.lesson.page import Lesson as Lesson
     from symgd.lesson.page import explain as explain
+    from symgd.network.backprop import BackpropResult as BackpropResult
+    from symgd.network.backprop import backprop as backprop
+    from symgd.network.vanish import VanishResult as VanishResult
+    from symgd.network.vanish import vanish as vanish
     from symgd.numeric.fitting import FitResult as FitResult
     from symgd.numeric.fitting import fit as fit
     from symgd.numeric.results import Trajectory as Trajectory

@@ -60,7 +60,14 @@ SECTIONS = (
     "runs",
     "rates",
     "summary",
+    "numerical",
+    "directional",
+    "tangent",
+    "quadratic",
 )
+#: "Go deeper" sections: collapsed until a reader opens them
+DEEPER = ("numerical", "directional", "tangent", "quadratic")
+OPEN_ALL = "document.querySelectorAll('details').forEach(d => { d.open = true; }); true"
 
 
 def write_report(expression: str, folder: Path) -> Path:
@@ -301,6 +308,7 @@ def test_layout_on_phone_and_wide_screen(
     own boxes), every section is there, every formula and figure has a real size, and
     nothing reaches the console."""
     devtools.open(reports[name], width, 900)
+    devtools.evaluate(OPEN_ALL)
     scroll, inner = devtools.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert inner == width
     assert scroll <= inner
@@ -330,6 +338,7 @@ def test_formulas_and_figures_are_drawn(
     """Screenshots of the first few formulas or figures have ink; with those elements
     hidden the same regions are blank, so the ink is theirs."""
     devtools.open(reports[name], 1200, 900)
+    devtools.evaluate(OPEN_ALL)
     boxes = json.loads(devtools.evaluate(BOXES % selector))[:4]
     assert boxes
     for box in boxes:
@@ -339,4 +348,39 @@ def test_formulas_and_figures_are_drawn(
         document.head.appendChild(s); return true; }})()""")
     for box in boxes:
         assert ink(devtools.screenshot(box)) < least / 4, box
+    assert devtools.console() == []
+
+
+def test_go_deeper_sections_open_on_click_and_print_in_full(
+    reports: dict[str, Path], devtools: DevTools, tmp_path: Path
+) -> None:
+    """The "Go deeper" sections start closed with their headings in view; a click on a heading
+    opens its section; Chromium's own print of the page shows every one of them in full."""
+    devtools.open(reports["saddle"], 1200, 900)
+    closed = devtools.evaluate(
+        "Array.from(document.querySelectorAll('details.deeper')).map(d => d.open)"
+    )
+    assert closed == [False] * len(DEEPER)
+    hidden = devtools.evaluate(
+        "document.querySelector('#section-numerical details > *:not(summary)')"
+        ".getBoundingClientRect().height"
+    )
+    heading = devtools.evaluate(
+        "document.getElementById('numerical').getBoundingClientRect().height"
+    )
+    assert hidden == 0 and heading > 10
+    devtools.evaluate("document.querySelector('#section-numerical summary').click(); true")
+    assert devtools.evaluate("document.querySelector('#section-numerical details').open")
+    printed = devtools.call("Page.printToPDF", {"printBackground": False}, session=True)
+    pdf = tmp_path / "printed.pdf"
+    pdf.write_bytes(base64.b64decode(printed["data"]))
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    html = reports["saddle"].read_text(encoding="utf-8")
+    for section in DEEPER:  # the first sentence of each section's text is in the print
+        body = html.split(f'id="section-{section}"', 1)[1].split("</summary>", 1)[1]
+        first = re.sub(r"<[^>]+>", " ", body.split("<p>", 1)[1].split("</p>", 1)[0])
+        words = " ".join(first.split()[:4])
+        assert words and words in " ".join(text.split()), (section, words)
     assert devtools.console() == []

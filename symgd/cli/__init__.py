@@ -23,6 +23,8 @@ COMMANDS = {
     "descend": "symgd.cli.descend:descend",
     "fit": "symgd.cli.fit:fit",
     "handout": "symgd.cli.handout:handout",
+    "backprop": "symgd.cli.backprop:backprop",
+    "vanish": "symgd.cli.vanish:vanish",
 }
 
 
@@ -56,6 +58,8 @@ def cli() -> None:
       symgd explain "x**2 + 2*x*y"        a full lesson as an HTML report
       symgd derive  "x**2 + 2*x*y"        gradient, Hessian, critical points
       symgd descend "x0**2 + x1**2" --start -3,4 --lr 0.1
+      symgd backprop "(sigmoid(w*x + b) - y)**2" --at w=0.5,b=0,x=1,y=1
+      symgd vanish                         why deep sigmoid chains stop learning
 
     Expressions use Python-like syntax: + - * / ** (or ^), implicit
     products such as 2x, and the functions sin cos tan exp log sqrt abs

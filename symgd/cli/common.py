@@ -189,11 +189,12 @@ def split_list(text: str, what: str) -> list[str]:
     return items
 
 
-def parse_point(text: str, variables: list[str]) -> list[float]:
-    """Read ``"x=-3,y=4"`` or ``"-3,4"`` (values in the order of ``variables``)."""
+def parse_point(text: str, variables: list[str], what: str = "the start point") -> list[float]:
+    """Read ``"x=-3,y=4"`` or ``"-3,4"`` (values in the order of ``variables``); ``what`` names
+    the point in messages."""
     if not text.strip():
-        raise InputError("the start point is empty; write it as x=1,y=2 or 1,2")
-    parts = split_list(text, "the start point")
+        raise InputError(f"{what} is empty; write it as x=1,y=2 or 1,2")
+    parts = split_list(text, what)
     named = [p for p in parts if "=" in p]
     if named and len(named) != len(parts):
         raise InputError(f"mix of named and positional values in {text!r}; use one form")
@@ -206,15 +207,15 @@ def parse_point(text: str, variables: list[str]) -> list[float]:
                 known = ", ".join(variables)
                 raise InputError(f"{name!r} is not a variable of the function ({known})")
             if name in values:
-                raise InputError(f"the start point gives {name} twice ({text.strip()!r})")
+                raise InputError(f"{what} gives {name} twice ({text.strip()!r})")
             values[name] = _number(value, name)
         missing = [v for v in variables if v not in values]
         if missing:
-            raise InputError(f"the start point gives no value for {', '.join(missing)}")
+            raise InputError(f"{what} gives no value for {', '.join(missing)}")
         return [values[v] for v in variables]
     if len(parts) != len(variables):
         raise InputError(
-            f"the start point has {len(parts)} value(s) but the function has "
+            f"{what} has {len(parts)} value(s) but the function has "
             f"{len(variables)} variable(s) ({', '.join(variables)})"
         )
     return [_number(p, v) for p, v in zip(parts, variables, strict=True)]

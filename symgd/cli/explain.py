@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,6 +44,23 @@ from symgd.cli.common import (
     metavar="gd,momentum,adam",
     help="Optimizers to run, comma-separated: gd, momentum, nesterov, adagrad, "
     "rmsprop, adam, newton, ascent. Default: gd,momentum,adam.",
+)
+@click.option(
+    "--direction",
+    metavar="1,2",
+    help="A direction u for the directional derivative D_u f = ∇f·u/|u| at the start, by "
+    "name (x=1,y=2) or in variable order (1,2). Default: only the directions of the cos θ "
+    "table.",
+)
+@click.option(
+    "--sections",
+    metavar="core|all|NAMES",
+    default="all",
+    show_default=True,
+    help="What the lesson contains: all; core (the story without the 'Go deeper' sections); "
+    "or section names, comma-separated: function, derivatives, differential, steepest, "
+    "curvature, hand, runs, rates, summary, numerical, directional, tangent, quadratic, "
+    "momentum.",
 )
 @click.option(
     "-o",
@@ -85,6 +103,8 @@ def explain(
     lr: float | None,
     steps: int | None,
     methods: str | None,
+    direction: str | None,
+    sections: str,
     output: Path | None,
     templates: Path | None,
     with_pdf: bool,
@@ -119,7 +139,6 @@ def explain(
         prestart_print_worker()  # it imports WeasyPrint while the lesson is being worked out
     prestart_figure_worker()  # it imports matplotlib while this process parses and derives
 
-    from symgd.base.errors import InputError
     from symgd.base.files import check_output_in
     from symgd.expr.parser import parse
     from symgd.lesson.page import explain as make_lesson
@@ -127,18 +146,35 @@ def explain(
     problem = parse(expression)
     point = None if start is None else parse_point(start, list(problem.names))
     chosen = None if methods is None else split_list(methods, "--methods")
+    towards = (
+        None if direction is None else parse_point(direction, list(problem.names), "the direction")
+    )
     folder = output if output is not None else Path("out") / slug(expression)
     for name in ("report.html", "report.pdf") if with_pdf else ("report.html",):
         check_output_in(folder, name, follow_symlinks=follow_symlinks)  # before the slow work
     lesson = make_lesson(
-        problem, start=point, lr=lr, steps=steps, methods=chosen, templates=templates
+        problem,
+        start=point,
+        lr=lr,
+        steps=steps,
+        methods=chosen,
+        templates=templates,
+        sections=sections,
+        direction=towards,
     )
+    _write(lesson, folder, with_pdf=with_pdf, paper=paper, as_json=as_json, follow=follow_symlinks)
+
+
+def _write(
+    lesson: Any, folder: Path, *, with_pdf: bool, paper: str, as_json: bool, follow: bool
+) -> None:
+    """Save the report (and its PDF), then print their paths or the lesson's JSON."""
+    from symgd.base.errors import InputError
+
     try:
-        path = lesson.save(folder, follow_symlinks=follow_symlinks)
+        path = lesson.save(folder, follow_symlinks=follow)
         pdf_path = (
-            lesson.save_pdf(folder, paper=paper, follow_symlinks=follow_symlinks)
-            if with_pdf
-            else None
+            lesson.save_pdf(folder, paper=paper, follow_symlinks=follow) if with_pdf else None
         )
     except OSError as exc:
         raise InputError(f"cannot write the report into {folder}: {exc.strerror or exc}") from None

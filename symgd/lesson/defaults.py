@@ -12,6 +12,7 @@ from symgd.lesson.settings import (
     DEFAULT_METHODS,
     MAX_DEFAULT_STEPS,
     MIN_DEFAULT_STEPS,
+    NEWTON_MAX_VARIABLES,
     TOLERANCE,
     Chosen,
     Settings,
@@ -63,11 +64,17 @@ def choose_settings(
         reasons["lr"] = "Chosen by you." + lr_remark(facts, rate.value)
     chosen: tuple[str, ...]
     if methods is None:
-        chosen = DEFAULT_METHODS
+        chosen = default_methods(facts.n)
         defaults.add("methods")
         reasons["methods"] = (
-            "Plain gradient descent, the subject of this lesson, and two "
-            "popular refinements of it for comparison."
+            "Plain gradient descent, the subject of this lesson, and two popular refinements "
+            "of it for comparison"
+            + (
+                ", and Newton's method, which also uses the Hessian (with up to three "
+                "variables a lesson can show it)."
+                if "newton" in chosen
+                else "."
+            )
         )
     else:
         chosen = parse_methods(methods)
@@ -81,6 +88,16 @@ def choose_settings(
         reasons["steps"] = "Chosen by you."
     settings = Settings(make_start(point), rate, count, chosen, reasons, frozenset(defaults))
     return Chosen(settings, trial)
+
+
+def default_methods(n: int) -> tuple[str, ...]:
+    """The optimizers a lesson runs when the user names none: Newton's method joins the three
+    first-order ones for up to :data:`NEWTON_MAX_VARIABLES` variables.
+
+    >>> default_methods(2), default_methods(4)
+    (('gd', 'momentum', 'adam', 'newton'), ('gd', 'momentum', 'adam'))
+    """
+    return (*DEFAULT_METHODS, "newton") if n <= NEWTON_MAX_VARIABLES else DEFAULT_METHODS
 
 
 def _is_critical(facts: Facts, point: Sequence[Any]) -> bool:

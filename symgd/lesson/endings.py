@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgd.lesson.methods import first_step_is_sign, label
 from symgd.lesson.settings import TOLERANCE
-from symgd.render.latex import floats_plain, number
+from symgd.render.latex import count_of, floats_plain, number
 
 if TYPE_CHECKING:
     from symgd.lesson.facts import Facts
@@ -133,12 +133,14 @@ def run_note(facts: Facts, run: Trajectory) -> str:
         curve = "positive" if kind == "minimum" else "negative"
         if run.status.value == "converged":
             text = (
-                f"Reached |∇f| < {number(TOLERANCE)} after {run.steps} steps at the local "
+                f"Reached |∇f| < {number(TOLERANCE)} after {count_of(run.steps, 'step')} at "
+                "the local "
                 f"{kind} {where}: the Hessian there is {curve} definite."
             )
         else:
             text = (
-                f"Used all {run.steps} steps and sits at the local {kind} {where} to six digits "
+                f"Used all {count_of(run.steps, 'step')} and sits at the local {kind} "
+                f"{where} to six digits "
                 f"(|∇f| ≈ {number(float(run.grad_norms[-1]), 3)}, still above the tolerance "
                 f"{number(TOLERANCE)}); the Hessian there is {curve} definite."
             )
@@ -147,7 +149,8 @@ def run_note(facts: Facts, run: Trajectory) -> str:
         return text + lucky_reason(facts, run)
     if outcome == "saddle":
         return (
-            f"Stopped after {run.steps} steps at the saddle point {_at(end)}: ∇f = 0 there, but "
+            f"Stopped after {count_of(run.steps, 'step')} at the saddle point "
+            f"{_at(end)}: ∇f = 0 there, but "
             "f falls away along the eigenvector of the Hessian's negative eigenvalue. Descent "
             "lands on a saddle only from a start on its stable line; the slightest nudge "
             "would carry it off."
@@ -156,7 +159,8 @@ def run_note(facts: Facts, run: Trajectory) -> str:
         return _degenerate_note(facts, run)
     if outcome == "flat":
         return (
-            f"|∇f| fell below {number(TOLERANCE)} after {run.steps} steps at {_at(end)}, where "
+            f"|∇f| fell below {number(TOLERANCE)} after {count_of(run.steps, 'step')} at "
+            f"{_at(end)}, where "
             f"f ≈ {number(float(run.fs[-1]), 3)}, but no critical point is near: f is so flat "
             "there that the gradient all but vanishes. A vanishing gradient is not a minimum."
         )
@@ -182,7 +186,7 @@ def run_note(facts: Facts, run: Trajectory) -> str:
             "step H⁻¹∇f is undefined."
         )
     still = number(float(run.grad_norms[-1]), 3)
-    text = f"Used all {run.steps} steps and was still moving; |∇f| is still {still}."
+    text = f"Used all {count_of(run.steps, 'step')} and was still moving; |∇f| is still {still}."
     return text + _heading_away(facts, run) + _momentum_remark(facts, run)
 
 
@@ -207,13 +211,15 @@ def _degenerate_note(facts: Facts, run: Trajectory) -> str:
     kink = facts.kink_point_near(end)
     if kink is not None:
         return (
-            f"Stopped after {run.steps} steps exactly on the kink {_at(end)}, where ∇f is "
+            f"Stopped after {count_of(run.steps, 'step')} exactly on the kink "
+            f"{_at(end)}, where ∇f is "
             "undefined: symgd's formula for the derivative reads 0 there (the sign of 0), so "
             f"the run stopped. What the point is: {kink.kind} ({kink.reason})."
         )
     nature = facts.nature_near(end)
     text = (
-        f"Stopped after {run.steps} steps at the critical point {_at(end)}, where the Hessian "
+        f"Stopped after {count_of(run.steps, 'step')} at the critical point "
+        f"{_at(end)}, where the Hessian "
         "is singular, so the second-order test cannot classify it."
     )
     if nature is not None and nature.kind != "unknown":
@@ -226,7 +232,8 @@ def _degenerate_note(facts: Facts, run: Trajectory) -> str:
 def _cycle_note(facts: Facts, run: Trajectory) -> str:
     period = run.cycle_period or 2
     text = (
-        f"Used all {run.steps} steps without settling: the iterates repeat every {period} steps "
+        f"Used all {count_of(run.steps, 'step')} without settling: the iterates "
+        f"repeat every {period} steps "
         f"(the last one is {_at(run.xs[-1])}), so the run will never converge at this η."
     )
     bound = momentum_bound(facts, run)
@@ -297,7 +304,7 @@ def fate(facts: Facts, run: Trajectory) -> str:
         target = facts.nearest_point(end)
         where = _at(target.as_floats() if target is not None else end)
         kind = "minimum" if run.minimizes else "maximum"
-        return f"{name} converged in {run.steps} steps at the {kind} {where}"
+        return f"{name} converged in {count_of(run.steps, 'step')} at the {kind} {where}"
     return {
         "minimum": f"{name} stopped at the minimum {_at(end)}",
         "maximum": f"{name} stopped at the maximum {_at(end)}",
@@ -315,7 +322,7 @@ def fate(facts: Facts, run: Trajectory) -> str:
         "singular": f"{name} stopped where the Hessian is singular",
     }.get(
         outcome,
-        f"{name} was still moving after {run.steps} steps "
+        f"{name} was still moving after {count_of(run.steps, 'step')} "
         f"(|∇f| ≈ {number(float(run.grad_norms[-1]), 2)})",
     )
 

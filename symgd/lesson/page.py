@@ -149,12 +149,17 @@ def explain(
     steps: int | None = None,
     methods: Sequence[str] | str | None = None,
     templates: str | Path | None = None,
+    sections: str | Sequence[str] | None = None,
+    direction: Sequence[float] | None = None,
 ) -> Lesson:
     """Work a full gradient-descent lesson on ``f``.
 
     Anything left as ``None`` is chosen for the function (and the report says why): a start
     point that is not critical, a learning rate from the Hessian, enough steps to show
-    convergence or divergence, and the optimizers gradient descent, momentum and Adam.
+    convergence or divergence, and the optimizers gradient descent, momentum and Adam (and
+    Newton's method for up to three variables). ``sections`` chooses what the page contains:
+    ``"all"`` (the default), ``"core"`` (the story without the "Go deeper" sections) or section
+    names; ``direction`` adds a direction u to the directional-derivative section.
 
     >>> lesson = explain("x**2", start=[1], lr=0.5, steps=5, methods="gd")
     >>> lesson.settings.lr.text, lesson.trajectories[0].status.value
@@ -162,9 +167,10 @@ def explain(
     >>> lesson.html().startswith("<!DOCTYPE html>")
     True
     """
-    from symgd.lesson.pipeline import figure_jobs, page_context, work_lesson
+    from symgd.lesson.pipeline import figure_jobs, page_context, parse_sections, work_lesson
     from symgd.render.templates import formulas_in, make_env, render_html, templates_path
 
+    parse_sections(sections)  # a misspelt section is reported before any work
     template_dir = None if templates is None else templates_path(templates)
     env = make_env(template_dir)  # a broken template is reported before any work
     worker = take_prestarted() or FigureWorker()  # before numpy starts its threads
@@ -175,7 +181,9 @@ def explain(
         if derivation.problem.parameters:
             names = ", ".join(p.name for p in derivation.problem.parameters)
             raise InputError(f"the function has parameters without values ({names})")
-        worked = work_lesson(derivation, start, lr, steps, methods)
+        worked = work_lesson(
+            derivation, start, lr, steps, methods, sections=sections, direction=direction
+        )
         context = page_context(worked)
         # the worker starts on the figures at once; the formulas follow as soon as they are
         # known, and a fork of the worker typesets them while it draws

@@ -7,73 +7,203 @@ results into what the templates read and :func:`figure_jobs` collects the figure
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.errors import InputError, short_repr
 from symgd.lesson.defaults import choose_settings
 from symgd.lesson.facts import Facts, work_out_facts
 from symgd.lesson.panel import RatePanel, run_panel
 from symgd.lesson.runs import Runs, run_lesson
-from symgd.lesson.sections.curvature import CurvatureSection, curvature_section
-from symgd.lesson.sections.derivatives import DerivativesSection, derivatives_section
-from symgd.lesson.sections.differential import DifferentialSection, differential_section
-from symgd.lesson.sections.function import (
-    FunctionSection,
-    SettingItem,
-    function_section,
-    settings_items,
-)
-from symgd.lesson.sections.hand import HandSection, hand_section
-from symgd.lesson.sections.rates import RatesSection, rates_section
-from symgd.lesson.sections.runs import RunsSection, runs_section
-from symgd.lesson.sections.steepest import SteepestSection, steepest_section
-from symgd.lesson.sections.summary import SummarySection, summary_section
+from symgd.lesson.sections.curvature import curvature_section
+from symgd.lesson.sections.derivatives import derivatives_section
+from symgd.lesson.sections.differential import differential_section
+from symgd.lesson.sections.function import SettingItem, function_section, settings_items
+from symgd.lesson.sections.hand import hand_section
+from symgd.lesson.sections.rates import rates_section
+from symgd.lesson.sections.runs import runs_section
+from symgd.lesson.sections.steepest import steepest_section
+from symgd.lesson.sections.summary import summary_section
 from symgd.lesson.settings import Settings, StartInput
 from symgd.lesson.view import as_context
 
 if TYPE_CHECKING:
     from symgd.calculus.derivation import Derivation
 
-#: the page's sections, in order: (id, title); each id names its template partial
-SECTIONS = (
-    ("function", "The function"),
-    ("derivatives", "Partial derivatives and the gradient"),
-    ("differential", "The total differential"),
-    ("steepest", "Why step against the gradient: the cos θ argument"),
-    ("curvature", "Curvature: Hessian, critical points, convexity"),
-    ("hand", "The update rule, worked by hand"),
-    ("runs", "Runs of the optimizers"),
-    ("rates", "What the learning rate does"),
-    ("summary", "What happened, and why"),
-)
+
+@dataclass(frozen=True)
+class Stages:
+    """What every section builder may read: the facts, the settings, the runs and the
+    learning-rate panel (never another section)."""
+
+    facts: Facts
+    settings: Settings
+    runs: Runs
+    panel: RatePanel
 
 
 @dataclass(frozen=True)
-class Sections:
-    """Every section's typed context, in page order."""
+class SectionSpec:
+    """One section of the page: its id (which names its template partial and its context),
+    its title, its part (``core``: the story every lesson tells; ``deeper``: "Go deeper",
+    collapsed in the browser and printed in full) and its builder (``None`` when the section
+    has nothing true to show for this function)."""
 
-    function: FunctionSection
-    derivatives: DerivativesSection
-    differential: DifferentialSection
-    steepest: SteepestSection
-    curvature: CurvatureSection
-    hand: HandSection
-    runs: RunsSection
-    rates: RatesSection
-    summary: SummarySection
+    id: str
+    title: str
+    part: str
+    build: Callable[[Stages], Any]
+
+
+def _deeper(sid: str) -> Callable[[Stages], Any]:
+    """The builder of a "Go deeper" section, imported when the section is built (a lesson
+    with ``--sections core`` never loads them)."""
+
+    def build(w: Stages) -> Any:
+        module = importlib.import_module(f"symgd.lesson.sections.{sid}")
+        return getattr(module, f"{sid}_section")(w.facts, w.settings)
+
+    return build
+
+
+def _spec(sid: str, title: str, part: str, build: Callable[[Stages], Any]) -> SectionSpec:
+    return SectionSpec(sid, title, part, build)
+
+
+#: the page's sections, in order
+SECTIONS: tuple[SectionSpec, ...] = (
+    _spec("function", "The function", "core", lambda w: function_section(w.facts, w.settings)),
+    _spec(
+        "derivatives",
+        "Partial derivatives and the gradient",
+        "core",
+        lambda w: derivatives_section(w.facts),
+    ),
+    _spec(
+        "differential",
+        "The total differential",
+        "core",
+        lambda w: differential_section(w.facts, w.settings),
+    ),
+    _spec(
+        "steepest",
+        "Why step against the gradient: the cos θ argument",
+        "core",
+        lambda w: steepest_section(w.facts, w.settings),
+    ),
+    _spec(
+        "curvature",
+        "Curvature: Hessian, critical points, convexity",
+        "core",
+        lambda w: curvature_section(w.facts),
+    ),
+    _spec(
+        "hand",
+        "The update rule, worked by hand",
+        "core",
+        lambda w: hand_section(w.facts, w.settings),
+    ),
+    _spec(
+        "runs",
+        "Runs of the optimizers",
+        "core",
+        lambda w: runs_section(w.facts, w.settings, w.runs),
+    ),
+    _spec(
+        "rates",
+        "What the learning rate does",
+        "core",
+        lambda w: rates_section(w.facts, w.runs, w.panel),
+    ),
+    _spec(
+        "summary",
+        "What happened, and why",
+        "core",
+        lambda w: summary_section(w.facts, w.settings, w.runs, w.panel),
+    ),
+    _spec(
+        "numerical",
+        "The numerical gradient beside the exact one",
+        "deeper",
+        _deeper("numerical"),
+    ),
+    _spec(
+        "directional",
+        "The directional derivative",
+        "deeper",
+        _deeper("directional"),
+    ),
+    _spec(
+        "tangent",
+        "Linearisation: the tangent and its error",
+        "deeper",
+        _deeper("tangent"),
+    ),
+    _spec(
+        "quadratic",
+        "The quadratic model and one Newton step",
+        "deeper",
+        _deeper("quadratic"),
+    ),
+    _spec(
+        "momentum",
+        "Momentum's map: which η and μ converge fastest",
+        "deeper",
+        _deeper("momentum"),
+    ),
+)
+SECTION_IDS = tuple(spec.id for spec in SECTIONS)
+CORE_IDS = tuple(spec.id for spec in SECTIONS if spec.part == "core")
+
+
+def parse_sections(sections: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The sections a lesson contains: ``"all"`` (the default), ``"core"``, or names
+    (a comma-separated string or a list), kept in page order; the function section is always
+    there, since the page opens with it.
+
+    >>> parse_sections("summary, runs")
+    ('function', 'runs', 'summary')
+    >>> parse_sections("core") == CORE_IDS
+    True
+    """
+    if sections is None:
+        return SECTION_IDS
+    if isinstance(sections, str):
+        names = [name.strip() for name in sections.split(",")]
+    elif isinstance(sections, Sequence) and all(isinstance(n, str) for n in sections):
+        names = [name.strip() for name in sections]
+    else:
+        raise InputError(
+            f"sections must be 'core', 'all' or section names, got {short_repr(sections)}"
+        )
+    names = [name for name in names if name]
+    if names == ["all"]:
+        return SECTION_IDS
+    if names == ["core"]:
+        return CORE_IDS
+    unknown = [name for name in names if name not in SECTION_IDS]
+    if unknown or not names:
+        raise InputError(
+            f"unknown section {', '.join(map(repr, unknown)) or '(none named)'}; use 'core', "
+            f"'all' or names from: {', '.join(SECTION_IDS)}"
+        )
+    return tuple(sid for sid in SECTION_IDS if sid in names or sid == "function")
 
 
 @dataclass(frozen=True, eq=False)
 class WorkedLesson:
-    """Everything a lesson computed, stage by stage."""
+    """Everything a lesson computed, stage by stage; ``sections`` holds each built section's
+    typed context by id, in page order (a section that does not apply is left out)."""
 
     facts: Facts
     settings: Settings
     runs: Runs
     panel: RatePanel
     settings_items: tuple[SettingItem, ...]
-    sections: Sections
+    sections: Mapping[str, Any]
 
 
 def work_lesson(
@@ -82,25 +212,27 @@ def work_lesson(
     lr: float | None = None,
     steps: int | None = None,
     methods: Sequence[str] | str | None = None,
+    *,
+    sections: str | Sequence[str] | None = None,
+    direction: Sequence[float] | None = None,
 ) -> WorkedLesson:
     """The whole lesson on ``derivation``, in build order."""
+    wanted = parse_sections(sections)
     facts = work_out_facts(derivation)
     chosen = choose_settings(facts, start, lr, steps, methods)
     s = chosen.settings
+    if direction is not None:
+        from symgd.lesson.sections.directional import parse_direction
+
+        s = replace(s, direction=parse_direction(facts, direction))
     runs = run_lesson(facts, chosen)
     panel = run_panel(facts, s, runs.main)
-    sections = Sections(
-        function=function_section(facts),
-        derivatives=derivatives_section(facts),
-        differential=differential_section(facts, s),
-        steepest=steepest_section(facts, s),
-        curvature=curvature_section(facts),
-        hand=hand_section(facts, s),
-        runs=runs_section(facts, s, runs),
-        rates=rates_section(facts, runs, panel),
-        summary=summary_section(facts, s, runs, panel),
-    )
-    return WorkedLesson(facts, s, runs, panel, settings_items(s), sections)
+    stages = Stages(facts, s, runs, panel)
+    built: dict[str, Any] = {}
+    for spec in SECTIONS:
+        if spec.id in wanted and (section := spec.build(stages)) is not None:
+            built[spec.id] = section
+    return WorkedLesson(facts, s, runs, panel, settings_items(s), MappingProxyType(built))
 
 
 def settings_values(s: Settings) -> dict[str, Any]:
@@ -119,23 +251,25 @@ def page_context(worked: WorkedLesson) -> dict[str, Any]:
     from symgd import __version__
 
     facts = worked.facts
-    sections = worked.sections
+    built = worked.sections
+    shown = [spec for spec in SECTIONS if spec.id in built]
     return {
         "language": "en",
         "generator": f"symgd {__version__}",
         "title": f"Gradient descent on f({', '.join(facts.names)}) = {facts.problem.source}",
         "settings_values": settings_values(worked.settings),
         "sections": [
-            {"id": sid, "number": i, "title": title}
-            for i, (sid, title) in enumerate(SECTIONS, start=1)
+            {"id": spec.id, "number": i, "title": spec.title, "part": spec.part}
+            for i, spec in enumerate(shown, start=1)
         ],
-        **{sid: as_context(getattr(sections, sid)) for sid, _ in SECTIONS[:1]},
         "settings": as_context(worked.settings_items),
-        **{sid: as_context(getattr(sections, sid)) for sid, _ in SECTIONS[1:]},
+        **{sid: as_context(section) for sid, section in built.items()},
     }
 
 
 def figure_jobs(worked: WorkedLesson) -> dict[str, Any]:
     """Every figure the page shows, by name, in page order."""
-    s = worked.sections
-    return {**s.steepest.figures, **s.runs.figures, **s.rates.figures}
+    jobs: dict[str, Any] = {}
+    for section in worked.sections.values():
+        jobs.update(getattr(section, "figures", {}))
+    return jobs

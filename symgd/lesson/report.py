@@ -3,6 +3,7 @@ typed results (the settings and the runs), never from the template context."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,29 @@ def lesson_json(lesson: Lesson, path: Path) -> dict[str, Any]:
         **settings_values(worked.settings),
         "runs": [_run_json(run) for run in worked.runs.runs],
     }
+    payload.update(_deeper_json(worked.sections))
     known = worked.facts.known
     if known is not None:
         from symgd.calculus.facts import facts_to_json
 
         payload["facts"] = facts_to_json(known, worked.facts.names)
     return payload
+
+
+def _deeper_json(sections: Mapping[str, Any]) -> dict[str, Any]:
+    """What the "Go deeper" sections add: the numerical gradient, the directional derivative,
+    the Newton step and momentum's map (each only where its section was built)."""
+    from symgd.lesson.sections.directional import directional_json
+    from symgd.lesson.sections.momentum import momentum_json
+    from symgd.lesson.sections.numerical import numerical_json
+    from symgd.lesson.sections.quadratic import quadratic_json
+
+    return {
+        **numerical_json(sections.get("numerical")),
+        **directional_json(sections.get("directional")),
+        **quadratic_json(sections.get("quadratic")),
+        **momentum_json(sections.get("momentum")),
+    }
 
 
 def _run_json(run: Trajectory) -> dict[str, Any]:

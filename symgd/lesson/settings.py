@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: optimizers a lesson runs when the user names none
 DEFAULT_METHODS = ("gd", "momentum", "adam")
+#: Newton's method joins the default runs for up to this many variables
+NEWTON_MAX_VARIABLES = 3
 #: stop a run when |∇f| falls below this
 TOLERANCE = 1e-8
 #: most steps a default run may take

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from symgd.render.latex import number, tex
+from symgd.render.latex import count_of, number, tex
 
 KIND_TONES = {"minimum": "good", "maximum": "bad", "saddle": "warn", "degenerate": ""}
 OUTCOME = {
@@ -175,7 +175,7 @@ def regime_detail(run: Any) -> str:
 
     outcome = outcome_of(run)
     if succeeded(run):
-        return f"converged in {run.steps} steps"
+        return f"converged in {count_of(run.steps, 'step')}"
     if outcome == "cycle":
         return f"repeats every {run.cycle_period or 2} steps; it never settles"
     if outcome == "unbounded":
@@ -185,5 +185,8 @@ def regime_detail(run: Any) -> str:
     if outcome == "domain":
         return f"left the domain of f at step {run.domain_at}"
     if outcome in ("saddle", "maximum", "degenerate", "flat"):
-        return f"stopped after {run.steps} steps ({outcome})"
-    return f"still moving after {run.steps} steps (|∇f| ≈ {number(float(run.grad_norms[-1]), 2)})"
+        return f"stopped after {count_of(run.steps, 'step')} ({outcome})"
+    return (
+        f"still moving after {count_of(run.steps, 'step')} (|∇f| ≈ "
+        f"{number(float(run.grad_norms[-1]), 2)})"
+    )

@@ -495,6 +495,15 @@ def signed_sum(terms: Sequence[str]) -> str:
 # -- numbers in prose ---------------------------------------------------------------------------
 
 
+def count_of(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless the count is one.
+
+    >>> count_of(1, "step"), count_of(3, "step")
+    ('1 step', '3 steps')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def number(value: float, digits: int = 6) -> str:
     """A number for prose: ``4.7 × 10³`` rather than ``4.7e+03``, with a real minus sign."""
     from symgd.render.templates import number as written

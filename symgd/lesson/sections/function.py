@@ -24,6 +24,9 @@ class FunctionSection(View):
     variables: tuple[str, ...]
     variables_sentence: str
     notes: tuple[str, ...]
+    #: for a function with activations: the ``symgd backprop`` and ``symgd vanish`` commands
+    #: that take it further (empty otherwise)
+    network_commands: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class SettingItem(View):
     reason: str
 
 
-def function_section(facts: Facts) -> FunctionSection:
+def function_section(facts: Facts, s: Settings) -> FunctionSection:
     """Section 1."""
     names = list(facts.names)
     if facts.n == 1:
@@ -54,7 +57,51 @@ def function_section(facts: Facts) -> FunctionSection:
         variables=facts.names,
         variables_sentence=sentence,
         notes=tuple(notes),
+        network_commands=network_commands(facts, s),
     )
+
+
+#: activations ``symgd vanish`` compares, by the name the parser reads
+VANISH_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+
+
+def network_commands(facts: Facts, s: Settings) -> tuple[str, ...]:
+    """For a function built from activations (sigmoid, tanh, ReLU, ...): the command that walks
+    the chain rule through its computational graph at the start point, and the one that shows
+    why a deep chain of such activations loses its gradient. Empty for any other function.
+
+    >>> from symgd.calculus.derivation import derive
+    >>> from symgd.lesson.facts import work_out_facts
+    >>> from symgd.lesson.defaults import choose_settings
+    >>> facts = work_out_facts(derive("sigmoid(w*x)"))
+    >>> s = choose_settings(facts, [1, 2], 0.1, 5, "gd").settings
+    >>> network_commands(facts, s)
+    ("symgd backprop 'sigmoid(w*x)' --at w=1,x=2", 'symgd vanish --activations sigmoid')
+    """
+    import shlex
+
+    used = {type(node).__name__ for node in facts.problem.expr.atoms(*_activation_types())}
+    if not used:
+        return ()
+    at = ",".join(
+        f"{name}={_plain(value)}" for name, value in zip(facts.names, s.start.floats, strict=True)
+    )
+    chosen = [name for name in VANISH_ACTIVATIONS if name in used]
+    vanish = "symgd vanish" + (f" --activations {','.join(chosen)}" if chosen else "")
+    return (f"symgd backprop {shlex.quote(facts.problem.source)} --at {at}", vanish)
+
+
+def _activation_types() -> tuple[type, ...]:
+    import sympy as sp
+
+    from symgd.expr.activations import leaky_relu, relu, sigmoid, softplus
+
+    return (sigmoid, relu, leaky_relu, softplus, sp.tanh)
+
+
+def _plain(value: float) -> str:
+    """A coordinate as a command line takes it: ``2`` rather than ``2.0``."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
 def size_notes(facts: Facts) -> list[str]:

@@ -364,8 +364,8 @@ def _comparison(facts: Facts, runs: Runs, others: list[Trajectory]) -> str:
     if "second-order" in families:
         text += (
             " Newton's method rescales the step by the inverse Hessian: on a quadratic "
-            "it lands on the critical point in one step, whether that point is a "
-            "minimum or a saddle."
+            "with an invertible Hessian it lands on the critical point in one step, whether "
+            "that point is a minimum, a maximum or a saddle: it seeks ∇f = 0, not low f."
         )
     return text
 
