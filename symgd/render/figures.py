@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgd.render import calculus_figures, momentum_figures, network_figures
 from symgd.render.figure_data import (
     KIND_MARKERS,
     METHOD_COLOURS,
@@ -31,7 +32,6 @@ from symgd.render.figure_data import (
     Region,
     Surface,
 )
-from symgd.render import calculus_figures, momentum_figures, network_figures
 from symgd.render.figure_output import STYLE, new_figure, styled, value_window
 from symgd.render.progress_figures import progress_figure, regimes_figure, traces_figure
 
@@ -416,18 +416,22 @@ def basins_figure(
     return styled(draw, name)
 
 
+_LESSON_FIGURES: tuple[Callable[..., str], ...] = (
+    directional_figure,
+    curve_figure,
+    contour_figure,
+    progress_figure,
+    traces_figure,
+    regimes_figure,
+    regimes_contour_figure,
+    basins_figure,
+)
+
 #: the figures a :class:`FigureJob` can name, by function name
 DRAWABLE: dict[str, Callable[..., str]] = {
     function.__name__: function
     for function in (
-        directional_figure,
-        curve_figure,
-        contour_figure,
-        progress_figure,
-        traces_figure,
-        regimes_figure,
-        regimes_contour_figure,
-        basins_figure,
+        *_LESSON_FIGURES,
         *calculus_figures.FIGURES,
         *momentum_figures.FIGURES,
         *network_figures.FIGURES,
