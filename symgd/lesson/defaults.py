@@ -68,13 +68,11 @@ def choose_settings(
         defaults.add("methods")
         reasons["methods"] = (
             "Plain gradient descent, the subject of this lesson, and two popular refinements "
-            "of it for comparison"
-            + (
-                ", and Newton's method, which also uses the Hessian (with up to three "
-                "variables a lesson can show it)."
-                if "newton" in chosen
-                else "."
-            )
+            "of it for comparison."
+            if "newton" not in chosen
+            else "Plain gradient descent, the subject of this lesson; momentum and Adam, two "
+            "popular refinements of it; and Newton's method, which also uses the Hessian "
+            f"(a lesson runs it for up to {NEWTON_MAX_VARIABLES} variables)."
         )
     else:
         chosen = parse_methods(methods)
