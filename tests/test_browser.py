@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,13 +241,6 @@ def fcntl_high(fd: int) -> int:
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("reports")
     return {name: write_report(f, root / name) for name, f in FUNCTIONS.items()}
-
-
-@pytest.fixture(scope="module")
-def devtools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTools]:
-    client = DevTools(tmp_path_factory.mktemp("profile"))
-    yield client
-    client.close()
 
 
 def test_harness_sees_console_errors(devtools: DevTools, tmp_path: Path) -> None:

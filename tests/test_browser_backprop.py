@@ -4,7 +4,6 @@ messages, no sideways scrolling of the page, the formulas and the graph drawn.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,13 +39,6 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         result = backprop(text, at=at, wrt=wrt, lr=0.5)
         written[name] = save_report(result, root / name)[0]
     return written
-
-
-@pytest.fixture(scope="module")
-def devtools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTools]:
-    client = DevTools(tmp_path_factory.mktemp("profile"))
-    yield client
-    client.close()
 
 
 @pytest.mark.parametrize("width", [400, 1400])

@@ -4,7 +4,6 @@ the console, nothing wider than the screen, and the figures and formulas drawn."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,13 +35,6 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("vanish")
     return {name: vanish(**kwargs).save(root / name) for name, kwargs in PAGES.items()}  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def devtools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTools]:
-    client = DevTools(tmp_path_factory.mktemp("profile"))
-    yield client
-    client.close()
 
 
 @pytest.mark.parametrize("width", [400, 1400])
