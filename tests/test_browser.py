@@ -353,16 +353,18 @@ def test_go_deeper_sections_open_on_click_and_print_in_full(
         "Array.from(document.querySelectorAll('details.deeper')).map(d => d.open)"
     )
     assert closed == [False] * len(DEEPER)
-    hidden = devtools.evaluate(
-        "document.querySelector('#section-numerical details > *:not(summary)')"
-        ".getBoundingClientRect().height"
+    shown = devtools.evaluate(
+        "document.querySelector('#section-numerical details > *:not(summary)').checkVisibility()"
     )
     heading = devtools.evaluate(
         "document.getElementById('numerical').getBoundingClientRect().height"
     )
-    assert hidden == 0 and heading > 10
+    assert shown is False and heading > 10
     devtools.evaluate("document.querySelector('#section-numerical summary').click(); true")
     assert devtools.evaluate("document.querySelector('#section-numerical details').open")
+    assert devtools.evaluate(
+        "document.querySelector('#section-numerical details > *:not(summary)').checkVisibility()"
+    )
     printed = devtools.call("Page.printToPDF", {"printBackground": False}, session=True)
     pdf = tmp_path / "printed.pdf"
     pdf.write_bytes(base64.b64decode(printed["data"]))
