@@ -556,7 +556,9 @@ def test_a_hundred_variable_lesson_is_compact() -> None:
     assert len(derivatives["partials"]) < MAX_SHOWN_ENTRIES
     assert all(len(step["update_latex"]) < 2000 for step in hand["steps"])
     assert len(differential["latex"]) < 2000
-    assert any("shown in part" in note for note in lesson_section("function", facts)["notes"])
+    assert any(
+        "shown in part" in note for note in lesson_section("function", facts, settings)["notes"]
+    )
 
 
 def test_a_lesson_whose_runs_leave_the_domain(runner: CliRunner, tmp_path: Any) -> None:

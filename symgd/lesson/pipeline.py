@@ -21,6 +21,7 @@ from symgd.lesson.runs import Runs, run_lesson
 from symgd.lesson.sections.curvature import curvature_section
 from symgd.lesson.sections.derivatives import derivatives_section
 from symgd.lesson.sections.differential import differential_section
+from symgd.lesson.sections.explore import explore_csp, explore_section
 from symgd.lesson.sections.function import SettingItem, function_section, settings_items
 from symgd.lesson.sections.hand import hand_section
 from symgd.lesson.sections.rates import rates_section
@@ -111,6 +112,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "Runs of the optimizers",
         "core",
         lambda w: runs_section(w.facts, w.settings, w.runs),
+    ),
+    _spec(
+        "explore",
+        "Explore: run it yourself",
+        "core",
+        lambda w: explore_section(w.facts, w.settings, w.runs),
     ),
     _spec(
         "rates",
@@ -263,6 +270,7 @@ def page_context(worked: WorkedLesson) -> dict[str, Any]:
             for i, spec in enumerate(shown, start=1)
         ],
         "settings": as_context(worked.settings_items),
+        "csp": explore_csp(built.get("explore")),
         **{sid: as_context(section) for sid, section in built.items()},
     }
 
