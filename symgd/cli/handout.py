@@ -1,4 +1,5 @@
-"""``symgd handout``: an exercise sheet for a class, as a PDF with an answer key."""
+"""``symgd handout``: an exercise sheet for a class, as a PDF with an answer key, or as
+questions for Moodle (XML) or Canvas (a QTI 1.2 zip)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,17 @@ from symgd.cli.common import (
 
 if TYPE_CHECKING:
     from symgd.expr.problem import Problem
+    from symgd.handout.model import Handout
 
 #: handouts with at least this many function sheets (functions × variants) show progress
 #: on stderr even when it is not a terminal
 LONG_HANDOUT = 20
 #: longest expression file read with --from (bytes)
 MAX_FILE_BYTES = 1_000_000
+#: each --format and the file ending its output must have (``None``: any name)
+FORMATS = {"pdf": None, "moodle": ".xml", "qti": ".zip"}
+#: what each format writes, for messages
+FORMAT_NAMES = {"pdf": "a PDF", "moodle": "Moodle XML", "qti": "a QTI 1.2 zip for Canvas"}
 
 
 @click.command(cls=ExpressionCommand)
@@ -43,9 +49,18 @@ MAX_FILE_BYTES = 1_000_000
     "-o",
     "--output",
     type=OutputPath(dir_okay=False, path_type=Path),
-    default=Path("handout.pdf"),
+    default=None,
+    help="Where to write the handout  [default: handout.pdf, handout.xml with --format "
+    "moodle, handout.zip with --format qti].",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(list(FORMATS), case_sensitive=False),
+    default="pdf",
     show_default=True,
-    help="Where to write the PDF.",
+    help="pdf: the printed sheets and key; moodle: Moodle XML questions (-o NAME.xml); "
+    "qti: a QTI 1.2 package that Canvas imports (-o NAME.zip).",
 )
 @click.option("--title", default=None, help="Title printed on every sheet.")
 @click.option(
@@ -53,7 +68,8 @@ MAX_FILE_BYTES = 1_000_000
     type=click.Choice(["separate", "inline", "none"]),
     default="separate",
     show_default=True,
-    help="Answer key on separate pages, after each exercise, or not at all.",
+    help="Answer key on separate pages, after each exercise, or not at all (PDF only: "
+    "Moodle and Canvas questions always carry their answers).",
 )
 @click.option(
     "--variants",
@@ -77,13 +93,13 @@ MAX_FILE_BYTES = 1_000_000
     type=click.Choice(["a4", "letter"], case_sensitive=False),
     default="a4",
     show_default=True,
-    help="Paper size.",
+    help="Paper size (PDF only).",
 )
 @click.option(
     "--json",
     "write_json",
     is_flag=True,
-    help="Also write the exercises and answers as JSON beside the PDF.",
+    help="Also write the exercises and answers as JSON beside the output.",
 )
 @click.option(
     "--templates",
@@ -91,14 +107,15 @@ MAX_FILE_BYTES = 1_000_000
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Use templates from DIR (a copy of symgd's own).",
+    help="Use templates from DIR (a copy of symgd's own; PDF only).",
 )
 @follow_symlinks_option
 @input_errors_exit_2
 def handout(
     expressions: tuple[str, ...],
     from_file: Path | None,
-    output: Path,
+    output: Path | None,
+    output_format: str,
     title: str | None,
     answers: str,
     variants: int,
@@ -108,13 +125,16 @@ def handout(
     templates_dir: Path | None,
     follow_symlinks: bool = False,
 ) -> None:
-    """Make an exercise sheet on each EXPR, with worked answers, as a PDF.
+    """Make an exercise sheet on each EXPR, with worked answers, as a PDF
+    (or as Moodle or Canvas questions).
 
     \b
     Examples:
       symgd handout "x**2 + 2*x*y" "x**4 - 2*x**2 + y**2" -o week3.pdf
       symgd handout --from functions.txt --variants 30 --seed 7 --json
       symgd handout "w**2" --answers inline --paper letter
+      symgd handout --from functions.txt --variants 30 --format moodle -o week3.xml
+      symgd handout --from functions.txt --variants 30 --format qti -o week3.zip
 
     For every function the sheet asks for the gradient, the total
     differential, the Hessian and the kinds of the critical points; two
@@ -124,20 +144,19 @@ def handout(
     quadratics (never the functions); each has its own key. With --json,
     the key is also written as JSON (e.g. handout.json), with every
     expression as a string that symgd reads back.
+
+    --format moodle writes a question per exercise and variant, --format
+    qti a Canvas quiz per variant: numbers graded to a tolerance,
+    expressions by hand, the worked solution as feedback.
     """
     from symgd.handout import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
-    from symgd.render.pdf import load_weasyprint
 
+    output_format = output_format.lower()
+    pdf = output_format == "pdf"
+    output = _output_path(output, output_format)
     problems = _read_problems(expressions, from_file)
     key = answer_key_path(output) if write_json else None
-    for target in (output, key):  # a target that would be refused is refused before the work
-        if target is not None:
-            check_output(target, follow_symlinks=follow_symlinks)
-    if templates_dir is not None:
-        from symgd.render.templates import make_env
-
-        make_env(templates_dir)  # a broken template is reported now, not after the work
-    load_weasyprint()  # fail early, before any work, when PDF output cannot be made
+    _check_before_work([output, key], follow_symlinks, templates_dir if pdf else None, pdf)
     err = sys.stderr
     show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
     total = len(problems) + variants
@@ -156,10 +175,13 @@ def handout(
             title=title if title is not None else DEFAULT_TITLE,
             progress=progress,
         )
-    if show:
+    if show and pdf:
         click.echo("Typesetting the PDF...", err=True)
-    data = render_handout_pdf(
-        result, paper=paper, templates_dir=None if templates_dir is None else str(templates_dir)
+    folder = None if templates_dir is None else str(templates_dir)
+    data = (
+        render_handout_pdf(result, paper=paper, templates_dir=folder)
+        if pdf
+        else _export(result, output_format)
     )
     _write(output, data, follow_symlinks)
     written = [str(output)]
@@ -168,6 +190,51 @@ def handout(
         _write(key, (text + "\n").encode("utf-8"), follow_symlinks)
         written.append(str(key))
     click.echo(f"Wrote {' and '.join(written)}")
+
+
+def _check_before_work(
+    targets: list[Path | None], follow_symlinks: bool, templates_dir: Path | None, pdf: bool
+) -> None:
+    """Refuse now, before the work, what would be refused after it: an output that may not
+    be written, a broken template, PDF output without WeasyPrint."""
+    for target in targets:
+        if target is not None:
+            check_output(target, follow_symlinks=follow_symlinks)
+    if templates_dir is not None:
+        from symgd.render.templates import make_env
+
+        make_env(templates_dir)
+    if pdf:
+        from symgd.render.pdf import load_weasyprint
+
+        load_weasyprint()
+
+
+def _output_path(output: Path | None, output_format: str) -> Path:
+    """The output file: ``-o`` checked against the format's ending, or ``handout.<ending>``."""
+    ending = FORMATS[output_format]
+    if output is None:
+        return Path(f"handout{ending or '.pdf'}")
+    if ending is not None and output.suffix.lower() != ending:
+        raise InputError(
+            f"--format {output_format} writes {FORMAT_NAMES[output_format]}: name the output "
+            f"file with {ending} (got {output.name!r}), e.g. -o {output.stem or 'handout'}{ending}"
+        )
+    return output
+
+
+def _export(result: Handout, output_format: str) -> bytes:
+    """The handout as Moodle XML or a QTI zip."""
+    from symgd.handout.export import handout_questions
+
+    questions = handout_questions(result)
+    if output_format == "moodle":
+        from symgd.handout.moodle import moodle_xml
+
+        return moodle_xml(questions)
+    from symgd.handout.qti import qti_package
+
+    return qti_package(questions)
 
 
 def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list[Problem]:

@@ -30,7 +30,9 @@ def handout_to_json(h: Handout) -> dict[str, Any]:
     that is not a finite real number is ``None``, as are ``threshold``/``threshold_value``
     and ``limit`` when there is none. A descent-steps answer has ``cautions`` (sentences)
     only when its numbers are special: the steps land exactly on a minimiser, or no draw
-    avoided a hidden instability or a saddle (:mod:`symgd.handout.hazards`)."""
+    avoided a hidden instability or a saddle (:mod:`symgd.handout.hazards`). Each variant
+    carries the ``seed`` it was drawn from: ``--seed`` with that number and the variant's
+    number gives the same exercises again (each variant's draws depend on those two only)."""
     from symgd import __version__
 
     return {
@@ -51,6 +53,7 @@ def handout_to_json(h: Handout) -> dict[str, Any]:
         "variants": [
             {
                 "variant": variant.number,
+                "seed": h.seed,
                 "exercises": [
                     exercise_to_json(sheet, exercise)
                     for sheet in variant.sheets
