@@ -16,17 +16,20 @@ import pytest
 from symgd.calculus.derivation import derive
 from symgd.lesson.pipeline import figure_jobs, page_context, work_lesson
 from symgd.lesson.sections.explore import ExploreSection, explore_csp, explore_section
-from symgd.lesson.view import as_context
 
 
 def worked_with_explore(expression: str, **settings: Any) -> tuple[Any, ExploreSection | None]:
     worked = work_lesson(derive(expression), sections="core", **settings)
-    return worked, explore_section(worked.facts, worked.settings, worked.runs)
+    section = worked.sections.get("explore")
+    again = explore_section(worked.facts, worked.settings, worked.runs)
+    # the pipeline's section is a pure function of its inputs
+    assert (section is None) == (again is None)
+    assert section is None or again is None or section.script == again.script
+    return worked, section
 
 
 def lesson_page(expression: str, path: Path, draw: bool = True, **settings: Any) -> Path:
-    """The core lesson with the explorer after the runs, rendered as the lesson renders
-    (the pipeline's wiring, done here)."""
+    """The core lesson (the explorer after the runs), rendered as the lesson renders."""
     from symgd.render.templates import make_env, render_html
     from symgd.render.worker import Pending, draw_all
 
@@ -34,16 +37,7 @@ def lesson_page(expression: str, path: Path, draw: bool = True, **settings: Any)
     context = page_context(worked)
     jobs = dict(figure_jobs(worked))
     if section is not None:
-        context["explore"] = as_context(section)
-        ids = [s["id"] for s in context["sections"]]
-        context["sections"].insert(
-            ids.index("runs") + 1,
-            {"id": "explore", "number": 0, "title": "Explore: run it yourself", "part": "core"},
-        )
-        for number, entry in enumerate(context["sections"], start=1):
-            entry["number"] = number
-        context["csp"] = explore_csp(section)
-        jobs.update(section.figures)
+        assert context["csp"] == explore_csp(section)
     page = render_html(context, make_env())
     if draw:
         for name, svg in draw_all(jobs).items():

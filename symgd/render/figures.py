@@ -157,9 +157,11 @@ def contour_figure(
     variables: tuple[str, str] = ("x", "y"),
     markers: Sequence[Marker] = (),
     legend: bool = True,
+    lines: bool = True,
     name: str = "fig-contour",
 ) -> str:
-    """Two variables: filled level sets, −∇f arrows, critical points and the paths."""
+    """Two variables: filled level sets, −∇f arrows, critical points and the paths;
+    ``lines=False`` leaves out the level lines and the arrows (a lighter picture)."""
 
     def draw() -> Figure:
         width, left, right, bottom, top = 7.0, 0.6, 1.9 if legend else 0.15, 0.48, 0.15
@@ -172,7 +174,16 @@ def contour_figure(
             width, axes_height + bottom + top, left=left, right=right, bottom=bottom, top=top
         )
         ax = fig.subplots()
-        draw_contour(ax, surface, paths, markers=markers, variables=variables, legend=legend)
+        draw_contour(
+            ax,
+            surface,
+            paths,
+            markers=markers,
+            variables=variables,
+            legend=legend,
+            arrows=lines,
+            lines=lines,
+        )
         return fig
 
     return styled(draw, name)
@@ -196,10 +207,11 @@ def draw_contour(
     legend: bool = True,
     arrows: bool = True,
     dots: bool = True,
+    lines: bool = True,
 ) -> None:
     """Draw the contour picture on ``ax`` (shared by the main figure and the panel)."""
     (x0, y0), (x1, y1) = surface.region.lo, surface.region.hi
-    _draw_level_sets(ax, surface)
+    _draw_level_sets(ax, surface, lines=lines)
     if arrows:
         _draw_descent_arrows(ax, surface)
     for path in paths:
@@ -214,8 +226,9 @@ def draw_contour(
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
-def _draw_level_sets(ax: Axes, surface: Surface) -> None:
-    """Filled level sets of f (rasterised) with thin contour lines at the same levels."""
+def _draw_level_sets(ax: Axes, surface: Surface, *, lines: bool = True) -> None:
+    """Filled level sets of f (rasterised) with thin contour lines at the same levels (unless
+    ``lines`` is false)."""
     z = np.ma.masked_invalid(surface.zs)
     levels = contour_levels(z.compressed())
     if levels is None:
@@ -234,6 +247,8 @@ def _draw_level_sets(ax: Axes, surface: Surface) -> None:
         rasterized=True,
         zorder=0,
     )
+    if not lines:
+        return
     ax.contour(
         surface.xs,
         surface.ys,

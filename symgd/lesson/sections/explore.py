@@ -189,6 +189,7 @@ def _static_job(facts: Facts, runs: Runs) -> Any:
                 "paths": [path],
                 "variables": (facts.names[0], facts.names[1]),
                 "markers": markers,
+                "lines": False,  # the fallback of a live picture: keep the page light
                 "name": "fig-explore",
             },
         )
