@@ -38,6 +38,8 @@ _LAZY = {
     "BackpropResult": "symgd.network.backprop",
     "vanish": "symgd.network.vanish",
     "VanishResult": "symgd.network.vanish",
+    "grade": "symgd.handout.grading",
+    "GradeResult": "symgd.handout.grading",
 }
 _EAGER = ("ExpressionError", "InputError", "__version__")
 
@@ -48,6 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from symgd.calculus.rules import derivative_steps as derivative_steps
     from symgd.expr.parser import parse as parse
     from symgd.expr.problem import Problem as Problem
+    from symgd.handout.grading import GradeResult as GradeResult
+    from symgd.handout.grading import grade as grade
     from symgd.lesson.page import Lesson as Lesson
     from symgd.lesson.page import explain as explain
     from symgd.network.backprop import BackpropResult as BackpropResult

@@ -25,6 +25,7 @@ COMMANDS = {
     "handout": "symgd.cli.handout:handout",
     "backprop": "symgd.cli.backprop:backprop",
     "vanish": "symgd.cli.vanish:vanish",
+    "grade": "symgd.cli.grade:grade",
 }
 
 
