@@ -445,6 +445,7 @@ function setUp(el) {
   window.addEventListener("resize", function () { measure(); background = null; draw(); });
   window.addEventListener("hashchange", function () { const s = fromHash(); if (s) { show(s); } });
 
+  let opening = true;
   function update() {
     const options = Object.assign({ method: state.method, lr: state.lr, steps: state.steps, start: state.start }, state.hyper);
     try { last = run(options); } catch (err) { last = null; said.textContent = String(err.message); }
@@ -462,7 +463,11 @@ function setUp(el) {
   function remember() {
     const parts = ["method=" + state.method, "lr=" + state.lr, "steps=" + state.steps, "start=" + state.start.join(",")];
     METHODS[state.method].hyper.forEach(function (h) { parts.push(h.name + "=" + state.hyper[h.name]); });
-    try { history.replaceState(null, "", "#explore:" + parts.join("&")); } catch (err) { /* a page that may not change its address keeps it */ }
+    // the address follows the controls once a reader moves them (opening the page changes
+    // nothing, so it neither rewrites the address nor jumps to this section)
+    if (!opening) {
+      try { history.replaceState(null, "", "#explore:" + parts.join("&")); } catch (err) { /* a page that may not change its address keeps it */ }
+    }
     const quote = function (s) { return "'" + String(s).split("'").join("'\\''") + "'"; };
     let text = "symgd explain " + quote(DATA.source) + " --start=" + state.start.join(",") +
       " --lr " + state.lr + " --steps " + state.steps + " --methods " + state.method;
@@ -579,6 +584,8 @@ function setUp(el) {
     });
     ctx.strokeStyle = METHODS[state.method].colour; ctx.lineWidth = 1.5; ctx.stroke(line);
   }
+  const linked = location.hash.indexOf("#explore:") === 0;
   show(fromHash() || fromLesson());
-  if (location.hash.indexOf("#explore:") === 0) { el.scrollIntoView(); }
+  opening = false;
+  if (linked) { el.scrollIntoView(); }
 }

@@ -289,6 +289,7 @@ def test_sections_in_order(saddle: Lesson) -> None:
         "curvature",
         "hand",
         "runs",
+        "explore",
         "rates",
         "summary",
         "numerical",
