@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from symgd.base.i18n import _, n_
+
+if TYPE_CHECKING:
+    from symgd.network.vanish import VanishResult
 from symgd.cli.common import (
     OutputPath,
     echo_json,
@@ -78,6 +83,13 @@ ACTIVATIONS_HELP = "sigmoid,tanh,relu,leaky_relu"
 )
 @click.option("--pdf", "with_pdf", is_flag=True, help="Also write report.pdf.")
 @click.option(
+    "--lang",
+    "lang",
+    default=None,
+    metavar="LANG",
+    help="Language of the page and the printed lines: en or ko. Default: $SYMGD_LANG, else en.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -94,6 +106,7 @@ def vanish(
     output: Path | None,
     with_pdf: bool,
     as_json: bool,
+    lang: str | None = None,
     follow_symlinks: bool = False,
 ) -> None:
     """Show why the first layers of a deep chain of sigmoids barely learn.
@@ -104,6 +117,7 @@ def vanish(
       symgd vanish --depth 30 --activations sigmoid,relu
       symgd vanish --weight 2 --bias -1 -o out/w2
       symgd vanish --json
+      symgd vanish --lang ko
 
     The network is the chain of the notes: p1 = a(w1 x + b), pk = a(wk
     p(k-1) + b) for k = 2..N, every weight W and every bias B. By the chain
@@ -115,9 +129,11 @@ def vanish(
     the path.
     """
     from symgd.base.files import check_output_in
+    from symgd.base.i18n import language, language_from
     from symgd.network.vanish import vanish as compute
 
-    result = compute(depth, activations, weight, bias, input_)
+    code = language_from(lang)
+    result = compute(depth, activations, weight, bias, input_, lang=code)
     write = not as_json or output is not None or with_pdf
     folder = output if output is not None else Path("out") / "vanish" / settings_slug(result)
     if write:
@@ -128,12 +144,13 @@ def vanish(
         paths.append(result.save(folder, follow_symlinks=follow_symlinks))
         if with_pdf:
             paths.append(result.save_pdf(folder, follow_symlinks=follow_symlinks))
-    if as_json:
-        echo_json(result.to_json())
-        for path in paths:
-            click.echo(f"Wrote {path}", err=True)
-        return
-    click.echo(summary_text(result))
+    with language(code):
+        if as_json:
+            echo_json(result.to_json())
+            for path in paths:
+                click.echo(_("Wrote {path}").format(path=path), err=True)
+            return
+        click.echo(summary_text(result))
     for path in paths:
         click.echo(str(path))
 
@@ -156,20 +173,39 @@ def settings_slug(result: object) -> str:
 
 
 def summary_text(result: object) -> str:
-    """One line per activation: the first and the last layer's gradient."""
+    """One line per activation: the first and the last layer's gradient (in the result's
+    language)."""
+    from symgd.base.i18n import language
     from symgd.network.vanish import VanishResult
-    from symgd.network.vanish_words import grad_text
 
     assert isinstance(result, VanishResult)
+    with language(result.lang):
+        return _summary_lines(result)
+
+
+def _summary_lines(result: VanishResult) -> str:
+    from symgd.network.vanish_words import grad_text
+
     n = result.depth
     lines = [
-        f"Chain of {n} layer{'s' if n > 1 else ''}, W = {result.weight:g}, "
-        f"B = {result.bias:g}, x = {result.input:g}"
+        n_(
+            "Chain of {n} layer, W = {w}, B = {b}, x = {x}",
+            "Chain of {n} layers, W = {w}, B = {b}, x = {x}",
+            n,
+        ).format(n=n, w=f"{result.weight:g}", b=f"{result.bias:g}", x=f"{result.input:g}")
     ]
-    width = max(len(c.label) for c in result.chains)
-    for chain in result.chains:
+    labels = [c.label for c in result.chains]
+    width = max(_width(label) for label in labels)
+    for chain, label in zip(result.chains, labels, strict=True):
         lines.append(
-            f"  {chain.label:<{width}}  ∂p{n}/∂w1 = {grad_text(result, chain, 1)}"
+            f"  {label}{' ' * (width - _width(label))}  ∂p{n}/∂w1 = {grad_text(result, chain, 1)}"
             + (f",  ∂p{n}/∂w{n} = {grad_text(result, chain, n)}" if n > 1 else "")
         )
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (Hangul and other wide letters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -31,11 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, check_language, gettext
 
 #: the activations ``vanish`` knows, in the order pages show them
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu")
 #: how each is written for a reader
-LABELS = {"sigmoid": "sigmoid σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU"}
+LABELS = {
+    "sigmoid": N_("sigmoid σ"),
+    "tanh": "tanh",
+    "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU",
+}
 #: the bound every factor a′(z) obeys
 BOUNDS = {
     "sigmoid": "σ′(z) ≤ 1/4",
@@ -76,7 +82,8 @@ class Chain:
 
     @property
     def label(self) -> str:
-        return LABELS[self.name]
+        """The activation's name for a reader, in the language in effect."""
+        return gettext(LABELS[self.name])
 
     @property
     def bound(self) -> str:
@@ -107,6 +114,8 @@ class VanishResult:
     exact_weight: Fraction
     exact_bias: Fraction
     exact_input: Fraction
+    #: the language the page and its words are written in (``"en"``, ``"ko"``)
+    lang: str = "en"
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -175,13 +184,16 @@ def vanish(
     weight: float | int | Fraction = 1,
     bias: float | int | Fraction = 0,
     input: float | int | Fraction = 1,  # the name the notes use
+    lang: str = "en",
 ) -> VanishResult:
     """The gradient of every layer's weight in a chain of ``depth`` one-neuron layers, for each
     activation (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``; a list or a
     comma-separated string), every weight ``weight``, every bias ``bias``, input ``input``.
 
     :class:`InputError` for an unknown activation, a depth outside 1..200, or a weight, bias or
-    input that is not a finite number (or values that overflow a float on the way).
+    input that is not a finite number (or values that overflow a float on the way). ``lang``:
+    the language of the page and its words (``"en"`` or ``"ko"``; numbers and JSON keys stay
+    the same).
 
     >>> r = vanish()
     >>> f"{r.chain('sigmoid').grad_w[0]:.4g} {r.chain('sigmoid').grad_w[-1]:.4g}"
@@ -191,6 +203,7 @@ def vanish(
     >>> sorted(r.to_json()["activations"]["relu"])
     ['bound', 'derivatives', 'grad_w', 'p', 'z']
     """
+    code = check_language(lang)
     names = activation_names(activations)
     if isinstance(depth, bool) or not isinstance(depth, int):
         raise InputError(f"the depth must be a whole number of layers, got {depth!r}")
@@ -200,7 +213,7 @@ def vanish(
         _finite(v, what) for v, what in ((weight, "weight"), (bias, "bias"), (input, "input"))
     )
     chains = tuple(_chain(name, depth, w, b, x) for name in names)
-    return VanishResult(depth, float(w), float(b), float(x), chains, w, b, x)
+    return VanishResult(depth, float(w), float(b), float(x), chains, w, b, x, code)
 
 
 def activation_names(activations: Sequence[str] | str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from symgd.base.errors import InputError
 from symgd.base.files import check_output, output_folder, write_atomically
+from symgd.base.i18n import _, current, language, n_
 from symgd.network.vanish import (
     Chain,
     VanishResult,
@@ -26,6 +27,9 @@ from symgd.network.vanish_words import (
     chain_words,
     exact_text,
     grad_text,
+    just_below_tex,
+    just_below_text,
+    layer_name,
     log_tex,
     log_text,
     plain,
@@ -61,9 +65,13 @@ def vanish_context(result: VanishResult) -> dict[str, Any]:
         f"N = {n}, W = {plain(result.weight)}, B = {plain(result.bias)}, x = {plain(result.input)}"
     )
     return {
-        "language": "en",
+        "language": current(),
         "generator": f"symgd {__version__}",
-        "title": f"Vanishing gradients in a chain of {n} layer{'s' if n > 1 else ''}",
+        "title": n_(
+            "Vanishing gradients in a chain of {n} layer",
+            "Vanishing gradients in a chain of {n} layers",
+            n,
+        ).format(n=n),
         "setting": setting,
         "depth": n,
         "labels": [c.label for c in result.chains],
@@ -76,9 +84,9 @@ def vanish_context(result: VanishResult) -> dict[str, Any]:
         "notes": underflow_notes(result),
         "grad_head": f"∂p{subscript(n)}/∂wₖ",
         "heads": {
-            "first": f"layer 1: ∂p{subscript(n)}/∂w₁",
-            "last": f"layer {n}: ∂p{subscript(n)}/∂w{subscript(n)}",
-            "ratio": f"layer 1 ÷ layer {n}",
+            "first": f"{layer_name(1)}: ∂p{subscript(n)}/∂w₁",
+            "last": f"{layer_name(n)}: ∂p{subscript(n)}/∂w{subscript(n)}",
+            "ratio": f"{layer_name(1)} ÷ {layer_name(n)}",
         },
     }
 
@@ -146,7 +154,7 @@ def _figures(result: VanishResult) -> dict[str, Any]:
     if "sigmoid" in result.activations and result.depth > 1:
         last = result.chain("sigmoid").log10_grad[-1]
         if math.isfinite(last):
-            reference = (last + LOG_RATIO, "10⁻⁶ × sigmoid's last layer")
+            reference = (last + LOG_RATIO, _("10⁻⁶ × sigmoid's last layer"))
     ylabel = f"|∂p{subscript(result.depth)}/∂wₖ|"
     figures: dict[str, Any] = {}
     for narrow, suffix in ((False, ""), (True, "_narrow")):
@@ -190,7 +198,7 @@ def _slope_panel(chain: Chain) -> Any:
         zs_hit=chain.z,
         slopes_hit=chain.derivatives,
         bound=bound,
-        bound_label=f"max {label}",
+        bound_label=_("max {bound}").format(bound=label),
         y_range=ranges.get(chain.name, (-0.4, 1.6)),
     )
 
@@ -199,24 +207,30 @@ def _captions(result: VanishResult) -> dict[str, str]:
     zeros = any(c.zero_layers() for c in result.chains)
     tiny = any(c.underflowed() for c in result.chains)
     return {
-        "slopes": (
+        "slopes": _(
             "Each activation a(z) (grey) and its derivative a′(z) (in colour), with the bound on "
             "a′ dotted. The circles are the factors a′(zₖ) this chain met, one per layer; a "
             "triangle at the edge of a panel stands for a zₖ beyond the part of the axis drawn."
         ),
         "gradients": (
-            "The size of the gradient of each layer's weight, on a logarithmic axis: a straight "
-            "falling line going back from the last layer is a gradient that shrinks by the "
-            "same factor at every layer."
+            _(
+                "The size of the gradient of each layer's weight, on a logarithmic axis: a "
+                "straight falling line going back from the last layer is a gradient that shrinks "
+                "by the same factor at every layer."
+            )
             + (
-                " A gradient that is exactly 0 has no place on a log axis; it is marked with a × "
-                "in the strip below the dashed line, one row per activation."
+                _(
+                    " A gradient that is exactly 0 has no place on a log axis; it is marked with "
+                    "a × in the strip below the dashed line, one row per activation."
+                )
                 if zeros
                 else ""
             )
             + (
-                " Gradients too small for a floating-point number are drawn at their true size, "
-                "computed from logarithms."
+                _(
+                    " Gradients too small for a floating-point number are drawn at their true "
+                    "size, computed from logarithms."
+                )
                 if tiny
                 else ""
             )
@@ -228,7 +242,7 @@ def _summary_row(result: VanishResult, chain: Chain) -> dict[str, str]:
     n = result.depth
     first, last = chain.log10_grad[0], chain.log10_grad[-1]
     if last == -math.inf:
-        ratio = "— (last is 0)"
+        ratio = _("— (last is 0)")
     elif first == -math.inf:
         ratio = "0"
     elif chain.exact_grad[0] is not None and chain.exact_grad[-1] is not None:
@@ -276,8 +290,10 @@ def _chain_block(result: VanishResult, chain: Chain) -> dict[str, Any]:
         "words": chain_words(result, chain),
         "rows": rows,
         "left_out": (
-            f"Layers {TABLE_ENDS + 1}–{n - TABLE_ENDS} are left out of this table; the figure "
-            "shows them all, and --json lists every value."
+            _(
+                "Layers {first}–{last} are left out of this table; the figure shows them all, "
+                "and --json lists every value."
+            ).format(first=TABLE_ENDS + 1, last=n - TABLE_ENDS)
             if n > TABLE_ALL
             else ""
         ),
@@ -296,7 +312,9 @@ def _product_latex(result: VanishResult, chain: Chain) -> list[str]:
         if chain.exact_derivatives[i] is None and chain.name in BOUND_VALUES:
             text = below_bound_text(chain.derivatives[i], BOUND_VALUES[chain.name])
             if "×" not in text:
-                d = text.replace("just below ", r"\text{just below }").replace("−", "-")
+                d = text.replace("−", "-")
+                if text == just_below_text(BOUND_VALUES[chain.name]):
+                    d = just_below_tex(BOUND_VALUES[chain.name])
         return d if k == 1 else rf"\left({w} \cdot {d}\right)"
 
     ks: list[int] = [1, 2, 0, n] if n > 4 else list(range(1, n + 1))
@@ -327,7 +345,8 @@ def render_vanish_page(result: VanishResult, templates_dir: str | Path | None = 
     from symgd.render.templates import make_env
 
     env = make_env(templates_dir)
-    return str(env.get_template(TEMPLATE).render(**vanish_context(result)))
+    with language(result.lang):
+        return str(env.get_template(TEMPLATE).render(**vanish_context(result)))
 
 
 def vanish_pdf(html: str, *, paper: str = "A4") -> bytes:

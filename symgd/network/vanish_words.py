@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+from symgd.base.i18n import _, current, n_
 from symgd.network.vanish import (
     LEAK,
     LOG10_TINY,
@@ -107,12 +108,14 @@ def layers_text(layers: Sequence[int]) -> str:
         else:
             runs.append((k, k))
     parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs]
-    word = "layer" if len(layers) == 1 else "layers"
-    return (
-        f"{word} {parts[0]}"
-        if len(parts) == 1
-        else f"{word} {', '.join(parts[:-1])} and {parts[-1]}"
-    )
+    if len(parts) == 1:
+        return n_("layer {layers}", "layers {layers}", len(layers)).format(layers=parts[0])
+    return _("layers {layers} and {last}").format(layers=", ".join(parts[:-1]), last=parts[-1])
+
+
+def layer_name(k: int) -> str:
+    """``layer 3``."""
+    return _("layer {k}").format(k=k)
 
 
 def plain(value: float) -> str:
@@ -122,7 +125,10 @@ def plain(value: float) -> str:
 
 
 def _cap(text: str) -> str:
-    """``text`` with its first letter upper-case (the rest as it is, unlike ``capitalize``)."""
+    """``text`` with its first letter upper-case (the rest as it is, unlike ``capitalize``);
+    as it is in a language without capitals."""
+    if current() != "en":
+        return text
     return text[:1].upper() + text[1:]
 
 
@@ -184,16 +190,30 @@ def _factor_sentence(result: VanishResult, chain: Chain) -> str:
     k_max = max(range(len(logs)), key=lambda i: logs[i]) + 1
     smallest = slope_text(chain, k_min)
     if result.depth == 1:
-        return f"The one factor here is a′(z₁) = {smallest}, at z₁ = {_z_text(chain, 1)}."
+        return _("The one factor here is a′(z₁) = {slope}, at z₁ = {z}.").format(
+            slope=smallest, z=_z_text(chain, 1)
+        )
     if logs[k_min - 1] == logs[k_max - 1]:
-        return f"Every factor a′(zₖ) here is {smallest}, at zₖ = {_z_text(chain, 1)}."
+        return _("Every factor a′(zₖ) here is {slope}, at zₖ = {z}.").format(
+            slope=smallest, z=_z_text(chain, 1)
+        )
     zs = [abs(z) for z in chain.z]
-    return (
-        f"{SLOPE_TEXT[chain.name]} is largest at z = 0 and falls as |z| grows. Here |zₖ| runs from "
-        f"{_plain_short(min(zs))} to {_plain_short(max(zs))}, and the factors a′(zₖ) from "
-        f"{smallest} (layer {k_min}, z{subscript(k_min)} = {_z_text(chain, k_min)}) to "
-        f"{slope_text(chain, k_max)} (layer {k_max}, z{subscript(k_max)} = "
-        f"{_z_text(chain, k_max)})."
+    return _(
+        "{name} is largest at z = 0 and falls as |z| grows. Here |zₖ| runs from {low} to "
+        "{high}, and the factors a′(zₖ) from {smallest} (layer {k_min}, z{sub_min} = {z_min}) "
+        "to {largest} (layer {k_max}, z{sub_max} = {z_max})."
+    ).format(
+        name=SLOPE_TEXT[chain.name],
+        low=_plain_short(min(zs)),
+        high=_plain_short(max(zs)),
+        smallest=smallest,
+        k_min=k_min,
+        sub_min=subscript(k_min),
+        z_min=_z_text(chain, k_min),
+        largest=slope_text(chain, k_max),
+        k_max=k_max,
+        sub_max=subscript(k_max),
+        z_max=_z_text(chain, k_max),
     )
 
 
@@ -220,7 +240,23 @@ def below_bound_text(value: float, bound: float) -> str:
             return text
         if shown != bound:
             return text
-    return f"just below {number(bound)}"
+    return just_below_text(bound)
+
+
+def just_below_text(bound: float) -> str:
+    """``just below 0.25``."""
+    from symgd.render.templates import number
+
+    return _("just below {bound}").format(bound=number(bound))
+
+
+def just_below_tex(bound: float) -> str:
+    """LaTeX for "just below ``bound``" (``≲ bound`` outside English: no words in formulas)."""
+    from symgd.render.templates import number
+
+    if current() == "en":
+        return r"\text{just below }" + number(bound)
+    return r"\lesssim " + number(bound)
 
 
 def _z_text(chain: Chain, k: int) -> str:
@@ -245,14 +281,17 @@ def _bound_sentence(result: VanishResult, chain: Chain) -> str:
     if sigmoid:
         formula += r"\,(1/4)^{" + f"{n}" + "}"
     name = "σ′ ≤ 1/4" if sigmoid else "tanh′ ≤ 1"
-    sentence = (
-        f"Since every {name}, whatever the bias, "
-        rf"$|\partial p_{{{n}}}/\partial w_1| \le {formula}$ = {log_text(log_bound)}"
-    )
+    inequality = rf"|\partial p_{{{n}}}/\partial w_1| \le {formula}"
     actual = chain.log10_grad[0]
     if math.isfinite(actual):
-        return sentence + f"; here it is {log_text(actual)}."
-    return sentence + "."
+        return _(
+            "Since every {name}, whatever the bias, ${inequality}$ = {bound}; here it is {actual}."
+        ).format(
+            name=name, inequality=inequality, bound=log_text(log_bound), actual=log_text(actual)
+        )
+    return _("Since every {name}, whatever the bias, ${inequality}$ = {bound}.").format(
+        name=name, inequality=inequality, bound=log_text(log_bound)
+    )
 
 
 def _relu_sentence(result: VanishResult, chain: Chain) -> str:
@@ -262,37 +301,51 @@ def _relu_sentence(result: VanishResult, chain: Chain) -> str:
     if not dead:
         k_min = min(range(n), key=lambda i: chain.z[i]) + 1
         if n == 1:
-            return f"z₁ = {_z_text(chain, 1)} is positive, so the one ReLU′ factor is exactly 1."
-        sentence = (
-            "Every pre-activation zₖ is positive (the smallest is z"
-            f"{subscript(k_min)} = {_z_text(chain, k_min)}), so every ReLU′ factor is exactly 1 "
-            "and the way back multiplies only by the weights: "
-            rf"$\partial p_{{{n}}}/\partial w_k = p_{{k-1}}\, W^{{{n}-k}}$."
+            return _("z₁ = {z} is positive, so the one ReLU′ factor is exactly 1.").format(
+                z=_z_text(chain, 1)
+            )
+        sentence = _(
+            "Every pre-activation zₖ is positive (the smallest is z{sub} = {z}), so every ReLU′ "
+            "factor is exactly 1 and the way back multiplies only by the weights: ${formula}$."
+        ).format(
+            sub=subscript(k_min),
+            z=_z_text(chain, k_min),
+            formula=rf"\partial p_{{{n}}}/\partial w_k = p_{{k-1}}\, W^{{{n}-k}}",
         )
         if abs(w) == 1:
-            return sentence + " With |W| = 1 nothing shrinks on the way back."
-        trend = "shrinks" if abs(w) < 1 else "grows"
-        return sentence + (
-            f" With |W| = {plain(abs(w))} that product of weights {trend} by a factor "
-            f"{plain(abs(w))} per layer going back: this comes from the weights, not from "
-            "the activation."
-        )
+            return sentence + _(" With |W| = 1 nothing shrinks on the way back.")
+        if abs(w) < 1:
+            tail = _(
+                " With |W| = {w} that product of weights shrinks by a factor {w} per layer "
+                "going back: this comes from the weights, not from the activation."
+            )
+        else:
+            tail = _(
+                " With |W| = {w} that product of weights grows by a factor {w} per layer "
+                "going back: this comes from the weights, not from the activation."
+            )
+        return sentence + tail.format(w=plain(abs(w)))
     last = max(dead)
     z = chain.exact_z[last - 1]
+    sub = subscript(last)
     if z == 0:
-        how = f"z{subscript(last)} is exactly 0 (symgd takes ReLU′(0) = 0)"
+        how = _("z{sub} is exactly 0 (symgd takes ReLU′(0) = 0)").format(sub=sub)
     else:
-        how = f"z{subscript(last)} = {_z_text(chain, last)} is negative"
+        how = _("z{sub} = {z} is negative").format(sub=sub, z=_z_text(chain, last))
     others = [k for k in dead if k != last]
-    sentence = (
-        f"At layer {last} the pre-activation {how}, so "
-        f"ReLU′(z{subscript(last)}) = 0 and p{subscript(last)} = 0. Every path from "
-        f"{layers_text(list(range(1, last + 1)))} to the output passes through layer {last}, "
-        f"so {'its weight gets' if last == 1 else 'their weights get'} a gradient of exactly 0."
-    )
+    sentence = n_(
+        "At layer {last} the pre-activation {how}, so ReLU′(z{sub}) = 0 and p{sub} = 0. Every "
+        "path from {layers} to the output passes through layer {last}, so its weight gets a "
+        "gradient of exactly 0.",
+        "At layer {last} the pre-activation {how}, so ReLU′(z{sub}) = 0 and p{sub} = 0. Every "
+        "path from {layers} to the output passes through layer {last}, so their weights get a "
+        "gradient of exactly 0.",
+        last,
+    ).format(last=last, how=how, sub=sub, layers=layers_text(list(range(1, last + 1))))
     if others:
-        verb = "has" if len(others) == 1 else "have"
-        sentence += f" ({_cap(layers_text(others))} {verb} z ≤ 0 as well.)"
+        sentence += n_(
+            " ({layers} has z ≤ 0 as well.)", " ({layers} have z ≤ 0 as well.)", len(others)
+        ).format(layers=_cap(layers_text(others)))
     return sentence
 
 
@@ -300,21 +353,32 @@ def _leaky_sentence(result: VanishResult, chain: Chain) -> str:
     """How many factors of 0.01 each gradient carries."""
     negative = [k for k, z in enumerate(chain.exact_z, 1) if z is not None and z <= 0]
     if not negative:
-        return (
+        return _(
             "Every pre-activation zₖ is positive, so every Leaky ReLU′ factor is 1, just as "
             "ReLU's would be."
         )
     m = len(negative)
     first = chain.log10_grad[0]
-    sentence = (
-        f"{_cap(layers_text(negative))} {'has' if m == 1 else 'have'} z ≤ 0, where "
-        f"Leaky ReLU′ = {_leak()} instead of ReLU's 0: the path is scaled, not cut. The "
-        f"gradient of layer 1 passes through {m} such factor{'s' if m > 1 else ''}, "
-        f"${_leak()}^{{{m}}}$ = {log_text(m * math.log10(float(LEAK)))}"
+    sentence = n_(
+        "{layers} has z ≤ 0, where Leaky ReLU′ = {leak} instead of ReLU's 0: the path is "
+        "scaled, not cut. The gradient of layer 1 passes through {m} such factor, ${power}$ = "
+        "{size}",
+        "{layers} have z ≤ 0, where Leaky ReLU′ = {leak} instead of ReLU's 0: the path is "
+        "scaled, not cut. The gradient of layer 1 passes through {m} such factors, ${power}$ = "
+        "{size}",
+        m,
+    ).format(
+        layers=_cap(layers_text(negative)),
+        leak=_leak(),
+        m=m,
+        power=f"{_leak()}^{{{m}}}",
+        size=log_text(m * math.log10(float(LEAK))),
     )
     if math.isfinite(first):
-        return sentence + f", and is {grad_text(result, chain, 1)}: scaled down, but not 0."
-    return sentence + "; it is 0 for the reason below, not because of the leak."
+        return sentence + _(", and is {gradient}: scaled down, but not 0.").format(
+            gradient=grad_text(result, chain, 1)
+        )
+    return sentence + _("; it is 0 for the reason below, not because of the leak.")
 
 
 def _leak() -> str:
@@ -326,22 +390,36 @@ def _zero_sentences(result: VanishResult, chain: Chain) -> list[str]:
     sentences = []
     for reason in zero_reasons(result, chain):
         where = layers_text(reason.layers)
-        one = len(reason.layers) == 1
-        gradients_are = "gradient of " + where + " is" if one else "gradients of " + where + " are"
+        count = len(reason.layers)
         if reason.kind == "cut" and chain.name != "relu":
-            sentences.append(f"The {gradients_are} 0: a′(z{subscript(reason.at)}) = 0.")
+            sentences.append(
+                n_(
+                    "The gradient of {layers} is 0: a′(z{sub}) = 0.",
+                    "The gradients of {layers} are 0: a′(z{sub}) = 0.",
+                    count,
+                ).format(layers=where, sub=subscript(reason.at))
+            )
         elif reason.kind == "input":
             inputs = ", ".join(f"p{subscript(k - 1)}" for k in reason.layers[:4])
             more = ", …" if len(reason.layers) > 4 else ""
             sentences.append(
-                f"The {gradients_are} exactly 0 because "
-                f"{'the weight multiplies' if one else 'each weight multiplies'} an input "
-                f"of 0 ({inputs}{more} = 0): changing it changes nothing."
+                n_(
+                    "The gradient of {layers} is exactly 0 because the weight multiplies an "
+                    "input of 0 ({inputs} = 0): changing it changes nothing.",
+                    "The gradients of {layers} are exactly 0 because each weight multiplies an "
+                    "input of 0 ({inputs} = 0): changing it changes nothing.",
+                    count,
+                ).format(layers=where, inputs=inputs + more)
             )
         elif reason.kind == "weight":
             sentences.append(
-                f"The {gradients_are} 0 because every path back from the output crosses a "
-                "weight of 0."
+                n_(
+                    "The gradient of {layers} is 0 because every path back from the output "
+                    "crosses a weight of 0.",
+                    "The gradients of {layers} are 0 because every path back from the output "
+                    "crosses a weight of 0.",
+                    count,
+                ).format(layers=where)
             )
     return sentences
 
@@ -351,26 +429,28 @@ def _vanish_sentence(result: VanishResult, chain: Chain) -> str:
     that are exactly 0 are explained elsewhere and left out here)."""
     n = result.depth
     if n == 1:
-        return "With a single layer there is no earlier layer to compare with the last."
+        return _("With a single layer there is no earlier layer to compare with the last.")
     below = below_layers(chain, LOG_RATIO)
     if below is None:
-        return "The last layer's gradient is 0 here, so no ratio to it can be formed."
+        return _("The last layer's gradient is 0 here, so no ratio to it can be formed.")
     logs = chain.log10_grad
     zeros = bool(chain.zero_layers())
     below = tuple(k for k in below if math.isfinite(logs[k - 1]))
-    apart = "Apart from the gradients that are exactly 0, " if zeros else ""
+    apart = _("Apart from the gradients that are exactly 0, ") if zeros else ""
     if below:
-        one = len(below) == 1
-        sentence = (
-            f"{apart}{layers_text(below)} {'has a gradient' if one else 'have gradients'} below "
-            "10⁻⁶ of the last layer's: with the same learning rate "
-            f"{'its weight moves' if one else 'their weights move'} over a million times less "
-            "per step of gradient descent."
-        )
+        sentence = n_(
+            "{apart}{layers} has a gradient below 10⁻⁶ of the last layer's: with the same "
+            "learning rate its weight moves over a million times less per step of gradient "
+            "descent.",
+            "{apart}{layers} have gradients below 10⁻⁶ of the last layer's: with the same "
+            "learning rate their weights move over a million times less per step of gradient "
+            "descent.",
+            len(below),
+        ).format(apart=apart, layers=layers_text(below))
         if not zeros and below == tuple(range(1, below[-1] + 1)):
-            sentence += (
-                f" Going back from the output, it first drops below that at layer {below[-1]}."
-            )
+            sentence += _(
+                " Going back from the output, it first drops below that at layer {k}."
+            ).format(k=below[-1])
         return _cap(sentence)
     ratios = {k: logs[k - 1] - logs[-1] for k in range(1, n) if math.isfinite(logs[k - 1])}
     if not ratios:
@@ -380,25 +460,26 @@ def _vanish_sentence(result: VanishResult, chain: Chain) -> str:
         last_exact = abs(exact[-1])  # type: ignore[arg-type]
         ratios = {k: _exact_log_ratio(exact[k - 1], last_exact) for k in ratios}
     if all(r == 0 for r in ratios.values()):
-        return _cap(f"{apart}every layer's gradient equals the last layer's.")
+        return _cap(_("{apart}every layer's gradient equals the last layer's.").format(apart=apart))
     k = min(ratios, key=lambda j: ratios[j])
     if ratios[k] >= 0:
         return _cap(
-            f"{apart}every earlier layer's gradient is at least as large as the last layer's "
-            f"(the smallest ratio, layer {k}'s, is {log_text(ratios[k], 1, 3)}): nothing "
-            "vanishes here."
+            _(
+                "{apart}every earlier layer's gradient is at least as large as the last "
+                "layer's (the smallest ratio, layer {k}'s, is {ratio}): nothing vanishes here."
+            ).format(apart=apart, k=k, ratio=log_text(ratios[k], 1, 3))
         )
-    sentence = (
-        f"{apart}no layer's gradient is below 10⁻⁶ of the last layer's at this depth; the "
-        f"smallest ratio to it is layer {k}'s, {log_text(ratios[k], 1, 3)}."
-    )
+    sentence = _(
+        "{apart}no layer's gradient is below 10⁻⁶ of the last layer's at this depth; the "
+        "smallest ratio to it is layer {k}'s, {ratio}."
+    ).format(apart=apart, k=k, ratio=log_text(ratios[k], 1, 3))
     sentence = _cap(sentence)
     deeper = first_depth_below(result, chain.name, LOG_RATIO) if not zeros else None
     if deeper is not None and deeper[0] > n:
-        sentence += (
-            f" With the same weight, bias and input, {deeper[0]} layers is the shortest chain "
-            f"in which one falls below it (layer {deeper[1]})."
-        )
+        sentence += _(
+            " With the same weight, bias and input, {depth} layers is the shortest chain in "
+            "which one falls below it (layer {k})."
+        ).format(depth=deeper[0], k=deeper[1])
     return sentence
 
 
@@ -428,15 +509,17 @@ def underflow_notes(result: VanishResult) -> list[str]:
             if d == 0 and ld > -math.inf
         ]
         what = [
-            f"the gradients of {layers_text(layers)}" if layers else "",
-            f"a′(z) at {layers_text(small_d)}" if small_d else "",
-            f"p at {layers_text(small_p)}" if small_p else "",
+            _("the gradients of {layers}").format(layers=layers_text(layers)) if layers else "",
+            _("a′(z) at {layers}").format(layers=layers_text(small_d)) if small_d else "",
+            _("p at {layers}").format(layers=layers_text(small_p)) if small_p else "",
         ]
         what = [w for w in what if w]
         if what:
             notes.append(
-                f"{chain.label}: " + "; ".join(what) + " are smaller than the smallest normal "
-                f"floating-point number ({log_text(LOG10_TINY, 1, 2)}). The JSON holds 0.0 for "
-                "them; the tables and the figure give their size, computed from logarithms."
+                _(
+                    "{label}: {values} are smaller than the smallest normal floating-point "
+                    "number ({tiny}). The JSON holds 0.0 for them; the tables and the figure "
+                    "give their size, computed from logarithms."
+                ).format(label=chain.label, values="; ".join(what), tiny=log_text(LOG10_TINY, 1, 2))
             )
     return notes

@@ -9,6 +9,7 @@ is imported only when a figure is drawn.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -111,12 +112,40 @@ def prefix_ids(svg: str, name: str) -> str:
 
 
 def styled(draw: Callable[[], Figure], name: str) -> str:
-    """The SVG of the figure ``draw()`` builds under :data:`STYLE`, its ids prefixed ``name``."""
+    """The SVG of the figure ``draw()`` builds under :data:`STYLE`, its ids prefixed ``name``
+    (outside English with symgd's Hangul font, see :func:`language_style`)."""
     import matplotlib
 
-    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+    style = language_style()
+    with matplotlib.rc_context(style):  # type: ignore[arg-type]
         fig = draw()
-        return to_svg(fig, name)
+        svg = to_svg(fig, name)
+    if style is STYLE:
+        return svg
+    # WeasyPrint's SVG text reads a family after ", " with its quote left on: no spaces
+    return re.sub(r"font-family: ([^;\"]*)", lambda m: m.group(0).replace(", ", ","), svg)
+
+
+def language_style() -> dict[str, Any]:
+    """:data:`STYLE` for the language in effect: English as it is; otherwise symgd's shipped
+    Hangul font registered with matplotlib and named first. It holds Hangul only, so every
+    other glyph (digits, −, ∂, Greek) falls back to DejaVu Sans."""
+    from symgd.base.i18n import current
+
+    if current() == "en":
+        return STYLE
+    return {**STYLE, "font.family": [register_hangul_font(), "DejaVu Sans", "sans-serif"]}
+
+
+@functools.cache
+def register_hangul_font() -> str:
+    """Add the shipped Hangul font to matplotlib's font manager (once); its family name."""
+    from matplotlib import font_manager
+
+    from symgd.base.i18n import HANGUL_FAMILY, hangul_font_path
+
+    font_manager.fontManager.addfont(str(hangul_font_path()))
+    return HANGUL_FAMILY
 
 
 # -- axes -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from symgd.base.i18n import _
 from symgd.render.figure_output import new_figure, styled
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _slopes_legend(fig: Figure, narrow: bool) -> None:
 
     handles = [
         Line2D([], [], color="#555555", lw=1.4, label="a(z)"),
-        Line2D([], [], color="#000000", lw=2.0, label="a′(z), in the panel's colour"),
+        Line2D([], [], color="#000000", lw=2.0, label=_("a′(z), in the panel's colour")),
         Line2D(
             [],
             [],
@@ -99,7 +100,7 @@ def _slopes_legend(fig: Figure, narrow: bool) -> None:
             ms=4.5,
             mfc="white",
             mec="#000000",
-            label="a′(zₖ): this chain's factors",
+            label=_("a′(zₖ): this chain's factors"),
         ),
     ]
     fig.legend(
@@ -202,8 +203,8 @@ def layer_gradients_figure(
         ax.set_ylim(floor, top + 0.08 * span)
         _power_ticks(ax, bottom, top)
         ax.set_xlim(0.5, depth + 0.5)
-        ax.set_xlabel("layer k")
-        ax.set_ylabel(f"{ylabel}  (log scale)")
+        ax.set_xlabel(_("layer k"))
+        ax.set_ylabel(_("{label}  (log scale)").format(label=ylabel))
         ax.grid(True, axis="y")
         if narrow:
             ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.16), ncol=2, borderaxespad=0.0)
@@ -255,7 +256,7 @@ def _zero_strip(ax: Axes, lines: Sequence[GradientLine], bottom: float, span: fl
     ax.text(
         0.01,
         strip_top,
-        "below: exactly 0 (×)",
+        _("below: exactly 0 (×)"),
         ha="left",
         va="bottom",
         fontsize=7.5,

@@ -96,13 +96,27 @@ def make_env(templates_dir: str | Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=tidy_output,
+        extensions=["jinja2.ext.i18n"],
     )
+    _install_gettext(env)
     env.filters.update(FILTERS)
     env.globals["inline_file"] = _inliner(folders)
     if templates_dir is not None:
         env.user_folder = folders[0]  # type: ignore[attr-defined]  # read by Template.render
         check_templates(env, folders[0])
     return env
+
+
+def _install_gettext(env: jinja2.Environment) -> None:
+    """``{% trans %}``, ``_()`` and ``ngettext()`` in templates, in the language in effect
+    (:func:`symgd.base.i18n.language`), and the shipped Hangul font for pages not in English."""
+    from symgd.base import i18n
+
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    env.globals["hangul_font_url"] = i18n.hangul_font_data_url
+    env.globals["hangul_unicode_range"] = i18n.hangul_unicode_range
 
 
 @functools.cache
@@ -320,7 +334,7 @@ def _shipped_names(folder: str) -> frozenset[str]:
     import jinja2
     from jinja2 import nodes
 
-    env = jinja2.Environment()
+    env = jinja2.Environment(extensions=["jinja2.ext.i18n"])
     names: set[str] = set()
     for path in _template_files(Path(folder)):
         tree = env.parse(path.read_text(encoding="utf-8"))
