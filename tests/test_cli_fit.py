@@ -236,3 +236,40 @@ def test_fit_offers_the_minimizers_of_the_registry(runner: CliRunner) -> None:
     assert "ascent" not in offered
     result = runner.invoke(cli, ["fit", "--demo", "linear", "--method", "adam", "--alpha", "0.9"])
     assert result.exit_code == 2 and "adam takes beta1, beta2, eps; got alpha" in result.output
+
+
+def _visible(page: str) -> str:
+    """The page's words as a reader sees them: no SVG, tags or styles."""
+    page = re.sub(r"<(svg|style|script)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def test_page_says_how_the_noisy_runs_were_computed(runner: CliRunner, tmp_path: Path) -> None:
+    data = write_points(tmp_path, rows=300)
+    args = ["fit", LINEAR, "--data", str(data), "--params", "w,b", "--batch-size", "10"]
+    result = runner.invoke(cli, [*args, "--epochs", "3", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    text = _visible((tmp_path / "a" / "fit.html").read_text(encoding="utf-8"))
+    assert "Whole epochs were run that way (3 of the 3 epochs of the mini-batch (B = 10); " in text
+    assert "3 of the 3 epochs of the SGD (B = 1))" in text
+    assert "evaluated again row by row" in text and "coefficient means over all rows" in text
+    assert "agreed to within 1e-10 of the size of their terms" in text
+    # a loss that is not a polynomial in the parameters runs batch by batch, and says nothing
+    logistic = runner.invoke(
+        cli, ["fit", "--demo", "logistic", "--epochs", "3", "-o", str(tmp_path / "b")]
+    )
+    assert logistic.exit_code == 0, logistic.output
+    other = _visible((tmp_path / "b" / "fit.html").read_text(encoding="utf-8"))
+    assert "Whole epochs" not in other and "row by row" not in other
+
+
+def test_large_plain_csv_bad_cell_exits_2_naming_it(runner: CliRunner, tmp_path: Path) -> None:
+    path = write_points(tmp_path, rows=2000)
+    lines = path.read_text().splitlines()
+    lines[1500] = lines[1500].split(",")[0] + ",1e999"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(cli, ["fit", LINEAR, "--data", str(path), "--params", "w,b"])
+    assert result.exit_code == 2
+    assert f"{path}, row 1500 (line 1501), column 'y': '1e999' is not a finite number" in (
+        result.stderr
+    )

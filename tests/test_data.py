@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,110 @@ def test_unknown_demo_and_bad_rows() -> None:
         demo("quadratic")
     with pytest.raises(InputError, match="at least 2 rows"):
         demo("linear", rows=1)
+
+
+# -- the fast path for plain numeric files and the careful one agree --------------------------
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the careful parser was used")
+
+
+def plain_file(tmp_path: Path, text: str, name: str = "plain.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_fast_and_careful_loaders_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(0, 1e3, 300), rng.uniform(-1, 1, 300) * 1e-300])
+    forms: list[Callable[[float], str]] = [
+        repr,
+        "{:.6e}".format,
+        "{:g}".format,
+        "{:+.17g}".format,
+        lambda v: f" {v!r}\t",
+    ]
+    lines = [
+        f"{forms[i % 5](float(v))},{forms[(i + 2) % 5](float(-v))},7" for i, v in enumerate(values)
+    ]
+    lines[5] = ".5,1.,+2e3"  # leading and trailing points, a sign and an exponent
+    text = "\ufeffx, y ,z\r\n" + "\r\n".join(lines[:50]) + "\r\n\r\n" + "\n".join(lines[50:]) + "\n"
+    path = plain_file(tmp_path, text)
+    careful = parse_csv(text, ["y", "x"], source=str(path))
+    import symgd.numeric.data as data_module
+
+    monkeypatch.setattr(data_module, "parse_csv", _refuse)  # the fast path must read it alone
+    fast = load_csv(path, ["y", "x"])
+    assert fast.names == careful.names == ("y", "x") and fast.n_rows == len(values)
+    for name in ("x", "y"):
+        np.testing.assert_array_equal(fast.column(name), careful.column(name))
+        assert fast.column(name).flags.c_contiguous and fast.column(name).dtype == np.float64
+    assert fast.column("x")[5] == 0.5 and fast.column("y")[5] == 1.0
+    # every column when none are named, in file order
+    assert load_csv(path).names == ("x", "y", "z")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(
+        np.float64, st.integers(1, 40), elements=st.floats(allow_nan=False, allow_infinity=False)
+    ),
+    st.sampled_from(["{!r}", "{:.3e}", "{:.17g}", "{:f}"]),
+)
+def test_fast_path_reads_what_the_careful_parser_reads(values: np.ndarray, form: str) -> None:
+    import tempfile
+
+    text = "a,b\n" + "".join(f"{form.format(v)},{form.format(-v)}\n" for v in values.tolist())
+    with tempfile.TemporaryDirectory() as folder:
+        path = plain_file(Path(folder), text)
+        try:
+            careful = parse_csv(text, source=str(path))
+        except InputError as refused:  # 1.798e+308 rounds beyond the float range
+            with pytest.raises(InputError) as info:
+                load_csv(path)
+            assert str(info.value) == str(refused)
+            return
+        fast = load_csv(path)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(fast.column(name), careful.column(name))
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("abc", "'abc' is not a number"),
+        ("", "is empty"),
+        ("nan", "'nan' is not a finite number"),
+        ("1e999", "'1e999' is not a finite number"),
+        ("1_000", "write it without '_'"),
+        ("--2", "'--2' is not a number"),
+        ("1.5e", "'1.5e' is not a number"),
+    ],
+)
+def test_a_bad_cell_in_a_large_plain_file_is_named(tmp_path: Path, cell: str, problem: str) -> None:
+    rows = [f"{i * 0.25!r},{i * 0.5!r}" for i in range(3000)]
+    rows[1233] = f"{1233 * 0.25!r},{cell}"
+    text = "x,y\n" + "\n".join(rows) + "\n"
+    path = plain_file(tmp_path, text)
+    with pytest.raises(InputError) as fast:
+        load_csv(path, ["x", "y"])
+    with pytest.raises(InputError) as careful:
+        parse_csv(text, ["x", "y"], source=str(path))
+    message = str(fast.value)
+    assert message == str(careful.value)
+    assert f"{path}, row 1234 (line 1235), column 'y': " in message and problem in message
+
+
+def test_ragged_and_quoted_plain_files_go_to_the_careful_parser(tmp_path: Path) -> None:
+    rows = [f"{i},{2 * i}" for i in range(500)]
+    rows[99] = "1,2,3"
+    with pytest.raises(InputError, match=r"row 100 \(line 101\): 3 fields"):
+        load_csv(plain_file(tmp_path, "x,y\n" + "\n".join(rows) + "\n"), ["x", "y"])
+    quoted = plain_file(tmp_path, 'x,"y"\n1,"2"\n3,4\n', "quoted.csv")
+    assert load_csv(quoted, ["x", "y"]).column("y").tolist() == [2.0, 4.0]
+    with pytest.raises(InputError, match="header"):
+        load_csv(plain_file(tmp_path, "x,x\n1,2\n", "twice.csv"), ["x"])
+    with pytest.raises(InputError, match="no data rows"):
+        load_csv(plain_file(tmp_path, "x,y\n", "empty.csv"), ["x", "y"])

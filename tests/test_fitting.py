@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,11 +128,12 @@ def test_three_parameters_and_other_optimizers() -> None:
     X = np.column_stack([u, v, np.ones(80)])
     expected = normal_equations(X, t)
     loss = "(t - (a*u + c*v + d))**2"
-    for method, options in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("momentum", {"lr": safe_lr(X, 0.5)}),
         ("adam", {"lr": 0.05}),
         ("newton", {}),
-    ]:
+    ]
+    for method, options in cases:
         result = fit(loss, data, "a,c,d", method=method, epochs=3000, tol=1e-9, **options)
         np.testing.assert_allclose(result.final, expected, atol=1e-6, err_msg=method)
     newton = fit(loss, data, "a,c,d", method="newton", epochs=10, tol=1e-9)
@@ -208,7 +210,7 @@ def numpy_minibatch(
 @pytest.mark.parametrize(
     ("size", "batch_size"), [(7, 7), (23, "full"), (23, 23), (23, 100), (1, 1), (4, "4")]
 )
-def test_schedule_matches_an_independent_loop(size: int, batch_size: object) -> None:
+def test_schedule_matches_an_independent_loop(size: int, batch_size: int | str) -> None:
     data = line_data(5, rows=23)
     expected = numpy_minibatch(data, size, 3, 0.05, seed=9)
     result = fit(LINEAR, data, "w,b", batch_size=batch_size, epochs=3, lr=0.05, seed=9, tol=0)
@@ -418,3 +420,105 @@ def test_lesson_context_three_parameters_has_no_contour() -> None:
     context = fit_lesson_context(result)
     assert context["figures"]["contour"] is None and context["figures"]["angles"] is None
     assert context["least_squares"]["numbers_latex"]
+
+
+# -- whole epochs from batch means agree with the batch-by-batch loop -------------------------
+
+
+def _careful_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symgd.numeric import fit_runs
+
+    monkeypatch.setattr(fit_runs, "fast_path", lambda model, optimizer: None)
+
+
+@pytest.mark.parametrize(
+    ("loss", "params", "batch", "lr"),
+    [
+        (LINEAR, "w,b", 8, 0.1),
+        (LINEAR, "w,b", 1, 0.05),
+        ("(y - (a*x**2 + w*x + b))**2", "a,w,b", 5, 0.02),
+        ("3*(y - w*x)**2 + b**2*x**2", "w,b", 7, 0.02),
+    ],
+)
+def test_fast_epochs_match_the_batch_by_batch_loop(
+    monkeypatch: pytest.MonkeyPatch, loss: str, params: str, batch: int, lr: float
+) -> None:
+    data = line_data(11, rows=203)
+    options: dict[str, Any] = {
+        "batch_size": batch,
+        "epochs": 4,
+        "lr": lr,
+        "seed": 5,
+        "trace_angles": 30,
+    }
+    fast = fit(loss, data, params, **options)
+    assert fast.fast_epochs == 4  # every epoch took the fast path
+    _careful_only(monkeypatch)
+    slow = fit(loss, data, params, **options)
+    assert slow.fast_epochs == 0
+    assert (fast.status, fast.steps, fast.epochs) == (slow.status, slow.steps, slow.epochs)
+    gap = (
+        np.linalg.norm(fast.path - slow.path, axis=1) / np.linalg.norm(slow.path[1:], axis=1).min()
+    )
+    assert gap.max() < 1e-12
+    scale = float(np.mean(slow.batch_losses))
+    np.testing.assert_allclose(fast.batch_losses, slow.batch_losses, rtol=1e-9, atol=1e-12 * scale)
+    np.testing.assert_allclose(fast.loss_per_epoch, slow.loss_per_epoch, rtol=1e-12)
+    assert len(fast.angles) == len(slow.angles) == 30
+    np.testing.assert_allclose(fast.angles, slow.angles, atol=1e-6)
+
+
+def test_fast_path_agrees_with_a_loop_written_here() -> None:
+    data = line_data(4, rows=101)
+    result = fit(LINEAR, data, "w,b", batch_size=10, epochs=3, lr=0.1, seed=9)
+    assert result.fast_epochs == 3
+    rng = np.random.default_rng(9)
+    theta = np.zeros(2)
+    for _ in range(3):
+        order = rng.permutation(101)
+        xs, ys = data["x"][order], data["y"][order]
+        for lo in range(0, 101, 10):
+            x, y = xs[lo : lo + 10], ys[lo : lo + 10]
+            r = y - (theta[0] * x + theta[1])
+            theta = theta - 0.1 * np.array([-2 * np.mean(x * r), -2 * np.mean(r)])
+    np.testing.assert_allclose(result.final, theta, rtol=1e-12)
+
+
+def test_a_run_that_blows_up_is_replayed_batch_by_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = line_data(2, rows=90)
+    options: dict[str, Any] = {"batch_size": 3, "epochs": 5, "lr": 3.0, "seed": 1}
+    fast = fit(LINEAR, data, "w,b", **options)
+    assert fast.status is Status.DIVERGED and fast.fast_epochs == 0
+    _careful_only(monkeypatch)
+    slow = fit(LINEAR, data, "w,b", **options)
+    assert (fast.reason, fast.diverged_at, fast.steps) == (
+        slow.reason,
+        slow.diverged_at,
+        slow.steps,
+    )
+    np.testing.assert_array_equal(fast.path, slow.path)
+
+
+def test_moment_form_of_the_gradient() -> None:
+    from symgd.numeric.fit_runs import fast_path
+    from symgd.numeric.optimizers import make_optimizer
+
+    model = model_for(loss_problem(LINEAR, "w,b"))
+    form = model.moments
+    assert form is not None
+    data = line_data(6, rows=50)
+    x, y = data["x"], data["y"]
+    means = form.batch_means([x, y], 16)
+    assert means.shape == (4, form.count)
+    thetas = np.array([[0.5, -1.0], [2.0, 0.25], [-3.0, 1.5], [1.0, 1.0]])
+    got = form.gradients(means, thetas)
+    for k, (w, b) in enumerate(thetas):
+        xb, yb = x[16 * k : 16 * k + 16], y[16 * k : 16 * k + 16]
+        r = yb - (w * xb + b)
+        np.testing.assert_allclose(got[k], [-2 * np.mean(xb * r), -2 * np.mean(r)], rtol=1e-12)
+    logistic = model_for(loss_problem(demo("logistic").loss, "w,b"))
+    assert logistic.moments is None  # not a polynomial in w, b
+    assert model_for(loss_problem("(y - sin(w)*x)**2", "w")).moments is None
+    assert fast_path(model, make_optimizer("gd", 0.1)) is not None
+    assert fast_path(model, make_optimizer("momentum", 0.1)) is None
+    assert fast_path(model, make_optimizer("adam", 0.1)) is None

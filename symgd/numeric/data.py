@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,11 @@ def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
     be a regular file (not a FIFO or ``/dev/zero``) of at most :data:`MAX_DATA_BYTES`.
     """
     label = str(path)
-    raw = read_input(Path(path), limit=MAX_DATA_BYTES, what="data file")
+    held = [read_input(Path(path), limit=MAX_DATA_BYTES, what="data file")]
+    fast = _parse_plain(held, columns, label)
+    if fast is not None:
+        return fast
+    raw = held[0]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -126,6 +131,59 @@ def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
             f"{label} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
         ) from None
     return parse_csv(text, columns, source=label)
+
+
+#: the bytes a plain numeric CSV body holds (anything else goes to the careful parser)
+_PLAIN_BYTES = b"0123456789eE+-. \t,\r\n"
+
+
+def _parse_plain(held: list[bytes], columns: Sequence[str] | None, source: str) -> Dataset | None:
+    """The fast path for a file of plain numbers: ``numpy.loadtxt`` on the bytes after the
+    header, ``None`` whenever anything is unusual (quotes, text, blank or ragged rows, a cell
+    no number has, a value beyond the float range, too many rows), so that the careful parser
+    reads the file again and names the row and column of the problem.
+
+    Both paths turn every cell into the nearest float, so they give the same arrays. ``held``
+    holds the file's bytes; it is emptied once the numbers are read, to free the memory early.
+    """
+    raw = held[0]
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    end = raw.find(b"\n", start)
+    if end < 0:
+        return None
+    head = raw[start:end].rstrip(b"\r")
+    # the characters of the whole file outside _PLAIN_BYTES must all be the header's
+    outside = raw.translate(None, _PLAIN_BYTES)
+    if not head.strip() or b'"' in head or outside != raw[: end + 1].translate(None, _PLAIN_BYTES):
+        return None
+    try:
+        names = [h.strip() for h in head.decode("utf-8").split(",")]
+    except UnicodeDecodeError:
+        return None
+    if not all(names):
+        return None
+    try:
+        wanted = _wanted_columns(names, columns, source, 1)
+    except InputError:
+        return None  # the careful parser words it
+    width = len(names)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data"
+            body = io.BytesIO(raw)  # shares raw's buffer
+            body.seek(end + 1)
+            table = np.loadtxt(body, delimiter=",", dtype=float, ndmin=2)
+    except ValueError:
+        return None
+    if table.shape[0] == 0 or table.shape[0] > MAX_ROWS or table.shape[1] != width:
+        return None
+    used = [names.index(n) for n in wanted]
+    if not np.isfinite(table[:, used]).all():
+        return None
+    del raw, body
+    held.clear()
+    picked = {n: np.ascontiguousarray(table[:, i]) for n, i in zip(wanted, used, strict=True)}
+    return Dataset(picked, source)
 
 
 def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = "data") -> Dataset:
@@ -139,6 +197,21 @@ def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = 
     except csv.Error as exc:
         raise InputError(f"{source}, line {reader.line_num}: not valid CSV ({exc})") from None
     names = [h.strip() for h in header]
+    wanted = _wanted_columns(names, columns, source, header_line)
+    if not rows:
+        raise InputError(f"{source} has a header (line {header_line}) but no data rows")
+    data: dict[str, np.ndarray] = {}
+    for name in wanted:
+        index = names.index(name)
+        cells = [row[index] for row in rows]
+        data[name] = _to_floats(cells, name, lines, source)
+    return Dataset(data, source)
+
+
+def _wanted_columns(
+    names: list[str], columns: Sequence[str] | None, source: str, header_line: int
+) -> list[str]:
+    """The columns to read: each present once in the header (errors name the header line)."""
     wanted = list(dict.fromkeys(columns)) if columns is not None else [n for n in names if n]
     missing = [n for n in wanted if n not in names]
     if missing:
@@ -152,14 +225,7 @@ def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = 
                 f"{source}, header (line {header_line}): column {name!r} appears "
                 f"{len(where)} times (positions {', '.join(map(str, where))})"
             )
-    if not rows:
-        raise InputError(f"{source} has a header (line {header_line}) but no data rows")
-    data: dict[str, np.ndarray] = {}
-    for name in wanted:
-        index = names.index(name)
-        cells = [row[index] for row in rows]
-        data[name] = _to_floats(cells, name, lines, source)
-    return Dataset(data, source)
+    return wanted
 
 
 def _header(reader: Any, source: str) -> tuple[list[str], int]:

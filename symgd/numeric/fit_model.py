@@ -60,6 +60,12 @@ class Model:
         rows = tuple(partial_derivatives(g, self.params) for g in self.gradient)
         return _compile(self.params, self.data_symbols, rows)
 
+    @functools.cached_property
+    def moments(self) -> MomentForm | None:
+        """The gradient as a polynomial in the parameters with data coefficients (``None``
+        when it is not one, or has too many terms), compiled on first use."""
+        return moment_form(self.gradient, self.params, self.data_symbols)
+
     def batch(self, x: np.ndarray, columns: Sequence[np.ndarray]) -> tuple[float, np.ndarray]:
         """Mean loss and mean gradient over the rows in ``columns`` at parameters ``x``."""
         count = len(columns[0])
@@ -92,6 +98,87 @@ class Model:
                 values = self.value(*(block[:, i : i + 1] for i in range(block.shape[1])), *data)
                 out[lo : lo + per] = np.broadcast_to(values, (len(block), n_rows)).mean(axis=1)
         return out
+
+
+#: most distinct data coefficients a gradient may have for the moment form
+MAX_MOMENTS = 40
+#: rows evaluated at a time when batch means or batch values are computed over an epoch
+CHUNK_ROWS = 1 << 16
+
+
+@dataclass(frozen=True, eq=False)
+class MomentForm:
+    """∂ℓ/∂θⱼ = Σₘ cₘ(row) θ^{eₘ}: every gradient component a polynomial in the parameters
+    whose coefficients are functions of the data. The mean gradient over a batch then needs
+    only the batch means of the coefficients, which numpy computes for every batch of an epoch
+    at once; the loop over the batches is left with a small polynomial per update."""
+
+    terms: tuple[
+        tuple[tuple[int, tuple[int, ...]], ...], ...
+    ]  # per component: (coefficient, exponents)
+    coefficients: Callable[..., Any] = field(repr=False)  # data columns -> coefficient values
+    count: int = 0
+
+    def batch_means(self, columns: Sequence[np.ndarray], size: int) -> np.ndarray:
+        """``(batches, count)``: the mean of each coefficient over each run of ``size`` rows."""
+        n_rows = len(columns[0])
+        starts = np.arange(0, n_rows, size)
+        sums = np.empty((self.count, len(starts)))
+        step = size * max(1, CHUNK_ROWS // size)
+        with np.errstate(all="ignore"):
+            for lo in range(0, n_rows, step):
+                hi = min(n_rows, lo + step)
+                values = self.coefficients(*(c[lo:hi] for c in columns))
+                block = np.empty((self.count, hi - lo))
+                for m, v in enumerate(values):
+                    block[m] = v
+                first = lo // size
+                cut = np.arange(0, hi - lo, size)
+                summed = block if size == 1 else np.add.reduceat(block, cut, axis=1)
+                sums[:, first : first + len(cut)] = summed
+            counts = np.diff(np.append(starts, n_rows))
+            return np.ascontiguousarray((sums / counts).T)
+
+    def gradients(self, means: np.ndarray, thetas: np.ndarray, *, size: bool = False) -> np.ndarray:
+        """The gradient at each row of ``thetas`` from the coefficient means in the same row of
+        ``means``; with ``size``, the sum of the terms' magnitudes instead (a rounding scale)."""
+        out = np.zeros((len(thetas), len(self.terms)))
+        with np.errstate(all="ignore"):
+            for j, component in enumerate(self.terms):
+                for m, exponents in component:
+                    term = means[:, m].copy()
+                    for i, e in enumerate(exponents):
+                        if e:
+                            term *= thetas[:, i] ** e
+                    out[:, j] += np.abs(term) if size else term
+        return out
+
+
+def moment_form(
+    gradient: Sequence[sp.Expr], params: Sequence[sp.Symbol], data: Sequence[sp.Symbol]
+) -> MomentForm | None:
+    """The :class:`MomentForm` of ``gradient``, or ``None`` when a component is not a
+    polynomial in ``params`` or there are more than :data:`MAX_MOMENTS` coefficients."""
+    coefficients: list[sp.Expr] = []
+    terms = []
+    for g in gradient:
+        if not g.is_polynomial(*params):
+            return None
+        try:
+            poly = sp.Poly(sp.expand(g), *params)
+        except sp.PolynomialError:  # pragma: no cover - ruled out by is_polynomial
+            return None
+        component = []
+        for exponents, coefficient in poly.terms():
+            if coefficient not in coefficients:
+                coefficients.append(coefficient)
+            component.append((coefficients.index(coefficient), tuple(int(e) for e in exponents)))
+        terms.append(tuple(component))
+        if len(coefficients) > MAX_MOMENTS:
+            return None
+    if not coefficients:
+        return None
+    return MomentForm(tuple(terms), _compile((), data, tuple(coefficients)), len(coefficients))
 
 
 def _compile(

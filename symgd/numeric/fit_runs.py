@@ -9,13 +9,15 @@ rows after each epoch, the path of every update and why the run stopped (see
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from symgd.base.errors import InputError
-from symgd.numeric.fit_model import Model
+from symgd.numeric.fit_model import CHUNK_ROWS, Model, MomentForm
 from symgd.numeric.optimizer_spec import Optimizer
 from symgd.numeric.results import RUNAWAY, Status
 
@@ -36,6 +38,7 @@ class FitLoop:
     path: np.ndarray
     batch_losses: np.ndarray
     angles: np.ndarray
+    fast_epochs: int = 0  # epochs run by FastEpochs (checked row by row afterwards)
 
 
 def run_epochs(
@@ -64,13 +67,17 @@ def run_epochs(
     if stopped is not None:
         return stopped
     rng = np.random.default_rng(seed)
+    fast = None if full_batch else fast_path(model, optimizer)
     with np.errstate(all="ignore"):
         for epoch in range(1, epochs + 1):
             order = columns
             if not full_batch and shuffle:
                 permutation = rng.permutation(n_rows)
                 order = [c[permutation] for c in columns]
-            stopped = loop.run_epoch(epoch, order, size, full_batch)
+                del permutation
+            stopped = None
+            if fast is None or not loop.fast_epoch(fast, order, size):
+                stopped = loop.run_epoch(epoch, order, size, full_batch)
             if stopped is None:
                 stopped = loop.end_epoch(epoch, tol)
             if stopped is not None:
@@ -103,6 +110,7 @@ class _Loop:
         self.losses: list[float] = []
         self.norms: list[float] = []
         self.k = 0
+        self.fast_epochs = 0
         self.x = np.array(x0, dtype=float)
         self.state = optimizer.init(self.x)
         self.loss, self.grad = model.batch(self.x, columns)
@@ -125,6 +133,7 @@ class _Loop:
             self.path[: k + 1],
             self.batch_losses[:k],
             np.array(self.angles, dtype=float),
+            self.fast_epochs,
         )
 
     def check_start(self, tol: float) -> FitLoop | None:
@@ -183,6 +192,63 @@ class _Loop:
                     Status.DIVERGED, f"At update {self.k} (epoch {epoch}), {why}", self.k
                 )
         return None
+
+    def fast_epoch(self, fast: FastEpochs, order: Sequence[np.ndarray], size: int) -> bool:
+        """The updates of one epoch by :class:`FastEpochs`, checked afterwards against the
+        batch losses and gradients evaluated row by row, as :meth:`run_epoch` evaluates them
+        (``False`` when the check fails or a parameter runs away: then :meth:`run_epoch` does
+        the epoch again from its start and says what went wrong). The epoch goes in segments
+        of :data:`SEGMENT` batches, so that its arrays stay small."""
+        k0, x = self.k, self.x
+        angles: list[float] = []
+        reached: np.ndarray | None
+        step = SEGMENT * size
+        for lo in range(0, len(order[0]), step):
+            segment = [c[lo : lo + step] for c in order]
+            k = k0 + lo // size
+            reached = self._fast_segment(fast, segment, size, k, x, angles)
+            if reached is None:
+                return False
+            x = reached
+        count = -(-len(order[0]) // size)
+        self.angles += angles
+        self.x = x
+        self.state = self.state._replace(step=self.state.step + count)
+        self.k += count
+        self.fast_epochs += 1
+        return True
+
+    def _fast_segment(
+        self,
+        fast: FastEpochs,
+        columns: Sequence[np.ndarray],
+        size: int,
+        k0: int,
+        x: np.ndarray,
+        angles: list[float],
+    ) -> np.ndarray | None:
+        """The updates ``k0 + 1, ...`` over ``columns`` from ``x``: the last θ, or ``None``."""
+        moments = fast.moments
+        means = moments.batch_means(columns, size)
+        count = len(means)
+        if not np.isfinite(means).all():
+            return None
+        end = fast.run(means, x, self.path[k0 + 1 : k0 + count + 1])
+        if end is None:
+            return None
+        thetas = self.path[k0 : k0 + count]
+        losses, grads = batch_values(self.model, thetas, columns, size)
+        if not (np.isfinite(losses).all() and np.isfinite(grads).all()):
+            return None
+        predicted = moments.gradients(means, thetas)
+        scale = moments.gradients(means, thetas, size=True) + np.abs(grads)
+        if not np.all(np.abs(predicted - grads) <= AGREEMENT * scale + 1e-300):
+            return None
+        for k in range(k0, min(self.trace, k0 + count)):
+            full = moments.gradients(fast.full_means(self.columns), thetas[k - k0 : k - k0 + 1])
+            angles.append(_angle(grads[k - k0], full[0]))
+        self.batch_losses[k0 : k0 + count] = losses
+        return np.array(end, dtype=float)
 
     def end_epoch(self, epoch: int, tol: float) -> FitLoop | None:
         """Loss and gradient on all rows after an epoch; a finished run if they settle it."""
@@ -260,3 +326,116 @@ def _angle(g: np.ndarray, full: np.ndarray) -> float:
         return math.nan
     cosine = max(-1.0, min(1.0, float(g @ full) / (a * b)))
     return math.degrees(math.acos(cosine))
+
+
+# -- whole epochs at once ---------------------------------------------------------------------
+
+#: batches per segment of a fast epoch
+SEGMENT = 1 << 14
+#: how closely the gradients of a fast epoch must match the row-by-row ones, relative to the
+#: sizes of the terms they are sums of (rounding alone leaves about 1e-16 of that)
+AGREEMENT = 1e-10
+
+
+@dataclass(frozen=True, eq=False)
+class FastEpochs:
+    """Plain descent over an epoch whose batch gradients are polynomials in the parameters
+    (:class:`~symgd.numeric.fit_model.MomentForm`): the batch means of the coefficients for
+    the whole epoch in numpy, then one generated loop on Python floats, θ ← θ + (−η)·g_B, the
+    update :mod:`symgd.numeric.optimizers` makes. The loop stops when a parameter leaves
+    [−1e12, 1e12] or is NaN."""
+
+    moments: MomentForm
+    scale: float  # the step is scale · g (−η)
+    loop: Callable[..., Any]
+    full: list[np.ndarray] = field(default_factory=list)
+
+    def full_means(self, columns: Sequence[np.ndarray]) -> np.ndarray:
+        """The coefficient means over all rows (computed once)."""
+        if not self.full:
+            self.full.append(self.moments.batch_means(columns, len(columns[0])))
+        return self.full[0]
+
+    def run(self, means: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple[float, ...] | None:
+        """Write θ after each update into ``out``; the last θ, or ``None`` when it ran away."""
+        state = tuple(float(v) for v in x)
+        block = 8192
+        for lo in range(0, len(means), block):
+            buffer = array("d")
+            state = self.loop(means[lo : lo + block].tolist(), state, self.scale, RUNAWAY, buffer)
+            if state is None:
+                return None
+            out[lo : lo + block] = np.frombuffer(buffer).reshape(-1, len(x))
+        return state
+
+
+def fast_path(model: Model, optimizer: Optimizer) -> FastEpochs | None:
+    """:class:`FastEpochs` for plain descent on a loss whose gradient has a moment form."""
+    rule = optimizer.rule
+    if rule is None or rule.buffers or rule.gradient_scale is None or optimizer.needs_hessian:
+        return None
+    moments = model.moments
+    if moments is None:
+        return None
+    scale = float(rule.gradient_scale(optimizer.constants()))
+    probe = np.array([0.3, -1.7e-3, 2.5e7])
+    step, _ = optimizer.update(probe, optimizer.init(np.zeros(3)))
+    if not np.array_equal(step, scale * probe):  # the rule is not θ + c·g after all
+        return None
+    return FastEpochs(moments, scale, _loop_code(moments))
+
+
+def _loop_code(moments: MomentForm) -> Callable[..., Any]:
+    """The generated loop: for each row of batch means, the gradient and the step."""
+    n = len(moments.terms)
+    xs = [f"x{i}" for i in range(n)]
+    ss = [f"s{m}" for m in range(moments.count)]
+
+    def term(m: int, exponents: tuple[int, ...]) -> str:
+        factors = [f"s{m}"] + [xs[i] for i, e in enumerate(exponents) for _ in range(e)]
+        return "*".join(factors)
+
+    inside = " and ".join(f"-R <= {x} <= R" for x in xs)
+    lines = [
+        "def loop(rows, state, c, R, out):",
+        "    append = out.append",
+        f"    {', '.join(xs)}, = state",
+        f"    for {', '.join(ss)}, in rows:",
+    ]
+    for j, component in enumerate(moments.terms):
+        lines.append(f"        g{j} = " + " + ".join(term(m, e) for m, e in component))
+    lines += [f"        {x} = {x} + c*g{j}" for j, x in enumerate(xs)]
+    lines += [f"        if not ({inside}):", "            return None"]
+    lines += [f"        append({x})" for x in xs]
+    lines.append(f"    return ({', '.join(xs)},)")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n", "<symgd fit epoch>", "exec"), namespace)
+    function: Callable[..., Any] = namespace["loop"]
+    return function
+
+
+def batch_values(
+    model: Model, thetas: np.ndarray, columns: Sequence[np.ndarray], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mean loss and gradient of each batch of ``size`` rows at its own parameters (row
+    k of ``thetas``), evaluated row by row as :meth:`Model.batch` evaluates one batch."""
+    n_rows, n = len(columns[0]), thetas.shape[1]
+    count = len(thetas)
+    sums = np.empty((n + 1, count))
+    step = size * max(1, CHUNK_ROWS // size)
+    with np.errstate(all="ignore"):
+        for lo in range(0, n_rows, step):
+            hi = min(n_rows, lo + step)
+            which = np.arange(lo, hi) // size
+            params = [thetas[which, i] for i in range(n)]
+            values = model.value_grad(*params, *(c[lo:hi] for c in columns))
+            cut = np.arange(0, hi - lo, size)
+            first = lo // size
+            for j, v in enumerate(values):
+                full = np.broadcast_to(np.asarray(v, dtype=float), (hi - lo,))
+                sums[j, first : first + len(cut)] = (
+                    full if size == 1 else np.add.reduceat(full, cut)
+                )
+        counts = np.diff(np.append(np.arange(0, n_rows, size), n_rows))
+        means = sums / counts
+    return means[0], np.ascontiguousarray(means[1:].T)

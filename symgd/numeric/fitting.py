@@ -7,7 +7,9 @@ the loss over the rows,
     L(θ) = (1/N) Σᵢ ℓ(θ; rowᵢ),   ∇L(θ) = (1/N) Σᵢ ∇_θ ℓ(θ; rowᵢ),
 
 and its gradient is the exact symbolic gradient of ℓ, compiled once into a numpy function of
-the parameters and the data columns that works on a whole batch of rows at a time.
+the parameters and the data columns that works on a whole batch of rows at a time. For plain
+descent on a loss whose gradient is a polynomial in the parameters, whole epochs run from batch
+means of its coefficients and are then checked row by row (:mod:`symgd.numeric.fit_runs`).
 
 Each epoch visits every row once. With batch size B the rows are shuffled at the start of the
 epoch (a numpy ``Generator`` seeded with ``seed``, so a run is reproducible) and cut into
@@ -41,6 +43,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +130,9 @@ class FitResult:
     data: Dataset | None = field(default=None, repr=False, compare=False)
     tol: float = DEFAULT_TOL
     domain_at: int | None = None
+    #: epochs whose updates ran from batch means of the gradient's coefficients (see
+    #: :class:`symgd.numeric.fit_runs.FastEpochs`), each checked row by row afterwards
+    fast_epochs: int = 0
 
     @property
     def final(self) -> np.ndarray:
@@ -328,7 +334,7 @@ def _result(
 ) -> FitResult:
     """The :class:`FitResult` of a finished loop, with the least-squares answer beside it."""
     columns = [data.columns[name] for name in model.columns]
-    ls = solve_least_squares(model, columns)
+    ls = _least_squares(model, columns)
     reason = run.reason
     if run.status is Status.DIVERGED and ls is not None and ls.stable_lr is not None:
         reason += (
@@ -366,7 +372,27 @@ def _result(
         model=model,
         data=data,
         tol=settings.tol,
+        fast_epochs=run.fast_epochs,
     )
+
+
+#: inside :func:`compare_batches`: least-squares answers by (model, column arrays), so that
+#: its runs share one design matrix (the data cannot change in between)
+_SHARED: ContextVar[dict[tuple[int, ...], LeastSquares | None] | None] = ContextVar(
+    "symgd_fit_least_squares", default=None
+)
+
+
+def _least_squares(model: Model, columns: Sequence[np.ndarray]) -> LeastSquares | None:
+    """:func:`solve_least_squares`, solved once per model and data within
+    :func:`compare_batches`."""
+    shared = _SHARED.get()
+    if shared is None:
+        return solve_least_squares(model, columns)
+    key = (id(model), *(id(c) for c in columns))
+    if key not in shared:
+        shared[key] = solve_least_squares(model, columns)
+    return shared[key]
 
 
 def compare_batches(
@@ -394,7 +420,27 @@ def compare_batches(
         sizes.append(int(mini_batch))
     if n_rows > 1:
         sizes.append(1)
-    results = []
+    results: list[FitResult] = []
+    token = _SHARED.set({})
+    try:
+        _run_sizes(problem, dataset, sizes, epochs, max_updates, trace_angles, options, results)
+    finally:
+        _SHARED.reset(token)
+    return tuple(results)
+
+
+def _run_sizes(
+    problem: Problem,
+    dataset: Dataset,
+    sizes: list[BatchSize],
+    epochs: int,
+    max_updates: int,
+    trace_angles: int,
+    options: dict[str, Any],
+    results: list[FitResult],
+) -> None:
+    """The runs of :func:`compare_batches`, appended to ``results``."""
+    n_rows = dataset.n_rows
     for size in sizes:
         per_epoch = -(-n_rows // batch_rows(size, n_rows))
         allowed = max(1, min(epochs, max_updates // per_epoch))
@@ -409,7 +455,6 @@ def compare_batches(
                 **options,
             )
         )
-    return tuple(results)
 
 
 def loss_problem(loss: str | sp.Expr | Problem, params: str | Sequence[str]) -> Problem:

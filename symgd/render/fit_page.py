@@ -476,7 +476,7 @@ def _gap(gap: float, target: float) -> str:
 
 
 def _notes(runs: Sequence[FitResult]) -> list[str]:
-    notes = []
+    notes = [_fast_note(runs)] if any(r.fast_epochs for r in runs) else []
     longest = max(r.max_epochs for r in runs)
     for r in runs:
         if r.max_epochs < longest:
@@ -498,6 +498,34 @@ def _notes(runs: Sequence[FitResult]) -> list[str]:
                 + "."
             )
     return notes
+
+
+def _fast_note(runs: Sequence[FitResult]) -> str:
+    """How the noisy runs were computed when they took the whole-epoch path."""
+    from symgd.numeric.fit_runs import AGREEMENT
+
+    fast = [r for r in runs if r.fast_epochs]
+    which = "; ".join(
+        f"{r.fast_epochs} of the {r.epochs} epoch{'s' if r.epochs > 1 else ''} of the {r.label}"
+        for r in fast
+    )
+    return (
+        "Each partial derivative of this loss is a polynomial in the parameters whose "
+        "coefficients depend only on the data, so the mean gradient of a batch needs only "
+        "the means of those coefficients over the batch. Whole epochs were run that way "
+        f"({which}): the coefficient means of every batch computed at once, then the "
+        "updates one after another. After each epoch, every batch's loss and gradient were "
+        "evaluated again row by row at the parameters that update started from. The "
+        f"gradients agreed to within {AGREEMENT:g} of the size of their terms (an epoch where they "
+        "did not would have been run again batch by batch), and the batch losses in the "
+        "first figure are the row-by-row ones."
+        + (
+            " In those epochs, the gradients on all rows that the angles are measured "
+            "against come from the coefficient means over all rows."
+            if any(len(r.angles) for r in fast)
+            else ""
+        )
+    )
 
 
 def render_fit_page(
