@@ -488,3 +488,17 @@ def test_a_gradient_of_very_high_degree_goes_to_the_numeric_search_with_a_note()
     assert not d.critical_points_complete
     assert any("more than the exact solver takes on" in note for note in d.notes)
     assert d.critical_points and d.critical_points[0].kind == "minimum"
+
+
+def test_the_library_takes_more_than_100_variables_and_the_cli_does_not(runner: CliRunner) -> None:
+    text = " + ".join(f"x{i}**2" for i in range(1, 151))
+    assert len(parse(text).variables) == 150
+    names = [f"x{i}" for i in range(1, 5002)]
+    with pytest.raises(ExpressionError, match=r"too many variables \(5001; at most 5000\)"):
+        parse("x1 + x2", names)
+    result = runner.invoke(cli, ["derive", " + ".join(f"x{i}" for i in range(1, 102))])
+    assert result.exit_code == 2, result.output
+    assert "too many variables (101; at most 100 here" in result.output
+    assert "take up to 5000" in result.output
+    assert "Traceback" not in result.output
+    assert runner.invoke(cli, ["derive", " + ".join(f"x{i}" for i in range(1, 101))]).exit_code == 0

@@ -21,10 +21,12 @@ from symgd.base.limits import BudgetExceeded, ChildError, run_bounded
 from symgd.calculus.convexity import MAX_EXPAND_DEGREE, Convexity, judge_convexity
 from symgd.calculus.critical import MAX_SOLVE_VARIABLES, find_critical_points
 from symgd.calculus.differentiate import (
+    Differentiator,
+    dense_matrix,
     drop_dirac,
+    jacobian_entries,
     nonsmooth_notes,
     partial_derivatives,
-    without_dirac,
 )
 from symgd.calculus.facts import Facts, compute_facts, facts_to_json, unknown_facts
 from symgd.calculus.kinks import find_kinks
@@ -130,14 +132,14 @@ def derive(
     xs = problem.variables
     if not problem.expr.free_symbols & set(xs):
         raise InputError("the function is constant: it does not depend on any of its variables")
-    gradient = partial_derivatives(problem.expr, xs)
-    raw_hessian = sp.Matrix([partial_derivatives(g, xs) for g in gradient])
-    hessian = without_dirac(raw_hessian)
+    differentiator = Differentiator()
+    gradient = partial_derivatives(problem.expr, xs, differentiator)
+    hessian, dropped = _hessian(gradient, xs, differentiator)
     differentials = _differential_symbols(problem)
     total = sp.Add(*(g * d for g, d in zip(gradient, differentials, strict=True)))
     notes: list[str] = []
     jumps = nonsmooth_notes(problem.expr, xs)
-    if hessian != raw_hessian:
+    if dropped:
         notes.append(
             "The Hessian is shown away from the kinks and jumps (abs, relu, sign, "
             "Heaviside), where it is undefined."
@@ -148,7 +150,7 @@ def derive(
     facts: Facts | None = None
     if analyse:
         points, complete, point_notes, convexity, facts = _analysed(
-            problem, gradient, hessian, timeout, bool(jumps)
+            problem, gradient, sp.Matrix(hessian), timeout, bool(jumps)
         )
         notes.extend(point_notes)
     else:
@@ -159,13 +161,29 @@ def derive(
         gradient=gradient,
         differentials=differentials,
         total_differential=total,
-        hessian=sp.ImmutableMatrix(hessian),
+        hessian=hessian,
         critical_points=points,
         critical_points_complete=complete,
         convexity=convexity,
         notes=tuple(notes),
         facts=facts,
     )
+
+
+def _hessian(
+    gradient: tuple[sp.Expr, ...], xs: tuple[sp.Symbol, ...], differentiator: Differentiator
+) -> tuple[sp.ImmutableMatrix, bool]:
+    """The Hessian, each entry differentiated once from its gradient entry's own terms, with
+    DiracDelta terms (second derivatives of relu/abs at their kink) dropped; and whether any
+    were."""
+    entries: dict[tuple[int, int], sp.Expr] = {}
+    dropped = False
+    for i, row in enumerate(jacobian_entries(gradient, xs, differentiator)):
+        for j, entry in row.items():
+            kept = drop_dirac(entry)
+            dropped = dropped or kept != entry
+            entries[i, j] = kept
+    return dense_matrix(len(xs), entries), dropped
 
 
 def _analysed(

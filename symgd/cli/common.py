@@ -169,9 +169,10 @@ def parse_with_vars(expression: str, variables: str | None) -> Problem:
     Every name given must appear in the expression (after SymPy's simplification).
     """
     from symgd.expr.parser import parse
-    from symgd.expr.problem import absent_variables
+    from symgd.expr.problem import CLI_MAX_VARIABLES, absent_variables
 
-    problem = parse(expression, None if variables is None else split_list(variables, "--vars"))
+    names = None if variables is None else split_list(variables, "--vars")
+    problem = parse(expression, names, max_variables=CLI_MAX_VARIABLES)
     problem_text = absent_variables(problem) if variables is not None else None
     if problem_text is not None:
         raise InputError(problem_text)

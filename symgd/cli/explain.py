@@ -141,9 +141,10 @@ def explain(
 
     from symgd.base.files import check_output_in
     from symgd.expr.parser import parse
+    from symgd.expr.problem import CLI_MAX_VARIABLES
     from symgd.lesson.page import explain as make_lesson
 
-    problem = parse(expression)
+    problem = parse(expression, max_variables=CLI_MAX_VARIABLES)
     point = None if start is None else parse_point(start, list(problem.names))
     chosen = None if methods is None else split_list(methods, "--methods")
     towards = (

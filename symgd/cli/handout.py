@@ -240,6 +240,7 @@ def _export(result: Handout, output_format: str) -> bytes:
 def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list[Problem]:
     """Parse every expression, naming where a bad one came from."""
     from symgd.expr.parser import parse
+    from symgd.expr.problem import CLI_MAX_VARIABLES
 
     sources: list[tuple[str, str]] = [
         (f"expression {i}", text) for i, text in enumerate(expressions, start=1)
@@ -251,7 +252,7 @@ def _read_problems(expressions: tuple[str, ...], from_file: Path | None) -> list
     problems = []
     for where, text in sources:
         try:
-            problems.append(parse(text))
+            problems.append(parse(text, max_variables=CLI_MAX_VARIABLES))
         except ExpressionError as exc:
             pointer = exc.pointer()
             raise InputError(f"{where}: {exc}" + (f"\n{pointer}" if pointer else "")) from None

@@ -33,6 +33,7 @@ from symgd.expr.bounds import (
     oversized,
 )
 from symgd.expr.problem import (
+    MAX_VARIABLES,
     Problem,
     make_problem,
     short_text,
@@ -51,13 +52,16 @@ def parse(
     variables: Sequence[str] | None = None,
     *,
     allow_parameters: bool = False,
+    max_variables: int = MAX_VARIABLES,
 ) -> Problem:
     """Parse ``text`` (or accept a SymPy expression) into a :class:`Problem`.
 
     ``variables`` fixes the variables and their order; by default they are the names in the
     expression in natural order (``x2`` before ``x10``). Names that are not variables are
     parameters, allowed only with ``allow_parameters``. Every name in ``variables`` must occur
-    in the expression (as SymPy writes it) unless ``allow_parameters`` is set.
+    in the expression (as SymPy writes it) unless ``allow_parameters`` is set. More than
+    ``max_variables`` variables (:data:`~symgd.expr.problem.MAX_VARIABLES`, 5,000, unless
+    given; the command line passes 100) are refused with an :class:`ExpressionError`.
 
     >>> problem = parse("x^2 + 3x*y")
     >>> problem.expr
@@ -82,7 +86,7 @@ def parse(
         source = text
     else:
         raise InputError(f"expected a string or a SymPy expression, got {type(text).__name__}")
-    return make_problem(expr, source, variables, allow_parameters, typed)
+    return make_problem(expr, source, variables, allow_parameters, typed, max_variables)
 
 
 class _Parser:

@@ -15,7 +15,11 @@ from sympy.printing.str import StrPrinter
 
 from symgd.base.errors import ExpressionError, InputError
 
-MAX_VARIABLES = 100
+#: most variables of a function in the library (derive, compile): sums of terms derive in
+#: time about linear in n, so 5,000 is a bound on memory and patience, not on correctness
+MAX_VARIABLES = 5000
+#: most variables on the command line, whose commands show every entry of ∇f and H
+CLI_MAX_VARIABLES = 100
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,11 @@ def make_problem(
     variables: Sequence[str] | None,
     allow_parameters: bool,
     typed: frozenset[str] = frozenset(),
+    max_variables: int = MAX_VARIABLES,
 ) -> Problem:
     """The :class:`Problem`; ``typed`` holds the names the text used, so that a name SymPy
-    cancelled out (``exp(x)*exp(-x)`` is 1) is reported as such."""
+    cancelled out (``exp(x)*exp(-x)`` is 1) is reported as such. More than ``max_variables``
+    variables are refused."""
     symbols = {s.name: s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
     if not symbols and not variables:
         if typed:
@@ -109,8 +115,8 @@ def make_problem(
                 raise InputError(f"{name!r} is not a valid variable name")
         if len(set(order)) != len(order):
             raise InputError("a variable is named twice in --vars")
-    if len(order) > MAX_VARIABLES:
-        raise ExpressionError(f"too many variables ({len(order)}; at most {MAX_VARIABLES})")
+    if len(order) > max_variables:
+        raise ExpressionError(too_many_variables(len(order), max_variables))
     chosen = tuple(symbols.get(name, sp.Symbol(name, real=True)) for name in order)
     rest = tuple(
         sorted((s for n, s in symbols.items() if n not in order), key=lambda s: natural_key(s.name))
@@ -123,6 +129,16 @@ def make_problem(
             f"the variables ({', '.join(order)}); add {'it' if one else 'them'} to --vars"
         )
     return Problem(expr=expr, variables=chosen, source=source, parameters=rest)
+
+
+def too_many_variables(count: int, limit: int) -> str:
+    """Why ``count`` variables are refused under the bound ``limit``."""
+    if limit < MAX_VARIABLES:  # the command line's bound, or a caller's
+        return (
+            f"too many variables ({count}; at most {limit} here: symgd.parse and "
+            f"symgd.derive in Python take up to {MAX_VARIABLES})"
+        )
+    return f"too many variables ({count}; at most {limit})"
 
 
 def short_text(expr: sp.Expr) -> str:
