@@ -57,6 +57,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 #: rows per parallel block
 BLOCK = 2048
+#: most steps a batch chunk takes per row before its stop tests are looked at (see batch_source)
+UNROLL = 8
 #: LLVM may fuse a*b + c into one rounding (FMA); no other fast-math liberty, so NaN and
 #: infinity still behave and the stopping rules see them
 FASTMATH = {"contract"}
@@ -241,7 +243,8 @@ def _kernels(
 ) -> tuple[Callable[..., None], Callable[..., None]]:
     rule = optimizer.rule
     assert rule is not None
-    key = (problem.expr, problem.variables, optimizer.name, rule.structure(constants))
+    n, m = len(problem.variables), len(rule.buffers)
+    key = (problem.expr, problem.variables, optimizer.name, rule.structure(constants), UNROLL)
     found = _KERNELS.get(key)
     if found is not None:
         return found
@@ -259,7 +262,6 @@ def _kernels(
             )
         )
 
-    n, m = len(problem.variables), len(rule.buffers)
     # numba compiles on first call: the parallel kernel only when a batch runs
     pair = (
         _compile_kernel(n, m, len(names), step(True), parallel=False),
@@ -346,48 +348,59 @@ def kernel_source(n: int, m: int, c: int, parallel: bool) -> str:
             *[f"    X[{i}, 0] = {xi}" for i, xi in enumerate(xs)],
         ]
         return "\n".join(head + body) + "\n"
-    return batch_source(n, m, c)
+    return batch_source(n, m, c, unroll_for(n, m))
 
 
-def batch_source(n: int, m: int, c: int) -> str:
+def unroll_for(n: int, m: int) -> int:
+    """Steps a batch chunk takes per row in registers: :data:`UNROLL` for a small state,
+    fewer as the state (n iterate values, m·n buffer values) grows, 1 (no chunks) beyond."""
+    return max(1, min(UNROLL, 32 // (n * (m + 1))))
+
+
+def batch_source(n: int, m: int, c: int, unroll: int = 1) -> str:
     """The block-parallel kernel. ``sweep`` takes one step over a block of rows, branch-free
-    and on one 1-D array per quantity, so LLVM vectorises it, and records f and |∇f|² (the
-    first step, and every step when the path is kept); ``sweep_lean`` takes the other steps,
-    writing only the iterate and the step at which a row stops, and ``settle`` then records
-    those rows' f, |∇f|² and outcome; ``block`` runs every step on one block and ``kernel``
-    runs the blocks in parallel."""
+    and on one 1-D array per quantity, so LLVM vectorises it, with every stop test, and records
+    f and |∇f|² (the first step, and every step when the path is kept); ``sweep_lean`` takes
+    one step writing only the iterate and the step at which a row stops, and ``settle`` then
+    records those rows' f, |∇f|² and outcome. ``chunk`` takes ``unroll`` steps per row in
+    registers (the steps written out, the row loop vectorised), summing |f| + Σ|x_i| + 0·|∇f|²
+    over them (a value that is not finite, or any one test that fails, makes the sum exceed
+    a little less than the bound) and keeping the least |∇f|²: a row whose chunk passes took
+    its steps, and a row that fails is marked (step −2) and ``replay`` takes them again from
+    the state the chunk began with, with the exact tests, to find the step where it stops (or
+    to take the steps, when the sum only added up past the bound), and ``settle`` records the
+    rows that stopped, as after ``sweep_lean``. ``block`` runs one block:
+    step 0 with ``sweep``, then chunks while they end before the last step and before the
+    steps whose iterates go into the tail, then ``sweep_lean`` step by step; ``kernel`` runs
+    the blocks in parallel."""
     xs = [f"x{i}" for i in range(n)]
     bs = [f"b{j}" for j in range(m * n)]
     cs = [f"c{q}" for q in range(c)]
-    arrays = [f"a{name}" for name in xs + bs]
+    names = xs + bs
+    arrays = [f"a{name}" for name in names]
+    rows = f"range({arrays[0]}.shape[0])"
     ok = "(abs(f) <= bound) & (gsq < math.inf)" + "".join(f" & (abs({xi}) <= bound)" for xi in xs)
+    codes = "dcode, ccode, mcode"
+
+    def call(t: str, indent: str) -> list[str]:
+        return [
+            f"{indent}out = step(" + ", ".join([*names, t, *cs]) + ")",
+            f"{indent}gsq = out[{n + m * n + 1}]",
+            f"{indent}f = out[{n + m * n + 2}]",
+        ]
+
+    def advance(indent: str, going: str = "") -> list[str]:
+        pick = f" if {going} else {{}}" if going else ""
+        return [f"{indent}{name} = out[{i}]" + pick.format(name) for i, name in enumerate(names)]
+
+    load = [f"        {name} = a{name}[r]" for name in names]
     sweep = [
-        "def sweep("
-        + ", ".join(
-            [
-                *arrays,
-                "F",
-                "G",
-                "RS",
-                "RC",
-                *cs,
-                "t",
-                "last",
-                "record",
-                "tol2",
-                "bound",
-                "dcode",
-                "ccode",
-                "mcode",
-            ]
-        )
-        + "):",
+        f"def sweep({', '.join(arrays)}, F, G, RS, RC, {''.join(q + ', ' for q in cs)}"
+        f"t, last, record, tol2, bound, {codes}):",
         "    running = 0",
-        f"    for r in range({arrays[0]}.shape[0]):",
-        *[f"        {name} = a{name}[r]" for name in xs + bs],
-        "        out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
-        f"        gsq = out[{n + m * n + 1}]",
-        f"        f = out[{n + m * n + 2}]",
+        f"    for r in {rows}:",
+        *load,
+        *call("t", "        "),
         f"        ok = {ok}",
         "        conv = ok & (gsq < tol2)",
         "        active = RS[r] < 0.0",
@@ -400,139 +413,166 @@ def batch_source(n: int, m: int, c: int) -> str:
         "        if newly:",
         "            RS[r] = t",
         "            RC[r] = dcode if not ok else (ccode if conv else mcode)",
-        *[f"        a{name}[r] = out[{i}] if going else {name}" for i, name in enumerate(xs + bs)],
+        *[f"        a{name}[r] = out[{i}] if going else {name}" for i, name in enumerate(names)],
         "        running += going",
         "    return running",
     ]
-    # the common step, once the path is not being recorded: only the iterate and, for a row
-    # that stops, its step number are written (stores cost as much as the arithmetic here)
+    # one step once the path is not being recorded: only the iterate and, for a row that
+    # stops, its step number are written (stores cost as much as the arithmetic here)
     lean = [
-        "def sweep_lean(" + ", ".join([*arrays, "RS", *cs, "t", "last", "tol2", "bound"]) + "):",
+        f"def sweep_lean({', '.join(arrays)}, RS, {''.join(q + ', ' for q in cs)}"
+        "t, last, tol2, bound):",
         "    running = 0",
         "    fresh = 0",
-        f"    for r in range({arrays[0]}.shape[0]):",
-        *[f"        {name} = a{name}[r]" for name in xs + bs],
-        "        out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
-        f"        gsq = out[{n + m * n + 1}]",
-        f"        f = out[{n + m * n + 2}]",
+        f"    for r in {rows}:",
+        *load,
+        *call("t", "        "),
         f"        ok = {ok}",
         "        active = RS[r] < 0.0",
         "        going = active & ok & (not (gsq < tol2)) & (not last)",
         "        newly = active & (not going)",
         "        if newly:",
         "            RS[r] = t",
-        *[f"        a{name}[r] = out[{i}] if going else {name}" for i, name in enumerate(xs + bs)],
+        *[f"        a{name}[r] = out[{i}] if going else {name}" for i, name in enumerate(names)],
         "        running += going",
         "        fresh += newly",
         "    return running, fresh",
     ]
     # the rows that stopped at step t (their iterate was kept): f, |∇f|² and why, again
     settle = [
-        "def settle("
-        + ", ".join(
-            [*arrays, "F", "G", "RS", "RC", *cs, "t", "tol2", "bound", "dcode", "ccode", "mcode"]
-        )
-        + "):",
-        f"    for r in range({arrays[0]}.shape[0]):",
+        f"def settle({', '.join(arrays)}, F, G, RS, RC, {''.join(q + ', ' for q in cs)}"
+        f"t, tol2, bound, {codes}):",
+        f"    for r in {rows}:",
         "        if RS[r] == t:",
-        *[f"            {name} = a{name}[r]" for name in xs + bs],
-        "            out = step(" + ", ".join([*xs, *bs, "t", *cs]) + ")",
-        f"            gsq = out[{n + m * n + 1}]",
-        f"            f = out[{n + m * n + 2}]",
+        *[f"    {line}" for line in load],
+        *call("t", "            "),
         f"            ok = {ok}",
         "            F[r] = f",
         "            G[r] = gsq",
         "            RC[r] = dcode if not ok else (ccode if gsq < tol2 else mcode)",
     ]
+    absx = "".join(f" + abs({xi})" for xi in xs)
+    recent = "tail, lo, recent_from"
+
+    def keep_tail(step: str, value: str, indent: str) -> list[str]:
+        """Write the iterate of step ``step`` into the tail, in the last steps only."""
+        return [
+            f"{indent}if {step} >= recent_from:",
+            *[
+                f"{indent}    tail[{step} - recent_from, {i}, lo + r] = {value.format(xi, i)}"
+                for i, xi in enumerate(xs)
+            ],
+        ]
+
+    chunk = [
+        f"def chunk({', '.join(arrays)}, RS, {''.join(q + ', ' for q in cs)}k, tol2, bound):",
+        "    t = float(k)",
+        # a little below the bound: a sum that rounds down still fails when a test fails
+        "    limit = bound * (1.0 - 1e-9)",
+        "    running = 0",
+        "    marked = 0",
+        f"    for r in {rows}:",
+        *load,
+        "        total = 0.0",
+        "        low = math.inf",
+    ]
+    for s in range(unroll):
+        chunk += [
+            *call(f"t + {s}.0", "        "),
+            f"        total += abs(f) + gsq * 0.0{absx}",
+            "        low = gsq if gsq < low else low",
+            *advance("        "),
+        ]
+    chunk += [
+        "        fine = (total <= limit) & (low >= tol2)",
+        "        active = RS[r] < 0.0",
+        "        if active & fine:",
+        *[f"            a{name}[r] = {name}" for name in names],
+        "        if active & (not fine):",
+        "            RS[r] = -2.0",
+        "        running += active & fine",
+        "        marked += active & (not fine)",
+        "    return running, marked",
+    ]
+    # the marked rows, step by step from where the chunk began, with the exact tests
+    replay = [
+        f"def replay({', '.join(arrays)}, RS, {''.join(q + ', ' for q in cs)}k, count, tol2, bound,"
+        f" {recent}):",
+        "    running = 0",
+        "    stopped = 0",
+        f"    for r in {rows}:",
+        "        if RS[r] == -2.0:",
+        *[f"    {line}" for line in load],
+        "            RS[r] = -1.0",
+        "            for s in range(count):",
+        *keep_tail("k + s", "{0}", "                "),
+        "                if RS[r] < 0.0:",
+        *call("float(k + s)", "                    "),
+        f"                    ok = {ok}",
+        "                    if ok and gsq >= tol2:",
+        *advance("                        "),
+        "                    else:",
+        "                        RS[r] = k + s",
+        *[f"            a{name}[r] = {name}" for name in names],
+        "            running += RS[r] < 0.0",
+        "            stopped += RS[r] >= 0.0",
+        "    return running, stopped",
+    ]
     params = [*arrays, "F", "G", "RS", "RC"]
+    state = ", ".join([*arrays, "RS", *cs])
+    every = ", ".join([*params, *cs])
     block = [
-        "def block("
-        + ", ".join(
-            [
-                *params,
-                *cs,
-                "lo",
-                "steps",
-                "tol2",
-                "bound",
-                "keep",
-                "xs",
-                "fs",
-                "gn",
-                "dcode",
-                "ccode",
-                "mcode",
-                "tail",
-                "recent_from",
-            ]
-        )
-        + "):",
-        "    for k in range(steps + 1):",
+        f"def block({', '.join(params)}, {''.join(q + ', ' for q in cs)}lo, steps, tol2, bound,"
+        f" keep, xs, fs, gn, {codes}, tail, recent_from):",
+        "    k = 0",
+        "    running = 1",
+        "    while running and k <= steps:",
+        # chunks while every step they take comes before the last and before the tail's
+        f"        if {unroll} > 1 and not keep and 0 < k"
+        f" and k + {unroll} <= min(steps, recent_from):",
+        f"            running, marked = chunk({state}, k, tol2, bound)",
+        "            if marked:",
+        f"                more, stopped = replay({state}, k, {unroll}, tol2, bound, {recent})",
+        "                running += more",
+        # f, |∇f|² and why for the rows that stopped, as the step-by-step sweep records them
+        f"                for s in range({unroll} if stopped else 0):",
+        f"                    settle({every}, float(k + s), tol2, bound, {codes})",
+        f"            k += {unroll}",
+        "            continue",
         # the last iterates, for the outcome: the last steps only, rows that stopped included
-        "        if k >= recent_from:",
-        f"            for r in range({arrays[0]}.shape[0]):",
-        *[
-            f"                tail[k - recent_from, {i}, lo + r] = a{xi}[r]"
-            for i, xi in enumerate(xs)
-        ],
+        f"        for r in {rows}:",
+        *keep_tail("k", "a{0}[r]", "            "),
         "        if keep or k == 0:",
-        f"            for r in range({arrays[0]}.shape[0]):",
+        f"            for r in {rows}:",
         *[f"                xs[k, lo + r, {i}] = a{xi}[r]" for i, xi in enumerate(xs)],
-        "        if keep or k == 0:",
-        "            running = sweep(" + ", ".join([*params, *cs]) + ", float(k), k == steps, "
-        "True, tol2, bound, dcode, ccode, mcode)",
-        "        else:",
-        "            running, fresh = sweep_lean("
-        + ", ".join([*arrays, "RS", *cs])
-        + ", float(k), k == steps, tol2, bound)",
-        "            if fresh:",
-        "                settle(" + ", ".join([*params, *cs]) + ", float(k), tol2, bound, dcode, "
-        "ccode, mcode)",
-        "        if keep or k == 0:",
-        f"            for r in range({arrays[0]}.shape[0]):",
+        f"            running = sweep({every}, float(k), k == steps, True, tol2, bound, {codes})",
+        f"            for r in {rows}:",
         "                fs[k, lo + r] = F[r]",
         "                gn[k, lo + r] = math.sqrt(G[r])",
-        "        if running == 0:",
-        # the block's rows all stopped: no later iterates
-        "            for later in range(max(k + 1, recent_from), steps + 1):",
-        f"                for r in range({arrays[0]}.shape[0]):",
-        *[
-            f"                    tail[later - recent_from, {i}, lo + r] = math.nan"
-            for i in range(n)
-        ],
-        "            break",
+        "        else:",
+        f"            running, fresh = sweep_lean({state}, float(k), k == steps, tol2, bound)",
+        "            if fresh:",
+        f"                settle({every}, float(k), tol2, bound, {codes})",
+        "        k += 1",
+        # every row has stopped: no iterates after the last stop
+        "    for later in range(max(int(RS.max()) + 1, recent_from), steps + 1):",
+        f"        for r in {rows}:",
+        *[f"            tail[later - recent_from, {i}, lo + r] = math.nan" for i in range(n)],
     ]
     sliced = ", ".join(f"{a}[lo:hi]" for a in params)
     kernel = [
-        "def kernel("
-        + ", ".join(
-            [
-                *params,
-                "consts",
-                "steps",
-                "tol2",
-                "bound",
-                "keep",
-                "xs",
-                "fs",
-                "gn",
-                "codes",
-                "tail",
-                "recent_from",
-            ]
-        )
-        + "):",
+        f"def kernel({', '.join(params)}, consts, steps, tol2, bound, keep, xs, fs, gn, codes,"
+        " tail, recent_from):",
         f"    N = {arrays[0]}.shape[0]",
         *[f"    {cq} = consts[{q}]" for q, cq in enumerate(cs)],
-        "    dcode, ccode, mcode = codes[0], codes[1], codes[2]",
+        f"    {codes} = codes[0], codes[1], codes[2]",
         "    for blk in prange((N + BLOCK - 1) // BLOCK):",
         "        lo = blk * BLOCK",
         "        hi = min(N, lo + BLOCK)",
-        f"        block({sliced}, "
-        + "".join(f"{cq}, " for cq in cs)
-        + "lo, steps, tol2, bound, keep, xs, fs, gn, dcode, ccode, mcode, tail, recent_from)",
+        f"        block({sliced}, {''.join(q + ', ' for q in cs)}lo, steps, tol2, bound, keep, xs,"
+        f" fs, gn, {codes}, tail, recent_from)",
     ]
-    parts = [sweep, lean, settle, block, kernel]
+    parts = [sweep, lean, settle, chunk, replay, block, kernel]
     return "\n\n\n".join("\n".join(part) for part in parts) + "\n"
 
 
@@ -542,7 +582,7 @@ def _compile_kernel(n: int, m: int, c: int, step: Any, parallel: bool) -> Callab
     namespace: dict[str, Any] = {"math": math, "prange": numba.prange, "BLOCK": BLOCK, "step": step}
     exec(compile(source, f"<symgd kernel n={n} m={m}>", "exec"), namespace)
     if parallel:
-        for name in ("sweep", "sweep_lean", "settle", "block"):
+        for name in ("sweep", "sweep_lean", "settle", "chunk", "replay", "block"):
             namespace[name] = numba.njit(error_model="numpy", fastmath=FASTMATH)(namespace[name])
     kernel: Callable[..., None] = numba.njit(
         parallel=parallel, error_model="numpy", fastmath=FASTMATH
