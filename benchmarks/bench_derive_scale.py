@@ -2,9 +2,9 @@
 
 Two functions, n = 100, 300, 1000: n-dimensional Rosenbrock, Σ 100 (x_{i+1} - x_i²)² + (1 - x_i)²,
 and a weighted sum of squares, Σ i·x_i² (+ sin(x_1)·x_n, so that one term couples two ends).
-Each is built as a SymPy expression and made a Problem before the clock starts (above about
-280 variables Rosenbrock has more than the 5,000 parts ``parse`` takes from a program, so the
-Problem is made directly; ``parse`` time is not counted on either side).
+Each is built as a SymPy expression and made a Problem before the clock starts (directly, so
+that the benchmark also runs on versions whose ``parse`` took at most 5,000 parts from a
+program; ``parse`` time is not counted on either side).
 
 - new: ``symgd.derive(problem, analyse=False)``;
 - old (the baseline, in the same run, up to ``--old-max`` variables): ``sp.diff(f, v)`` for
@@ -13,8 +13,10 @@ Problem is made directly; ``parse`` time is not counted on either side).
 - previous (``--previous``, up to ``--old-max``): what ``derive`` did before it had its own
   differentiation: the same, but each sum split by the variables its terms contain and
   ``sp.diff`` called on the terms of one variable;
-- compile: ``compile_functions`` on the result and one ``hessian_at`` call (which builds the
-  Hessian's function), the same code on both sides.
+- compile: ``compile_functions`` on the result, one ``gradient_at`` and one ``hessian_at`` call
+  (which builds the Hessian's function), the same code on both sides. To compare compile
+  before and after a change, run this file from a copy of the older tree (``git archive``) and
+  from this one in the same session, and compare the ratios.
 
 Every measurement runs in a fresh interpreter (no SymPy or lambdify cache carries over), old
 and new take turns, and the table shows medians; the slope is the least-squares fit of

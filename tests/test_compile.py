@@ -214,3 +214,66 @@ def test_gradient_of_many_variables_matches_sp_diff() -> None:
     assert sp.expand(hess - sp.hessian(f, xs)) == sp.zeros(15, 15)
     with_sin = f + sp.sin(xs[2])
     assert sp.simplify(gradient_of(with_sin, xs)[2] - sp.diff(with_sin, xs[2])) == 0
+
+
+def _rosenbrock_n(n: int) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    xs = sp.symbols(f"x1:{n + 1}", real=True)
+    return sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(n - 1)), xs
+
+
+def test_large_compile_matches_independent_formulas() -> None:
+    """Above the size where only repeated subtrees are shared and sums print in stored order,
+    f, ∇f and the (sparse) Hessian still agree with formulas written out here."""
+    from symgd.calculus.derivation import derive
+    from symgd.expr.subexpressions import LARGE_NODES, node_count
+
+    n = 120
+    f, xs = _rosenbrock_n(n)
+    d = derive(f, analyse=False)
+    assert node_count((f, *d.gradient), LARGE_NODES) > LARGE_NODES  # the large path is taken
+    compiled = compile_functions(f, xs, d.gradient, d.hessian)
+    points = np.random.default_rng(3).uniform(-2, 2, size=(5, n))
+    a, b = points[:, :-1], points[:, 1:]
+    value = np.sum(100 * (b - a * a) ** 2 + (1 - a) ** 2, axis=1)
+    grad = np.zeros_like(points)
+    grad[:, :-1] += -400 * a * (b - a * a) - 2 * (1 - a)
+    grad[:, 1:] += 200 * (b - a * a)
+    hess = np.zeros((5, n, n))
+    idx = np.arange(n - 1)
+    hess[:, idx, idx] += 1200 * a * a - 400 * b + 2
+    hess[:, idx + 1, idx + 1] += 200
+    hess[:, idx, idx + 1] = -400 * a
+    hess[:, idx + 1, idx] = -400 * a
+    np.testing.assert_allclose(compiled.value_at(points), value, rtol=1e-12)
+    np.testing.assert_allclose(compiled.gradient_at(points), grad, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(compiled.hessian_at(points), hess, rtol=1e-12, atol=1e-9)
+    nested = compiled.hess_batch(*points.T)  # the n × n tuple form agrees with the array form
+    assert len(nested) == n and all(len(row) == n for row in nested)
+    assert np.broadcast_to(nested[0][0], (5,)) == pytest.approx(hess[:, 0, 0], rel=1e-12)
+    assert nested[0][2] == 0.0 and nested[n - 1][n - 1] == 200.0
+
+
+def test_hessian_function_sets_constants_and_varying_entries() -> None:
+    from symgd.expr.batch import hessian_function
+
+    matrix = sp.ImmutableMatrix([[2 * x * y, 3], [0, sp.sin(y)]])
+    evaluate = hessian_function((x, y), matrix)
+    points = np.array([[1.0, 2.0], [-0.5, 0.25]])
+    expected = np.stack([[[2 * p * q, 3.0], [0.0, math.sin(q)]] for p, q in points])
+    np.testing.assert_allclose(evaluate(points), expected, rtol=1e-15)
+
+
+def test_repeated_subtrees_rebuild_the_expressions() -> None:
+    from symgd.expr.subexpressions import repeated_subtrees, subexpressions_for
+
+    f, xs = _rosenbrock_n(12)
+    exprs = [f, *(sp.diff(f, v) for v in xs)]
+    pairs, reduced = repeated_subtrees(exprs)
+    assert pairs  # (x_{i+1} - x_i²) is shared by f and two gradient entries
+    back = list(reduced)
+    for name, value in reversed(pairs):
+        back = [e.xreplace({name: value}) for e in back]
+    assert all(sp.expand(u - v) == 0 for u, v in zip(back, exprs, strict=True))
+    small_pairs, small = subexpressions_for((x**2 + y, sp.sin(x**2 + y)))
+    assert isinstance(small, tuple) and len(small) == 2
+    assert sp.simplify(small[1].xreplace(dict(small_pairs)) - sp.sin(x**2 + y)) == 0

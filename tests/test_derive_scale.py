@@ -99,3 +99,25 @@ def test_jacobian_entries_are_sparse_rows_and_the_matrix_is_dense_in_type() -> N
     matrix = dense_matrix(3, {(0, 0): 2 * x, (2, 1): sp.S(5)})
     assert matrix == sp.ImmutableMatrix([[2 * x, 0, 0], [0, 0, 0], [0, 5, 0]])
     assert isinstance(matrix, sp.ImmutableMatrix)
+
+
+def test_a_sympy_expression_past_the_old_5000_parts_is_taken() -> None:
+    f, xs = _rosenbrock(400)  # about 5,600 parts
+    problem = parse(f)
+    assert problem.expr == f
+    assert problem.variables == xs
+    assert len(problem.source) > 2000  # a program's expression is not held to text's length
+
+
+def test_text_in_stored_order_reads_back_to_the_same_expression(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from symgd.expr import problem as problem_module
+
+    f, _ = _rosenbrock(6)
+    sorted_text = problem_module.to_text(f)
+    monkeypatch.setattr(problem_module, "SORT_NODES", 0)
+    for expr in [f, *EXPRESSIONS[:10]]:
+        text = problem_module.to_text(expr)
+        assert parse(text).expr == expr
+    assert parse(problem_module.to_text(f)).expr == parse(sorted_text).expr

@@ -356,6 +356,14 @@ def test_the_cli_reports_huge_numbers_as_bad_input(runner: CliRunner, text: str)
 # -- SymPy objects from a program -----------------------------------------------------------------
 
 
+def _doubling(k: int) -> sp.Expr:
+    """An expression whose tree doubles with each level: 2**k paths through shared subtrees."""
+    expr: sp.Expr = X
+    for _ in range(k):
+        expr = sp.sin(expr) + sp.cos(expr)
+    return expr
+
+
 def _tower() -> sp.Expr:
     inner: sp.Expr = sp.Integer(10)
     for _ in range(4):
@@ -376,7 +384,8 @@ def _tower() -> sp.Expr:
         (lambda: sp.Pow(X, sp.pi * 10**9), "exponent is too large"),
         (lambda: sp.Pow(3, sp.pi * 300) * X, "400 digits"),
         (lambda: _tower() * X, "400 digits"),
-        (lambda: sp.Add(*sp.symbols("v0:6000")), "5000 parts"),
+        (lambda: _doubling(17), "200000 parts"),
+        (lambda: sp.Add(*sp.symbols("v0:6000")), "too many variables"),
         (lambda: _nested(170), "nested"),
     ],
 )

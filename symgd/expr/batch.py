@@ -16,17 +16,71 @@ import sympy as sp
 from symgd.expr.lambdify import lambdify_numpy, lambdify_numpy_shared
 
 
-class _LazyFunction:
-    """A lambdified function built on first call (the Hessian is not always needed)."""
+class _HessianParts:
+    """The Hessian as a constant template plus the entries that vary, from its non-zero entries
+    only (a sparse n × n Hessian is never walked entry by entry)."""
 
-    def __init__(self, build: Callable[[], Callable[..., Any]]) -> None:
+    def __init__(self, variables: Sequence[sp.Symbol], hessian: sp.MatrixBase) -> None:
+        n = len(variables)
+        self.n = n
+        self.template = np.zeros((n, n))
+        varying: list[tuple[int, int]] = []
+        exprs: list[sp.Expr] = []
+        for (i, j), value in sorted(_nonzero_entries(hessian).items()):
+            if value.free_symbols:
+                varying.append((i, j))
+                exprs.append(value)
+            else:
+                self.template[i, j] = float(value)
+        self.varying = varying
+        self.rows = np.array([i for i, _ in varying], dtype=int)
+        self.cols = np.array([j for _, j in varying], dtype=int)
+        self.values = lambdify_numpy(variables, tuple(exprs)) if varying else None
+
+    def array(self, points: np.ndarray) -> np.ndarray:
+        """Points ``(N, n)`` → Hessians ``(N, n, n)``."""
+        count = points.shape[0]
+        out = np.repeat(self.template[None, :, :], count, axis=0)
+        if self.values is not None:
+            computed = self.values(*points.T)
+            out[:, self.rows, self.cols] = np.stack(
+                [np.broadcast_to(np.asarray(v, dtype=float), (count,)) for v in computed], axis=-1
+            )
+        return out
+
+    def nested(self, *columns: Any) -> tuple[tuple[Any, ...], ...]:
+        """The n × n nested tuple of entries at points given as n coordinate arrays."""
+        out = self.values(*columns) if self.values is not None else ()
+        found = dict(zip(self.varying, out, strict=True))
+        return tuple(
+            tuple(found.get((i, j), float(self.template[i, j])) for j in range(self.n))
+            for i in range(self.n)
+        )
+
+
+def _nonzero_entries(matrix: sp.MatrixBase) -> dict[tuple[int, int], sp.Expr]:
+    """The non-zero entries of ``matrix``, in O(entries) for SymPy's sparse-backed matrices."""
+    entries: dict[tuple[int, int], sp.Expr] = matrix.todok()
+    return entries
+
+
+class _LazyHessian:
+    """:class:`_HessianParts` built on first use (the Hessian is not always needed)."""
+
+    def __init__(self, build: Callable[[], _HessianParts]) -> None:
         self._build = build
-        self._function: Callable[..., Any] | None = None
+        self._parts: _HessianParts | None = None
 
-    def __call__(self, *args: Any) -> Any:
-        if self._function is None:
-            self._function = self._build()
-        return self._function(*args)
+    def parts(self) -> _HessianParts:
+        if self._parts is None:
+            self._parts = self._build()
+        return self._parts
+
+    def __call__(self, *columns: Any) -> tuple[tuple[Any, ...], ...]:
+        return self.parts().nested(*columns)
+
+    def array(self, points: np.ndarray) -> np.ndarray:
+        return self.parts().array(points)
 
 
 @dataclass(frozen=True)
@@ -46,6 +100,7 @@ class Compiled:
     expr: sp.Expr | None = None
     gradient: tuple[sp.Expr, ...] = ()
     hessian: sp.ImmutableMatrix | None = None
+    hess_array: Callable[[np.ndarray], np.ndarray] | None = None
 
     def gradient_at(self, points: np.ndarray) -> np.ndarray:
         """Gradient at each row of ``points`` (shape ``(N, n)``) → ``(N, n)``."""
@@ -54,6 +109,8 @@ class Compiled:
 
     def hessian_at(self, points: np.ndarray) -> np.ndarray:
         """Hessian at each row of ``points`` → ``(N, n, n)``."""
+        if self.hess_array is not None:
+            return self.hess_array(points)
         rows = self.hess_batch(*points.T)
         shape = points.shape[:1]
         return np.stack(
@@ -89,39 +146,25 @@ def batch_functions(
     """
     variables = tuple(variables)
     gradient = tuple(gradient)
-    n = len(variables)
     given = None if hessian is None else sp.ImmutableMatrix(hessian)
 
-    def build_hessian() -> Callable[..., Any]:
+    def build_hessian() -> _HessianParts:
         if given is not None:
             matrix = given
         elif derive_hessian is not None:
             matrix = derive_hessian()
         else:
             raise ValueError("no Hessian was given and none can be derived")
-        # lambdify the entries that are not constant; a sparse Hessian prints quickly
-        entries = [(i, j) for i in range(n) for j in range(n)]
-        varying = [(i, j) for i, j in entries if matrix[i, j].free_symbols]
-        varying_set = set(varying)
-        fixed = {(i, j): float(matrix[i, j]) for i, j in entries if (i, j) not in varying_set}
-        values = lambdify_numpy(variables, tuple(matrix[i, j] for i, j in varying))
-        where = {key: k for k, key in enumerate(varying)}
+        return _HessianParts(variables, matrix)
 
-        def hess(*columns: Any) -> tuple[tuple[Any, ...], ...]:
-            out = values(*columns) if varying else ()
-            return tuple(
-                tuple(out[where[i, j]] if (i, j) in where else fixed[i, j] for j in range(n))
-                for i in range(n)
-            )
-
-        return hess
-
+    lazy = _LazyHessian(build_hessian)
     value_grad = lambdify_numpy_shared(variables, (expr, *gradient))
     return Compiled(
         variables=variables,
         f_batch=lambda *columns: value_grad(*columns)[0],
         grad_batch=lambda *columns: value_grad(*columns)[1:],
-        hess_batch=_LazyFunction(build_hessian),
+        hess_batch=lazy,
+        hess_array=lazy.array,
         value_grad_batch=value_grad,
         expr=expr,
         gradient=gradient,
@@ -130,33 +173,8 @@ def batch_functions(
 
 
 def hessian_function(
-    variables: Sequence[sp.Symbol], hessian: sp.Matrix
+    variables: Sequence[sp.Symbol], hessian: sp.MatrixBase
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Points ``(N, n)`` → Hessians ``(N, n, n)``: the constant entries are set once and the
     others come from one numpy function, written into the array in one assignment."""
-    n = len(variables)
-    template = np.zeros((n, n))
-    varying: list[tuple[int, int]] = []
-    for i in range(n):
-        for j in range(n):
-            if hessian[i, j].free_symbols:
-                varying.append((i, j))
-            else:
-                template[i, j] = float(hessian[i, j])
-    rows = np.array([i for i, _ in varying], dtype=int)
-    cols = np.array([j for _, j in varying], dtype=int)
-    values = (
-        lambdify_numpy(variables, tuple(hessian[i, j] for i, j in varying)) if varying else None
-    )
-
-    def evaluate(points: np.ndarray) -> np.ndarray:
-        count = points.shape[0]
-        out = np.repeat(template[None, :, :], count, axis=0)
-        if values is not None:
-            computed = values(*points.T)
-            out[:, rows, cols] = np.stack(
-                [np.broadcast_to(np.asarray(v, dtype=float), (count,)) for v in computed], axis=-1
-            )
-        return out
-
-    return evaluate
+    return _HessianParts(variables, hessian).array

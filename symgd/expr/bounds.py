@@ -17,8 +17,9 @@ MAX_EXPONENT = 1000
 MAX_DIGITS = 400
 MAX_LITERAL_DIGITS = 40
 
-#: bounds for a SymPy expression handed over by a program (text has the bounds above)
-MAX_NODES = 5000
+#: bounds for a SymPy expression handed over by a program (text has the bounds above): enough
+#: for sums of terms in :data:`~symgd.expr.problem.MAX_VARIABLES` variables (the walk is linear)
+MAX_NODES = 200_000
 MAX_TREE_DEPTH = 4 * MAX_DEPTH
 
 

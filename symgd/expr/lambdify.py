@@ -25,7 +25,12 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from symgd.expr.subexpressions import shared_subexpressions
+from symgd.expr.subexpressions import (
+    LARGE_NODES,
+    node_count,
+    shared_subexpressions,
+    subexpressions_for,
+)
 
 
 def _math_sigmoid(z: float) -> float:
@@ -133,17 +138,25 @@ class _PositiveFirstAdd(PythonCodePrinter):  # type: ignore[misc]  # SymPy is un
     ulp at most.
     """
 
+    #: large programs: terms in SymPy's stored order ranked by node count, each printed once
+    #: (SymPy's display order and ``count_ops`` cost most of the printing time at n = 300)
+    fast = False
+
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         # cheap terms first, so the deepest term joins last (a shorter dependency chain for a
         # compiler), led by the cheapest term without a minus sign
-        terms = sorted(self._as_ordered_terms(expr, order=order), key=sp.count_ops)
+        if self.fast:
+            terms = sorted(expr.args, key=_node_count)
+        else:
+            terms = sorted(self._as_ordered_terms(expr, order=order), key=sp.count_ops)
+        texts = {term: self._print(term) for term in terms}
         for i, term in enumerate(terms):
-            if not self._print(term).startswith("-"):
+            if not texts[term].startswith("-"):
                 terms.insert(0, terms.pop(i))
                 break
         parts: list[str] = []
         for term in terms:
-            text = self._print(term)
+            text = texts[term]
             sign = "+"
             if text.startswith("-") and not term.is_Add:
                 sign, text = "-", text[1:]
@@ -152,6 +165,10 @@ class _PositiveFirstAdd(PythonCodePrinter):  # type: ignore[misc]  # SymPy is un
             parts.extend([sign, text])
         lead = parts.pop(0)
         return ("-" if lead == "-" else "") + " ".join(parts)
+
+
+def _node_count(expr: sp.Basic) -> int:
+    return sum(1 for _ in sp.preorder_traversal(expr))
 
 
 class _ScalarPrinter(_PositiveFirstAdd, PythonCodePrinter):  # type: ignore[misc]  # SymPy is untyped
@@ -219,6 +236,8 @@ def lambdify(
     modules: list[Any] = [numpy_namespace()] if numpy else [MATH_FUNCTIONS, "math"]
     if numpy and printer is None:
         printer = numpy_printer()
+        items = expr if isinstance(expr, (tuple, list)) else (expr,)
+        printer.fast = node_count(items, LARGE_NODES) > LARGE_NODES
     function: Callable[..., Any] = sp.lambdify(
         list(args), expr, modules=modules, printer=printer, cse=cse
     )
@@ -233,7 +252,7 @@ def lambdify_math(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., An
 def lambdify_numpy(variables: Sequence[sp.Symbol], expr: Any) -> Callable[..., Any]:
     """numpy function, broadcasting over arrays passed for each variable (printed by the numpy
     printer: ``sign`` and ``Piecewise`` become numpy calls that work on arrays)."""
-    return lambdify(variables, expr, numpy=True)
+    return lambdify(variables, expr, numpy=True, cse=subexpressions_for)
 
 
 def lambdify_numpy_shared(

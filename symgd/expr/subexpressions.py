@@ -5,12 +5,54 @@ cheaper, and each compound base of a small power named so that it prints as ``w*
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import sympy as sp
 
 #: above this many operations, f and ∇f are not tried in factored form
 FACTOR_OPS = 400
+#: above this many nodes in all, only repeated subtrees are shared (SymPy's search for common
+#: parts of sums and products, which takes most of ``sp.cse``'s time, is skipped)
+LARGE_NODES = 2000
+
+Pairs = list[tuple[sp.Symbol, sp.Expr]]
+
+
+def node_count(exprs: Sequence[sp.Basic], limit: int) -> int:
+    """The number of nodes of ``exprs`` in all, counted up to just past ``limit``."""
+    total = 0
+    for expr in exprs:
+        for _ in sp.preorder_traversal(expr):
+            total += 1
+            if total > limit:
+                return total
+    return total
+
+
+def repeated_subtrees(
+    exprs: Sequence[sp.Expr], symbols: Iterator[sp.Symbol] | None = None
+) -> tuple[Pairs, list[sp.Expr]]:
+    """Common subexpressions as whole repeated subtrees only: the tree pass of ``sp.cse``
+    without its search for common parts of sums and products (linear in the size)."""
+    from sympy.simplify.cse_main import tree_cse
+
+    names = sp.numbered_symbols("_w") if symbols is None else symbols
+    pairs, reduced = tree_cse(list(exprs), names, {}, "none", ())
+    return list(pairs), list(reduced)
+
+
+def subexpressions_for(exprs: Any) -> tuple[Pairs, Any]:
+    """``cse`` for :func:`sp.lambdify`: SymPy's ``sp.cse`` on small input, and
+    :func:`repeated_subtrees` above :data:`LARGE_NODES` nodes."""
+    items = list(exprs) if isinstance(exprs, (tuple, list)) else [exprs]
+    if node_count(items, LARGE_NODES) <= LARGE_NODES:
+        pairs, reduced = sp.cse(exprs, list=False)
+        return list(pairs), reduced
+    pairs, found = repeated_subtrees(items)
+    if isinstance(exprs, (tuple, list)):
+        return pairs, type(exprs)(found)
+    return pairs, found[0]
 
 
 @functools.lru_cache(maxsize=64)
@@ -39,6 +81,8 @@ def _shared_subexpressions(
         pairs, reduced = sp.cse(list(items), symbols=sp.numbered_symbols("_w"), order="none")
         return list(pairs), list(reduced)
 
+    if node_count(exprs, LARGE_NODES) > LARGE_NODES:
+        return _name_power_bases(*repeated_subtrees(exprs))
     plain = run(exprs)
     if count(plain) > FACTOR_OPS:  # large: factoring costs more time than it saves
         return _name_power_bases(*plain)
