@@ -169,7 +169,25 @@ def test_the_shipped_font_draws_every_hangul_letter_of_the_catalog() -> None:
     assert font["name"].getDebugName(0).startswith("Copyright")
     licence = (FONT.parent / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL OPEN FONT LICENSE" in licence and "NAVER" in licence
-    assert FONT.stat().st_size < 400_000
+    # KS X 1001's 2,350 everyday syllables ride along, so a new sentence rarely needs a rebuild
+    assert all(ord(c) in cmap for c in i18n.common_syllables())
+    assert FONT.stat().st_size < 1_000_000
+
+
+def test_a_page_embeds_the_font_cut_down_to_its_own_letters() -> None:
+    import base64
+
+    from fontTools.ttLib import TTFont
+
+    page = f"<style>src: url({i18n.hangul_font_url()})</style><p>기울기 소실과 학습률</p>"
+    html = i18n.embed_hangul_font(page)
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", html)
+    assert data is not None and i18n.HANGUL_FONT_PLACEHOLDER not in html
+    raw = base64.b64decode(data.group(1))
+    cmap = TTFont(io.BytesIO(raw)).getBestCmap()
+    assert {chr(c) for c in cmap if i18n.is_hangul(chr(c))} == set("기울소실과학습률")
+    assert len(raw) < 20_000
+    assert i18n.embed_hangul_font("<p>no font here</p>") == "<p>no font here</p>"
 
 
 # -- the vanishing-gradients page in Korean ----------------------------------------------------
@@ -222,7 +240,15 @@ def test_the_korean_page_carries_its_font_and_allows_it(korean_html: str) -> Non
     face = re.search(r"@font-face \{[^}]*\}", korean_html)
     assert face is not None
     assert '"Symgd Hangul"' in face.group(0) and "U+AC00-D7A3" in face.group(0)
-    assert i18n.hangul_font_data_url() in face.group(0)
+    # the font comes cut down to the page's letters: every Hangul letter on the page, no more
+    import base64
+
+    from fontTools.ttLib import TTFont
+
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", face.group(0))
+    assert data is not None
+    cmap = TTFont(io.BytesIO(base64.b64decode(data.group(1)))).getBestCmap()
+    assert {chr(c) for c in cmap if i18n.is_hangul(chr(c))} == set(HANGUL.findall(korean_html))
 
 
 def test_the_korean_figures_label_in_korean_with_the_shipped_font(korean_html: str) -> None:

@@ -148,13 +148,46 @@ def hangul_font_path() -> Path:
     return FONT_DIR / HANGUL_FONT
 
 
-@functools.cache
-def hangul_font_data_url() -> str:
-    """The shipped Hangul font as a ``data:`` URL for an HTML page's ``@font-face``."""
-    import base64
+#: what a template writes for the Hangul font's URL; :func:`embed_hangul_font` replaces it by
+#: a ``data:`` URL of the font cut down to the page's own letters
+HANGUL_FONT_PLACEHOLDER = "symgd-hangul-font-url"
 
-    data = hangul_font_path().read_bytes()
-    return "data:font/ttf;base64," + base64.b64encode(data).decode("ascii")
+
+def hangul_font_url() -> str:
+    """The Hangul font's URL in a template (a placeholder until the page is whole)."""
+    return HANGUL_FONT_PLACEHOLDER
+
+
+def embed_hangul_font(html: str) -> str:
+    """``html`` with the font placeholder replaced by the shipped Hangul font cut down to the
+    Hangul letters the page uses (a few kB instead of the whole font's 700 kB)."""
+    if HANGUL_FONT_PLACEHOLDER not in html:
+        return html
+    letters = "".join(sorted({c for c in html if is_hangul(c)}))
+    return html.replace(HANGUL_FONT_PLACEHOLDER, hangul_font_data_url(letters))
+
+
+@functools.lru_cache(maxsize=8)
+def hangul_font_data_url(letters: str) -> str:
+    """The shipped Hangul font, cut down to ``letters`` and :data:`SPACES`, as a ``data:`` URL
+    for an HTML page's ``@font-face``."""
+    import base64
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(hangul_font_path()), recalcTimestamp=False)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.layout_features = ["*"]
+    cutter = subset.Subsetter(options)
+    cutter.populate(unicodes=sorted({ord(c) for c in letters} | SPACES))
+    cutter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return "data:font/ttf;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def hangul_unicode_range() -> str:
@@ -162,16 +195,25 @@ def hangul_unicode_range() -> str:
     return ", ".join(f"U+{lo:04X}-{hi:04X}" for lo, hi in HANGUL_RANGES)
 
 
+def common_syllables() -> str:
+    """The 2,350 Hangul syllables of KS X 1001 (the syllables of everyday Korean text, so that
+    a Korean variable name or a new translation rarely needs a syllable the font lacks)."""
+    chars = (chr(code) for code in range(0xAC00, 0xD7A4))
+    return "".join(c for c in chars if len(c.encode("euc-kr", errors="ignore")) == 2)
+
+
 def build_hangul_font(source: str | Path, target: str | Path | None = None, text: str = "") -> Path:
-    """Write :data:`HANGUL_FONT`: the Hangul of every catalog (and of ``text``), the
-    compatibility Jamo and :data:`SPACES`, cut from ``source`` (NanumGothic.ttf) with fontTools
-    and renamed :data:`HANGUL_FAMILY` (a modified NanumGothic may not keep its reserved name).
+    """Write :data:`HANGUL_FONT`: the Hangul of every catalog (and of ``text``), the 2,350
+    syllables of :func:`common_syllables`, the compatibility Jamo and :data:`SPACES`, cut from
+    ``source`` (NanumGothic.ttf) with fontTools and renamed :data:`HANGUL_FAMILY` (a modified
+    NanumGothic may not keep its reserved name).
 
     A maintainer's step, run after a translation adds syllables (see CONTRIBUTING.md)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    wanted = text + "".join(catalog_text(lang) for lang in LANGUAGES if lang != DEFAULT)
+    catalogs = "".join(catalog_text(lang) for lang in LANGUAGES if lang != DEFAULT)
+    wanted = text + catalogs + common_syllables()
     codes = {ord(c) for c in wanted if is_hangul(c)} | set(range(0x3131, 0x318F)) | SPACES
     font = TTFont(str(source), recalcTimestamp=False)
     options = subset.Options()

@@ -115,7 +115,7 @@ def _install_gettext(env: jinja2.Environment) -> None:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
-    env.globals["hangul_font_url"] = i18n.hangul_font_data_url
+    env.globals["hangul_font_url"] = i18n.hangul_font_url
     env.globals["hangul_unicode_range"] = i18n.hangul_unicode_range
 
 
@@ -130,12 +130,14 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
         """A template whose errors, when a user's folder is in use, are :class:`InputError`."""
 
         def render(self, *args: Any, **kwargs: Any) -> str:
+            from symgd.base.i18n import embed_hangul_font
+
             folder = getattr(self.environment, "user_folder", None)
             try:
                 if folder is None:
-                    return super().render(*args, **kwargs)
+                    return embed_hangul_font(super().render(*args, **kwargs))
                 with _deadline(MAX_RENDER_SECONDS, self.name or "a template"):
-                    return super().render(*args, **kwargs)
+                    return embed_hangul_font(super().render(*args, **kwargs))
             except RenderTimeout:
                 raise
             except Exception as exc:
