@@ -33,6 +33,8 @@ DEFAULT = "en"
 DOMAIN = "symgd"
 #: the environment variable read when ``--lang`` is not given
 ENV_VAR = "SYMGD_LANG"
+#: a folder of compiled catalogs to read instead of the shipped ones (a translator's preview)
+LOCALE_ENV_VAR = "SYMGD_LOCALE_DIR"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 #: symgd's Hangul font: a subset of NanumGothic (SIL OFL 1.1), renamed as the licence asks
 FONT_DIR = Path(__file__).resolve().parents[1] / "fonts"
@@ -74,7 +76,8 @@ def translations(lang: str) -> _gettext.NullTranslations:
     code = check_language(lang)
     if code == DEFAULT:
         return _gettext.NullTranslations()
-    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    folder = Path(os.environ.get(LOCALE_ENV_VAR) or LOCALE_DIR)
+    path = folder / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
     with path.open("rb") as handle:
         return _gettext.GNUTranslations(handle)
 
