@@ -261,6 +261,33 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def lang_option(command: F) -> F:
+    """``--lang en|ko`` (default: ``$SYMGD_LANG``, else English). Read before the other options,
+    so the command's messages, printed lines and pages are all written in that language while
+    it runs; the command receives the language's code as ``lang``."""
+
+    def use(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        from symgd.base.i18n import language, language_from
+
+        try:
+            code = language_from(value)
+        except InputError as error:
+            raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+        ctx.with_resource(language(code))
+        return code
+
+    return click.option(
+        "--lang",
+        "lang",
+        default=None,
+        metavar="LANG",
+        is_eager=True,
+        callback=use,
+        help="Language of the pages and the printed lines: en or ko. Default: $SYMGD_LANG, "
+        "else en.",
+    )(command)
+
+
 def follow_symlinks_option(command: F) -> F:
     """``--follow-symlinks``: write through an output file or folder that is a symbolic link.
 

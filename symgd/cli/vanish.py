@@ -27,6 +27,7 @@ from symgd.cli.common import (
     echo_json,
     follow_symlinks_option,
     input_errors_exit_2,
+    lang_option,
 )
 
 ACTIVATIONS_HELP = "sigmoid,tanh,relu,leaky_relu"
@@ -82,13 +83,7 @@ ACTIVATIONS_HELP = "sigmoid,tanh,relu,leaky_relu"
     help="Folder for report.html. Default: out/vanish/<settings>/.",
 )
 @click.option("--pdf", "with_pdf", is_flag=True, help="Also write report.pdf.")
-@click.option(
-    "--lang",
-    "lang",
-    default=None,
-    metavar="LANG",
-    help="Language of the page and the printed lines: en or ko. Default: $SYMGD_LANG, else en.",
-)
+@lang_option
 @click.option(
     "--json",
     "as_json",
