@@ -83,7 +83,7 @@ def test_the_language_holds_inside_its_block_only() -> None:
 def test_every_message_in_the_sources_has_a_korean_translation() -> None:
     from babel.messages.extract import extract_from_dir
 
-    keywords = {"_": None, "n_": (1, 2), "N_": None}
+    keywords = {"_": None, "n_": (1, 2), "N_": None, "pgettext": ((1, "c"), 2)}
     options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
     found: set[str] = set()
     for folder, method in ((ROOT / "symgd", "python"), (ROOT / "templates", "jinja2")):

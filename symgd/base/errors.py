@@ -19,14 +19,20 @@ class ExpressionError(InputError):
         self.message = message
         self.column = column
         self.text = text
-        where = f" (column {column})" if column is not None else ""
-        super().__init__(f"{message}{where}")
+        super().__init__(message if column is None else _with_column(message, column))
 
     def pointer(self) -> str:
         """The text with a caret under the offending column, for terminal messages."""
         if self.text is None or self.column is None or len(self.text) > 200:
             return ""
         return f"  {self.text}\n  {' ' * (self.column - 1)}^"
+
+
+def _with_column(message: str, column: int) -> str:
+    """``message (column 7)``, in the language in effect."""
+    from symgd.base.i18n import _
+
+    return _("{message} (column {column})").format(message=message, column=column)
 
 
 class MissingDependencyError(RuntimeError):

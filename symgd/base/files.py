@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _, n_
 
 #: permission bits of a new output file, before the umask
 NEW_FILE_MODE = 0o644
@@ -80,26 +81,33 @@ def check_output(path: str | Path, *, follow_symlinks: bool = False) -> Path:
     except FileNotFoundError:
         return path
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InputError(_cannot_write(path, exc)) from None
     target = path
     if stat.S_ISLNK(info.st_mode):
         target = Path(os.path.realpath(path))
         if not follow_symlinks:
             raise InputError(
-                f"{path} is a symbolic link (to {target}); refusing to write "
-                "through it without --follow-symlinks"
+                _(
+                    "{path} is a symbolic link (to {target}); refusing to write through it "
+                    "without --follow-symlinks"
+                ).format(path=path, target=target)
             )
         try:
             info = target.stat()
         except FileNotFoundError:
             return target
         except OSError as exc:
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise InputError(_cannot_write(path, exc)) from None
     if not stat.S_ISREG(info.st_mode):
-        shown = path if target == path else f"{path} (a link to {target})"
+        shown = (
+            str(path)
+            if target == path
+            else _("{path} (a link to {target})").format(path=path, target=target)
+        )
         raise InputError(
-            f"{shown} exists and is {_kind(info.st_mode)}, not a regular file; "
-            "choose another output name"
+            _("{path} exists and is {kind}, not a regular file; choose another output name").format(
+                path=shown, kind=_kind(info.st_mode)
+            )
         )
     return target
 
@@ -125,18 +133,24 @@ def output_folder(
         target = os.path.realpath(folder)
         if not follow_symlinks:
             raise InputError(
-                f"the output folder {folder} is a symbolic link (to {target}); "
-                "refusing to write into it without --follow-symlinks"
+                _(
+                    "the output folder {folder} is a symbolic link (to {target}); refusing to "
+                    "write into it without --follow-symlinks"
+                ).format(folder=folder, target=target)
             )
         try:
             info = folder.stat()
         except FileNotFoundError:
             raise InputError(
-                f"the output folder {folder} is a link to {target}, which does not exist"
+                _("the output folder {folder} is a link to {target}, which does not exist").format(
+                    folder=folder, target=target
+                )
             ) from None
     if not stat.S_ISDIR(info.st_mode):
         raise InputError(
-            f"the output folder {folder} exists and is {_kind(info.st_mode)}, not a folder"
+            _("the output folder {folder} exists and is {kind}, not a folder").format(
+                folder=folder, kind=_kind(info.st_mode)
+            )
         )
     return folder
 
@@ -148,7 +162,11 @@ def check_output_in(folder: str | Path, name: str, *, follow_symlinks: bool = Fa
     try:
         output_folder(folder, follow_symlinks=follow_symlinks, create=False)
     except OSError as exc:
-        raise InputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+        raise InputError(
+            _("cannot write into {folder}: {reason}").format(
+                folder=folder, reason=exc.strerror or exc
+            )
+        ) from None
     path = Path(folder) / name
     check_output(path, follow_symlinks=follow_symlinks)
     return path
@@ -166,26 +184,44 @@ def answer_key_path(output: str | Path) -> Path:
         key = output.with_name(f"{output.stem}.key.json")
     if len(os.fsencode(key.name)) > 255:
         raise InputError(
-            f"the answer key's name {key.name!r} would be longer than 255 bytes; "
-            "give the handout a shorter name"
+            _(
+                "the answer key's name {name} would be longer than 255 bytes; give the handout "
+                "a shorter name"
+            ).format(name=repr(key.name))
         )
     return key
 
 
 def _kind(mode: int) -> str:
+    """What a file system entry is, for a message (``a named pipe (FIFO)``)."""
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return _("a folder")
     if stat.S_ISREG(mode):
-        return "a file"
+        return _("a file")
     if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
+        return _("a named pipe (FIFO)")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return _("a device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return _("a socket")
     if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    return "a special file"
+        return _("a symbolic link")
+    return _("a special file")
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    return _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+
+
+#: the kinds of file symgd reads, as callers name them (translated where they are shown)
+FILE_KINDS = (
+    N_("file"),
+    N_("template"),
+    N_("answer key"),
+    N_("answers file"),
+    N_("expression file"),
+    N_("data file"),
+)
 
 
 def _umask() -> int:
@@ -213,28 +249,34 @@ def read_input(path: str | Path, *, limit: int, what: str = "file") -> bytes:
     bytes; the bytes are counted while reading, so a file that grows is caught too.
     """
     label = str(path)
+    what = _(what)
     try:
         info = Path(path).stat()
         if stat.S_ISDIR(info.st_mode):
-            raise InputError(f"{label} is a folder, not a {what}")
+            raise InputError(_is_folder(label, what))
         if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{what} {label} is {_kind(info.st_mode)}, not a regular file")
+            raise InputError(
+                _("{what} {path} is {kind}, not a regular file").format(
+                    what=what, path=label, kind=_kind(info.st_mode)
+                )
+            )
         if info.st_size > limit:
             raise InputError(
-                f"{what} {label} is larger than {size_text(limit)}, the most "
-                f"symgd reads ({info.st_size:,} bytes)"
+                _(
+                    "{what} {path} is larger than {limit}, the most symgd reads ({size} bytes)"
+                ).format(what=what, path=label, limit=size_text(limit), size=f"{info.st_size:,}")
             )
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputError(f"{what} {label} does not exist") from None
+        raise InputError(_("{what} {path} does not exist").format(what=what, path=label)) from None
     except IsADirectoryError:
-        raise InputError(f"{label} is a folder, not a {what}") from None
+        raise InputError(_is_folder(label, what)) from None
     except OSError as exc:
-        raise InputError(f"cannot read {what} {label}: {exc.strerror or exc}") from None
+        raise InputError(_cannot_read(label, what, exc)) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the check above
-            raise InputError(f"{what} {label} is not a regular file")
+            raise InputError(_("{what} {path} is not a regular file").format(what=what, path=label))
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -245,10 +287,12 @@ def read_input(path: str | Path, *, limit: int, what: str = "file") -> bytes:
             total += len(chunk)
             if total > limit:
                 raise InputError(
-                    f"{what} {label} is larger than {size_text(limit)}, the most symgd reads"
+                    _("{what} {path} is larger than {limit}, the most symgd reads").format(
+                        what=what, path=label, limit=size_text(limit)
+                    )
                 )
     except OSError as exc:
-        raise InputError(f"cannot read {what} {label}: {exc.strerror or exc}") from None
+        raise InputError(_cannot_read(label, what, exc)) from None
     finally:
         os.close(fd)
     return b"".join(chunks)
@@ -266,4 +310,14 @@ def size_text(n: int) -> str:
     ):
         if n >= size and n % size == 0:
             return f"{n // size} {unit}"
-    return f"{n:,} bytes"
+    return n_("{count} byte", "{count} bytes", n).format(count=f"{n:,}")
+
+
+def _is_folder(label: str, what: str) -> str:
+    return _("{path} is a folder, not a {what}").format(path=label, what=what)
+
+
+def _cannot_read(label: str, what: str, exc: OSError) -> str:
+    return _("cannot read {what} {path}: {reason}").format(
+        what=what, path=label, reason=exc.strerror or exc
+    )

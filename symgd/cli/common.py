@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from symgd.base.errors import ExpressionError, InputError, MissingDependencyError
+from symgd.base.i18n import N_, _
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +25,15 @@ class BadInput(click.ClickException):
     """Bad input from the user: ``Error: ...`` on stderr, exit code 2, no traceback."""
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        # the command's language is gone by the time click shows the error: keep its words now
+        self.template = _("Error: {message}")
+
+    def show(self, file: Any = None) -> None:
+        """``Error: ...`` on stderr, in the language the command ran in."""
+        click.echo(self.template.format(message=self.format_message()), file=file, err=True)
 
 
 class ExpressionCommand(click.Command):
@@ -141,7 +151,7 @@ class FiniteFloatRange(click.FloatRange):
 
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
+            self.fail(_("{value} is not a finite number.").format(value=repr(value)), param, ctx)
         return number
 
 
@@ -184,40 +194,63 @@ def split_list(text: str, what: str) -> list[str]:
     items = [part.strip() for part in text.split(",")]
     if not all(items):
         raise InputError(
-            f"{what} has an empty item in {text.strip()!r}; separate the items "
-            "with single commas, for example a,b"
+            _(
+                "{what} has an empty item in {text}; separate the items with single commas, "
+                "for example a,b"
+            ).format(what=_(what), text=repr(text.strip()))
         )
     return items
+
+
+#: what :func:`parse_point` may be reading, as its callers name it (translated where shown)
+POINT_NAMES = (N_("the start point"), N_("the direction"))
 
 
 def parse_point(text: str, variables: list[str], what: str = "the start point") -> list[float]:
     """Read ``"x=-3,y=4"`` or ``"-3,4"`` (values in the order of ``variables``); ``what`` names
     the point in messages."""
+    what = _(what)
     if not text.strip():
-        raise InputError(f"{what} is empty; write it as x=1,y=2 or 1,2")
+        raise InputError(_("{what} is empty; write it as x=1,y=2 or 1,2").format(what=what))
     parts = split_list(text, what)
     named = [p for p in parts if "=" in p]
     if named and len(named) != len(parts):
-        raise InputError(f"mix of named and positional values in {text!r}; use one form")
+        raise InputError(
+            _("mix of named and positional values in {text}; use one form").format(text=repr(text))
+        )
     values: dict[str, float] = {}
     if named:
         for part in parts:
-            name, _, value = part.partition("=")
+            name, _equals, value = part.partition("=")
             name = name.strip()
             if name not in variables:
                 known = ", ".join(variables)
-                raise InputError(f"{name!r} is not a variable of the function ({known})")
+                raise InputError(
+                    _("{name} is not a variable of the function ({known})").format(
+                        name=repr(name), known=known
+                    )
+                )
             if name in values:
-                raise InputError(f"{what} gives {name} twice ({text.strip()!r})")
+                raise InputError(
+                    _("{what} gives {name} twice ({text})").format(
+                        what=what, name=name, text=repr(text.strip())
+                    )
+                )
             values[name] = _number(value, name)
         missing = [v for v in variables if v not in values]
         if missing:
-            raise InputError(f"{what} gives no value for {', '.join(missing)}")
+            raise InputError(
+                _("{what} gives no value for {names}").format(what=what, names=", ".join(missing))
+            )
         return [values[v] for v in variables]
     if len(parts) != len(variables):
         raise InputError(
-            f"{what} has {len(parts)} value(s) but the function has "
-            f"{len(variables)} variable(s) ({', '.join(variables)})"
+            _(
+                "{what} has {values} value(s) but the function has {count} variable(s) "
+                "({variables})"
+            ).format(
+                what=what, values=len(parts), count=len(variables), variables=", ".join(variables)
+            )
         )
     return [_number(p, v) for p, v in zip(parts, variables, strict=True)]
 
@@ -233,8 +266,10 @@ def _number(text: str, name: str) -> float:
     value = float(plain) if _PLAIN_NUMBER.fullmatch(plain) else math.nan
     if not math.isfinite(value):
         raise InputError(
-            f"the value for {name} must be a finite decimal number such as -3, "
-            f"0.5 or 1e-3, got {text.strip()!r}"
+            _(
+                "the value for {name} must be a finite decimal number such as -3, 0.5 or 1e-3, "
+                "got {text}"
+            ).format(name=name, text=repr(text.strip()))
         )
     return value
 

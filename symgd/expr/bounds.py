@@ -9,6 +9,7 @@ import math
 import sympy as sp
 
 from symgd.base.errors import ExpressionError, InputError
+from symgd.base.i18n import _
 from symgd.expr.problem import to_text
 from symgd.expr.vocabulary import ALLOWED_FUNCTIONS
 
@@ -29,35 +30,42 @@ def check_sympy(expr: sp.Basic) -> sp.Expr:
     :func:`parse` builds, integers of at most :data:`MAX_DIGITS` digits, rational exponents of
     at most :data:`MAX_EXPONENT`."""
     if not isinstance(expr, sp.Expr):
-        raise InputError(f"expected a SymPy expression, got {type(expr).__name__}")
+        raise InputError(
+            _("expected a SymPy expression, got {kind}").format(kind=type(expr).__name__)
+        )
     count = 0
     stack: list[tuple[sp.Basic, int]] = [(expr, 1)]
     while stack:
         node, depth = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise ExpressionError(f"the expression has more than {MAX_NODES} parts")
+            raise ExpressionError(
+                _("the expression has more than {count} parts").format(count=MAX_NODES)
+            )
         if depth > MAX_TREE_DEPTH:
             raise ExpressionError(
-                f"the expression is nested more than {MAX_TREE_DEPTH} levels deep"
+                _("the expression is nested more than {depth} levels deep").format(
+                    depth=MAX_TREE_DEPTH
+                )
             )
         if isinstance(node, sp.Atom):
             if isinstance(node, sp.Rational | sp.Float) and _digits(node) > MAX_DIGITS:
-                raise ExpressionError(
-                    f"a number in the expression has more than {MAX_DIGITS} digits"
-                )
+                raise ExpressionError(_number_too_long())
             continue
         if (
             isinstance(node, sp.Pow)
             and node.exp.is_Rational
             and (abs(node.exp.p) > MAX_EXPONENT or node.exp.q > MAX_EXPONENT)
         ):
-            raise ExpressionError(f"an exponent is too large (at most {MAX_EXPONENT})")
+            raise ExpressionError(_exponent_too_large())
         supported = isinstance(node, (sp.Add, sp.Mul, sp.Pow, *ALLOWED_FUNCTIONS))
         if not supported:
             name = getattr(type(node), "__name__", "this object")
             raise ExpressionError(
-                f"{name} is not supported: symgd reads the functions in symgd.expr.parser.FUNCTIONS"
+                _(
+                    "{name} is not supported: symgd reads the functions in "
+                    "symgd.expr.parser.FUNCTIONS"
+                ).format(name=name)
             )
         stack.extend((arg, depth + 1) for arg in node.args)
     return expr
@@ -65,14 +73,14 @@ def check_sympy(expr: sp.Basic) -> sp.Expr:
 
 def check_result(expr: sp.Expr, source: str) -> None:
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise ExpressionError("the expression is undefined (a division by zero or log(0))")
+        raise ExpressionError(_("the expression is undefined (a division by zero or log(0))"))
     if any(_digits(atom) > MAX_DIGITS for atom in expr.atoms(sp.Rational)):
-        raise ExpressionError(f"a number in the expression has more than {MAX_DIGITS} digits")
+        raise ExpressionError(_number_too_long())
     _check_numbers(expr)
     if expr.has(sp.I) or any(
         node.is_number and node.is_real is False for node in sp.preorder_traversal(expr)
     ):
-        raise ExpressionError("the expression is not real (it involves a complex number)")
+        raise ExpressionError(_("the expression is not real (it involves a complex number)"))
 
 
 def _check_numbers(expr: sp.Expr) -> None:
@@ -131,14 +139,14 @@ def _refuse_large_exponent(exponent: sp.Basic) -> None:
     except (ArithmeticError, ValueError, TypeError):
         return
     if value > MAX_EXPONENT:
-        raise ExpressionError(f"an exponent is too large (at most {MAX_EXPONENT})")
+        raise ExpressionError(_exponent_too_large())
 
 
 def oversized(value: sp.Basic) -> str | None:
     """A message when the number ``value`` has more than :data:`MAX_DIGITS` digits."""
     if value.is_Rational:
         if _digits(value) > MAX_DIGITS:
-            return f"a number in the expression has more than {MAX_DIGITS} digits"
+            return _number_too_long()
         return None
     size = _size(value)
     if size is None or size <= MAX_DIGITS:
@@ -147,8 +155,19 @@ def oversized(value: sp.Basic) -> str | None:
         text = to_text(value)
     except (ArithmeticError, ValueError, TypeError, RecursionError):  # printing may evaluate
         text = ""
-    named = f"the number {text}" if 0 < len(text) <= 60 else "a number in the expression"
-    return f"{named} has more than {MAX_DIGITS} digits"
+    if 0 < len(text) <= 60:
+        return _("the number {value} has more than {digits} digits").format(
+            value=text, digits=MAX_DIGITS
+        )
+    return _number_too_long()
+
+
+def _number_too_long() -> str:
+    return _("a number in the expression has more than {digits} digits").format(digits=MAX_DIGITS)
+
+
+def _exponent_too_large() -> str:
+    return _("an exponent is too large (at most {limit})").format(limit=MAX_EXPONENT)
 
 
 def not_real(value: sp.Basic) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from symgd.base.errors import ExpressionError, InputError
+from symgd.base.i18n import _
 from symgd.expr.activations import as_symgd_functions, real_abs
 from symgd.expr.bounds import (
     MAX_DEPTH,
@@ -85,7 +86,11 @@ def parse(
         typed = frozenset(parser.symbols)
         source = text
     else:
-        raise InputError(f"expected a string or a SymPy expression, got {type(text).__name__}")
+        raise InputError(
+            _("expected a string or a SymPy expression, got {kind}").format(
+                kind=type(text).__name__
+            )
+        )
     return make_problem(expr, source, variables, allow_parameters, typed, max_variables)
 
 
@@ -127,9 +132,11 @@ class _Parser:
         self.depth -= 1
         if self.current.text != ")":
             raise self.error(
-                "missing ')'"
+                _("missing ')'")
                 if self.current.kind == "end"
-                else f"expected {expected} but found {self.current.text!r}"
+                else _("expected {expected} but found {found}").format(
+                    expected=expected, found=repr(self.current.text)
+                )
             )
         self.advance()
 
@@ -139,14 +146,19 @@ class _Parser:
 
     def expect(self, text: str) -> Token:
         if self.current.text != text:
-            found = "the end" if self.current.kind == "end" else repr(self.current.text)
-            raise self.error(f"expected {text!r} but found {found}")
+            found = _("the end") if self.current.kind == "end" else repr(self.current.text)
+            raise self.error(
+                _("expected {expected} but found {found}").format(expected=repr(text), found=found)
+            )
         return self.advance()
 
     def enter(self, token: Token) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"the expression is nested more than {MAX_DEPTH} levels deep", token)
+            raise self.error(
+                _("the expression is nested more than {depth} levels deep").format(depth=MAX_DEPTH),
+                token,
+            )
 
     # -- grammar -------------------------------------------------------------------------
     def parse(self) -> sp.Expr:
@@ -154,10 +166,10 @@ class _Parser:
         if self.current.kind != "end":
             token = self.current
             if token.text == ")":
-                raise self.error("unmatched ')'")
+                raise self.error(_("unmatched ')'"))
             if token.text == ",":
-                raise self.error("',' outside a function call")
-            raise self.error(f"unexpected {token.text!r}")
+                raise self.error(_("',' outside a function call"))
+            raise self.error(_("unexpected {token}").format(token=repr(token.text)))
         return expr
 
     def sum(self) -> sp.Expr:
@@ -180,7 +192,7 @@ class _Parser:
                     factors.append(right)
                 else:
                     if right.is_zero:
-                        raise self.error("division by zero", token)
+                        raise self.error(_("division by zero"), token)
                     factors.append(1 / right)
             elif (
                 token.kind in ("number", "name")
@@ -189,13 +201,9 @@ class _Parser:
             ):
                 previous = self.tokens[self.index - 1]
                 if previous.kind == "name" and token.kind in ("name", "number"):
-                    raise self.error(
-                        f"missing operator between {previous.text!r} and {token.text!r}", token
-                    )
+                    raise self.error(_missing_operator(previous, token), token)
                 if previous.kind == "number" and token.kind == "number":
-                    raise self.error(
-                        f"missing operator between {previous.text!r} and {token.text!r}", token
-                    )
+                    raise self.error(_missing_operator(previous, token), token)
                 factors.append(self.power())
             else:
                 return factors[0] if len(factors) == 1 else sp.Mul(*factors)
@@ -223,20 +231,22 @@ class _Parser:
     def build_power(self, base: sp.Expr, exponent: sp.Expr, op: Token) -> sp.Expr:
         if exponent.is_number:
             if not exponent.is_real:
-                raise self.error("the exponent is not a real number", op)
+                raise self.error(_("the exponent is not a real number"), op)
             if exponent.is_Rational:
                 if abs(exponent.p) > MAX_EXPONENT or exponent.q > MAX_EXPONENT:
-                    raise self.error(f"the exponent is too large (at most {MAX_EXPONENT})", op)
+                    raise self.error(_exponent_too_large(), op)
             elif abs(float(exponent.evalf(15))) > MAX_EXPONENT:
-                raise self.error(f"the exponent is too large (at most {MAX_EXPONENT})", op)
+                raise self.error(_exponent_too_large(), op)
             if base.is_Rational and exponent.is_Rational:
                 size = abs(float(exponent)) * max(log10_abs(base.p), log10_abs(base.q))
                 if size > MAX_DIGITS:
-                    raise self.error(f"the power has more than {MAX_DIGITS} digits", op)
+                    raise self.error(
+                        _("the power has more than {digits} digits").format(digits=MAX_DIGITS), op
+                    )
             elif base.is_number:
                 self.check_number(base, op)
             if base.is_zero and exponent.is_negative:
-                raise self.error("division by zero (0 to a negative power)", op)
+                raise self.error(_("division by zero (0 to a negative power)"), op)
         result = sp.Pow(base, exponent)
         if result.is_number:
             self.check_number(result, op)
@@ -250,7 +260,10 @@ class _Parser:
             raise self.error(message, token)
         if not_real(value):
             raise self.error(
-                f"the expression is not real: {short_text(value)} is a complex number", token
+                _("the expression is not real: {value} is a complex number").format(
+                    value=short_text(value)
+                ),
+                token,
             )
 
     def atom(self) -> sp.Expr:
@@ -276,18 +289,18 @@ class _Parser:
             self.close("')'")
             return inner
         if token.kind == "end":
-            raise self.error("the expression ends too early")
-        raise self.error(f"unexpected {token.text!r}")
+            raise self.error(_("the expression ends too early"))
+        raise self.error(_("unexpected {token}").format(token=repr(token.text)))
 
     def bars_group(self, token: Token) -> sp.Expr:
         """``|…|``: the absolute value (see the class docstring for how bars pair up)."""
-        unpaired = "this '|' has no matching '|' (or write abs(...))"
+        unpaired = _("this '|' has no matching '|' (or write abs(...))")
         self.advance()
         self.enter(token)
         if self.current.kind == "end" or self.current.text in (")", ","):
             raise self.error(unpaired, token)
         if self.current.text == "|" and self.tokens[self.index + 1].kind == "end":
-            raise self.error("'||' has nothing between the bars", token)
+            raise self.error(_("'||' has nothing between the bars"), token)
         self.bars += 1
         inner = self.sum()
         self.bars -= 1
@@ -295,7 +308,9 @@ class _Parser:
         if self.current.text != "|":
             if self.current.kind == "end" or self.current.text in (")", ","):
                 raise self.error(unpaired, token)
-            raise self.error(f"expected a closing '|' but found {self.current.text!r}")
+            raise self.error(
+                _("expected a closing '|' but found {found}").format(found=repr(self.current.text))
+            )
         self.advance()
         return real_abs(inner)
 
@@ -307,7 +322,9 @@ class _Parser:
         if self.current.text in ("+", "-"):
             self.advance()
         if self.current.kind != "number":
-            raise self.error(f"write a power of {name} as {name}^2(x) or ({name}(x))^a", op)
+            raise self.error(
+                _("write a power of {name} as {name}^2(x) or ({name}(x))^a").format(name=name), op
+            )
         exponent = self.number(self.advance())
         if negative:
             power = self.tokens[self.index - 1].text
@@ -316,44 +333,67 @@ class _Parser:
             inverse = INVERSES.get(name) if exponent == 1 else None
             if inverse is not None:
                 raise self.error(
-                    f"{spelled} is ambiguous: write {inverse}(x) for the inverse "
-                    f"function or {reciprocal} for the reciprocal",
+                    _(
+                        "{spelled} is ambiguous: write {inverse}(x) for the inverse function or "
+                        "{reciprocal} for the reciprocal"
+                    ).format(spelled=spelled, inverse=inverse, reciprocal=reciprocal),
                     op,
                 )
-            raise self.error(f"{spelled} is ambiguous: write {reciprocal} for the reciprocal", op)
+            raise self.error(
+                _("{spelled} is ambiguous: write {reciprocal} for the reciprocal").format(
+                    spelled=spelled, reciprocal=reciprocal
+                ),
+                op,
+            )
         if not exponent.is_Integer or exponent < 1:
             raise self.error(
-                f"only whole powers go between a function and its argument, as in "
-                f"{name}^2(x); write ({name}(x))^a otherwise",
+                _(
+                    "only whole powers go between a function and its argument, as in "
+                    "{name}^2(x); write ({name}(x))^a otherwise"
+                ).format(name=name),
                 op,
             )
         if self.current.text != "(":
-            found = "the end" if self.current.kind == "end" else repr(self.current.text)
-            raise self.error(f"expected '(' after {name}^{exponent} but found {found}")
+            found = _("the end") if self.current.kind == "end" else repr(self.current.text)
+            raise self.error(
+                _("expected '(' after {power} but found {found}").format(
+                    power=f"{name}^{exponent}", found=found
+                )
+            )
         return self.build_power(self.call(token), exponent, op)
 
     def number(self, token: Token) -> sp.Expr:
         mantissa = re.split(r"[eE]", token.text)[0]
         if sum(c.isdigit() for c in mantissa) > MAX_LITERAL_DIGITS:
-            raise self.error(f"the number has more than {MAX_LITERAL_DIGITS} digits", token)
+            raise self.error(_too_many_digits(MAX_LITERAL_DIGITS), token)
         if "e" in token.text.lower():
             power = int(re.split(r"[eE]", token.text)[1])
             if abs(power) > MAX_DIGITS:
-                raise self.error(f"the number has more than {MAX_DIGITS} digits", token)
+                raise self.error(_too_many_digits(MAX_DIGITS), token)
         return sp.Rational(token.text)
 
     def name(self, token: Token) -> sp.Expr:
         text = token.text
         if keyword.iskeyword(text) or (keyword.issoftkeyword(text) and text != "_"):
-            raise self.error(f"{text!r} is a Python keyword, not a variable or function", token)
+            raise self.error(
+                _("{name} is a Python keyword, not a variable or function").format(name=repr(text)),
+                token,
+            )
         if text.startswith("__"):
-            raise self.error("names may not start with '__'", token)
+            raise self.error(_("names may not start with '__'"), token)
         if text in CONSTANTS:
             return CONSTANTS[text]
         if text in FUNCTIONS:
-            raise self.error(f"{text!r} is a function; call it as {text}(...)", token)
+            raise self.error(
+                _("{name} is a function; call it as {call}").format(
+                    name=repr(text), call=f"{text}(...)"
+                ),
+                token,
+            )
         if len(text) > 40:
-            raise self.error("the name is longer than 40 characters", token)
+            raise self.error(
+                _("the name is longer than {count} characters").format(count=40), token
+            )
         if text not in self.symbols:
             self.symbols[text] = sp.Symbol(text, real=True)
         return self.symbols[text]
@@ -362,9 +402,16 @@ class _Parser:
         name = token.text
         if name not in FUNCTIONS:
             if keyword.iskeyword(name):
-                raise self.error(f"{name!r} is a Python keyword, not a function", token)
+                raise self.error(
+                    _("{name} is a Python keyword, not a function").format(name=repr(name)), token
+                )
             known = ", ".join(sorted(FUNCTIONS))
-            raise self.error(f"unknown function {name!r}; known functions: {known}", token)
+            raise self.error(
+                _("unknown function {name}; known functions: {known}").format(
+                    name=repr(name), known=known
+                ),
+                token,
+            )
         arities, builder = FUNCTIONS[name]
         open_paren = self.expect("(")
         self.enter(open_paren)
@@ -378,20 +425,45 @@ class _Parser:
         self.bars = bars
         self.close("',' or ')'")
         if len(args) not in arities:
-            want = " or ".join(str(a) for a in arities)
-            raise self.error(f"{name}() takes {want} argument(s), got {len(args)}", token)
+            want = _(" or ").join(str(a) for a in arities)
+            raise self.error(
+                _("{call} takes {want} argument(s), got {count}").format(
+                    call=f"{name}()", want=want, count=len(args)
+                ),
+                token,
+            )
         for arg in args:
             if arg.is_number:
                 self.check_number(arg, token)
         if name in ("log", "ln", "log2", "log10") and args[0].is_zero:
-            raise self.error("log(0) is undefined", token)
+            raise self.error(_("log(0) is undefined"), token)
         try:
             result = builder(*args)
         except (ValueError, TypeError, ArithmeticError) as exc:  # SymPy refusing the arguments
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if any(a.is_number and a.is_real is False for a in args):
-                detail = "an argument is not a real number"
-            raise self.error(f"{name}() cannot take these arguments: {detail}", token) from None
+                detail = _("an argument is not a real number")
+            raise self.error(
+                _("{call} cannot take these arguments: {detail}").format(
+                    call=f"{name}()", detail=detail
+                ),
+                token,
+            ) from None
         if result.is_number:
             self.check_number(result, token)
         return result
+
+
+def _missing_operator(previous: Token, token: Token) -> str:
+    """``missing operator between '2' and 'x'``, in the language in effect."""
+    return _("missing operator between {left} and {right}").format(
+        left=repr(previous.text), right=repr(token.text)
+    )
+
+
+def _exponent_too_large() -> str:
+    return _("the exponent is too large (at most {limit})").format(limit=MAX_EXPONENT)
+
+
+def _too_many_digits(limit: int) -> str:
+    return _("the number has more than {digits} digits").format(digits=limit)

@@ -14,6 +14,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from symgd.base.errors import ExpressionError, InputError
+from symgd.base.i18n import _, n_
 
 #: most variables of a function in the library (derive, compile): sums of terms derive in
 #: time about linear in n, so 5,000 is a bound on memory and patience, not on correctness
@@ -107,12 +108,19 @@ def make_problem(
         if typed:
             names = ", ".join(sorted(typed, key=natural_key))
             raise ExpressionError(
-                f"the expression simplifies to the constant {short_text(expr)} ({names} "
-                f"cancel{'s' if len(typed) == 1 else ''} out); there is nothing to differentiate"
+                n_(
+                    "the expression simplifies to the constant {value} ({names} cancels out); "
+                    "there is nothing to differentiate",
+                    "the expression simplifies to the constant {value} ({names} cancel out); "
+                    "there is nothing to differentiate",
+                    len(typed),
+                ).format(value=short_text(expr), names=names)
             )
         raise ExpressionError(
-            f"the expression is the constant {short_text(expr)}: it has no "
-            "variables, so there is nothing to differentiate"
+            _(
+                "the expression is the constant {value}: it has no variables, so there is "
+                "nothing to differentiate"
+            ).format(value=short_text(expr))
         )
     if variables is None:
         order = sorted(symbols, key=natural_key)
@@ -120,9 +128,9 @@ def make_problem(
         order = list(variables)
         for name in order:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or keyword.iskeyword(name):
-                raise InputError(f"{name!r} is not a valid variable name")
+                raise InputError(_("{name} is not a valid variable name").format(name=repr(name)))
         if len(set(order)) != len(order):
-            raise InputError("a variable is named twice in --vars")
+            raise InputError(_("a variable is named twice in --vars"))
     if len(order) > max_variables:
         raise ExpressionError(too_many_variables(len(order), max_variables))
     chosen = tuple(symbols.get(name, sp.Symbol(name, real=True)) for name in order)
@@ -131,10 +139,14 @@ def make_problem(
     )
     if rest and not allow_parameters:
         names = ", ".join(s.name for s in rest)
-        one = len(rest) == 1
         raise InputError(
-            f"the expression uses {names}, which {'is' if one else 'are'} not among "
-            f"the variables ({', '.join(order)}); add {'it' if one else 'them'} to --vars"
+            n_(
+                "the expression uses {names}, which is not among the variables ({variables}); "
+                "add it to --vars",
+                "the expression uses {names}, which are not among the variables ({variables}); "
+                "add them to --vars",
+                len(rest),
+            ).format(names=names, variables=", ".join(order))
         )
     return Problem(expr=expr, variables=chosen, source=source, parameters=rest)
 
@@ -142,11 +154,11 @@ def make_problem(
 def too_many_variables(count: int, limit: int) -> str:
     """Why ``count`` variables are refused under the bound ``limit``."""
     if limit < MAX_VARIABLES:  # the command line's bound, or a caller's
-        return (
-            f"too many variables ({count}; at most {limit} here: symgd.parse and "
-            f"symgd.derive in Python take up to {MAX_VARIABLES})"
-        )
-    return f"too many variables ({count}; at most {limit})"
+        return _(
+            "too many variables ({count}; at most {limit} here: symgd.parse and symgd.derive "
+            "in Python take up to {library})"
+        ).format(count=count, limit=limit, library=MAX_VARIABLES)
+    return _("too many variables ({count}; at most {limit})").format(count=count, limit=limit)
 
 
 def short_text(expr: sp.Expr) -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from symgd.base.errors import ExpressionError
+from symgd.base.i18n import N_, _
 
 MAX_LENGTH = 2000
 MAX_TOKENS = 1000
@@ -46,9 +47,11 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens, mapping the Unicode spellings a person types to ASCII."""
     if not text.strip():
-        raise ExpressionError("the expression is empty", text=text)
+        raise ExpressionError(_("the expression is empty"), text=text)
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+        raise ExpressionError(
+            _("the expression is longer than {count} characters").format(count=MAX_LENGTH)
+        )
     ascii_chars: list[str] = []
     columns: list[int] = []
     for index, char in enumerate(text, start=1):
@@ -70,7 +73,9 @@ def tokenize(text: str) -> list[Token]:
         kind = match.lastgroup or ""
         if kind == "name" and keyword.iskeyword(match.group()):
             raise ExpressionError(
-                f"{match.group()!r} is a Python keyword, not a variable or function",
+                _("{name} is a Python keyword, not a variable or function").format(
+                    name=repr(match.group())
+                ),
                 column=columns[position],
                 text=text,
             )
@@ -78,31 +83,38 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(kind, match.group(), columns[position]))
         position = match.end()
         if len(tokens) > MAX_TOKENS:
-            raise ExpressionError(f"the expression has more than {MAX_TOKENS} tokens")
+            raise ExpressionError(
+                _("the expression has more than {count} tokens").format(count=MAX_TOKENS)
+            )
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
 
 
 def _describe_bad_char(char: str) -> str:
-    named = {
-        ".": "attribute access ('.') is not allowed",
-        "[": "subscripts ('[') are not allowed",
-        "]": "subscripts (']') are not allowed",
-        "'": "strings are not allowed",
-        '"': "strings are not allowed",
-        ";": "only one expression is allowed (found ';')",
-        "#": "comments are not allowed",
-        "=": "'=' is not allowed: type an expression, not an equation or assignment",
-        "<": "comparisons are not allowed",
-        ">": "comparisons are not allowed",
-        "!": "'!' is not allowed",
-        ":": "':' is not allowed",
-        "@": "'@' is not allowed",
-        "{": "braces are not allowed",
-        "}": "braces are not allowed",
-    }
-    if char in named:
-        return named[char]
+    if char in _NAMED:
+        return _(_NAMED[char])
     if not char.isascii():
-        return f"character {char!r} (U+{ord(char):04X}) is not allowed; type plain ASCII"
-    return f"character {char!r} is not allowed"
+        return _("character {char} ({code}) is not allowed; type plain ASCII").format(
+            char=repr(char), code=f"U+{ord(char):04X}"
+        )
+    return _("character {char} is not allowed").format(char=repr(char))
+
+
+#: why a character that is not part of an expression is refused
+_NAMED = {
+    ".": N_("attribute access ('.') is not allowed"),
+    "[": N_("subscripts ('[') are not allowed"),
+    "]": N_("subscripts (']') are not allowed"),
+    "'": N_("strings are not allowed"),
+    '"': N_("strings are not allowed"),
+    ";": N_("only one expression is allowed (found ';')"),
+    "#": N_("comments are not allowed"),
+    "=": N_("'=' is not allowed: type an expression, not an equation or assignment"),
+    "<": N_("comparisons are not allowed"),
+    ">": N_("comparisons are not allowed"),
+    "!": N_("'!' is not allowed"),
+    ":": N_("':' is not allowed"),
+    "@": N_("'@' is not allowed"),
+    "{": N_("braces are not allowed"),
+    "}": N_("braces are not allowed"),
+}
