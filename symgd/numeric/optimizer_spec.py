@@ -5,9 +5,13 @@ The registry itself, with one spec per optimizer, is :data:`symgd.numeric.optimi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,8 +92,8 @@ class Range:
     test: Callable[[float], bool]
 
 
-AT_LEAST_ZERO = Range("at least 0", lambda value: value >= 0)
-FROM_ZERO_BELOW_ONE = Range("in [0, 1)", lambda value: 0 <= value < 1)
+AT_LEAST_ZERO = Range(N_("at least 0"), lambda value: value >= 0)
+FROM_ZERO_BELOW_ONE = Range(N_("in [0, 1)"), lambda value: 0 <= value < 1)
 
 
 @dataclass(frozen=True)
@@ -178,3 +182,50 @@ class Optimizer(NamedTuple):
         if self.rule is None:
             return {}
         return self.rule.constants(self.lr, self.hyperparameters)
+
+
+def real_value(name: str, value: Any) -> float:
+    """``value`` as a finite float, or an :class:`InputError` naming ``name``."""
+    import numpy as np
+
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise InputError(
+            _("{name} must be a number, got {value}").format(name=name, value=repr(value))
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(
+            _("{name} is too large for floating point (beyond about 1.8e308)").format(name=name)
+        ) from None
+    if not math.isfinite(number):
+        raise InputError(_("{name} must be finite, got {value}").format(name=name, value=number))
+    return number
+
+
+def checked_hyperparameters(spec: OptimizerSpec, hyper: Mapping[str, Any]) -> dict[str, float]:
+    """``spec``'s defaults updated by ``hyper``, each value checked against its range."""
+    defaults = spec.defaults
+    unknown = [k for k in hyper if k not in defaults]
+    if unknown:
+        takes = ", ".join(defaults) if defaults else _("no hyperparameters")
+        hint = next((f" ({_(text)})" for key, text in spec.hints if key in unknown), "")
+        message = _("{method} takes {takes}; got {unknown}").format(
+            method=spec.name, takes=takes, unknown=", ".join(unknown)
+        )
+        raise InputError(message + hint)
+    values = dict(defaults)
+    for key, raw in hyper.items():
+        value = real_value(key, raw)
+        allowed = spec.hyperparameter(key).allowed
+        if not allowed.test(value):
+            raise InputError(
+                _("{name} must be {allowed}, got {value}").format(
+                    name=key, allowed=_(allowed.words), value=f"{value:g}"
+                )
+            )
+        values[key] = value
+    problem = spec.check(values) if spec.check is not None else ""
+    if problem:
+        raise InputError(problem)
+    return values

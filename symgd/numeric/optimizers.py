@@ -56,13 +56,13 @@ which reads ``rule``) and the lesson's label, rule and symbols all read the spec
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,6 +78,8 @@ from symgd.numeric.optimizer_spec import (
     OptimizerSpec,
     OptState,
     UpdateFunction,
+    checked_hyperparameters,
+    real_value,
 )
 
 # -- the rules --------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def _adam_constants(lr: float, hyper: Mapping[str, float]) -> dict[str, float]:
 
 
 def _nesterov_check(values: Mapping[str, float]) -> str:
-    return "" if values["momentum"] > 0 else "Nesterov momentum needs momentum > 0"
+    return "" if values["momentum"] > 0 else _("Nesterov momentum needs momentum > 0")
 
 
 # -- Newton -----------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ _G = r"\nabla f(x_k)"
 _SPECS: tuple[OptimizerSpec, ...] = (
     OptimizerSpec(
         "gd",
-        "Gradient descent",
+        N_("Gradient descent"),
         "Steps against the gradient, η times its size.",
         (),
         ElementwiseRule((), _zeros(0), _plain_constants(), _gd, gradient_scale=lambda c: -c["lr"]),
@@ -260,11 +262,11 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         r"x \leftarrow x - \eta\,\nabla f",
         "#0072B2",
         aliases=("sgd", "descent", "gradient_descent"),
-        hints=(("momentum", "use --method momentum or nesterov"),),
+        hints=(("momentum", N_("use --method momentum or nesterov")),),
     ),
     OptimizerSpec(
         "ascent",
-        "Gradient ascent",
+        N_("Gradient ascent"),
         "Steps along the gradient, to climb towards a maximum.",
         (),
         ElementwiseRule(
@@ -274,11 +276,11 @@ _SPECS: tuple[OptimizerSpec, ...] = (
         r"x \leftarrow x + \eta\,\nabla f",
         "#F0E442",
         minimizes=False,
-        hints=(("momentum", "use --method momentum or nesterov"),),
+        hints=(("momentum", N_("use --method momentum or nesterov")),),
     ),
     OptimizerSpec(
         "momentum",
-        "Momentum",
+        N_("Momentum"),
         "Steps along a running sum of past gradients, so it gathers speed in shallow valleys.",
         (_MOMENTUM,),
         ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"), _momentum),
@@ -292,7 +294,7 @@ _SPECS: tuple[OptimizerSpec, ...] = (
     ),
     OptimizerSpec(
         "nesterov",
-        "Nesterov momentum",
+        N_("Nesterov momentum"),
         "Momentum that adds the look-ahead term μ b to the current gradient.",
         (_MOMENTUM,),
         ElementwiseRule(("momentum_buffer",), _zeros(1), _plain_constants("momentum"), _nesterov),
@@ -396,7 +398,7 @@ _SPECS: tuple[OptimizerSpec, ...] = (
     ),
     OptimizerSpec(
         "newton",
-        "Newton's method",
+        N_("Newton's method"),
         "Rescales the gradient by the inverse Hessian: one step to a quadratic's critical point.",
         (),
         HessianRule(_newton_update),
@@ -431,7 +433,11 @@ def optimizer_spec(method: str) -> OptimizerSpec:
     name = ALIASES.get(method.lower(), method.lower()) if isinstance(method, str) else method
     spec = OPTIMIZERS.get(name) if isinstance(name, str) else None
     if spec is None:
-        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        raise InputError(
+            _("unknown method {method}; choose one of {methods}").format(
+                method=repr(method), methods=", ".join(METHODS)
+            )
+        )
     return spec
 
 
@@ -486,11 +492,16 @@ _MADE: dict[Any, Optimizer] = {}
 
 def _make_optimizer(method: str, lr: float | None, hyper: Mapping[str, Any]) -> Optimizer:
     spec = optimizer_spec(method)
-    rate = spec.default_lr if lr is None else _real("lr", lr)
+    rate = spec.default_lr if lr is None else real_value("lr", lr)
     if not rate > 0:
-        hint = " (to climb, use --method ascent)" if rate < 0 else ""
-        raise InputError(f"the learning rate must be positive, got {rate:g}{hint}")
-    values = _check_hyper(spec, hyper)
+        if rate < 0:
+            message = _(
+                "the learning rate must be positive, got {rate} (to climb, use --method ascent)"
+            )
+        else:
+            message = _("the learning rate must be positive, got {rate}")
+        raise InputError(message.format(rate=f"{rate:g}"))
+    values = checked_hyperparameters(spec, hyper)
     if isinstance(spec.rule, HessianRule):
         return Optimizer(
             spec.name,
@@ -550,37 +561,3 @@ def __getattr__(name: str) -> Any:
     if name == "NUMPY_OPS":  # built on first use, so importing this module needs no numpy
         return numpy_ops()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _real(name: str, value: Any) -> float:
-    import numpy as np
-
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise InputError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise InputError(f"{name} is too large for floating point (beyond about 1.8e308)") from None
-    if not math.isfinite(number):
-        raise InputError(f"{name} must be finite, got {number}")
-    return number
-
-
-def _check_hyper(spec: OptimizerSpec, hyper: Mapping[str, Any]) -> dict[str, float]:
-    defaults = spec.defaults
-    unknown = [k for k in hyper if k not in defaults]
-    if unknown:
-        takes = ", ".join(defaults) if defaults else "no hyperparameters"
-        hint = next((f" ({text})" for key, text in spec.hints if key in unknown), "")
-        raise InputError(f"{spec.name} takes {takes}; got {', '.join(unknown)}{hint}")
-    values = dict(defaults)
-    for key, raw in hyper.items():
-        value = _real(key, raw)
-        allowed = spec.hyperparameter(key).allowed
-        if not allowed.test(value):
-            raise InputError(f"{key} must be {allowed.words}, got {value:g}")
-        values[key] = value
-    problem = spec.check(values) if spec.check is not None else ""
-    if problem:
-        raise InputError(problem)
-    return values
