@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import N_, _
 from symgd.expr.batch import Compiled
 from symgd.expr.lambdify import lambdify_math
 from symgd.expr.problem import Problem
@@ -152,7 +153,7 @@ def _undefined(node: sp.Basic, mapping: Mapping[sp.Symbol, sp.Float]) -> str:
 
     def named(expr: sp.Basic) -> str:
         text = str(expr)
-        return text if len(text) <= 40 else "its argument"
+        return text if len(text) <= 40 else _("its argument")
 
     if isinstance(node, sp.Pow):
         base, exponent = node.args
@@ -162,14 +163,12 @@ def _undefined(node: sp.Basic, mapping: Mapping[sp.Symbol, sp.Float]) -> str:
         if b is None:
             return ""
         if b == 0 and exponent.is_negative:
-            return f"a division by zero ({named(base)} = 0)"
+            return _("a division by zero ({where})").format(where=f"{named(base)} = 0")
         if b < 0 and not exponent.is_integer:
-            kind = (
-                "the square root of a negative number"
-                if exponent == sp.Rational(1, 2) or exponent == -sp.Rational(1, 2)
-                else "a fractional power of a negative number"
-            )
-            return f"{kind} ({named(base)} = {b:.6g})"
+            where = f"{named(base)} = {b:.6g}"
+            if exponent == sp.Rational(1, 2) or exponent == -sp.Rational(1, 2):
+                return _("the square root of a negative number ({where})").format(where=where)
+            return _("a fractional power of a negative number ({where})").format(where=where)
         return ""
     rule = _DOMAINS.get(type(node))
     if rule is None:
@@ -178,14 +177,14 @@ def _undefined(node: sp.Basic, mapping: Mapping[sp.Symbol, sp.Float]) -> str:
     a = value(node.args[0])
     if a is None or not outside(a):
         return ""
-    return f"{words} ({named(node.args[0])} = {a:.6g})"
+    return _(words).format(where=f"{named(node.args[0])} = {a:.6g}")
 
 
 #: function -> (is this argument outside its real domain?, the words for it)
 _DOMAINS: dict[type, tuple[Callable[[float], bool], str]] = {
-    sp.log: (lambda a: a <= 0, "the logarithm of a number ≤ 0"),
-    sp.asin: (lambda a: abs(a) > 1, "asin of a number outside [−1, 1]"),
-    sp.acos: (lambda a: abs(a) > 1, "acos of a number outside [−1, 1]"),
-    sp.acosh: (lambda a: a < 1, "acosh of a number below 1"),
-    sp.atanh: (lambda a: abs(a) >= 1, "atanh of a number outside (−1, 1)"),
+    sp.log: (lambda a: a <= 0, N_("the logarithm of a number ≤ 0 ({where})")),
+    sp.asin: (lambda a: abs(a) > 1, N_("asin of a number outside [−1, 1] ({where})")),
+    sp.acos: (lambda a: abs(a) > 1, N_("acos of a number outside [−1, 1] ({where})")),
+    sp.acosh: (lambda a: a < 1, N_("acosh of a number below 1 ({where})")),
+    sp.atanh: (lambda a: abs(a) >= 1, N_("atanh of a number outside (−1, 1) ({where})")),
 }
