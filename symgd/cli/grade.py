@@ -12,12 +12,14 @@ import click
 
 from symgd.base.errors import InputError
 from symgd.base.files import check_output, write_atomically
+from symgd.base.i18n import _, pgettext
 from symgd.cli.common import (
     FiniteFloatRange,
     OutputPath,
     echo_json,
     follow_symlinks_option,
     input_errors_exit_2,
+    lang_option,
 )
 from symgd.handout.grading import CHECK_SECONDS, TIME_LIMIT
 
@@ -56,6 +58,7 @@ BIG_CLASS = 20
     metavar="S",
     help="Time for the whole file; answers left when it runs out are not graded.",
 )
+@lang_option
 @follow_symlinks_option
 @input_errors_exit_2
 def grade(
@@ -65,6 +68,7 @@ def grade(
     as_json: bool,
     check_seconds: float,
     time_limit: float,
+    lang: str | None = None,
     follow_symlinks: bool = False,
 ) -> None:
     """Grade ANSWERS.csv against KEY.json (the key of symgd handout --json).
@@ -74,6 +78,7 @@ def grade(
       symgd grade week3.json answers.csv
       symgd grade week3.json answers.csv -o grades.csv
       symgd grade week3.json answers.csv --json
+      symgd grade week3.json answers.csv --lang ko
 
     \b
     ANSWERS.csv has a header row, student,variant,1.1,1.2,... (one
@@ -92,7 +97,9 @@ def grade(
     (relative) + 1e-9, or to four decimal places where the handout asks
     for decimals. Each exercise is worth 1 point, shared among its parts.
     Bad rows are reported and the rest is graded; the exit code is 2
-    only when nothing could be graded.
+    only when nothing could be graded. --lang ko writes the reasons, the
+    notes and the table in Korean; answers are read the same way in both
+    languages (Korean words such as 극소점, 안장점, 예, 아니요 too).
     """
     from symgd.handout.answers import load_key, read_answers
     from symgd.handout.grading import grade as grade_answers
@@ -104,19 +111,24 @@ def grade(
     err = sys.stderr
     show = err.isatty() and len(table.rows) >= BIG_CLASS
     with click.progressbar(
-        length=len(table.rows), label="Grading", file=err, hidden=not show
+        length=len(table.rows), label=_("Grading"), file=err, hidden=not show
     ) as bar:
 
         def progress(done: int, _total: int) -> None:
             bar.update(max(0, done - bar.pos))
 
         result = grade_answers(
-            key, table, check_seconds=check_seconds, time_limit=time_limit, progress=progress
+            key,
+            table,
+            check_seconds=check_seconds,
+            time_limit=time_limit,
+            progress=progress,
+            lang=lang,
         )
     for problem in result.problems:
         click.echo(f"{answers_file}: {problem.text()}", err=True)
     for note in result.notes:
-        click.echo(f"Note: {note}", err=True)
+        click.echo(_("Note: {note}").format(note=note), err=True)
     if not result.graded:
         raise InputError(f"nothing in {answers_file} could be graded (see the rows above)")
     if output is not None:
@@ -124,7 +136,8 @@ def grade(
     if as_json:
         echo_json(result.to_json())
     elif output is not None:
-        click.echo(f"Wrote {output} ({len(result.students)} students)")
+        count = len(result.students)
+        click.echo(_("Wrote {path} ({n} students)").format(path=output, n=count))
     else:
         click.echo(summary_table(result))
 
@@ -156,21 +169,65 @@ def _cell(text: str) -> str:
 
 def summary_table(result: GradeResult) -> str:
     """A short table: student, variant, score, most, and the exercises short of full marks."""
-    width = max([7, *(len(s.student) for s in result.students)])
+    heads = [
+        pgettext("grade table", "student"),
+        pgettext("grade table", "variant"),
+        pgettext("grade table", "score"),
+        pgettext("grade table", "max"),
+        pgettext("grade table", "short of full marks"),
+    ]
+    width = max([_width(heads[0]), *(_width(s.student) for s in result.students)])
     width = min(width, 30)
-    lines = [f"{'student':<{width}}  variant  {'score':>6}  {'max':>6}  short of full marks"]
+    columns = [width, max(7, _width(heads[1])), max(6, _width(heads[2])), max(6, _width(heads[3]))]
+    lines = [
+        "  ".join(
+            [
+                _pad(heads[0], columns[0]),
+                _pad(heads[1], columns[1]),
+                _pad(heads[2], columns[2], right=True),
+                _pad(heads[3], columns[3], right=True),
+                heads[4],
+            ]
+        )
+    ]
     for s in result.students:
         short = [e for e in s.exercises if e.points < e.max]
         listed = ", ".join(f"{e.exercise} ({_number(e.points)})" for e in short[:8])
         if len(short) > 8:
-            listed += f", … {len(short) - 8} more"
-        name = s.student if len(s.student) <= width else s.student[: width - 1] + "…"
-        lines.append(
-            f"{name:<{width}}  {s.variant:>7}  {_number(s.score):>6}  {_number(s.max):>6}  "
-            f"{listed or '—'}"
-        )
-    lines.append("Reasons for each answer: --json, or -o report.csv.")
+            listed += ", " + _("… {n} more").format(n=len(short) - 8)
+        name = s.student if _width(s.student) <= width else _cut(s.student, width - 1) + "…"
+        cells = [
+            _pad(name, columns[0]),
+            _pad(str(s.variant), columns[1], right=True),
+            _pad(_number(s.score), columns[2], right=True),
+            _pad(_number(s.max), columns[3], right=True),
+            listed or "—",
+        ]
+        lines.append("  ".join(cells))
+    lines.append(_("Reasons for each answer: --json, or -o report.csv."))
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (Hangul and other wide letters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    space = " " * max(0, width - _width(text))
+    return space + text if right else text + space
+
+
+def _cut(text: str, width: int) -> str:
+    """The longest start of ``text`` that takes at most ``width`` columns."""
+    out = ""
+    for char in text:
+        if _width(out + char) > width:
+            break
+        out += char
+    return out
 
 
 def _number(value: float) -> str:

@@ -11,6 +11,7 @@ import click
 
 from symgd.base.errors import ExpressionError, InputError
 from symgd.base.files import answer_key_path, check_output, read_input, write_atomically
+from symgd.base.i18n import _
 from symgd.base.limits import MAX_VARIANTS
 from symgd.cli.common import (
     ExpressionCommand,
@@ -18,6 +19,7 @@ from symgd.cli.common import (
     follow_symlinks_option,
     input_errors_exit_2,
     json_text,
+    lang_option,
 )
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ FORMAT_NAMES = {"pdf": "a PDF", "moodle": "Moodle XML", "qti": "a QTI 1.2 zip fo
     metavar="DIR",
     help="Use templates from DIR (a copy of symgd's own; PDF only).",
 )
+@lang_option
 @follow_symlinks_option
 @input_errors_exit_2
 def handout(
@@ -123,6 +126,7 @@ def handout(
     paper: str,
     write_json: bool,
     templates_dir: Path | None,
+    lang: str | None = None,
     follow_symlinks: bool = False,
 ) -> None:
     """Make an exercise sheet on each EXPR, with worked answers, as a PDF
@@ -135,6 +139,7 @@ def handout(
       symgd handout "w**2" --answers inline --paper letter
       symgd handout --from functions.txt --variants 30 --format moodle -o week3.xml
       symgd handout --from functions.txt --variants 30 --format qti -o week3.zip
+      symgd handout "x**2 + 2*x*y" --lang ko -o week3-ko.pdf
 
     For every function the sheet asks for the gradient, the total
     differential, the Hessian and the kinds of the critical points; two
@@ -148,8 +153,11 @@ def handout(
     --format moodle writes a question per exercise and variant, --format
     qti a Canvas quiz per variant: numbers graded to a tolerance,
     expressions by hand, the worked solution as feedback.
+
+    --lang ko writes the questions, the worked solutions and the key's
+    sentences in Korean (JSON keys and values such as kinds stay English).
     """
-    from symgd.handout import DEFAULT_TITLE, build_handout, handout_to_json, render_handout_pdf
+    from symgd.handout import handout_to_json, render_handout_pdf
 
     output_format = output_format.lower()
     pdf = output_format == "pdf"
@@ -157,26 +165,7 @@ def handout(
     problems = _read_problems(expressions, from_file)
     key = answer_key_path(output) if write_json else None
     _check_before_work([output, key], follow_symlinks, templates_dir if pdf else None, pdf)
-    err = sys.stderr
-    show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
-    total = len(problems) + variants
-    with click.progressbar(
-        length=total, label="Preparing exercises", file=err, hidden=not show
-    ) as bar:
-
-        def progress(done: int, _total: int) -> None:
-            bar.update(max(0, done - bar.pos))
-
-        result = build_handout(
-            problems,
-            variants=variants,
-            seed=seed,
-            answers=answers,
-            title=title if title is not None else DEFAULT_TITLE,
-            progress=progress,
-        )
-    if show and pdf:
-        click.echo("Typesetting the PDF...", err=True)
+    result = _build(problems, variants, seed, answers, title, lang, pdf)
     folder = None if templates_dir is None else str(templates_dir)
     data = (
         render_handout_pdf(result, paper=paper, templates_dir=folder)
@@ -189,7 +178,47 @@ def handout(
         text = json_text(handout_to_json(result))
         _write(key, (text + "\n").encode("utf-8"), follow_symlinks)
         written.append(str(key))
-    click.echo(f"Wrote {' and '.join(written)}")
+    click.echo(
+        _("Wrote {path}").format(path=written[0])
+        if len(written) == 1
+        else _("Wrote {path} and {key}").format(path=written[0], key=written[1])
+    )
+
+
+def _build(
+    problems: list[Problem],
+    variants: int,
+    seed: int,
+    answers: str,
+    title: str | None,
+    lang: str | None,
+    pdf: bool,
+) -> Handout:
+    """The handout, with progress on stderr when it is a terminal or the handout is long."""
+    from symgd.handout import DEFAULT_TITLE, build_handout
+
+    err = sys.stderr
+    show = err.isatty() or len(problems) * variants >= LONG_HANDOUT
+    total = len(problems) + variants
+    with click.progressbar(
+        length=total, label=_("Preparing exercises"), file=err, hidden=not show
+    ) as bar:
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(max(0, done - bar.pos))
+
+        result = build_handout(
+            problems,
+            variants=variants,
+            seed=seed,
+            answers=answers,
+            title=title if title is not None else DEFAULT_TITLE,
+            progress=progress,
+            lang=lang,
+        )
+    if show and pdf:
+        click.echo(_("Typesetting the PDF..."), err=True)
+    return result
 
 
 def _check_before_work(

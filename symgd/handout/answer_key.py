@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import language
 from symgd.calculus.derivation import point_to_json
 from symgd.calculus.hand_steps import DescentSteps, real_number
 from symgd.expr.problem import to_text
@@ -32,7 +33,14 @@ def handout_to_json(h: Handout) -> dict[str, Any]:
     only when its numbers are special: the steps land exactly on a minimiser, or no draw
     avoided a hidden instability or a saddle (:mod:`symgd.handout.hazards`). Each variant
     carries the ``seed`` it was drawn from: ``--seed`` with that number and the variant's
-    number gives the same exercises again (each variant's draws depend on those two only)."""
+    number gives the same exercises again (each variant's draws depend on those two only).
+    The sentences (questions, reasons, cautions) are in the handout's language; keys and
+    machine values are English."""
+    with language(h.lang):
+        return _key(h)
+
+
+def _key(h: Handout) -> dict[str, Any]:
     from symgd import __version__
 
     return {

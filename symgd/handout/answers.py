@@ -39,6 +39,7 @@ from typing import Any
 
 from symgd.base.errors import InputError
 from symgd.base.files import read_input
+from symgd.base.i18n import _
 
 __all__ = [
     "EMPTY_SET_WORDS",
@@ -136,13 +137,17 @@ def split_top(text: str, separator: str) -> list[str]:
             stack.append(char)
         elif char in _CLOSERS:
             if not stack or stack[-1] != _CLOSERS[char]:
-                raise InputError(f"the bracket {char!r} at character {index + 1} has no partner")
+                raise InputError(
+                    _("the bracket {bracket} at character {n} has no partner").format(
+                        bracket=repr(char), n=index + 1
+                    )
+                )
             stack.pop()
         elif char == separator and not stack:
             pieces.append(text[start:index].strip())
             start = index + 1
     if stack:
-        raise InputError(f"the bracket {stack[-1]!r} is never closed")
+        raise InputError(_("the bracket {bracket} is never closed").format(bracket=repr(stack[-1])))
     pieces.append(text[start:].strip())
     return pieces
 
@@ -168,7 +173,7 @@ def unwrap(text: str) -> tuple[str, str | None]:
 
 def vector_parts(text: str) -> list[str]:
     """The components of a vector: ``(a, b)``, ``[a, b]`` or ``a, b``; one piece for ``a``."""
-    inner, _ = unwrap(text)
+    inner, _bracket = unwrap(text)
     return split_top(inner, ",")
 
 
@@ -177,7 +182,7 @@ def matrix_parts(text: str) -> list[list[str]]:
 
     A single entry (``2`` or ``[2]``) is a 1×1 matrix.
     """
-    inner, _ = unwrap(text)
+    inner, _bracket = unwrap(text)
     if len(split_top(inner, ";")) > 1:
         return [split_top(row, ",") for row in split_top(inner, ";")]
     rows = split_top(inner, ",")
@@ -185,7 +190,7 @@ def matrix_parts(text: str) -> list[list[str]]:
         return [split_top(unwrap(row)[0], ",") for row in rows]
     if len(rows) == 1:
         return [rows]
-    raise InputError("write a matrix row by row, as [[a, b], [c, d]]")
+    raise InputError(_("write a matrix row by row, as [[a, b], [c, d]]"))
 
 
 def point_items(text: str) -> list[tuple[str, str | None]]:
@@ -196,7 +201,7 @@ def point_items(text: str) -> list[tuple[str, str | None]]:
     items: list[tuple[str, str | None]] = []
     for piece in split_top(text, ";"):
         if not piece:
-            raise InputError("an empty item between two ';'")
+            raise InputError(_("an empty item between two ';'"))
         items.append(_point_and_kind(piece))
     return items
 
@@ -215,7 +220,7 @@ def _word_cuts(piece: str) -> list[int]:
     """Where a trailing kind word may start: after the point's closing bracket, or after a
     colon, an equals sign or a space (the last few only: a kind is at most a few words)."""
     cuts: list[int] = []
-    _, bracket = unwrap(piece)
+    _inside, bracket = unwrap(piece)
     if piece.startswith(tuple(_OPENERS)) and bracket is None:
         depth = 0
         for index, char in enumerate(piece):
@@ -328,11 +333,19 @@ class RowProblem:
     graded: bool
 
     def text(self) -> str:
-        """One line: ``row 5 (bo), column 1.3: ...``."""
-        who = f" ({self.student})" if self.student else ""
-        where = f", column {self.column}" if self.column else ""
-        tail = "" if self.graded else "; not graded"
-        return f"row {self.row}{who}{where}: {self.message}{tail}"
+        """One line: ``row 5 (bo), column 1.3: ...`` (in the language in effect)."""
+        values = {"row": self.row, "student": self.student, "column": self.column}
+        if self.student and self.column:
+            where = _("row {row} ({student}), column {column}").format(**values)
+        elif self.student:
+            where = _("row {row} ({student})").format(**values)
+        elif self.column:
+            where = _("row {row}, column {column}").format(**values)
+        else:
+            where = _("row {row}").format(**values)
+        if self.graded:
+            return _("{where}: {message}").format(where=where, message=self.message)
+        return _("{where}: {message}; not graded").format(where=where, message=self.message)
 
 
 def load_key(path: str | Path) -> dict[str, Any]:
@@ -432,10 +445,10 @@ def answer_columns(
             columns[name] = index
         elif name in columns:
             problems.append(
-                RowProblem(1, "", name, "a second column with this name; ignored", True)
+                RowProblem(1, "", name, _("a second column with this name; ignored"), True)
             )
         elif name:
-            problems.append(RowProblem(1, "", name, "not an exercise of the key; ignored", True))
+            problems.append(RowProblem(1, "", name, _("not an exercise of the key; ignored"), True))
     graded = [e for e in known if e in columns]
     if not graded:
         raise InputError(
@@ -446,7 +459,9 @@ def answer_columns(
     if missing:
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
         notes.append(
-            f"{len(missing)} exercise(s) of the key have no column and were not graded: {shown}"
+            _("{n} exercise(s) of the key have no column and were not graded: {ids}").format(
+                n=len(missing), ids=shown
+            )
         )
     return columns, problems, notes
 
@@ -460,12 +475,18 @@ def variant_number(text: str | None, variants: Mapping[int, Any]) -> int | str:
     if text is None or not text.strip():
         if len(variants) == 1:
             return int(next(iter(variants)))
-        return "no variant given"
+        return _("no variant given")
     plain = text.strip()
     if re.fullmatch(r"\d{1,6}(\.0+)?", plain):
         number = int(float(plain))
         if number in variants:
             return number
     listed = sorted(variants)
-    span = f"{listed[0]} to {listed[-1]}" if len(listed) > 1 else str(listed[0])
-    return f"variant {plain[:20]!r} is not in the key (variants {span})"
+    given = repr(plain[:20])
+    if len(listed) > 1:
+        return _("variant {given} is not in the key (variants {first} to {last})").format(
+            given=given, first=listed[0], last=listed[-1]
+        )
+    return _("variant {given} is not in the key (variants {first})").format(
+        given=given, first=listed[0]
+    )

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _, check_language, language
 from symgd.base.limits import MAX_SHEETS, MAX_VARIANTS
 from symgd.calculus.derivation import Derivation, derive
 from symgd.expr.problem import Problem, to_text
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 ANSWER_MODES = ("separate", "inline", "none")
-DEFAULT_TITLE = "Gradient descent: exercises"
+DEFAULT_TITLE = N_("Gradient descent: exercises")
 MAX_FUNCTIONS = 200
 #: seconds each function's critical-point analysis may take before the numeric fallback
 DERIVE_TIMEOUT = 3.0
@@ -74,8 +75,12 @@ def build_handout(
     timeout: float = DERIVE_TIMEOUT,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 2,
+    lang: str | None = None,
 ) -> Handout:
     """Derive each function once and draw ``variants`` sets of exercises from ``seed``.
+
+    ``lang`` (``"en"``, ``"ko"``; ``None``: the language in effect) is the language of the
+    questions, the key and the page; the default title is translated, a given one is kept.
 
     ``progress(done, total)`` is called as functions are derived and after each variant is
     drawn (``total`` = functions + variants). ``workers`` processes share the derivations.
@@ -89,6 +94,21 @@ def build_handout(
     1
     """
     _check_settings(expressions, variants, seed, answers, title)
+    with language(None if lang is None else check_language(lang)) as code:
+        return _build(expressions, variants, seed, answers, title, timeout, progress, workers, code)
+
+
+def _build(
+    expressions: Sequence[str | sp.Expr | Problem | Derivation],
+    variants: int,
+    seed: int,
+    answers: str,
+    title: str,
+    timeout: float,
+    progress: Callable[[int, int], None] | None,
+    workers: int,
+    code: str,
+) -> Handout:
     total = len(expressions) + variants
     derivations = derive_all(
         expressions,
@@ -105,12 +125,14 @@ def build_handout(
         drawn.append(Variant(number=number, sheets=sheets))
         if progress is not None:
             progress(len(expressions) + number, total)
+    shown = title.strip()
     return Handout(
-        title=title.strip() or DEFAULT_TITLE,
+        title=_(DEFAULT_TITLE) if shown in ("", DEFAULT_TITLE) else shown,
         seed=seed,
         answers=answers,
         derivations=tuple(derivations),
         variants=tuple(drawn),
+        lang=code,
     )
 
 
@@ -194,20 +216,30 @@ def make_sheet(d: Derivation, *, index: int, variant: int, seed: int) -> Sheet:
     one = len(d.variables) == 1
     f = call_text("f", d.variables)
     questions = [
-        ("gradient", f"Find the derivative {prime(f, 1)}." if one else f"Find the gradient ∇{f}."),
-        ("total_differential", "Write down the total differential df."),
+        (
+            "gradient",
+            _("Find the derivative {call}.").format(call=prime(f, 1))
+            if one
+            else _("Find the gradient ∇{call}.").format(call=f),
+        ),
+        ("total_differential", _("Write down the total differential df.")),
         (
             "hessian",
-            f"Find the second derivative {prime(f, 2)}."
+            _("Find the second derivative {call}.").format(call=prime(f, 2))
             if one
-            else "Find the Hessian matrix H of f.",
+            else _("Find the Hessian matrix H of f."),
         ),
         (
             "critical_points",
-            "Find every critical point of f (where "
-            + ("f′ = 0" if one else "∇f = 0")
-            + ") and say whether each one is a minimum, a maximum or a saddle point, using the "
-            + ("second derivative." if one else "eigenvalues of the Hessian."),
+            _(
+                "Find every critical point of f (where f′ = 0) and say whether each one is a "
+                "minimum, a maximum or a saddle point, using the second derivative."
+            )
+            if one
+            else _(
+                "Find every critical point of f (where ∇f = 0) and say whether each one is a "
+                "minimum, a maximum or a saddle point, using the eigenvalues of the Hessian."
+            ),
         ),
     ]
     exercises = [

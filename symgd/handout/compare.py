@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import _
 from symgd.base.limits import CHILD_MEMORY, start_helper, wait_readable
 
 if TYPE_CHECKING:
@@ -88,6 +89,9 @@ class Tolerance:
 
 EXACT = Tolerance()
 DECIMAL = Tolerance(relative=1e-6, absolute=5e-5)
+#: words of a question that asks for decimal places, in each language's key ("to four decimal
+#: places", "소수점 아래 넷째 자리까지"): such an answer is graded at :data:`DECIMAL`
+DECIMAL_WORDS = ("decimal places", "소수점 아래")
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,13 @@ class Parsed:
 @dataclass(frozen=True)
 class Verdict:
     """Whether an answer is right, why not (``detail``: where it differs, or ``""``) and how
-    that was decided: ``"exact"``, ``"points"`` or ``"number"``."""
+    that was decided: ``"exact"``, ``"points"`` or ``"number"``; ``undefined``: the answer has
+    no real value at a point where the key has one."""
 
     right: bool
     detail: str
     method: str
+    undefined: bool = False
 
 
 def short(text: str) -> str:
@@ -128,7 +134,11 @@ def read_expression(text: str, variables: Sequence[str], *, raw: bool = True) ->
     problem = parse(text, list(variables), allow_parameters=True)
     if problem.parameters:
         names = ", ".join(p.name for p in problem.parameters)
-        raise InputError(f"uses {names}, which is not among {', '.join(variables)}")
+        raise InputError(
+            _("uses {names}, which is not among {variables}").format(
+                names=names, variables=", ".join(variables)
+            )
+        )
     written = None
     refused = (InputError, ValueError, TypeError, ArithmeticError, RecursionError)
     if raw:
@@ -142,7 +152,7 @@ def read_number(text: str, variables: Sequence[str]) -> Any:
     variable is an :class:`InputError`."""
     parsed = read_expression(text, variables, raw=False)
     if parsed.expr.free_symbols:
-        raise InputError(f"{short(text)!r} is not a number")
+        raise InputError(_("{text} is not a number").format(text=repr(short(text))))
     return parsed.expr
 
 
@@ -230,11 +240,13 @@ def compare_expressions(
     if points is not None:
         return points
     if exact is False:
-        return Verdict(False, "it differs from the key by a constant", "exact")
+        return Verdict(False, _("it differs from the key by a constant"), "exact")
     return Verdict(
         False,
-        "it could not be checked: no random point where the key is defined, and the exact "
-        "check did not finish",
+        _(
+            "it could not be checked: no random point where the key is defined, and the exact "
+            "check did not finish"
+        ),
         "none",
     )
 
@@ -262,19 +274,25 @@ def _points_verdict(
         where = _where(variables, point)
         if a == "undefined":
             return Verdict(
-                False, f"it has no real value at {where}, where the key has one", "points"
+                False,
+                _("it has no real value at {where}, where the key has one").format(where=where),
+                "points",
+                undefined=True,
             )
         assert isinstance(a, float)
         if not EXACT.close(a, k, max(abs(a), abs(k))) and not _agree_exactly(
             answer, key, variables, point
         ):
-            return Verdict(False, f"at {where} it gives {a:.6g}, the key {k:.6g}", "points")
+            detail = _("at {where} it gives {answer}, the key {key}").format(
+                where=where, answer=f"{a:.6g}", key=f"{k:.6g}"
+            )
+            return Verdict(False, detail, "points")
         used += 1
         if used >= POINTS:
             break
     if used < 3:
         return None
-    return Verdict(True, f"agrees with the key at {used} random points", "points")
+    return Verdict(True, _("agrees with the key at {n} random points").format(n=used), "points")
 
 
 def _draw_points(dimension: int, seed: str) -> Iterator[tuple[float, ...]]:
@@ -353,14 +371,22 @@ class Context:
         found = self.keys.get((str(text), tuple(names)))
         if found is None:
             if not isinstance(text, str | int | float) or isinstance(text, bool):
-                raise KeyProblem(f"the key's answer has {text!r} where an expression belongs")
+                raise KeyProblem(
+                    _("the key's answer has {value} where an expression belongs").format(
+                        value=repr(text)
+                    )
+                )
             try:
                 if re.fullmatch(r"-?\d{1,5000}(/\d{1,5000})?", str(text)):
                     found = sp.Rational(str(text))
                 else:
                     found = parse(str(text), list(names), allow_parameters=True).expr
             except InputError as exc:
-                raise KeyProblem(f"the key's expression {text!r} cannot be read: {exc}") from None
+                raise KeyProblem(
+                    _("the key's expression {value} cannot be read: {why}").format(
+                        value=repr(text), why=exc
+                    )
+                ) from None
             self.keys[(str(text), tuple(names))] = found
         return found
 
@@ -398,7 +424,8 @@ def tolerance_for(exercise: Mapping[str, Any], decimal: bool = False) -> Any:
             relative=float(own.get("relative", EXACT.relative)),
             absolute=float(own.get("absolute", EXACT.absolute)),
         )
-    if decimal or "decimal places" in str(exercise.get("question", "")):
+    question = str(exercise.get("question", ""))
+    if decimal or any(words in question for words in DECIMAL_WORDS):
         return DECIMAL
     return EXACT
 
@@ -409,7 +436,11 @@ def read_numbers(text: str, names: Sequence[str], what: str) -> list[Any]:
 
     parts = vector_parts(text)
     if len(parts) != len(names):
-        raise InputError(f"{what} has {len(parts)} coordinate(s), expected {len(names)}")
+        raise InputError(
+            _("{what} has {n} coordinate(s), expected {expected}").format(
+                what=what, n=len(parts), expected=len(names)
+            )
+        )
     return [read_number(p, names) for p in parts]
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.calculus.hand_steps import HAND_DENOMINATOR, DescentSteps, real_number, work_steps
 from symgd.handout.hazards import Hazard, Saddle, non_minima, step_hazards
 from symgd.handout.text import number_text, point_symbol, point_text
@@ -143,13 +144,22 @@ def _tidiness(worked: DescentSteps) -> int:
 
 
 def steps_question(d: Derivation, worked: DescentSteps) -> str:
+    """The question, in the language in effect."""
     one = len(d.variables) == 1
     name = d.variables[0].name if one else point_symbol(d.variables)
     rule = f"{name}ₖ₊₁ = {name}ₖ − η " + (f"f′({name}ₖ)" if one else f"∇f({name}ₖ)")
-    return (
-        f"Starting from {point_text(d.variables, worked.start)}, take two steps of gradient "
-        f"descent {rule} by hand with learning rate η = {number_text(worked.eta)}. "
-        "Give the two new points and the values of f at all three points"
-        + (" as exact fractions." if worked.rational else ", to four decimal places.")
-        + " Did f decrease?"
-    )
+    values = {"start": point_text(d.variables, worked.start), "rule": rule}
+    values["eta"] = number_text(worked.eta)
+    if worked.rational:
+        text = _(
+            "Starting from {start}, take two steps of gradient descent {rule} by hand with "
+            "learning rate η = {eta}. Give the two new points and the values of f at all three "
+            "points as exact fractions. Did f decrease?"
+        )
+    else:
+        text = _(
+            "Starting from {start}, take two steps of gradient descent {rule} by hand with "
+            "learning rate η = {eta}. Give the two new points and the values of f at all three "
+            "points, to four decimal places. Did f decrease?"
+        )
+    return text.format(**values)

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from symgd.base.i18n import N_, _, language
 from symgd.calculus.hand_steps import real_number
 from symgd.expr.problem import to_text
 from symgd.handout.solutions import Line, worked_solution
@@ -56,19 +57,27 @@ __all__ = [
 #: rounding to three decimal places can miss by (0.0005), as every numeric question says
 TOLERANCE = 0.0006
 #: what every question with numbers asks for, so that the tolerance is fair
-DECIMALS_NOTE = (
+#: (marked for translation: show it with ``_(DECIMALS_NOTE)``)
+DECIMALS_NOTE = N_(
     "In this quiz, enter each number as a decimal (not a fraction), to at least three "
     "decimal places."
 )
-#: the exercise kinds in words, for question names
+#: the exercise kinds in words, for question names (show them with :func:`kind_name`)
 KIND_NAMES = {
-    "gradient": "gradient",
-    "total_differential": "total differential",
-    "hessian": "Hessian",
-    "critical_points": "critical points",
-    "descent_steps": "two steps of descent",
-    "learning_rate": "learning rate",
+    "gradient": N_("gradient"),
+    "total_differential": N_("total differential"),
+    "hessian": N_("Hessian"),
+    "critical_points": N_("critical points"),
+    "descent_steps": N_("two steps of descent"),
+    "learning_rate": N_("learning rate"),
 }
+
+
+def kind_name(kind: str) -> str:
+    """An exercise kind in words, in the language in effect."""
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+
 #: longest function text (as typed) shown in a category name
 MAX_SOURCE = 100
 
@@ -111,15 +120,20 @@ class Question:
     statement_html: str
     parts: tuple[NumberPart | ChoicePart, ...]
     solution_html: str
+    lang: str = "en"
 
     @property
     def name(self) -> str:
         """``f1 · variant 7 · seed 1234 · 1.2 total differential``: enough to find the
-        variant again (``--seed 1234``, variant 7)."""
-        return (
-            f"f{self.function_index} · variant {self.variant} · seed {self.seed} · "
-            f"{self.number} {KIND_NAMES.get(self.kind, self.kind)}"
-        )
+        variant again (``--seed 1234``, variant 7); in the question's language."""
+        with language(self.lang):
+            return _("f{index} · variant {variant} · seed {seed} · {number} {kind}").format(
+                index=self.function_index,
+                variant=self.variant,
+                seed=self.seed,
+                number=self.number,
+                kind=kind_name(self.kind),
+            )
 
     @property
     def form(self) -> str:
@@ -156,10 +170,17 @@ class QuizExport:
     variant_count: int
     functions: tuple[ExportFunction, ...]
     questions: tuple[Question, ...]
+    lang: str = "en"
 
 
 def handout_questions(h: Handout) -> QuizExport:
-    """Every exercise of every variant as a :class:`Question` (see the module docstring)."""
+    """Every exercise of every variant as a :class:`Question` (see the module docstring), in
+    the handout's language."""
+    with language(h.lang):
+        return _questions(h)
+
+
+def _questions(h: Handout) -> QuizExport:
     functions = tuple(
         ExportFunction(index=i, source=d.problem.source, latex=_function_latex(d))
         for i, d in enumerate(h.derivations, start=1)
@@ -183,6 +204,7 @@ def handout_questions(h: Handout) -> QuizExport:
                         statement_html=_statement(functions[sheet.index - 1], exercise),
                         parts=_parts(sheet, exercise),
                         solution_html=solution,
+                        lang=h.lang,
                     )
                 )
     return QuizExport(
@@ -191,6 +213,7 @@ def handout_questions(h: Handout) -> QuizExport:
         variant_count=len(h.variants),
         functions=functions,
         questions=tuple(questions),
+        lang=h.lang,
     )
 
 
@@ -251,13 +274,17 @@ def _parts(sheet: Sheet, exercise: Exercise) -> tuple[NumberPart | ChoicePart, .
             labels.append(f"f({name}{_sub(k)})")
             values.append(value)
         numbers = _numbers(labels, values)
-        decreased = ChoicePart("Did f decrease?", ("Yes", "No"), 0 if steps.decreasing else 1)
+        decreased = ChoicePart(
+            _("Did f decrease?"), (_("Yes"), _("No")), 0 if steps.decreasing else 1
+        )
         return (*numbers, decreased) if numbers else ()
     if exercise.kind == "learning_rate" and exercise.rate is not None:
         converges = exercise.rate.converges
         return (
             ChoicePart(
-                "Does it converge from every starting point?", ("Yes", "No"), 0 if converges else 1
+                _("Does it converge from every starting point?"),
+                (_("Yes"), _("No")),
+                0 if converges else 1,
             ),
         )
     return ()

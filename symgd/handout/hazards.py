@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.calculus.exact import MAX_EXACT_DIGITS, TooLarge, exact_at
 from symgd.calculus.hand_steps import DescentSteps
 from symgd.handout.text import SUBSCRIPTS, number_text, point_symbol
@@ -114,18 +115,23 @@ def _hidden_instability(
         return None
     eta = worked.eta
     unstable = [(value, vector) for value, vector in pairs if eta * value >= 2 - ZERO]
-    if not unstable or not _orthogonal(gradient, [v for _, v in unstable], ZERO):
+    if not unstable or not _orthogonal(gradient, [v for _value, v in unstable], ZERO):
         return None
-    largest = max(value for value, _ in unstable)
+    largest = max(value for value, _vector in unstable)
     factor = 1 - eta * largest
     where = _point_name(letter, k)
-    caution = (
-        f"Here η = {number_text(eta)} is at or above 2/λ = {_decimal(2 / largest)} for the "
-        f"eigenvalue λ ≈ {_decimal(largest)} of the Hessian at {where}, so descent is unstable "
-        f"along its eigenvector: each step multiplies that component by 1 − ηλ ≈ "
-        f"{_decimal(factor)}. f falls in these steps only because the gradient has no "
-        "component along that eigenvector, so the exact steps never leave the line or plane "
-        "they are on; the smallest rounding error, or any other start, grows at every step."
+    caution = _(
+        "Here η = {eta} is at or above 2/λ = {bound} for the eigenvalue λ ≈ {value} of the "
+        "Hessian at {where}, so descent is unstable along its eigenvector: each step multiplies "
+        "that component by 1 − ηλ ≈ {factor}. f falls in these steps only because the gradient "
+        "has no component along that eigenvector, so the exact steps never leave the line or "
+        "plane they are on; the smallest rounding error, or any other start, grows at every step."
+    ).format(
+        eta=number_text(eta),
+        bound=_decimal(2 / largest),
+        value=_decimal(largest),
+        where=where,
+        factor=_decimal(factor),
     )
     return Hazard("hidden_instability", k, caution)
 
@@ -133,26 +139,36 @@ def _hidden_instability(
 def _critical(k: int, hessian: sp.Matrix, last: int, letter: str) -> Hazard:
     """x_k is exactly a critical point: which kind, and what descent does there."""
     pairs = _eigenpairs(hessian)
-    values = [] if pairs is None else [v for v, _ in pairs]
+    values = [] if pairs is None else [v for v, _vector in pairs]
     scale = max([abs(v) for v in values] + [sp.Integer(1)])
     minimum = bool(values) and all(v > ZERO * scale for v in values)
     where = _point_name(letter, k)
     if minimum:
-        caution = (
-            f"{where} is exactly a minimiser of f (∇f = 0 there and every eigenvalue of the "
-            "Hessian is positive), so every later step stays there"
-            + (": the second step does not move and f does not change." if k < last else ".")
-        )
+        if k < last:
+            caution = _(
+                "{where} is exactly a minimiser of f (∇f = 0 there and every eigenvalue of the "
+                "Hessian is positive), so every later step stays there: the second step does "
+                "not move and f does not change."
+            ).format(where=where)
+        else:
+            caution = _(
+                "{where} is exactly a minimiser of f (∇f = 0 there and every eigenvalue of the "
+                "Hessian is positive), so every later step stays there."
+            ).format(where=where)
         return Hazard("minimum_reached", k, caution, blocking=k < last)
     if any(v < -ZERO * scale for v in values):
-        kind = "a saddle point or a maximum, not a minimum"
+        caution = _(
+            "{where} is exactly a critical point of f (∇f = 0 there), a saddle point or a "
+            "maximum, not a minimum: exact descent stops there, but the smallest rounding error "
+            "moves the iterate off it and descent goes on downhill."
+        ).format(where=where)
     else:
-        kind = "one the second-derivative test cannot classify (a zero eigenvalue)"
-    caution = (
-        f"{where} is exactly a critical point of f (∇f = 0 there), {kind}: exact descent "
-        "stops there, but the smallest rounding error moves the iterate off it and descent "
-        "goes on downhill."
-    )
+        caution = _(
+            "{where} is exactly a critical point of f (∇f = 0 there), one the "
+            "second-derivative test cannot classify (a zero eigenvalue): exact descent stops "
+            "there, but the smallest rounding error moves the iterate off it and descent goes "
+            "on downhill."
+        ).format(where=where)
     return Hazard("critical_point", k, caution)
 
 
@@ -174,13 +190,15 @@ def _saddle_line(
             continue
         if not _orthogonal(gradient, saddle.downhill, ZERO):
             continue
-        caution = (
-            f"{_point_name(letter, k)} lies on a line or plane through the critical point "
-            f"({', '.join(_decimal(s) for s in saddle.where)}), which is not a minimum, and "
-            "the gradient there has no component along the directions in which f curves down "
-            "at that point: exact descent stays on that line or plane and is drawn toward the "
-            "critical point instead of away from it downhill; the smallest rounding error "
-            "takes the iterate off it."
+        caution = _(
+            "{where} lies on a line or plane through the critical point ({point}), which is "
+            "not a minimum, and the gradient there has no component along the directions in "
+            "which f curves down at that point: exact descent stays on that line or plane and "
+            "is drawn toward the critical point instead of away from it downhill; the smallest "
+            "rounding error takes the iterate off it."
+        ).format(
+            where=_point_name(letter, k),
+            point=", ".join(_decimal(s) for s in saddle.where),
         )
         return Hazard("saddle_line", k, caution)
     return None
@@ -208,7 +226,7 @@ def non_minima(d: Derivation) -> tuple[Saddle, ...]:
         pairs = None if hessian is None else _eigenpairs(hessian)
         if numeric is None or pairs is None:
             continue
-        scale = max(abs(v) for v, _ in pairs) or sp.Integer(1)
+        scale = max(abs(v) for v, _vector in pairs) or sp.Integer(1)
         downhill = tuple(vector for value, vector in pairs if value <= ZERO * scale)
         if downhill:
             exact = not any(sp.sympify(c).has(sp.Float) for c in point.coordinates)

@@ -123,10 +123,12 @@ class Variant:
 
 @dataclass(frozen=True)
 class Handout:
-    """A whole handout: its settings and one :class:`Variant` per student."""
+    """A whole handout: its settings and one :class:`Variant` per student, with the language
+    (``"en"``, ``"ko"``) its questions, key and page are written in."""
 
     title: str
     seed: int
     answers: str
     derivations: tuple[Derivation, ...]
     variants: tuple[Variant, ...]
+    lang: str = "en"

@@ -33,13 +33,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from symgd.base.i18n import _, language
 from symgd.handout.export import (
     DECIMALS_NOTE,
-    KIND_NAMES,
     ChoicePart,
     NumberPart,
     Question,
     QuizExport,
+    kind_name,
 )
 
 __all__ = ["category_path", "moodle_xml", "number_text", "question_element"]
@@ -51,7 +52,13 @@ _CLOZE_LIKE = re.compile(r"\{(?=[0-9]*:)")
 
 
 def moodle_xml(quiz: QuizExport) -> bytes:
-    """The whole handout as a Moodle XML ``<quiz>`` document (UTF-8 bytes)."""
+    """The whole handout as a Moodle XML ``<quiz>`` document (UTF-8 bytes), its words in the
+    quiz's language."""
+    with language(quiz.lang):
+        return _document(quiz)
+
+
+def _document(quiz: QuizExport) -> bytes:
     from symgd import __version__
 
     root = ET.Element("quiz")
@@ -65,15 +72,19 @@ def moodle_xml(quiz: QuizExport) -> bytes:
     for question in quiz.questions:
         by_exercise.setdefault((question.function_index, question.number), []).append(question)
     for function in quiz.functions:
-        _category(root, [quiz.title, function.label], f"The exercises on {function.label}.")
+        _category(
+            root,
+            [quiz.title, function.label],
+            _("The exercises on {function}.").format(function=function.label),
+        )
         for (index, number), questions in by_exercise.items():
             if index != function.index:
                 continue
-            kind = KIND_NAMES.get(questions[0].kind, questions[0].kind)
+            kind = kind_name(questions[0].kind)
             _category(
                 root,
                 [quiz.title, function.label, f"{number} {kind}"],
-                f"Exercise {number}, one question per variant.",
+                _("Exercise {number}, one question per variant.").format(number=number),
             )
             for question in questions:
                 root.append(question_element(question))
@@ -117,7 +128,7 @@ def question_element(question: Question) -> ET.Element:
     elif form == "numerical":
         (part,) = question.parts
         assert isinstance(part, NumberPart)
-        text += f"\n<p>{_html(DECIMALS_NOTE)}</p>\n<p>{_html(part.label)} =</p>"
+        text += f"\n<p>{_html(_(DECIMALS_NOTE))}</p>\n<p>{_html(part.label)} =</p>"
     _text(ET.SubElement(element, "questiontext", format="html"), text)
     _text(ET.SubElement(element, "generalfeedback", format="html"), question.solution_html)
     grade = len(question.parts) if form == "cloze" else 1
@@ -164,7 +175,7 @@ def _cloze_parts(parts: tuple[NumberPart | ChoicePart, ...]) -> str:
     ``{1:MULTICHOICE:=Yes~No}``."""
     lines = []
     if any(isinstance(p, NumberPart) for p in parts):
-        lines.append(f"<p>{_html(DECIMALS_NOTE)}</p>")
+        lines.append(f"<p>{_html(_(DECIMALS_NOTE))}</p>")
     for part in parts:
         if isinstance(part, NumberPart):
             blank = f"{{1:NUMERICAL:={number_text(part.value)}:{number_text(part.tolerance)}}}"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import current, language
 from symgd.handout.model import KINDS, Exercise, Handout
 from symgd.handout.solutions import Line, worked_solution
 from symgd.handout.text import call_text, pretty_text, tex
@@ -22,7 +23,13 @@ HANDOUT_TEMPLATE = "handout.html.jinja2"
 
 
 def handout_context(h: Handout) -> dict[str, Any]:
-    """The template context: every formula as LaTeX, computed here rather than in templates."""
+    """The template context: every formula as LaTeX, computed here rather than in templates;
+    the words in the handout's language."""
+    with language(h.lang):
+        return _context(h)
+
+
+def _context(h: Handout) -> dict[str, Any]:
     from symgd import __version__
 
     functions = [
@@ -60,7 +67,7 @@ def handout_context(h: Handout) -> dict[str, Any]:
             sheets.append({"function": functions[sheet.index - 1], "exercises": exercises})
         variants.append({"number": variant.number, "sheets": sheets})
     return {
-        "language": "en",
+        "language": current(),
         "generator": f"symgd {__version__}",
         "title": h.title,
         "seed": h.seed,
@@ -151,7 +158,8 @@ def render_handout_html(
     from symgd.render.templates import make_env
 
     env = env if env is not None else make_env(templates_dir)
-    return env.get_template(HANDOUT_TEMPLATE).render(**handout_context(h))
+    with language(h.lang):
+        return env.get_template(HANDOUT_TEMPLATE).render(**handout_context(h))
 
 
 def render_handout_pdf(
@@ -159,6 +167,11 @@ def render_handout_pdf(
 ) -> bytes:
     """The handout as PDF bytes. A long handout is typeset in ``workers`` parts side by side
     (WeasyPrint is single-threaded) and joined; a short one in one piece."""
+    with language(h.lang):
+        return _pdf(h, paper, templates_dir, workers)
+
+
+def _pdf(h: Handout, paper: str, templates_dir: str | None, workers: int) -> bytes:
     from symgd.render import pdf
     from symgd.render.templates import make_env
 

@@ -32,6 +32,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Sequence
 
+from symgd.base.i18n import _, language
 from symgd.handout.export import DECIMALS_NOTE, ChoicePart, NumberPart, Question, QuizExport
 
 __all__ = ["assessment_ident", "qti_package"]
@@ -52,11 +53,18 @@ def qti_package(quiz: QuizExport) -> bytes:
     >>> sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
     ['imsmanifest.xml', 'symgd_s3_v1/symgd_s3_v1.xml']
     """
+    with language(quiz.lang):
+        return _package(quiz)
+
+
+def _package(quiz: QuizExport) -> bytes:
     files: dict[str, bytes] = {}
     for variant in range(1, quiz.variant_count + 1):
         ident = assessment_ident(quiz.seed, variant)
         questions = [q for q in quiz.questions if q.variant == variant]
-        title = f"{quiz.title} · variant {variant} · seed {quiz.seed}"
+        title = _("{title} · variant {variant} · seed {seed}").format(
+            title=quiz.title, variant=variant, seed=quiz.seed
+        )
         files[f"{ident}/{ident}.xml"] = _xml_bytes(_assessment(ident, title, questions))
     manifest = _xml_bytes(_manifest(quiz, sorted(files)))
     buffer = io.BytesIO()
@@ -123,7 +131,13 @@ def _assessment(ident: str, title: str, questions: Sequence[Question]) -> ET.Ele
             continue
         count = len(question.parts)
         for k, part in enumerate(question.parts, start=1):
-            title = question.name + (f" · part {k}/{count}: {part.label}" if count > 1 else "")
+            title = (
+                _("{name} · part {k}/{count}: {label}").format(
+                    name=question.name, k=k, count=count, label=part.label
+                )
+                if count > 1
+                else question.name
+            )
             feedback = question.solution_html if k == count else None
             item = _item(f"{prefix}_p{k}", title, question, part, feedback)
             section.append(item)
@@ -166,16 +180,19 @@ def _item(
     SCORE to 100 for the right answer only."""
     label = _html(part.label)
     many = len(question.parts) > 1
-    where = f" (part of {question.number})" if many else ""
+    shown = _("{label} (part of {number})").format(label=label, number=question.number)
+    if not many:
+        shown = label
     if isinstance(part, NumberPart):
-        text = f"{question.statement_html}\n<p>{_html(DECIMALS_NOTE)}</p>\n<p>{label}{where} =</p>"
+        note = _html(_(DECIMALS_NOTE))
+        text = f"{question.statement_html}\n<p>{note}</p>\n<p>{shown} =</p>"
         item, presentation = _start_item(ident, title, "numerical_question", text)
         response = ET.SubElement(presentation, "response_str", ident="response1")
         response.set("rcardinality", "Single")
         fib = ET.SubElement(response, "render_fib", fibtype="Decimal")
         ET.SubElement(fib, "response_label", ident="answer1")
     else:
-        text = f"{question.statement_html}\n<p>{label}{where}</p>"
+        text = f"{question.statement_html}\n<p>{shown}</p>"
         item, presentation = _start_item(ident, title, "multiple_choice_question", text)
         response = ET.SubElement(presentation, "response_lid", ident="response1")
         response.set("rcardinality", "Single")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.calculus.curvature import exact_window
 from symgd.handout.descent_exercise import STEP_RATES
 from symgd.handout.model import RateQuestion, positive
@@ -175,22 +176,38 @@ def _minimiser(
 
 
 def rate_question_text(rate: RateQuestion) -> str:
+    """The question, in the language in effect."""
     one = len(rate.variables) == 1
+    eta = number_text(rate.eta)
     if rate.generated:
-        quadratic = polynomial_text(rate.function, rate.variables)
-        intro = (
-            f"The Hessian of f changes from point to point, so take the quadratic "
-            f"{call_text('q', rate.variables)} = {quadratic}. "
+        values = {"call": call_text("q", rate.variables), "eta": eta}
+        values["quadratic"] = polynomial_text(rate.function, rate.variables)
+        if one:
+            text = _(
+                "The Hessian of f changes from point to point, so take the quadratic "
+                "{call} = {quadratic}. Plain gradient descent with learning rate η = {eta} is "
+                "run on q. Does it converge from every starting point? Explain why, using its "
+                "second derivative."
+            )
+        else:
+            text = _(
+                "The Hessian of f changes from point to point, so take the quadratic "
+                "{call} = {quadratic}. Plain gradient descent with learning rate η = {eta} is "
+                "run on q. Does it converge from every starting point? Explain why, using the "
+                "eigenvalues of its Hessian."
+            )
+        return text.format(**values)
+    if one:
+        text = _(
+            "Plain gradient descent with learning rate η = {eta} is run on f. Does it converge "
+            "from every starting point? Explain why, using its second derivative."
         )
-        target = "q"
     else:
-        intro = ""
-        target = "f"
-    basis = "its second derivative" if one else "the eigenvalues of its Hessian"
-    return (
-        f"{intro}Plain gradient descent with learning rate η = {number_text(rate.eta)} is run "
-        f"on {target}. Does it converge from every starting point? Explain why, using {basis}."
-    )
+        text = _(
+            "Plain gradient descent with learning rate η = {eta} is run on f. Does it converge "
+            "from every starting point? Explain why, using the eigenvalues of its Hessian."
+        )
+    return text.format(eta=eta)
 
 
 def rate_reason(rate: RateQuestion) -> str:
@@ -204,66 +221,77 @@ def rate_reason(rate: RateQuestion) -> str:
         return _rate_reason_one(rate, eta)
     negatives = [v for v in rate.eigenvalues if not positive(v)]
     if negatives:
-        return (
-            f"No. The Hessian of {g} has the eigenvalue {number_text(negatives[0])} < 0, so "
-            "along its eigenvector each step multiplies the offset from the critical point "
-            "by 1 − ηλ > 1, whatever η > 0 is: from every start with a component along that "
-            f"eigenvector the iterates run away, and {g} has no minimum to converge to."
-        )
+        return _(
+            "No. The Hessian of {g} has the eigenvalue {value} < 0, so along its eigenvector "
+            "each step multiplies the offset from the critical point by 1 − ηλ > 1, whatever "
+            "η > 0 is: from every start with a component along that eigenvector the iterates "
+            "run away, and {g} has no minimum to converge to."
+        ).format(g=g, value=number_text(negatives[0]))
     threshold = rate.threshold
     assert threshold is not None
-    limit = number_text(threshold)
-    largest = number_text(rate.largest)
+    values = {"limit": number_text(threshold), "largest": number_text(rate.largest), "eta": eta}
     if rate.converges:
-        return (
-            f"Yes. Every eigenvalue of the Hessian is positive and the largest is "
-            f"λₘₐₓ = {largest}, so descent converges exactly when 0 < η < 2/λₘₐₓ = {limit}; "
-            f"η = {eta} is inside that range, and every factor |1 − ηλ| is below 1."
-        )
+        return _(
+            "Yes. Every eigenvalue of the Hessian is positive and the largest is "
+            "λₘₐₓ = {largest}, so descent converges exactly when 0 < η < 2/λₘₐₓ = {limit}; "
+            "η = {eta} is inside that range, and every factor |1 − ηλ| is below 1."
+        ).format(**values)
     factor = rate.factors[-1]
-    return (
-        f"No. The largest eigenvalue of the Hessian is λₘₐₓ = {largest}, so descent converges "
-        f"only for 0 < η < 2/λₘₐₓ = {limit}; with η = {eta} the factor 1 − ηλₘₐₓ = "
-        f"{number_text(factor)} has size at least 1, so from every start with a component "
-        f"along that eigenvector the iterates {_outward(factor)} along it."
-    )
-
-
-def _outward(factor: sp.Expr) -> str:
-    """What a factor 1 − ηλ ≤ −1 does to a component that is not zero."""
     if factor == -1:
-        return "jump back and forth between two points without settling"
-    return "zig-zag outward"
+        text = _(
+            "No. The largest eigenvalue of the Hessian is λₘₐₓ = {largest}, so descent "
+            "converges only for 0 < η < 2/λₘₐₓ = {limit}; with η = {eta} the factor "
+            "1 − ηλₘₐₓ = {factor} has size at least 1, so from every start with a component "
+            "along that eigenvector the iterates jump back and forth between two points "
+            "without settling along it."
+        )
+    else:
+        text = _(
+            "No. The largest eigenvalue of the Hessian is λₘₐₓ = {largest}, so descent "
+            "converges only for 0 < η < 2/λₘₐₓ = {limit}; with η = {eta} the factor "
+            "1 − ηλₘₐₓ = {factor} has size at least 1, so from every start with a component "
+            "along that eigenvector the iterates zig-zag outward along it."
+        )
+    return text.format(factor=number_text(factor), **values)
 
 
 def _rate_reason_one(rate: RateQuestion, eta: str) -> str:
     g, curvature = rate.name, rate.eigenvalues[0]
-    second = f"{g}″ = {number_text(curvature)}"
+    values = {"g": g, "curvature": number_text(curvature), "eta": eta}
     if not positive(curvature):
-        return (
-            f"No. {second} < 0, so each step multiplies the offset from the critical point by "
-            f"1 − η·{g}″ > 1: from every start other than the critical point itself the "
-            "iterates run away, whatever η > 0 is."
-        )
-    limit = number_text(2 / curvature)
+        return _(
+            "No. {g}″ = {curvature} < 0, so each step multiplies the offset from the critical "
+            "point by 1 − η·{g}″ > 1: from every start other than the critical point itself "
+            "the iterates run away, whatever η > 0 is."
+        ).format(**values)
     factor = rate.factors[0]
-    shown = number_text(factor)
+    values |= {"limit": number_text(2 / curvature), "factor": number_text(factor)}
     if rate.converges:
         if not positive(factor) and factor != 0:
-            return (
-                f"Yes. {second} > 0, so descent converges exactly when 0 < η < 2/{g}″ = "
-                f"{limit}; η = {eta} is inside that range: each step multiplies the offset "
-                f"from the minimiser by 1 − η·{g}″ = {shown}, whose size is below 1 (the sign "
-                "flips at every step, so the iterates zig-zag inward)."
-            )
-        return (
-            f"Yes. {second} > 0, so descent converges exactly when 0 < η < 2/{g}″ = {limit}; "
-            f"η = {eta} is inside that range: each step multiplies the distance to the "
-            f"minimiser by 1 − η·{g}″ = {shown}, whose size is below 1."
+            return _(
+                "Yes. {g}″ = {curvature} > 0, so descent converges exactly when "
+                "0 < η < 2/{g}″ = {limit}; η = {eta} is inside that range: each step multiplies "
+                "the offset from the minimiser by 1 − η·{g}″ = {factor}, whose size is below 1 "
+                "(the sign flips at every step, so the iterates zig-zag inward)."
+            ).format(**values)
+        return _(
+            "Yes. {g}″ = {curvature} > 0, so descent converges exactly when "
+            "0 < η < 2/{g}″ = {limit}; η = {eta} is inside that range: each step multiplies the "
+            "distance to the minimiser by 1 − η·{g}″ = {factor}, whose size is below 1."
+        ).format(**values)
+    if factor == -1:
+        text = _(
+            "No. {g}″ = {curvature}, so descent converges only for 0 < η < 2/{g}″ = {limit}; "
+            "with η = {eta} each step multiplies the offset from the minimiser by "
+            "1 − η·{g}″ = {factor}, whose size is at least 1: from every start other than the "
+            "minimiser itself the iterates jump back and forth between two points without "
+            "settling."
         )
-    return (
-        f"No. {second}, so descent converges only for 0 < η < 2/{g}″ = {limit}; with "
-        f"η = {eta} each step multiplies the offset from the minimiser by 1 − η·{g}″ = "
-        f"{shown}, whose size is at least 1: from every start other than the minimiser "
-        f"itself the iterates {_outward(factor)}."
-    )
+    else:
+        text = _(
+            "No. {g}″ = {curvature}, so descent converges only for 0 < η < 2/{g}″ = {limit}; "
+            "with η = {eta} each step multiplies the offset from the minimiser by "
+            "1 − η·{g}″ = {factor}, whose size is at least 1: from every start other than the "
+            "minimiser itself the iterates zig-zag outward."
+        )
+    return text.format(**values)

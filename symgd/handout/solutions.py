@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symgd.base.i18n import N_, _, pgettext
 from symgd.calculus.derivation import Derivation
 from symgd.calculus.exact import DECIMAL_DIGITS
 from symgd.calculus.hand_steps import KINK_FUNCTIONS, DescentSteps, real_number
@@ -83,16 +84,17 @@ def _solve_gradient(d: Derivation) -> tuple[Line, ...]:
         text = (
             ""
             if one
-            else (
-                f"Differentiate by {v.name}, holding the other variables "
-                f"fixed (f_{v.name} is short for ∂f/∂{v.name})."
-            )
+            else _(
+                "Differentiate by {name}, holding the other variables fixed (f_{name} is short "
+                "for ∂f/∂{name})."
+            ).format(name=v.name)
         )
         if rules:
-            text = (text + " " if text else "") + f"Rules: {rules}."
+            used = _("Rules: {rules}.").format(rules=rules)
+            text = (text + " " if text else "") + used
         lines.append(Line(text=text, latex=f"{_partial_latex(v, one)} = {tex(g)}"))
     if not one:
-        lines.append(Line(text="So the gradient is", latex=rf"\nabla f = {_column(d.gradient)}"))
+        lines.append(Line(text=_("So the gradient is"), latex=rf"\nabla f = {_column(d.gradient)}"))
     return tuple(lines)
 
 
@@ -103,9 +105,9 @@ def _solve_differential(d: Derivation) -> tuple[Line, ...]:
         for g, s in zip(d.gradient, d.differentials, strict=True)
     ]
     text = (
-        "df is the derivative times the small change of the variable:"
+        _("df is the derivative times the small change of the variable:")
         if one
-        else "df adds up each partial derivative times the small change of its variable:"
+        else _("df adds up each partial derivative times the small change of its variable:")
     )
     if sum(len(t) for t in terms) <= WIDE_LATEX:
         return (Line(text=text, latex=f"df = {' + '.join(terms)}"),)
@@ -119,7 +121,7 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
         v = d.variables[0]
         return (
             Line(
-                text="Differentiate f′ once more:",
+                text=_("Differentiate f′ once more:"),
                 latex=f"{_partial_latex(v, True, 2)} = {tex(d.hessian[0, 0])}",
             ),
         )
@@ -127,8 +129,10 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
     if len(matrix) <= 3 * WIDE_LATEX:
         lines = [
             Line(
-                text="Entry (i, j) is the derivative of the i-th gradient component by the "
-                "j-th variable:",
+                text=_(
+                    "Entry (i, j) is the derivative of the i-th gradient component by the "
+                    "j-th variable:"
+                ),
                 latex=f"H = {matrix}",
             ),
         ]
@@ -141,8 +145,10 @@ def _solve_hessian(d: Derivation) -> tuple[Line, ...]:
         )
         lines = [
             Line(
-                text="Entry (i, j) of H is the derivative of the i-th gradient component by "
-                "the j-th variable; H is symmetric, so these entries give all of it:",
+                text=_(
+                    "Entry (i, j) of H is the derivative of the i-th gradient component by "
+                    "the j-th variable; H is symmetric, so these entries give all of it:"
+                ),
                 latex=rf"\begin{{aligned}} {rows} \end{{aligned}}",
             ),
         ]
@@ -162,25 +168,25 @@ def _constant_hessian_words(d: Derivation) -> str:
         }
     )
     if kinks:
-        return (
-            "It does not depend on the point, except where the argument of "
-            + ", ".join(_KINK_NAMES.get(k, k) for k in kinks)
-            + " is zero: there f has a kink and no second derivative."
-        )
+        names = ", ".join(_(_KINK_NAMES[k]) if k in _KINK_NAMES else k for k in kinks)
+        return _(
+            "It does not depend on the point, except where the argument of {names} is zero: "
+            "there f has a kink and no second derivative."
+        ).format(names=names)
     try:
         degree = sp.Poly(d.expr, *d.variables).total_degree()
     except sp.PolynomialError:
         degree = None
     if degree == 2:
-        return "It does not depend on the point: f is quadratic."
+        return _("It does not depend on the point: f is quadratic.")
     if degree == 1:
-        return "It is zero at every point: f is linear."
+        return _("It is zero at every point: f is linear.")
     if degree == 0:
-        return "It is zero at every point: f is constant."
-    return "It does not depend on the point."
+        return _("It is zero at every point: f is constant.")
+    return _("It does not depend on the point.")
 
 
-_KINK_NAMES = {"Abs": "abs", "Max": "max", "Min": "min", "Heaviside": "a step"}
+_KINK_NAMES = {"Abs": "abs", "Max": "max", "Min": "min", "Heaviside": N_("a step")}
 
 
 def _solve_critical_points(d: Derivation) -> tuple[Line, ...]:
@@ -188,18 +194,18 @@ def _solve_critical_points(d: Derivation) -> tuple[Line, ...]:
     system = r" \\ ".join(f"{tex(g)} &= 0" for g in d.gradient)
     lines = [
         Line(
-            text="Set every partial derivative to zero:"
+            text=_("Set every partial derivative to zero:")
             if not one
-            else "Set the derivative to zero:",
+            else _("Set the derivative to zero:"),
             latex=rf"\begin{{aligned}} {system} \end{{aligned}}",
         )
     ]
     if not d.critical_points:
         lines.append(
             Line(
-                text="This system has no real solution: f has no critical points."
+                text=_("This system has no real solution: f has no critical points.")
                 if d.critical_points_complete
-                else "No real solution was found (a numeric search found none either)."
+                else _("No real solution was found (a numeric search found none either).")
             )
         )
     for point in d.critical_points:
@@ -207,31 +213,54 @@ def _solve_critical_points(d: Derivation) -> tuple[Line, ...]:
         where = coords if one else rf"\left({coords}\right)"
         eig = ", ".join(_coordinate_latex(v) for v in point.eigenvalues)
         label = "f''" if one else r"\lambda"
-        kind = {
-            "minimum": "a minimum",
-            "maximum": "a maximum",
-            "saddle": "a saddle point",
-            "degenerate": "inconclusive (a zero eigenvalue): the test does not decide",
-        }
-        free = (
-            f" (a whole set: {', '.join(s.name for s in point.free)} can be anything)"
-            if point.free
-            else ""
-        )
         lines.append(
             Line(
-                text=f"At this point{free}: {kind.get(point.kind, point.kind)}.",
+                text=_point_words(point.kind, [s.name for s in point.free]),
                 latex=rf"{where}:\quad {label} = {eig},\quad f = {_coordinate_latex(point.value)}",
             )
         )
     if not d.critical_points_complete and d.critical_points:
         lines.append(
             Line(
-                text="These points come from a numeric search; the list may be "
-                "incomplete (decimals are rounded)."
+                text=_(
+                    "These points come from a numeric search; the list may be "
+                    "incomplete (decimals are rounded)."
+                )
             )
         )
     return tuple(lines)
+
+
+#: what the second-derivative test says of a critical point, by its kind
+POINT_WORDS = {
+    "minimum": N_("At this point: a minimum."),
+    "maximum": N_("At this point: a maximum."),
+    "saddle": N_("At this point: a saddle point."),
+    "degenerate": N_("At this point: inconclusive (a zero eigenvalue): the test does not decide."),
+}
+#: the same for a whole set of critical points, ``{free}`` naming the free variables
+SET_WORDS = {
+    "minimum": N_("At this point (a whole set: {free} can be anything): a minimum."),
+    "maximum": N_("At this point (a whole set: {free} can be anything): a maximum."),
+    "saddle": N_("At this point (a whole set: {free} can be anything): a saddle point."),
+    "degenerate": N_(
+        "At this point (a whole set: {free} can be anything): inconclusive (a zero "
+        "eigenvalue): the test does not decide."
+    ),
+}
+
+
+def _point_words(kind: str, free: Sequence[str]) -> str:
+    """The key's sentence on a critical point's kind (a kind it does not know: as named)."""
+    names = ", ".join(free)
+    if kind in POINT_WORDS:
+        message = SET_WORDS[kind] if free else POINT_WORDS[kind]
+        return _(message).format(free=names)
+    if free:
+        return _("At this point (a whole set: {free} can be anything): {kind}.").format(
+            free=names, kind=kind
+        )
+    return _("At this point: {kind}.").format(kind=kind)
 
 
 def _coordinate_latex(value: sp.Expr) -> str:
@@ -250,17 +279,21 @@ def _solve_steps(
     x = tex(d.variables[0]) if one else {"ξ": r"\xi"}.get(name, name)
     lines = [
         Line(
-            text="Apply the update rule twice:",
+            text=_("Apply the update rule twice:"),
             latex=rf"{x}_{{k+1}} = {x}_k - \eta\, {grad_name}({x}_k),\qquad \eta = {eta}",
         )
     ]
     for k, step in enumerate(worked.steps):
-        x_k, _ = _shown_vector(step.point, one)
+        x_k, _rounded = _shown_vector(step.point, one)
         gradient, rounded = _shown_vector(step.gradient, one)
+        where = f"{name}{str(k).translate(SUBSCRIPTS)}"
         lines.append(
             Line(
-                text=f"Step {k + 1}: the {'derivative' if one else 'gradient'} at "
-                f"{name}{str(k).translate(SUBSCRIPTS)}.",
+                text=(
+                    _("Step {n}: the derivative at {point}.")
+                    if one
+                    else _("Step {n}: the gradient at {point}.")
+                ).format(n=k + 1, point=where),
                 latex=rf"{grad_name}({x}_{k}) {_relation(rounded)} {gradient}",
             )
         )
@@ -280,19 +313,53 @@ def _solve_steps(
             rf"f({x}_{k}) {_relation(rounded)} {shown}" + ("" if rounded else _approx_scalar(v))
         )
     verdict = steps_verdict(worked, name)
-    lines.append(Line(text=f"The values of f: {verdict}", latex=r",\quad ".join(values)))
+    lines.append(
+        Line(
+            text=_("The values of f: {verdict}").format(verdict=verdict),
+            latex=r",\quad ".join(values),
+        )
+    )
     lines.extend(Line(text=caution) for caution in cautions)
     return tuple(lines)
 
 
 #: how f changed at a step (:meth:`~symgd.calculus.hand_steps.DescentSteps.changes`), in words
 CHANGE_WORDS = {
-    -1: "fell",
-    0: "stayed the same",
-    1: "rose",
-    None: "changed by less than the decimals can show",
+    -1: N_("fell at the {ordinal} step"),
+    0: N_("stayed the same at the {ordinal} step"),
+    1: N_("rose at the {ordinal} step"),
+    None: N_("changed by less than the decimals can show at the {ordinal} step"),
 }
-ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def _change_words(change: int | None, last: bool) -> str:
+    """How f changed at a step, in words; when another change follows (``last`` false) in
+    the form that joins the next one (Korean joins clauses with a connective ending; the
+    English words are the same)."""
+    if last:
+        return _(CHANGE_WORDS[change])
+    joining = {
+        -1: pgettext("another clause follows", "fell at the {ordinal} step"),
+        0: pgettext("another clause follows", "stayed the same at the {ordinal} step"),
+        1: pgettext("another clause follows", "rose at the {ordinal} step"),
+        None: pgettext(
+            "another clause follows",
+            "changed by less than the decimals can show at the {ordinal} step",
+        ),
+    }
+    return joining[change]
+
+
+def _ordinal(k: int) -> str:
+    """The (k + 1)-th, in words."""
+    ordinals = (
+        pgettext("ordinal", "first"),
+        pgettext("ordinal", "second"),
+        pgettext("ordinal", "third"),
+        pgettext("ordinal", "fourth"),
+        pgettext("ordinal", "fifth"),
+    )
+    return ordinals[k] if k < len(ordinals) else pgettext("ordinal", "{n}th").format(n=k + 1)
 
 
 def steps_verdict(worked: DescentSteps, name: str) -> str:
@@ -300,30 +367,37 @@ def steps_verdict(worked: DescentSteps, name: str) -> str:
     fall, stay or rise, and why when the numbers say why."""
     changes = worked.changes()
     if all(c == -1 for c in changes):
-        return "it fell at both steps." if len(changes) == 2 else "it fell at every step."
+        return _("it fell at both steps.") if len(changes) == 2 else _("it fell at every step.")
     if all(c is None for c in changes):
-        return (
-            f"to the {DECIMAL_DIGITS} significant digits worked, f has the same value at every "
-            "point: it changed by less than that precision."
-        )
-    told = " and ".join(
-        f"{CHANGE_WORDS[c]} at the {ORDINALS[k] if k < len(ORDINALS) else f'{k + 1}th'} step"
-        for k, c in enumerate(changes)
-    )
+        return _(
+            "to the {digits} significant digits worked, f has the same value at every point: "
+            "it changed by less than that precision."
+        ).format(digits=DECIMAL_DIGITS)
+    told = ""
+    for k, c in enumerate(changes):
+        last = k == len(changes) - 1
+        clause = _change_words(c, last).format(ordinal=_ordinal(k))
+        told = clause if not told else _("{earlier} and {later}").format(earlier=told, later=clause)
     reasons = []
     for k, (step, change) in enumerate(zip(worked.steps, changes, strict=True)):
         point = f"{name}{str(k).translate(SUBSCRIPTS)}"
         if all(g.is_zero for g in step.gradient):
             reasons.append(
-                f"{point} is a critical point (the gradient is zero there), so the step from "
-                "it does not move"
+                _(
+                    "{point} is a critical point (the gradient is zero there), so the step from "
+                    "it does not move"
+                ).format(point=point)
             )
         elif change in (0, 1):
             reasons.append(
-                f"the gradient at {point} is not zero, so a small enough η would have lowered "
-                f"f: η = {number_text(worked.eta)} is too large for the step from {point}"
+                _(
+                    "the gradient at {point} is not zero, so a small enough η would have lowered "
+                    "f: η = {eta} is too large for the step from {point}"
+                ).format(point=point, eta=number_text(worked.eta))
             )
-    return f"it {told}" + (f"; {'; '.join(reasons)}." if reasons else ".")
+    if not reasons:
+        return _("it {told}.").format(told=told)
+    return _("it {told}; {reasons}.").format(told=told, reasons="; ".join(reasons))
 
 
 def _shown(value: sp.Expr) -> tuple[str, bool]:
@@ -337,10 +411,10 @@ def _shown(value: sp.Expr) -> tuple[str, bool]:
 
 def _shown_vector(values: Sequence[sp.Expr], one: bool) -> tuple[str, bool]:
     shown = [_shown(v) for v in values]
-    rounded = any(r for _, r in shown)
+    rounded = any(r for _shown_text, r in shown)
     if one:
         return shown[0][0], rounded
-    body = r" \\ ".join(s for s, _ in shown)
+    body = r" \\ ".join(s for s, _flag in shown)
     return r"\begin{pmatrix}" + body + r"\end{pmatrix}", rounded
 
 
@@ -374,7 +448,7 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
     if one:
         lines.append(
             Line(
-                text=f"The second derivative of {g} is constant:",
+                text=_("The second derivative of {g} is constant:").format(g=g),
                 latex=f"{g}'' = {tex(rate.eigenvalues[0])}",
             )
         )
@@ -382,7 +456,7 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
         eig = ", ".join(tex(v) for v in rate.eigenvalues)
         lines.append(
             Line(
-                text=f"The Hessian of {g} is constant; its eigenvalues:",
+                text=_("The Hessian of {g} is constant; its eigenvalues:").format(g=g),
                 latex=rf"H = {tex(sp.Matrix(rate.hessian))},\qquad "
                 rf"\lambda = {eig}",
             )
@@ -391,14 +465,16 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
     if one:
         lines.append(
             Line(
-                text=f"Each step multiplies the offset from the critical point by 1 − η{g}″:",
+                text=_(
+                    "Each step multiplies the offset from the critical point by 1 − η{g}″:"
+                ).format(g=g),
                 latex=rf"1 - \eta\,{g}'' = {factors}\qquad (\eta = {tex(rate.eta)})",
             )
         )
     else:
         lines.append(
             Line(
-                text="Each step multiplies the error along each eigenvector by 1 − ηλ:",
+                text=_("Each step multiplies the error along each eigenvector by 1 − ηλ:"),
                 latex=rf"1 - \eta\lambda = {factors}\qquad (\eta = {tex(rate.eta)})",
             )
         )
@@ -411,7 +487,7 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
         where = ", ".join(tex(v) for v in rate.limit)
         lines.append(
             Line(
-                text="It converges to the minimiser, where the gradient vanishes:",
+                text=_("It converges to the minimiser, where the gradient vanishes:"),
                 latex=where if one else rf"\left({where}\right)",
             )
         )
@@ -419,9 +495,10 @@ def _solve_rate(rate: RateQuestion) -> tuple[Line, ...]:
         if zigzag:
             lines.append(
                 Line(
-                    text="A negative factor means that component changes sign at "
-                    "every step: from a start where it is not zero, the path zig-zags while "
-                    "it converges."
+                    text=_(
+                        "A negative factor means that component changes sign at every step: "
+                        "from a start where it is not zero, the path zig-zags while it converges."
+                    )
                 )
             )
     return tuple(lines)
