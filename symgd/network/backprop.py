@@ -25,12 +25,14 @@ from typing import Any
 import sympy as sp
 
 from symgd.base.errors import InputError, short_repr
-from symgd.calculus.exact import decimal_at, exact_number
+from symgd.base.i18n import _, check_language, language
+from symgd.calculus.exact import MAX_EXACT_DIGITS, decimal_at, exact_number
 from symgd.expr.parser import parse
 from symgd.expr.problem import Problem, to_text
 from symgd.network.graph import (
     ACTIVATIONS,
     DIGITS,
+    MAX_EXACT_TEXT,
     Adjoints,
     Graph,
     Values,
@@ -58,12 +60,14 @@ class Stage:
 
     @property
     def title(self) -> str:
-        """A heading for the group."""
+        """A heading for the group, in the language in effect."""
         if self.kind == "loss":
-            return "Loss stage"
+            return _("Loss stage")
         if self.kind == "parameters":
-            return "The parameters"
-        return f"Layer {self.layer}: {self.kind} stage"
+            return _("The parameters")
+        if self.kind == "activation":
+            return _("Layer {k}: activation stage").format(k=self.layer)
+        return _("Layer {k}: affine stage").format(k=self.layer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +96,8 @@ class BackpropResult:
     update: Mapping[str, float] | None = None
     loss_after: float | None = None
     notes: tuple[str, ...] = ()
+    #: the language of the page, the notes and the printed lines (``"en"``, ``"ko"``)
+    lang: str = "en"
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data (exact values in the text form ``parse`` reads)."""
@@ -141,12 +147,14 @@ def backprop(
     at: Mapping[str, float] | str,
     wrt: Sequence[str] | str | None = None,
     lr: float | None = None,
+    lang: str = "en",
 ) -> BackpropResult:
     """Backpropagation through the graph of the loss ``expr`` at the point ``at``.
 
     ``at`` gives every variable a value (inputs, targets and parameters alike), as a mapping
     or as text ``"w=0.5,x=1"``; ``wrt`` names the parameters (default: every variable); with
-    ``lr``, one step of descent is taken on them.
+    ``lr``, one step of descent is taken on them. ``lang``: the language of the notes, the
+    page and the printed lines (``"en"`` or ``"ko"``; numbers and JSON keys stay the same).
 
     >>> r = backprop("(w*x - y)**2", at={"w": 0.5, "x": 2, "y": 3}, wrt="w", lr=0.1)
     >>> r.loss, r.gradient["w"], r.gradient_exact["w"]
@@ -154,6 +162,18 @@ def backprop(
     >>> r.update["w"], round(r.loss_after, 12)
     (1.3, 0.16)
     """
+    code = check_language(lang)
+    with language(code):  # bad input is told in the language asked for, too
+        return _backprop(expr, at, wrt, lr, code)
+
+
+def _backprop(
+    expr: str | sp.Expr | Problem,
+    at: Mapping[str, float] | str,
+    wrt: Sequence[str] | str | None,
+    lr: float | None,
+    code: str,
+) -> BackpropResult:
     problem = expr if isinstance(expr, Problem) else parse(expr)
     names = problem.names
     point = _point(parse_at(at) if isinstance(at, str) else at, names)
@@ -163,7 +183,7 @@ def backprop(
     values = forward(graph, point)
     loss = float(values.decimal[graph.output])
     if not math.isfinite(loss):
-        raise InputError("the loss at this point is too large for floating-point numbers")
+        raise InputError(_("the loss at this point is too large for floating-point numbers"))
     adjoints = backward(graph, values, chosen)
     gradient = {n: float(adjoints.decimal[graph.by_name(n).id]) for n in chosen}
     symbols = {v.name: v for v in problem.variables}
@@ -192,7 +212,8 @@ def backprop(
         lr=rate,
         update=update,
         loss_after=after,
-        notes=_notes(graph, values, adjoints, numerical),
+        notes=_notes(graph, values, adjoints, numerical, code),
+        lang=code,
         problem=problem,
         graph=graph,
         values=values,
@@ -212,19 +233,25 @@ def parse_at(text: str) -> dict[str, float]:
     {'w1': 0.5, 'b1': -0.001}
     """
     if not text.strip():
-        raise InputError("--at is empty; give every variable a value, as in w=0.5,x=1")
+        raise InputError(_("--at is empty; give every variable a value, as in w=0.5,x=1"))
     values: dict[str, float] = {}
     for part in text.split(","):
         name, equals, value = (piece.strip() for piece in part.partition("="))
         if not equals or not name:
-            raise InputError(f"--at expects NAME=VALUE items separated by commas, got {part!r}")
+            raise InputError(
+                _("--at expects NAME=VALUE items separated by commas, got {part}").format(
+                    part=repr(part)
+                )
+            )
         if name in values:
-            raise InputError(f"--at gives {name} twice")
+            raise InputError(_("--at gives {name} twice").format(name=name))
         plain = value.replace("\u2212", "-")
         if not _PLAIN_NUMBER.fullmatch(plain):
             raise InputError(
-                f"the value of {name} must be a finite decimal number such as -3, 0.5 or "
-                f"1e-3, got {value!r}"
+                _(
+                    "the value of {name} must be a finite decimal number such as -3, 0.5 or "
+                    "1e-3, got {value}"
+                ).format(name=name, value=repr(value))
             )
         values[name] = float(plain)
     return values
@@ -233,27 +260,40 @@ def parse_at(text: str) -> dict[str, float]:
 def _point(at: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
     """The exact value of every variable (0.1 means 1/10)."""
     if not isinstance(at, Mapping):
-        raise InputError(f"at must map variable names to numbers, got {short_repr(at)}")
+        raise InputError(
+            _("at must map variable names to numbers, got {value}").format(value=short_repr(at))
+        )
     unknown = [str(n) for n in at if n not in names]
     if unknown:
         raise InputError(
-            f"a value is given for {', '.join(unknown)}, which is not a variable of the "
-            f"expression (its variables: {', '.join(names)})"
+            _(
+                "a value is given for {names}, which is not a variable of the expression (its "
+                "variables: {variables})"
+            ).format(names=", ".join(unknown), variables=", ".join(names))
         )
     missing = [n for n in names if n not in at]
     if missing:
         raise InputError(
-            f"no value for {', '.join(missing)}: give every variable a value "
-            "(inputs, targets and parameters alike), as in --at "
-            + ",".join(f"{n}=1" for n in names)
+            _(
+                "no value for {names}: give every variable a value (inputs, targets and "
+                "parameters alike), as in --at {example}"
+            ).format(names=", ".join(missing), example=",".join(f"{n}=1" for n in names))
         )
     point: dict[str, Any] = {}
     for name in names:
         value = at[name]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"the value of {name} is not a number: {short_repr(value)}")
+            raise InputError(
+                _("the value of {name} is not a number: {value}").format(
+                    name=name, value=short_repr(value)
+                )
+            )
         if not math.isfinite(value):
-            raise InputError(f"the value of {name} is not a finite number: {value!r}")
+            raise InputError(
+                _("the value of {name} is not a finite number: {value}").format(
+                    name=name, value=repr(value)
+                )
+            )
         point[name] = exact_number(value)
     return point
 
@@ -263,15 +303,17 @@ def _wrt(wrt: Sequence[str] | str | None, names: Sequence[str]) -> tuple[str, ..
         return tuple(names)
     chosen = [p.strip() for p in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
     if not chosen or not all(chosen):
-        raise InputError("--wrt has an empty name; list the parameters as in w1,b1")
+        raise InputError(_("--wrt has an empty name; list the parameters as in w1,b1"))
     for name in chosen:
         if name not in names:
             raise InputError(
-                f"--wrt names {name}, which is not a variable of the expression (its "
-                f"variables: {', '.join(names)})"
+                _(
+                    "--wrt names {name}, which is not a variable of the expression (its "
+                    "variables: {variables})"
+                ).format(name=name, variables=", ".join(names))
             )
     if len(set(chosen)) != len(chosen):
-        raise InputError("--wrt names a parameter twice")
+        raise InputError(_("--wrt names a parameter twice"))
     return tuple(chosen)
 
 
@@ -279,9 +321,15 @@ def _rate(lr: float | None) -> float | None:
     if lr is None:
         return None
     if isinstance(lr, bool) or not isinstance(lr, int | float):
-        raise InputError(f"the learning rate must be a number, got {short_repr(lr)}")
+        raise InputError(
+            _("the learning rate must be a number, got {value}").format(value=short_repr(lr))
+        )
     if not math.isfinite(lr) or lr <= 0:
-        raise InputError(f"the learning rate must be a positive finite number, got {lr!r}")
+        raise InputError(
+            _("the learning rate must be a positive finite number, got {value}").format(
+                value=repr(lr)
+            )
+        )
     return float(lr)
 
 
@@ -349,32 +397,66 @@ def _text(value: Any) -> str | None:
 
 
 def _notes(
-    graph: Graph, values: Values, adjoints: Adjoints, numerical: Mapping[str, float]
+    graph: Graph,
+    values: Values,
+    adjoints: Adjoints,
+    numerical: Mapping[str, float],
+    lang: str = "en",
 ) -> tuple[str, ...]:
-    """Plain sentences about what could not be done exactly or is special at this point."""
-    notes = []
-    if values.inexact_from is not None:
-        node, why = values.inexact_from
-        notes.append(
-            f"Exact values stop at {graph.nodes[node].label} ({why}); from there on the "
-            f"values are {DIGITS}-digit decimals."
+    """Plain sentences about what could not be done exactly or is special at this point, in
+    ``lang``."""
+    with language(lang):
+        notes = []
+        if values.inexact_from is not None:
+            node, why = values.inexact_from
+            notes.append(_inexact_note(graph.nodes[node].label, why))
+        for term in adjoints.kinks:
+            user = graph.nodes[term.user]
+            source = graph.nodes[user.inputs[term.position]]
+            notes.append(
+                _(
+                    "{source} enters {user} = {operation} exactly at its corner, where the "
+                    "slope jumps: the backward pass uses the rule's value there ({value}), "
+                    "while the central difference, which straddles the corner, may give "
+                    "something else."
+                ).format(
+                    source=source.label,
+                    user=user.label,
+                    operation=op_text(graph, user),
+                    value=f"{float(term.local_value):g}",
+                )
+            )
+        undefined = [n for n, v in numerical.items() if not math.isfinite(v)]
+        if undefined:
+            notes.append(
+                _(
+                    "The central difference could not be computed for {names}: the loss is "
+                    "undefined within h = {h} of the point."
+                ).format(names=", ".join(undefined), h=f"{H:g}")
+            )
+        return tuple(notes)
+
+
+def _inexact_note(label: str, why: str) -> str:
+    """The note on the node where exact values stop; ``why`` is a reason of
+    :func:`~symgd.network.graph.limit_exact` ("digits", "inexact" or "length")."""
+    if why == "digits":
+        text = _(
+            "Exact values stop at {node} (more than {limit} digits); from there on the values "
+            "are {digits}-digit decimals."
         )
-    for term in adjoints.kinks:
-        user = graph.nodes[term.user]
-        source = graph.nodes[user.inputs[term.position]]
-        notes.append(
-            f"{source.label} enters {user.label} = {op_text(graph, user)} exactly at its "
-            f"corner, where the slope jumps: the backward pass uses the rule's value there "
-            f"({float(term.local_value):g}), while the central difference, which straddles "
-            "the corner, may give something else."
+    elif why == "length":
+        text = _(
+            "Exact values stop at {node} (an exact form longer than {limit} characters); from "
+            "there on the values are {digits}-digit decimals."
         )
-    undefined = [n for n, v in numerical.items() if not math.isfinite(v)]
-    if undefined:
-        notes.append(
-            f"The central difference could not be computed for {', '.join(undefined)}: the "
-            f"loss is undefined within h = {H:g} of the point."
+    else:
+        text = _(
+            "Exact values stop at {node} (not exact); from there on the values are "
+            "{digits}-digit decimals."
         )
-    return tuple(notes)
+    limit = MAX_EXACT_DIGITS if why == "digits" else MAX_EXACT_TEXT
+    return text.format(node=label, limit=limit, digits=DIGITS)
 
 
 # -- stages ---------------------------------------------------------------------------------

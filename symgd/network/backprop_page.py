@@ -17,6 +17,7 @@ import sympy as sp
 from markupsafe import Markup
 
 from symgd.base.files import check_output, output_folder, write_atomically
+from symgd.base.i18n import N_, _, current, language, n_, pgettext
 from symgd.calculus.step import RULE_TITLES
 from symgd.expr.problem import to_text
 from symgd.network.backprop import BackpropResult, Stage
@@ -34,22 +35,26 @@ MAX_SHOWN_EXACT = 120
 TEMPLATE = "backprop.html.jinja2"
 
 _STAGE_WORDS = {
-    "loss": "The operations above the last activation: they turn the network's output into "
-    "the loss.",
-    "activation": "The activation functions of this layer.",
-    "affine": "The sums and products that make this layer's pre-activation from the layer "
-    "below and its weights.",
-    "parameters": "The leaves the gradient is wanted for: their adjoints are the gradient.",
+    "loss": N_(
+        "The operations above the last activation: they turn the network's output into the loss."
+    ),
+    "activation": N_("The activation functions of this layer."),
+    "affine": N_(
+        "The sums and products that make this layer's pre-activation from the layer below and "
+        "its weights."
+    ),
+    "parameters": N_("The leaves the gradient is wanted for: their adjoints are the gradient."),
 }
 
 
 def backprop_context(result: BackpropResult) -> dict[str, Any]:
-    """Everything ``backprop.html.jinja2`` shows, from one worked backward pass."""
+    """Everything ``backprop.html.jinja2`` shows, from one worked backward pass, in the
+    language in effect."""
     graph = result.graph
     operations = sum(1 for n in graph.nodes if not n.is_leaf)
     output = graph.nodes[graph.output]
     return {
-        "title": f"Backpropagation through {result.source}",
+        "title": _("Backpropagation through {source}").format(source=result.source),
         "source": result.source,
         "math": operations <= MAX_TYPESET_NODES,
         "loss_latex": f"{label_tex(output)} = {tex(result.problem.expr)}"
@@ -63,6 +68,8 @@ def backprop_context(result: BackpropResult) -> dict[str, Any]:
         "output_label": output.label,
         "output_tex": label_tex(output),
         "backward": _backward_groups(result),
+        # the users u of v under the sum: words in English, an edge v → u in other languages
+        "sum_under": r"u \text{ uses } v" if current() == "en" else r"v \to u",
         "layers": _layers_sentence(result.stages),
         "gradient": _gradient_rows(result),
         "agreement": _agreement(result),
@@ -81,19 +88,26 @@ def _intro(result: BackpropResult) -> list[str]:
     count = len(graph.nodes)
     operations = sum(1 for n in graph.nodes if not n.is_leaf)
     return [
-        f"The loss is a chain of small operations. Written as a graph it has {count} nodes: "
-        f"{count - operations} leaves (the variables and constants) and {operations} "
-        "operations, each computed from nodes to its left.",
-        "The forward pass works from the leaves to the loss, left to right: each node applies "
-        "its operation to numbers that are already known. The backward pass goes the other "
-        "way. It starts at the loss, whose derivative with respect to itself is 1, and visits "
-        "the nodes in reverse order. At each node it adds up what the node's users send back: "
-        "every user's adjoint (∂L/∂user) times the user's local derivative with respect to "
-        "this node, a derivative of one small operation, named by its rule.",
-        "This is the chain rule, organised so that nothing is done twice: a node is visited "
-        "only after all of its users, so its adjoint is computed once and then reused by "
-        "everything below it, instead of multiplying out every path from the node to the "
-        "loss separately. The adjoints of the parameters are the gradient.",
+        _(
+            "The loss is a chain of small operations. Written as a graph it has {count} nodes: "
+            "{leaves} leaves (the variables and constants) and {operations} operations, each "
+            "computed from nodes to its left."
+        ).format(count=count, leaves=count - operations, operations=operations),
+        _(
+            "The forward pass works from the leaves to the loss, left to right: each node "
+            "applies its operation to numbers that are already known. The backward pass goes "
+            "the other way. It starts at the loss, whose derivative with respect to itself is "
+            "1, and visits the nodes in reverse order. At each node it adds up what the node's "
+            "users send back: every user's adjoint (∂L/∂user) times the user's local "
+            "derivative with respect to this node, a derivative of one small operation, named "
+            "by its rule."
+        ),
+        _(
+            "This is the chain rule, organised so that nothing is done twice: a node is "
+            "visited only after all of its users, so its adjoint is computed once and then "
+            "reused by everything below it, instead of multiplying out every path from the "
+            "node to the loss separately. The adjoints of the parameters are the gradient."
+        ),
     ]
 
 
@@ -105,7 +119,8 @@ def _point_rows(result: BackpropResult) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": _cell(label_tex(node), name),
-                "role": "parameter" if name in result.wrt else "held fixed",
+                "parameter": name in result.wrt,
+                "role": _("parameter") if name in result.wrt else _("held fixed"),
                 "value": _value_pair(exact, result.values.decimal[node.id]),
             }
         )
@@ -126,9 +141,9 @@ def graph_nodes(result: BackpropResult) -> list[GraphNode]:
             head = node.label if node.is_leaf else f"{node.label} = {op_text(graph, node)}"
             if len(head) > 20:
                 head = f"{node.label} = {node.op}"
-            lines = (head, f"val {value}")
+            lines = (head, _("val {value}").format(value=value))
             if adjoint is not None:
-                lines += (f"adj {number(float(adjoint), 4)}",)
+                lines += (_("adj {value}").format(value=number(float(adjoint), 4)),)
             kind = _kind(result, node)
         drawn.append(GraphNode(node.id, node.inputs, lines, kind))
     return drawn
@@ -159,29 +174,33 @@ def _graph_block(result: BackpropResult) -> dict[str, Any]:
     for node in shared[:6]:
         users = sorted({graph.nodes[u].label for u, _ in graph.users[node.id]})
         sentences.append(
-            f"{node.label} is used by {len(users)} nodes ({', '.join(users)}): it is computed "
-            "once, and its adjoint adds up the shares sent back by each of them."
+            _(
+                "{node} is used by {count} nodes ({users}): it is computed once, and its "
+                "adjoint adds up the shares sent back by each of them."
+            ).format(node=node.label, count=len(users), users=", ".join(users))
         )
     if len(shared) > 6:
-        sentences.append(f"{len(shared) - 6} more nodes have more than one user.")
+        sentences.append(
+            _("{count} more nodes have more than one user.").format(count=len(shared) - 6)
+        )
     if not shared:
         sentences.append(
-            "No node the backward pass visits has more than one user here, so each adjoint "
-            "has a single share."
+            _(
+                "No node the backward pass visits has more than one user here, so each adjoint "
+                "has a single share."
+            )
         )
-    title = f"The computational graph of {result.source}"
+    title = _("The computational graph of {source}").format(source=result.source)
+    caption = _(
+        "Forward order runs left to right. Each box shows the node and its operation, its "
+        "value (val) and its adjoint ∂L/∂node (adj). Blue boxes are the parameters, grey ones "
+        "the variables held fixed, dashed ones constants; the loss is the orange box."
+    )
+    if _skipped(result):
+        caption += " " + _("Nodes no parameter feeds have no adjoint: it is not needed.")
     return {
         "svg": Markup(graph_svg(graph_nodes(result), title)),
-        "caption": (
-            "Forward order runs left to right. Each box shows the node and its operation, its "
-            "value (val) and its adjoint ∂L/∂node (adj). Blue boxes are the parameters, grey "
-            "ones the variables held fixed, dashed ones constants; the loss is the orange box."
-            + (
-                " Nodes no parameter feeds have no adjoint: it is not needed."
-                if _skipped(result)
-                else ""
-            )
-        ),
+        "caption": caption,
         "shared": sentences,
     }
 
@@ -266,7 +285,7 @@ def _term_cell(result: BackpropResult, term: Term, me: str, out: str) -> dict[st
     }
     shown = _bare(num_tex(local_value, 4))
     return {
-        "rule": RULE_TITLES.get(term.rule, term.rule.replace("_", " ").capitalize()),
+        "rule": rule_title(term.rule),
         "user": user.label,
         "local": _cell(
             " = ".join([_partial(them, me), *(f for f in forms if _bare(f) != shown)])
@@ -282,6 +301,18 @@ def _term_cell(result: BackpropResult, term: Term, me: str, out: str) -> dict[st
             f"{number(float(term.contribution), 4)}",
         ),
     }
+
+
+def rule_title(rule: str) -> str:
+    """The name of a local derivative's rule, in the language in effect: the derivative
+    steps' title (:data:`~symgd.calculus.step.RULE_TITLES`), or for an operation they do not
+    name (``max``, ``atan2``) the operation's own name."""
+    if rule in RULE_TITLES:
+        return _(RULE_TITLES[rule])
+    operation = rule.replace("_", " ").capitalize()
+    return pgettext("the rule of an operation without a named rule", "{operation}").format(
+        operation=operation
+    )
 
 
 def _equals(value: float, digits: int) -> str:
@@ -310,7 +341,7 @@ def _backward_groups(result: BackpropResult) -> list[dict[str, Any]]:
         groups.append(
             {
                 "title": None if stage is None else stage.title,
-                "words": None if stage is None else _STAGE_WORDS[stage.kind],
+                "words": None if stage is None else _(_STAGE_WORDS[stage.kind]),
                 "rows": [_backward_row(result, i) for i in nodes],
             }
         )
@@ -321,15 +352,21 @@ def _layers_sentence(stages: tuple[Stage, ...] | None) -> str | None:
     if stages is None:
         return None
     layers = max((s.layer or 0 for s in stages), default=0)
-    return (
-        f"The expression has the shape of a network with {layers} "
-        f"layer{'s' if layers != 1 else ''} of activations, so the rows are grouped as a "
-        "network is trained: first the loss stage, then for each layer from the top down its "
-        "activation stage and its affine stage, and last the parameters. The rule: a call of "
-        "σ, tanh, ReLU, leaky ReLU or softplus is an activation, one layer above the deepest "
-        "activation feeding it; the sums and products leading into it are its affine stage; "
-        "everything that feeds no activation belongs to the loss."
-    )
+    return n_(
+        "The expression has the shape of a network with {n} layer of activations, so the rows "
+        "are grouped as a network is trained: first the loss stage, then for each layer from "
+        "the top down its activation stage and its affine stage, and last the parameters. The "
+        "rule: a call of σ, tanh, ReLU, leaky ReLU or softplus is an activation, one layer "
+        "above the deepest activation feeding it; the sums and products leading into it are "
+        "its affine stage; everything that feeds no activation belongs to the loss.",
+        "The expression has the shape of a network with {n} layers of activations, so the rows "
+        "are grouped as a network is trained: first the loss stage, then for each layer from "
+        "the top down its activation stage and its affine stage, and last the parameters. The "
+        "rule: a call of σ, tanh, ReLU, leaky ReLU or softplus is an activation, one layer "
+        "above the deepest activation feeding it; the sums and products leading into it are "
+        "its affine stage; everything that feeds no activation belongs to the loss.",
+        layers,
+    ).format(n=layers)
 
 
 def _gradient_rows(result: BackpropResult) -> list[dict[str, Any]]:
@@ -374,22 +411,23 @@ def _agreement(result: BackpropResult) -> str:
     """One sentence that ties the three gradients together, from their actual differences."""
     a, b = result.max_abs_error_vs_exact, result.max_abs_error_numerical
     if math.isnan(a):
-        return (
-            "sympy.diff of the whole expression has no value at this point, so the first "
-            "check could not be made."
+        return _(
+            "sympy.diff of the whole expression has no value at this point, so the first check "
+            "could not be made."
         )
-    first = (
-        f"The backward pass and sympy.diff of the whole expression differ by at most "
-        f"{number(a, 2)} (both are worked in 30-digit decimals)"
-    )
     if math.isnan(b):
-        return first + "; the central difference could not be computed (see the notes)."
-    return (
-        f"{first}, and the central difference with h = {number(H, 2)} by at most "
-        f"{number(b, 2)}, so all three agree to within {number(max(a, b), 2)}. The central "
-        "difference is the least precise of the three: it replaces the slope by a secant of "
-        f"width 2h, which is off by terms of order h², and it is computed in floating point."
-    )
+        return _(
+            "The backward pass and sympy.diff of the whole expression differ by at most {a} "
+            "(both are worked in 30-digit decimals); the central difference could not be "
+            "computed (see the notes)."
+        ).format(a=number(a, 2))
+    return _(
+        "The backward pass and sympy.diff of the whole expression differ by at most {a} (both "
+        "are worked in 30-digit decimals), and the central difference with h = {h} by at most "
+        "{b}, so all three agree to within {both}. The central difference is the least precise "
+        "of the three: it replaces the slope by a secant of width 2h, which is off by terms of "
+        "order h², and it is computed in floating point."
+    ).format(a=number(a, 2), h=number(H, 2), b=number(b, 2), both=number(max(a, b), 2))
 
 
 def _update_block(result: BackpropResult) -> dict[str, Any]:
@@ -406,22 +444,23 @@ def _update_block(result: BackpropResult) -> dict[str, Any]:
         )
     before, after = result.loss, result.loss_after
     if after is None or not math.isfinite(after):
-        verdict = "The loss is undefined at the new point: the step left the loss's domain."
+        verdict = _("The loss is undefined at the new point: the step left the loss's domain.")
     elif after < before:
-        verdict = f"The loss went down, by {number(before - after, 4)}."
+        verdict = _("The loss went down, by {change}.").format(change=number(before - after, 4))
     elif after > before:
-        verdict = (
-            f"The loss went up, by {number(after - before, 4)}: this step was too large for "
-            "this point (a smaller learning rate would follow the slope more closely)."
-        )
+        verdict = _(
+            "The loss went up, by {change}: this step was too large for this point (a smaller "
+            "learning rate would follow the slope more closely)."
+        ).format(change=number(after - before, 4))
     else:
-        verdict = "The loss did not change."
+        verdict = _("The loss did not change.")
     return {
         "eta": number(result.lr, 6),
         "eta_latex": num_tex(result.lr, 6),
         "rows": rows,
         "before": number(before, 8),
-        "after": number(after, 8) if after is not None else "undefined",
+        "after": number(after, 8) if after is not None else number(math.nan),
+        "defined": after is not None and math.isfinite(after),
         "verdict": verdict,
     }
 
@@ -436,14 +475,15 @@ def render_backprop_page(result: BackpropResult) -> str:
 
     env = make_env()
     template = env.get_template(TEMPLATE)
-    return str(
-        template.render(
-            language="en",
-            generator=f"symgd {__version__}",
-            title=f"Backpropagation: {result.source}",
-            bp=backprop_context(result),
+    with language(result.lang):
+        return str(
+            template.render(
+                language=result.lang,
+                generator=f"symgd {__version__}",
+                title=_("Backpropagation: {source}").format(source=result.source),
+                bp=backprop_context(result),
+            )
         )
-    )
 
 
 def backprop_pdf(page: str, *, paper: str = "A4") -> bytes:

@@ -24,6 +24,7 @@ from typing import Any
 import sympy as sp
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _
 from symgd.calculus.exact import MAX_EXACT_DIGITS, TooLarge, decimal_at, exact_at
 from symgd.calculus.rule_table import FUNCTION_RULES
 from symgd.expr.problem import natural_key, to_text
@@ -92,7 +93,8 @@ class Values:
 
     exact: tuple[Any, ...]
     decimal: tuple[Any, ...]
-    #: the first operation whose exact value was given up, and why ("" when none was)
+    #: the first operation whose exact value was given up, and why (a reason of
+    #: :func:`bounded_exact`: "digits", "inexact" or "length")
     inexact_from: tuple[int, str] | None = None
 
 
@@ -194,8 +196,10 @@ class _Builder:
     def add(self, node: Node) -> int:
         if len(self.nodes) >= MAX_NODES:
             raise InputError(
-                f"the computational graph of this expression has more than {MAX_NODES} "
-                "nodes; a lesson nobody can read is not a lesson: try a smaller network"
+                _(
+                    "the computational graph of this expression has more than {limit} nodes; a "
+                    "lesson nobody can read is not a lesson: try a smaller network"
+                ).format(limit=MAX_NODES)
             )
         self.nodes.append(node)
         return len(self.nodes) - 1
@@ -300,20 +304,23 @@ def forward(graph: Graph, point: Mapping[str, Any]) -> Values:
 
 
 def bounded_exact(expr: Any, mapping: Mapping[Any, Any]) -> tuple[Any, str]:
-    """``expr`` at the exact point, or ``(None, why)`` past the bounds on digits and length."""
+    """``expr`` at the exact point, or ``(None, why)`` past the bounds on digits and length
+    (``why``: "digits", more than :data:`~symgd.calculus.exact.MAX_EXACT_DIGITS` digits; else
+    as :func:`limit_exact`)."""
     try:
         value = exact_at(expr, mapping, MAX_EXACT_DIGITS)
     except TooLarge:
-        return None, f"more than {MAX_EXACT_DIGITS} digits"
+        return None, "digits"
     return limit_exact(value)
 
 
 def limit_exact(value: Any) -> tuple[Any, str]:
-    """``value`` when it is a short, real exact number, else ``(None, why)``."""
+    """``value`` when it is a short, real exact number, else ``(None, why)``: "inexact" (a
+    decimal or not a number), "length" (a text form longer than :data:`MAX_EXACT_TEXT`)."""
     if value.has(sp.Float) or not value.is_number:
-        return None, "not exact"
+        return None, "inexact"
     if len(to_text(value)) > MAX_EXACT_TEXT:
-        return None, f"an exact form longer than {MAX_EXACT_TEXT} characters"
+        return None, "length"
     return value, ""
 
 
@@ -322,8 +329,26 @@ def _is_real_number(value: Any) -> bool:
 
 
 _WHY = {
-    "log": "the logarithm is defined only for positive numbers",
-    "sqrt": "the square root is defined only for numbers ≥ 0",
+    "log": N_(
+        "the loss is undefined at this point: node {node} = {operation} gets {inputs}, and the "
+        "logarithm is defined only for positive numbers"
+    ),
+    "sqrt": N_(
+        "the loss is undefined at this point: node {node} = {operation} gets {inputs}, and the "
+        "square root is defined only for numbers ≥ 0"
+    ),
+    "zero": N_(
+        "the loss is undefined at this point: node {node} = {operation} gets {inputs}, and a "
+        "negative power of 0 is a division by zero"
+    ),
+    "negative": N_(
+        "the loss is undefined at this point: node {node} = {operation} gets {inputs}, and a "
+        "fractional power of a negative number is not real"
+    ),
+    "other": N_(
+        "the loss is undefined at this point: node {node} = {operation} gets {inputs}, and it "
+        "has no real value there"
+    ),
 }
 
 
@@ -331,18 +356,10 @@ def _undefined(graph: Graph, node: Node, decimal: Sequence[Any]) -> str:
     inputs = ", ".join(
         f"{graph.nodes[i].label} = {_short(decimal[i])}" for i in node.inputs if i < len(decimal)
     )
-    why = _WHY.get(node.op, "it has no real value there")
+    why = node.op if node.op in _WHY else "other"
     if node.op in ("power", "general_power") and node.inputs:
-        base = decimal[node.inputs[0]]
-        why = (
-            "a negative power of 0 is a division by zero"
-            if base.is_zero
-            else "a fractional power of a negative number is not real"
-        )
-    return (
-        f"the loss is undefined at this point: node {node.label} = "
-        f"{op_text(graph, node)} gets {inputs}, and {why}"
-    )
+        why = "zero" if decimal[node.inputs[0]].is_zero else "negative"
+    return _(_WHY[why]).format(node=node.label, operation=op_text(graph, node), inputs=inputs)
 
 
 def _short(value: Any) -> str:
@@ -412,9 +429,15 @@ def _term(
     if not _is_real_number(value):
         source = graph.nodes[node.inputs[position]]
         raise InputError(
-            f"the gradient does not exist at this point: the derivative of {node.label} = "
-            f"{op_text(graph, node)} with respect to {source.label} is undefined at "
-            f"{source.label} = {_short(values.decimal[source.id])}"
+            _(
+                "the gradient does not exist at this point: the derivative of {node} = "
+                "{operation} with respect to {source} is undefined at {source} = {value}"
+            ).format(
+                node=node.label,
+                operation=op_text(graph, node),
+                source=source.label,
+                value=_short(values.decimal[source.id]),
+            )
         )
     value = sp.Float(value, DIGITS)
     inputs = [values.exact[i] for i in node.inputs]

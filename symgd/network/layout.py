@@ -9,13 +9,18 @@ range. :func:`graph_boxes` returns the boxes, so that a test can check they are 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-#: the SVG's font size and the width of one character of its monospaced font (px)
+#: the SVG's font size and the width of one character of its monospaced font (px); a wide
+#: letter (Hangul, CJK) takes two such columns, a little more than its 1 em
 FONT = 12.0
 CHAR = 7.4
+#: the fonts of the SVG's text: a monospaced Latin font, then symgd's Hangul font (declared by
+#: a Korean page and by the PDF step) for the letters the Latin fonts lack
+FONT_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, Symgd Hangul, monospace"
 LINE = 15.0
 PAD_X = 8.0
 PAD_Y = 6.0
@@ -54,7 +59,8 @@ class Box:
 
 @dataclass(frozen=True)
 class GraphNode:
-    """What the layout needs to know of a node."""
+    """What the layout needs to know of a node: its lines are its name (and operation), then
+    its value, then its adjoint (drawn in blue)."""
 
     id: int
     inputs: tuple[int, ...]
@@ -119,8 +125,13 @@ def _columns(nodes: Sequence[GraphNode]) -> list[int]:
     return column
 
 
+def text_columns(text: str) -> int:
+    """The columns ``text`` takes in the monospaced font: two for a wide letter (Hangul)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _size(lines: Sequence[str]) -> tuple[float, float]:
-    width = max(len(line) for line in lines) * CHAR + 2 * PAD_X
+    width = max(text_columns(line) for line in lines) * CHAR + 2 * PAD_X
     return max(width, 44.0), len(lines) * LINE + 2 * PAD_Y
 
 
@@ -211,9 +222,7 @@ def graph_svg(nodes: Sequence[GraphNode], title: str) -> str:
                 'marker-end="url(#backprop-arrow)"/>'
             )
     parts.append("</g>")
-    parts.append(
-        f'<g font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="{FONT:g}">'
-    )
+    parts.append(f'<g font-family="{FONT_FAMILY}" font-size="{FONT:g}">')
     for box in boxes:
         parts.append(_box_svg(box))
     parts.append("</g></svg>")
@@ -231,7 +240,7 @@ def _box_svg(box: Box) -> str:
     ]
     for k, line in enumerate(box.lines):
         y = box.y + PAD_Y + LINE * (k + 1) - 4
-        colour = "#1d232b" if k == 0 else ("#0b5ea8" if line.startswith("adj") else "#3d4650")
+        colour = "#1d232b" if k == 0 else ("#0b5ea8" if k == 2 else "#3d4650")
         weight = ' font-weight="700"' if k == 0 else ""
         out.append(
             f'<text x="{box.x + PAD_X:.1f}" y="{y:.1f}" fill="{colour}"{weight}>'
