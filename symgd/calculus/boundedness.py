@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.calculus.intervals import bounds
 
 #: directions tried on the unit sphere when looking for a way down
@@ -45,34 +46,39 @@ def judge_boundedness(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Boundedn
     'f ≥ 0, read from its parts: squares, |·|, exp, σ, sin, cos and the like are bounded'
     """
     xs = tuple(variables)
-    lo, _ = bounds(expr)
+    lo = bounds(expr)[0]
     if lo > -math.inf:
         return Boundedness(
             True,
-            f"f ≥ {_number(lo)}, read from its parts: squares, |·|, exp, "
-            "σ, sin, cos and the like are bounded",
+            _(
+                "f ≥ {bound}, read from its parts: squares, |·|, exp, "
+                "σ, sin, cos and the like are bounded"
+            ).format(bound=_number(lo)),
         )
     groups = _separate(expr, xs)
     if len(groups) > 1:
         verdicts = [(part, used, _judge_part(part, used)) for part, used in groups]
-        for _, used, verdict in verdicts:
+        for _part, used, verdict in verdicts:
             if verdict.bounded_below is False and verdict.direction is not None:
                 direction = _embed(verdict.direction, used, xs)
                 return Boundedness(False, verdict.reason, direction)
-        if all(v.bounded_below for _, _, v in verdicts):
+        if all(v.bounded_below for *_rest, v in verdicts):
             return Boundedness(
                 True,
-                "f is a sum of parts in separate variables, each bounded "
-                "below (" + "; ".join(v.reason for _, _, v in verdicts) + ")",
+                _(
+                    "f is a sum of parts in separate variables, each bounded below ({reasons})"
+                ).format(reasons="; ".join(v.reason for *_rest, v in verdicts)),
             )
-        return Boundedness(None, "symgd could not decide whether every part of f is bounded below")
+        return Boundedness(
+            None, _("symgd could not decide whether every part of f is bounded below")
+        )
     return _judge_part(expr, xs)
 
 
 def _judge_part(expr: sp.Expr, xs: tuple[sp.Symbol, ...]) -> Boundedness:
-    lo, _ = bounds(expr)
+    lo = bounds(expr)[0]
     if lo > -math.inf:
-        return Boundedness(True, f"≥ {_number(lo)} term by term")
+        return Boundedness(True, _("≥ {bound} term by term").format(bound=_number(lo)))
     if expr.is_polynomial(*xs) and not (expr.free_symbols - set(xs)):
         return _polynomial(sp.Poly(expr, *xs), xs)
     return _ray_search(expr, xs)
@@ -111,15 +117,17 @@ def _number(value: float) -> str:
     return f"{value:.6g}".replace("-", "−")  # a minus sign, not a hyphen
 
 
-def _direction_text(direction: Sequence[float], xs: tuple[sp.Symbol, ...]) -> str:
-    """How to go down: "as x → −∞ (the others fixed)" or "along t·(a, b) as t → ∞"."""
+def _falls(direction: Sequence[float], xs: tuple[sp.Symbol, ...]) -> str:
+    """How f goes down: "f → −∞ as x → −∞ (the others fixed)" or "f → −∞ along t·(a, b) as
+    t → ∞"."""
     if sum(1 for d in direction if d != 0) == 1:
         ((i, d),) = ((i, d) for i, d in enumerate(direction) if d != 0)
+        limit = f"{xs[i].name} → {'+' if d > 0 else '−'}∞"
         if len(xs) == 1:
-            return f"as {xs[i].name} → {'+' if d > 0 else '−'}∞"
-        return f"as {xs[i].name} → {'+' if d > 0 else '−'}∞ (the others fixed)"
+            return _("f → −∞ as {limit}").format(limit=limit)
+        return _("f → −∞ as {limit} (the others fixed)").format(limit=limit)
     shown = ", ".join(f"{d:.4g}".replace("-", "−") for d in direction)
-    return f"along t·({shown}) as t → ∞"
+    return _("f → −∞ along t·({direction}) as t → ∞").format(direction=shown)
 
 
 def _polynomial(poly: sp.Poly, xs: tuple[sp.Symbol, ...]) -> Boundedness:
@@ -128,10 +136,10 @@ def _polynomial(poly: sp.Poly, xs: tuple[sp.Symbol, ...]) -> Boundedness:
         lead = float(poly.LC())
         if degree % 2 == 0 and lead > 0:
             return Boundedness(
-                True, "a polynomial of even degree with a positive leading coefficient"
+                True, _("a polynomial of even degree with a positive leading coefficient")
             )
         sign = (-1.0 if lead > 0 else 1.0) if degree % 2 else 1.0
-        return Boundedness(False, f"f → −∞ {_direction_text((sign,), xs)}", (sign,))
+        return Boundedness(False, _falls((sign,), xs), (sign,))
     if degree <= 2:
         return _quadratic(poly, xs)
     return _higher_degree(poly, xs, degree)
@@ -151,8 +159,9 @@ def _quadratic(poly: sp.Poly, xs: tuple[sp.Symbol, ...]) -> Boundedness:
         eigenvalue = _eigenvalue_text(h, values[0])
         return Boundedness(
             False,
-            f"f → −∞ {_direction_text(tuple(v), xs)}, the "
-            f"eigenvector of the Hessian eigenvalue {eigenvalue} < 0",
+            _("{falls}, the eigenvector of the Hessian eigenvalue {eigenvalue} < 0").format(
+                falls=_falls(tuple(v), xs), eigenvalue=eigenvalue
+            ),
             tuple(float(c) for c in v),
         )
     null = vectors[:, np.abs(values) <= 1e-9 * scale]
@@ -162,15 +171,16 @@ def _quadratic(poly: sp.Poly, xs: tuple[sp.Symbol, ...]) -> Boundedness:
             d = -slope / np.linalg.norm(slope)
             return Boundedness(
                 False,
-                f"f → −∞ {_direction_text(tuple(d), xs)}: the "
-                "Hessian is flat that way and the slope is not",
+                _("{falls}: the Hessian is flat that way and the slope is not").format(
+                    falls=_falls(tuple(d), xs)
+                ),
                 tuple(float(c) for c in d),
             )
         return Boundedness(
             True,
-            "a quadratic whose Hessian is positive semidefinite, flat only where f is constant",
+            _("a quadratic whose Hessian is positive semidefinite, flat only where f is constant"),
         )
-    return Boundedness(True, "a quadratic whose Hessian is positive definite")
+    return Boundedness(True, _("a quadratic whose Hessian is positive definite"))
 
 
 def _eigenvalue_text(h: np.ndarray, value: float) -> str:
@@ -198,8 +208,10 @@ def _higher_degree(poly: sp.Poly, xs: tuple[sp.Symbol, ...], degree: int) -> Bou
     if _positive_form(top, xs, degree):
         return Boundedness(
             True,
-            "the highest-degree part of the polynomial is positive in "
-            "every direction, so f grows without bound far away",
+            _(
+                "the highest-degree part of the polynomial is positive in "
+                "every direction, so f grows without bound far away"
+            ),
         )
     # the top form vanishes somewhere: the lower terms decide there
     near_zero = sphere[np.argsort(np.abs(values))[:24]]
@@ -210,8 +222,10 @@ def _higher_degree(poly: sp.Poly, xs: tuple[sp.Symbol, ...], degree: int) -> Bou
             return found
     return Boundedness(
         None,
-        "the highest-degree part of the polynomial vanishes in some "
-        "directions; symgd could not decide what the lower terms do there",
+        _(
+            "the highest-degree part of the polynomial vanishes in some "
+            "directions; symgd could not decide what the lower terms do there"
+        ),
     )
 
 
@@ -246,7 +260,7 @@ def _exact_fall(poly: sp.Poly, xs: tuple[sp.Symbol, ...], u: np.ndarray) -> Boun
     floats = tuple(float(c) for c in direction)
     norm = math.sqrt(sum(c * c for c in floats))
     unit = tuple(c / norm for c in floats)
-    return Boundedness(False, f"f → −∞ {_direction_text(unit, xs)}", unit)
+    return Boundedness(False, _falls(unit, xs), unit)
 
 
 def _positive_form(top: sp.Poly, xs: tuple[sp.Symbol, ...], degree: int) -> bool:
@@ -303,7 +317,10 @@ def _ray_search(expr: sp.Expr, xs: tuple[sp.Symbol, ...]) -> Boundedness:
             return verdict
     return Boundedness(
         None,
-        "symgd could not prove a lower bound, nor find a direction in which f falls without bound",
+        _(
+            "symgd could not prove a lower bound, nor find a direction in which f falls "
+            "without bound"
+        ),
     )
 
 
@@ -330,7 +347,7 @@ def _confirm(expr: sp.Expr, xs: tuple[sp.Symbol, ...], u: np.ndarray) -> Bounded
     except (BudgetExceeded, ChildError):
         return None
     if limit == "-oo":
-        return Boundedness(False, f"f → −∞ {_direction_text(unit, xs)}", unit)
+        return Boundedness(False, _falls(unit, xs), unit)
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import N_, _
 from symgd.calculus.curvature_rules import curvature
 from symgd.calculus.intervals import bounds
 from symgd.calculus.kink_points import piecewise_form
@@ -27,10 +28,28 @@ MAX_EXPAND_DEGREE = 24
 
 @dataclass(frozen=True)
 class Convexity:
-    """A verdict on convexity with the one-line reason behind it."""
+    """A verdict on convexity (a machine word, see :data:`VERDICT_WORDS`) with the one-line
+    reason behind it (in the language in effect)."""
 
     verdict: str
     reason: str
+
+
+#: the verdicts in a reader's words (the verdicts themselves stay English: JSON, tones)
+VERDICT_WORDS = {
+    "strictly convex": N_("strictly convex"),
+    "convex": N_("convex"),
+    "strictly concave": N_("strictly concave"),
+    "concave": N_("concave"),
+    "neither": N_("neither"),
+    "unknown": N_("unknown"),
+}
+
+
+def verdict_words(verdict: str) -> str:
+    """``verdict`` in the reader's words, in the language in effect."""
+    words = VERDICT_WORDS.get(verdict)
+    return _(words) if words is not None else verdict
 
 
 def judge_convexity(problem: Problem, hessian: sp.Matrix, kinks: Sequence[Kink] = ()) -> Convexity:
@@ -46,7 +65,7 @@ def judge_convexity(problem: Problem, hessian: sp.Matrix, kinks: Sequence[Kink] 
     'convex'
     """
     if problem.parameters:
-        return Convexity("unknown", "The function has parameters; convexity depends on them.")
+        return Convexity("unknown", _("The function has parameters; convexity depends on them."))
     smooth_kinks = [k for k in kinks if not k.jump]
     if not smooth_kinks:
         return _judge_smooth(problem, hessian)
@@ -66,25 +85,35 @@ def _judge_kinked(problem: Problem, hessian: sp.Matrix) -> Convexity:
         witness = by_rules or _sign_witness(problem, hessian, off_kinks=True)
         return witness or Convexity(
             "unknown",
-            "f has kinks that are not abs, relu, max or min of affine expressions; "
-            "the Hessian does not see them, so symgd cannot tell.",
+            _(
+                "f has kinks that are not abs, relu, max or min of affine expressions; "
+                "the Hessian does not see them, so symgd cannot tell."
+            ),
         )
     up = all(h.bends_up for h in form.hinges)
     down = not any(h.bends_up for h in form.hinges)
     names = ", ".join(sorted({h.name for h in form.hinges}))
     smooth = _judge_smooth(problem, hessian)
     if smooth.verdict in ("strictly convex", "convex") and up:
-        return Convexity(
-            smooth.verdict,
-            f"Away from its kinks: {_lower(smooth.reason)} Each "
-            f"kink ({names}) bends upward, so f is {smooth.verdict}.",
+        text = (
+            _("Away from its kinks: {reason} Each kink ({names}) bends upward, so f is convex.")
+            if smooth.verdict == "convex"
+            else _(
+                "Away from its kinks: {reason} Each kink ({names}) bends upward, so f is "
+                "strictly convex."
+            )
         )
+        return Convexity(smooth.verdict, text.format(reason=_lower(smooth.reason), names=names))
     if smooth.verdict in ("strictly concave", "concave") and down:
-        return Convexity(
-            smooth.verdict,
-            f"Away from its kinks: {_lower(smooth.reason)} Each "
-            f"kink ({names}) bends downward, so f is {smooth.verdict}.",
+        text = (
+            _("Away from its kinks: {reason} Each kink ({names}) bends downward, so f is concave.")
+            if smooth.verdict == "concave"
+            else _(
+                "Away from its kinks: {reason} Each kink ({names}) bends downward, so f is "
+                "strictly concave."
+            )
         )
+        return Convexity(smooth.verdict, text.format(reason=_lower(smooth.reason), names=names))
     if by_rules is not None:
         return by_rules
     if (
@@ -95,10 +124,12 @@ def _judge_kinked(problem: Problem, hessian: sp.Matrix) -> Convexity:
     ):
         return Convexity(
             "neither",
-            "f bends upward in some places and downward in others "
-            f"(its Hessian and its kinks of {names}).",
+            _(
+                "f bends upward in some places and downward in others "
+                "(its Hessian and its kinks of {names})."
+            ).format(names=names),
         )
-    return Convexity("unknown", "symgd could not decide the convexity of f with its kinks.")
+    return Convexity("unknown", _("symgd could not decide the convexity of f with its kinks."))
 
 
 def _lower(text: str) -> str:
@@ -109,10 +140,15 @@ def _by_rules(problem: Problem) -> Convexity | None:
     shape = curvature(problem.expr, problem.variables)
     if shape is None or shape.kind == "affine":
         return None
-    rules = sorted(shape.rules, key=lambda r: (not r.startswith("a sum"), r))
-    return Convexity(
-        shape.kind, f"f is {shape.kind} by the composition rules: " + "; ".join(rules) + "."
+    rules = "; ".join(
+        _(r) for r in sorted(shape.rules, key=lambda r: (not r.startswith("a sum"), r))
     )
+    text = (
+        _("f is convex by the composition rules: {rules}.")
+        if shape.kind == "convex"
+        else _("f is concave by the composition rules: {rules}.")
+    )
+    return Convexity(shape.kind, text.format(rules=rules))
 
 
 def _judge_smooth(problem: Problem, hessian: sp.Matrix) -> Convexity:
@@ -120,22 +156,23 @@ def _judge_smooth(problem: Problem, hessian: sp.Matrix) -> Convexity:
     n = len(xs)
     if not (hessian.free_symbols & set(xs)):
         numeric = eigenvalues_numeric(hessian)
-        text = _eigen_text(hessian, numeric)
+        values = _eigen_text(hessian, numeric)
         scale = max([1.0, *(abs(v) for v in numeric)])
         zero = [abs(v) <= ZERO_EIGENVALUE * scale for v in numeric]
-
-        def constant(kind: str) -> str:
-            return f"The Hessian is constant and {kind}, eigenvalues{text}."
-
         if all(v > 0 for v in numeric) and not any(zero):
-            return Convexity("strictly convex", constant("positive definite"))
+            text = _("The Hessian is constant and positive definite, eigenvalues: {values}.")
+            return Convexity("strictly convex", text.format(values=values))
         if all(v < 0 for v in numeric) and not any(zero):
-            return Convexity("strictly concave", constant("negative definite"))
+            text = _("The Hessian is constant and negative definite, eigenvalues: {values}.")
+            return Convexity("strictly concave", text.format(values=values))
         if all(v > 0 or z for v, z in zip(numeric, zero, strict=True)):
-            return Convexity("convex", constant("positive semidefinite"))
+            text = _("The Hessian is constant and positive semidefinite, eigenvalues: {values}.")
+            return Convexity("convex", text.format(values=values))
         if all(v < 0 or z for v, z in zip(numeric, zero, strict=True)):
-            return Convexity("concave", constant("negative semidefinite"))
-        return Convexity("neither", f"The Hessian is constant, eigenvalues of both signs{text}.")
+            text = _("The Hessian is constant and negative semidefinite, eigenvalues: {values}.")
+            return Convexity("concave", text.format(values=values))
+        text = _("The Hessian is constant, eigenvalues of both signs: {values}.")
+        return Convexity("neither", text.format(values=values))
     witness = _sign_witness(problem, hessian)
     if witness is not None:
         return witness
@@ -150,8 +187,10 @@ def _judge_smooth(problem: Problem, hessian: sp.Matrix) -> Convexity:
         return gram
     return Convexity(
         "unknown",
-        "The Hessian was positive semidefinite (or negative semidefinite) at every sampled point, "
-        "but symgd could not prove it everywhere.",
+        _(
+            "The Hessian was positive semidefinite (or negative semidefinite) at every sampled "
+            "point, but symgd could not prove it everywhere."
+        ),
     )
 
 
@@ -177,9 +216,10 @@ def _gram(hessian: sp.Matrix, xs: Sequence[sp.Symbol]) -> Convexity | None:
         text = "[" + ", ".join("[" + ", ".join(str(e) for e in row) + "]" for row in ratios) + "]"
         return Convexity(
             "convex",
-            f"The Hessian is {to_text(scale)} ≥ 0 times the constant "
-            f"positive semidefinite (Gram) matrix {text}, so it is positive "
-            "semidefinite everywhere.",
+            _(
+                "The Hessian is {scale} ≥ 0 times the constant positive semidefinite (Gram) "
+                "matrix {matrix}, so it is positive semidefinite everywhere."
+            ).format(scale=to_text(scale), matrix=text),
         )
     return None
 
@@ -187,17 +227,19 @@ def _gram(hessian: sp.Matrix, xs: Sequence[sp.Symbol]) -> Convexity | None:
 def _eigen_text(hessian: sp.Matrix, numeric: Sequence[float]) -> str:
     if hessian.shape[0] <= 2:
         try:
-            values = [v for v, m in hessian.eigenvals().items() for _ in range(m)]
+            values = [v for v, m in hessian.eigenvals().items() for _m in range(m)]
             values.sort(key=lambda v: float(v.evalf()))
-            return ": " + _join(str(v) for v in values)
+            return _join(str(v) for v in values)
         except (NotImplementedError, sp.MatrixError):
             pass
-    return ": " + _join(f"{v:.6g}" for v in numeric)
+    return _join(f"{v:.6g}" for v in numeric)
 
 
 def _join(items: Any) -> str:
     texts = [str(item) for item in items]
-    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+    if len(texts) == 1:
+        return texts[0]
+    return _("{names} and {last}").format(names=", ".join(texts[:-1]), last=texts[-1])
 
 
 def _sign_witness(
@@ -228,13 +270,17 @@ def _sign_witness(
     mixed = np.flatnonzero(has_neg & has_pos)
     if mixed.size:
         where = _format_point(points[mixed[0]])
-        return Convexity("neither", f"The Hessian has eigenvalues of both signs at {where}.")
+        return Convexity(
+            "neither",
+            _("The Hessian has eigenvalues of both signs at {point}.").format(point=where),
+        )
     neg_at, pos_at = np.flatnonzero(has_neg), np.flatnonzero(has_pos)
     if neg_at.size and pos_at.size:
         return Convexity(
             "neither",
-            f"The curvature is positive at {_format_point(points[pos_at[0]])} "
-            f"but negative at {_format_point(points[neg_at[0]])}.",
+            _("The curvature is positive at {up} but negative at {down}.").format(
+                up=_format_point(points[pos_at[0]]), down=_format_point(points[neg_at[0]])
+            ),
         )
     return None
 
@@ -256,17 +302,20 @@ def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
     ]
     if all(_sign(m, positive=True) for m in minors):
         return Convexity(
-            "strictly convex", "Every leading minor of the Hessian is positive everywhere."
+            "strictly convex", _("Every leading minor of the Hessian is positive everywhere.")
         )
     if all(_sign(((-1) ** (k + 1)) * m, positive=True) for k, m in enumerate(minors)):
         return Convexity(
-            "strictly concave", "The leading minors of the Hessian alternate in sign everywhere."
+            "strictly concave",
+            _("The leading minors of the Hessian alternate in sign everywhere."),
         )
     if all(_sign(m, positive=False) for m in principal):
         return Convexity(
             "convex",
-            "Every principal minor of the Hessian is nonnegative everywhere "
-            "(positive semidefinite).",
+            _(
+                "Every principal minor of the Hessian is nonnegative everywhere "
+                "(positive semidefinite)."
+            ),
         )
     signed = [
         ((-1) ** len(idx)) * hessian.extract(list(idx), list(idx)).det()
@@ -275,7 +324,8 @@ def _prove_definite(hessian: sp.Matrix, n: int) -> Convexity | None:
     ]
     if all(_sign(m, positive=False) for m in signed):
         return Convexity(
-            "concave", "The Hessian is negative semidefinite everywhere (signed principal minors)."
+            "concave",
+            _("The Hessian is negative semidefinite everywhere (signed principal minors)."),
         )
     return None
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.base.limits import BudgetExceeded, ChildError, run_bounded
 from symgd.calculus.newton import numeric_search
 from symgd.calculus.points import CriticalPoint, eigenvalues_numeric, kind_of, point_sort_key, tidy
@@ -44,13 +45,17 @@ def find_critical_points(
     try:
         if polynomial and degree > MAX_EXACT_DEGREE:
             notes.append(
-                f"The gradient has degree {degree}, more than the exact solver takes on "
-                f"({MAX_EXACT_DEGREE}); a numeric search was used."
+                _(
+                    "The gradient has degree {degree}, more than the exact solver takes on "
+                    "({most}); a numeric search was used."
+                ).format(degree=degree, most=MAX_EXACT_DEGREE)
             )
         elif degree > 1 and len(problem.variables) > MAX_SOLVE_VARIABLES:
             notes.append(
-                f"The exact solver is not tried on a gradient that is not linear in "
-                f"more than {MAX_SOLVE_VARIABLES} variables; a numeric search was used."
+                _(
+                    "The exact solver is not tried on a gradient that is not linear in "
+                    "more than {most} variables; a numeric search was used."
+                ).format(most=MAX_SOLVE_VARIABLES)
             )
         else:
             exact = run_bounded(
@@ -58,27 +63,39 @@ def find_critical_points(
             )
             solved = True
     except BudgetExceeded:
-        notes.append(f"The exact solver gave up after {timeout:g} s; a numeric search was used.")
+        notes.append(
+            _("The exact solver gave up after {seconds} s; a numeric search was used.").format(
+                seconds=f"{timeout:g}"
+            )
+        )
     except ChildError as exc:
         if polynomial:
             first_line = str(exc).splitlines()[0]
-            notes.append(f"The exact solver failed ({first_line}); a numeric search was used.")
+            notes.append(
+                _("The exact solver failed ({why}); a numeric search was used.").format(
+                    why=first_line
+                )
+            )
     if problem.parameters:
-        notes.append("The function has parameters; its critical points depend on them.")
+        notes.append(_("The function has parameters; its critical points depend on them."))
         return tuple(exact), solved and polynomial, notes, False
     if solved and polynomial:
         return tuple(exact), True, notes, False
     if not polynomial:
         notes.append(
-            "The gradient is not polynomial, so no exact method is sure to find every critical "
-            "point; a numeric multi-start search over the box [-5, 5] looked for more."
+            _(
+                "The gradient is not polynomial, so no exact method is sure to find every "
+                "critical point; a numeric multi-start search over the box [-5, 5] looked for "
+                "more."
+            )
         )
     search = numeric_search(problem, gradient, hessian, exact)
     if search.capped:
         notes.append(
-            f"The numeric search found {search.found} critical points; the "
-            f"{len(search.points)} that matter most are listed (minima first, lowest "
-            "f first, then saddles, then maxima)."
+            _(
+                "The numeric search found {found} critical points; the {listed} that matter "
+                "most are listed (minima first, lowest f first, then saddles, then maxima)."
+            ).format(found=search.found, listed=len(search.points))
         )
     return tuple(exact) + search.points, False, notes, search.capped
 
@@ -184,9 +201,7 @@ def _classify_exact(
     singular = _is_singular(matrix)
     if n <= 2 or matrix.is_diagonal():
         try:
-            exact = [
-                ev for ev, multiplicity in matrix.eigenvals().items() for _ in range(multiplicity)
-            ]
+            exact = [ev for ev, count in matrix.eigenvals().items() for _copy in range(count)]
             exact.sort(key=lambda v: float(sp.re(v.evalf(30))))
             values = tuple(sp.nsimplify(v) if v.is_Rational else sp.radsimp(v) for v in exact)
             numeric = [float(sp.re(v.evalf(30))) for v in exact]

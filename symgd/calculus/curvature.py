@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _
 from symgd.expr.parser import parse
 from symgd.expr.problem import Problem
 
@@ -136,18 +137,18 @@ class RateWindow:
 
     def summary(self) -> str:
         """One or two sentences in plain words."""
-        where = self.label
+        where = _(self.label)
         if not self.eigenvalues:
-            return f"{where}: the Hessian is not defined here."
+            return _("{where}: the Hessian is not defined here.").format(where=where)
         eig = ", ".join(_show(e) for e in self._shown_eigenvalues())
-        text = f"{where}: Hessian eigenvalues {eig}. "
+        text = _("{where}: Hessian eigenvalues {values}.").format(where=where, values=eig) + " "
         if self.eigenvalues[0] < 0:
-            return text + (
+            return text + _(
                 "A negative eigenvalue: along its eigenvector f curves downward, so "
                 "plain descent runs away from here for every learning rate."
             )
         if self.stable_below is None:
-            return text + "No curvature: plain descent does not settle for any learning rate."
+            return text + _("No curvature: plain descent does not settle for any learning rate.")
         stable = (
             _show(self.exact_stable_below)
             if self.exact_stable_below is not None
@@ -158,12 +159,14 @@ class RateWindow:
             if self.exact_monotone_below is not None
             else f"{self.monotone_below:.6g}"
         )
-        text += (
-            f"Plain descent converges for 0 < η < 2/λ_max = {stable}; "
-            f"it moves without zig-zag for η ≤ 1/λ_max = {monotone}."
-        )
+        text += _(
+            "Plain descent converges for 0 < η < 2/λ_max = {stable}; "
+            "it moves without zig-zag for η ≤ 1/λ_max = {monotone}."
+        ).format(stable=stable, monotone=monotone)
         if self.eigenvalues[0] == 0:
-            text += " A zero eigenvalue leaves one direction flat: the iterate may drift along it."
+            text += " " + _(
+                "A zero eigenvalue leaves one direction flat: the iterate may drift along it."
+            )
         return text
 
     def stable_range_latex(self) -> str:
@@ -217,12 +220,17 @@ def learning_rates(
     if constant:
         return LearningRates(names, True, (exact_window(hessian),))
     windows = []
-    for label, point in (("local, at the start", start), ("local, at the point reached", reached)):
+    for label, point in (
+        (N_("local, at the start"), start),
+        (N_("local, at the point reached"), reached),
+    ):
         if point is None:
             continue
         p = np.asarray(point, dtype=float).reshape(-1)
         if p.shape != (len(xs),):
-            raise InputError(f"a point needs {len(xs)} value(s), got {p.size}")
+            raise InputError(
+                _("a point needs {n} value(s), got {got}").format(n=len(xs), got=p.size)
+            )
         windows.append(
             window_of_matrix(_hessian_at(hessian, xs, p), label, point=[float(v) for v in p])
         )
@@ -259,10 +267,12 @@ def _problem_and_hessian(
     elif isinstance(f, str | sp.Basic):
         problem = parse(f, None if variables is None else list(variables))
     else:
-        raise InputError(f"expected a function, got {type(f).__name__}")
+        raise InputError(_("expected a function, got {kind}").format(kind=type(f).__name__))
     if problem.parameters:
         names = ", ".join(p.name for p in problem.parameters)
-        raise InputError(f"the function has parameters without values ({names})")
+        raise InputError(
+            _("the function has parameters without values ({names})").format(names=names)
+        )
     xs = problem.variables
     gradient = sp.Matrix([sp.diff(problem.expr, v) for v in xs])
     return problem, sp.ImmutableMatrix(gradient.jacobian(list(xs)))
@@ -303,7 +313,9 @@ def exact_window(hessian: Any, numeric: Any = None) -> RateWindow:
     matrix = sp.Matrix(hessian)
     if numeric is None:
         numeric = np.array(matrix.evalf(), dtype=float)
-    window = window_of_matrix(numeric, "exact (the Hessian is constant)", local=False, vectors=True)
+    window = window_of_matrix(
+        numeric, N_("exact (the Hessian is constant)"), local=False, vectors=True
+    )
     exact: tuple[sp.Expr, ...] | None = None
     if matrix.shape[0] <= EXACT_MAX_VARIABLES:
         exact = _exact_eigenvalues(matrix)
@@ -315,7 +327,7 @@ _exact_window = exact_window
 
 def _exact_eigenvalues(matrix: sp.Matrix) -> tuple[sp.Expr, ...] | None:
     try:
-        found = [v for v, m in matrix.eigenvals().items() for _ in range(int(m))]
+        found = [v for v, m in matrix.eigenvals().items() for _copy in range(int(m))]
     except (NotImplementedError, sp.MatrixError):
         return None
     if any(v.has(sp.I) or v.is_real is False for v in found):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symgd.base.i18n import N_
 from symgd.calculus.intervals import bounds
 from symgd.expr.activations import Abs, leaky_relu, relu, sigmoid, softplus
 
@@ -27,6 +28,15 @@ class Shape:
 
 
 _AFFINE = Shape("affine")
+
+#: the rules' names are English (a stable sort key); show them through ``_()``
+SUM_RULES = {"convex": N_("a sum of convex terms"), "concave": N_("a sum of concave terms")}
+OUTER_RULES = {
+    "relu": N_("relu (convex, nondecreasing) of a convex or affine term"),
+    "softplus": N_("softplus (convex, nondecreasing) of a convex or affine term"),
+    "exp": N_("exp (convex, nondecreasing) of a convex or affine term"),
+    "leaky_relu": N_("leaky_relu (convex, nondecreasing) of a convex or affine term"),
+}
 
 
 def curvature(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Shape | None:
@@ -80,7 +90,7 @@ def _sum(parts: Sequence[Shape | None]) -> Shape | None:
         return None
     kind = kinds.pop()
     if sum(1 for p in parts if p is not None and p.kind != "affine") > 1:
-        rules |= {f"a sum of {kind} terms"}
+        rules |= {SUM_RULES[kind]}
     return Shape(kind, rules)
 
 
@@ -98,20 +108,22 @@ def _power(expr: sp.Pow, xs: frozenset[sp.Symbol]) -> Shape | None:
     if not exponent.is_number or exponent.free_symbols:
         return None
     if exponent == sp.S.Half and _norm(base, xs):
-        return Shape("convex", frozenset({"a Euclidean norm of affine expressions"}))
+        return Shape("convex", frozenset({N_("a Euclidean norm of affine expressions")}))
     inner = _shape(base, xs)
     if inner is None:
         return None
     if exponent.is_Integer and int(exponent) % 2 == 0 and exponent > 0:
         if inner.kind == "affine":
-            return Shape("convex", frozenset({"a square or even power of an affine expression"}))
+            return Shape(
+                "convex", frozenset({N_("a square or even power of an affine expression")})
+            )
         if inner.kind == "convex" and bounds(base)[0] >= 0:
-            return Shape("convex", inner.rules | {"an even power of a nonnegative convex term"})
+            return Shape("convex", inner.rules | {N_("an even power of a nonnegative convex term")})
         return None
     if exponent >= 1 and bounds(base)[0] >= 0 and inner.kind in ("affine", "convex"):
-        return Shape("convex", inner.rules | {"a power ≥ 1 of a nonnegative convex term"})
+        return Shape("convex", inner.rules | {N_("a power ≥ 1 of a nonnegative convex term")})
     if 0 < exponent < 1 and inner.kind in ("affine", "concave"):
-        return Shape("concave", inner.rules | {"a root of a concave term"})
+        return Shape("concave", inner.rules | {N_("a root of a concave term")})
     return None
 
 
@@ -139,7 +151,7 @@ def _function(expr: sp.Expr, xs: frozenset[sp.Symbol]) -> Shape | None:
     if isinstance(expr, sp.Abs | Abs):
         inner = _shape(args[0], xs)
         if inner is not None and inner.kind == "affine":
-            return Shape("convex", frozenset({"an absolute value of an affine expression"}))
+            return Shape("convex", frozenset({N_("an absolute value of an affine expression")}))
         return None
     if isinstance(expr, relu | softplus | sp.exp) or (
         isinstance(expr, leaky_relu) and expr.slope.is_number and 0 <= expr.slope <= 1
@@ -147,27 +159,24 @@ def _function(expr: sp.Expr, xs: frozenset[sp.Symbol]) -> Shape | None:
         inner = _shape(args[0], xs)
         name = {relu: "relu", softplus: "softplus", sp.exp: "exp"}.get(type(expr), "leaky_relu")
         if inner is not None and inner.kind in ("affine", "convex"):
-            return Shape(
-                "convex",
-                inner.rules | {f"{name} (convex, nondecreasing) of a convex or affine term"},
-            )
+            return Shape("convex", inner.rules | {OUTER_RULES[name]})
         return None
     if isinstance(expr, sp.Max) and all(_shape(a, xs) is not None for a in args):
         shapes = [_shape(a, xs) for a in args]
         if all(s is not None and s.kind in ("affine", "convex") for s in shapes):
-            return Shape("convex", frozenset({"a maximum of convex terms"}))
+            return Shape("convex", frozenset({N_("a maximum of convex terms")}))
         return None
     if isinstance(expr, sp.Min) and all(_shape(a, xs) is not None for a in args):
         shapes = [_shape(a, xs) for a in args]
         if all(s is not None and s.kind in ("affine", "concave") for s in shapes):
-            return Shape("concave", frozenset({"a minimum of concave terms"}))
+            return Shape("concave", frozenset({N_("a minimum of concave terms")}))
         return None
     if isinstance(expr, sp.log):
         return _log(args[0], xs)
     if isinstance(expr, sp.cosh):
         inner = _shape(args[0], xs)
         if inner is not None and inner.kind == "affine":
-            return Shape("convex", frozenset({"cosh of an affine expression"}))
+            return Shape("convex", frozenset({N_("cosh of an affine expression")}))
     return None
 
 
@@ -178,7 +187,7 @@ def _log(argument: sp.Expr, xs: frozenset[sp.Symbol]) -> Shape | None:
         inner = _shape(argument.args[0], xs)
         if inner is not None and inner.kind in ("affine", "concave"):
             return Shape(
-                "concave", frozenset({"the logistic loss −log σ(z) of an affine z (convex)"})
+                "concave", frozenset({N_("the logistic loss −log σ(z) of an affine z (convex)")})
             )
         return None
     one_minus = _one_minus_sigmoid(argument)
@@ -186,7 +195,8 @@ def _log(argument: sp.Expr, xs: frozenset[sp.Symbol]) -> Shape | None:
         inner = _shape(one_minus, xs)
         if inner is not None and inner.kind in ("affine", "convex"):
             return Shape(
-                "concave", frozenset({"the logistic loss −log(1 − σ(z)) of an affine z (convex)"})
+                "concave",
+                frozenset({N_("the logistic loss −log(1 − σ(z)) of an affine z (convex)")}),
             )
         return None
     terms = sp.Add.make_args(argument)
@@ -197,10 +207,12 @@ def _log(argument: sp.Expr, xs: frozenset[sp.Symbol]) -> Shape | None:
         and all(isinstance(t, sp.exp) and _is_affine(t.args[0], xs) for t in exponentials)
         and all(c.is_number and c >= 0 for c in constants)
     ):
-        return Shape("convex", frozenset({"log-sum-exp (softplus) of affine expressions"}))
+        return Shape("convex", frozenset({N_("log-sum-exp (softplus) of affine expressions")}))
     inner = _shape(argument, xs)
     if inner is not None and inner.kind in ("affine", "concave"):
-        return Shape("concave", inner.rules | {"log (concave, nondecreasing) of a concave term"})
+        return Shape(
+            "concave", inner.rules | {N_("log (concave, nondecreasing) of a concave term")}
+        )
     return None
 
 

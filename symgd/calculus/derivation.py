@@ -17,6 +17,7 @@ from typing import Any
 import sympy as sp
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import _
 from symgd.base.limits import BudgetExceeded, ChildError, run_bounded
 from symgd.calculus.convexity import MAX_EXPAND_DEGREE, Convexity, judge_convexity
 from symgd.calculus.critical import MAX_SOLVE_VARIABLES, find_critical_points
@@ -125,13 +126,14 @@ def derive(
         or not 0 < timeout <= MAX_TIMEOUT
     ):
         raise InputError(
-            f"the timeout must be a number of seconds above 0 and at most "
-            f"{MAX_TIMEOUT:g}, got {timeout!r}"
+            _(
+                "the timeout must be a number of seconds above 0 and at most {most}, got {got}"
+            ).format(most=f"{MAX_TIMEOUT:g}", got=repr(timeout))
         )
     problem = f if isinstance(f, Problem) else parse(f, variables)
     xs = problem.variables
     if not problem.expr.free_symbols & set(xs):
-        raise InputError("the function is constant: it does not depend on any of its variables")
+        raise InputError(_("the function is constant: it does not depend on any of its variables"))
     differentiator = Differentiator()
     gradient = partial_derivatives(problem.expr, xs, differentiator)
     hessian, dropped = _hessian(gradient, xs, differentiator)
@@ -141,10 +143,12 @@ def derive(
     jumps = nonsmooth_notes(problem.expr, xs)
     if dropped:
         notes.append(
-            "The Hessian is shown away from the kinks and jumps (abs, relu, sign, "
-            "Heaviside), where it is undefined."
+            _(
+                "The Hessian is shown away from the kinks and jumps (abs, relu, sign, "
+                "Heaviside), where it is undefined."
+            )
             if jumps
-            else "The Hessian is shown away from the kinks of relu/abs, where it is undefined."
+            else _("The Hessian is shown away from the kinks of relu/abs, where it is undefined.")
         )
     notes.extend(jumps)
     facts: Facts | None = None
@@ -155,7 +159,7 @@ def derive(
         notes.extend(point_notes)
     else:
         points, complete = (), False
-        convexity = Convexity("unknown", "Not analysed.")
+        convexity = Convexity("unknown", _("Not analysed."))
     return Derivation(
         problem=problem,
         gradient=gradient,
@@ -203,18 +207,23 @@ def _analysed(
             _analyse, problem, flat, hessian, timeout, jumps, budget - 0.5, seconds=budget
         )
     except BudgetExceeded as exc:
-        point_notes = [f"The search for critical points was stopped ({exc})."]
-        convexity = Convexity("unknown", f"The analysis ran out of time ({budget:g} s).")
+        point_notes = [_("The search for critical points was stopped ({why}).").format(why=exc)]
+        convexity = Convexity(
+            "unknown",
+            _("The analysis ran out of time ({seconds} s).").format(seconds=f"{budget:g}"),
+        )
     except ChildError as exc:
-        point_notes = [f"The search for critical points failed ({str(exc).splitlines()[0]})."]
-        convexity = Convexity("unknown", "The analysis failed before reaching a verdict.")
+        point_notes = [
+            _("The search for critical points failed ({why}).").format(why=str(exc).splitlines()[0])
+        ]
+        convexity = Convexity("unknown", _("The analysis failed before reaching a verdict."))
     kinks = find_kinks(problem.expr, problem.variables)
     return (
         (),
         False,
         point_notes,
         convexity,
-        unknown_facts(convexity, kinks, "not decided: the analysis did not finish"),
+        unknown_facts(convexity, kinks, _("not decided: the analysis did not finish")),
     )
 
 
@@ -222,8 +231,10 @@ def _jumps_checked(convexity: Convexity, jumps: bool) -> Convexity:
     if jumps and convexity.verdict not in ("neither", "unknown"):
         return Convexity(
             "unknown",
-            "f contains a function that jumps (see the notes); the Hessian does "
-            "not see jumps, so it cannot tell whether f is convex.",
+            _(
+                "f contains a function that jumps (see the notes); the Hessian does "
+                "not see jumps, so it cannot tell whether f is convex."
+            ),
         )
     return convexity
 
@@ -268,9 +279,10 @@ def _analyse(
             seconds=max(0.1, left),
         )
     except BudgetExceeded:
-        facts = unknown_facts(convexity, kinks, "not decided within the time budget")
+        facts = unknown_facts(convexity, kinks, _("not decided within the time budget"))
     except ChildError as exc:
-        facts = unknown_facts(convexity, kinks, f"not decided: {str(exc).splitlines()[0]}")
+        why = str(exc).splitlines()[0]
+        facts = unknown_facts(convexity, kinks, _("not decided: {why}").format(why=why))
     return points, complete, notes, convexity, facts
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from symgd.base.errors import ExpressionError
+from symgd.base.i18n import N_, _
 from symgd.expr.activations import ceiling, floor
 from symgd.expr.problem import to_text
 
@@ -58,8 +59,9 @@ def jacobian_entries(
             if derivative.has(sp.Derivative):
                 left = next(iter(derivative.atoms(sp.Derivative)))
                 raise ExpressionError(
-                    f"SymPy cannot differentiate {short(to_text(left.expr))} "
-                    f"with respect to {v.name}"
+                    _("SymPy cannot differentiate {expr} with respect to {name}").format(
+                        expr=short(to_text(left.expr)), name=v.name
+                    )
                 )
             if derivative is not sp.S.Zero:
                 row[j] = derivative
@@ -132,6 +134,19 @@ _JUMPS: dict[type, str] = {
     sp.sign: "0",
     sp.Heaviside: "0",
 }
+#: the note on a part that jumps, by where it jumps
+_JUMP_NOTES = {
+    "an integer": N_(
+        "{call} jumps where {argument} crosses an integer and is flat elsewhere: its "
+        "derivative is 0 away from the jumps and does not exist at them, so gradient "
+        "descent feels no pull from it."
+    ),
+    "0": N_(
+        "{call} jumps where {argument} crosses 0 and is flat elsewhere: its "
+        "derivative is 0 away from the jumps and does not exist at them, so gradient "
+        "descent feels no pull from it."
+    ),
+}
 
 
 def nonsmooth_notes(expr: sp.Expr, variables: Sequence[sp.Symbol] = ()) -> tuple[str, ...]:
@@ -147,11 +162,7 @@ def nonsmooth_notes(expr: sp.Expr, variables: Sequence[sp.Symbol] = ()) -> tuple
             continue
         call = short(to_text(node))
         argument = short(to_text(node.args[0]))
-        note = (
-            f"{call} jumps where {argument} crosses {where} and is flat elsewhere: its "
-            f"derivative is 0 away from the jumps and does not exist at them, so gradient "
-            f"descent feels no pull from it."
-        )
+        note = _(_JUMP_NOTES[where]).format(call=call, argument=argument)
         if note not in notes:
             notes.append(note)
         if len(notes) >= 4:

@@ -20,6 +20,7 @@ from typing import Any
 import sympy as sp
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import _
 
 #: the default bound on the digits of a numerator or denominator
 MAX_EXACT_DIGITS = 200
@@ -114,7 +115,7 @@ def exact_number(value: float | int | str) -> sp.Rational:
         return sp.Integer(value)
     as_float = float(value)
     if not math.isfinite(as_float):
-        raise InputError(f"not a finite number: {value!r}")
+        raise InputError(_("not a finite number: {value}").format(value=repr(value)))
     text = repr(as_float)
     if "e" not in text:
         return sp.Rational(text)

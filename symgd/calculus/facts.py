@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.calculus.boundedness import judge_boundedness
-from symgd.calculus.convexity import Convexity
+from symgd.calculus.convexity import Convexity, verdict_words
 from symgd.calculus.kink_points import (
     KinkPoint,
     PiecewiseForm,
@@ -26,7 +27,7 @@ from symgd.calculus.kink_points import (
 )
 from symgd.calculus.kinks import Kink, on_a_kink
 from symgd.calculus.newton import SEARCH_RADIUS
-from symgd.calculus.points import CriticalPoint
+from symgd.calculus.points import CriticalPoint, kind_words
 from symgd.calculus.shape import (
     higher_order_kind,
     inflection_points,
@@ -110,7 +111,7 @@ def compute_facts(
     shape = periodicity(problem.expr, xs)
     if problem.parameters:
         bounded = None
-        bounded_reason = "f has parameters; whether it is bounded below depends on them"
+        bounded_reason = _("f has parameters; whether it is bounded below depends on them")
         direction = None
     else:
         verdict = judge_boundedness(problem.expr, xs)
@@ -123,7 +124,10 @@ def compute_facts(
         k for k in kink_points if k.kind == "minimum"
     ]
     if bounded is None and minima and convexity.verdict in ("convex", "strictly convex"):
-        bounded, bounded_reason = True, "f is convex and has a minimum, so f ≥ its value there"
+        bounded, bounded_reason = (
+            True,
+            _("f is convex and has a minimum, so f ≥ its value there"),
+        )
     critical_set, critical_reason = _critical_set(
         problem, gradient, smooth_points, kink_points, complete, capped, shape.periodic
     )
@@ -188,8 +192,10 @@ def _split_kink_points(
                     p.coordinates,
                     p.value,
                     "unknown",
-                    f"∇f is undefined here (a kink of {kink.function}); symgd "
-                    "cannot tell what kind of point it is",
+                    _(
+                        "∇f is undefined here (a kink of {function}); symgd cannot tell what "
+                        "kind of point it is"
+                    ).format(function=kink.function),
                 )
             )
     found = _classified(form, problem, candidates, convexity) if form is not None else []
@@ -224,10 +230,12 @@ def _critical_set(
     free = [p for p in points if p.free]
     if free:
         names = ", ".join(s.name for s in free[0].free)
-        return "infinite", f"the critical points form a whole set ({names} free)"
+        return "infinite", _("the critical points form a whole set ({names} free)").format(
+            names=names
+        )
     if points or kink_points:
         if periodic:
-            return "infinite", "f is periodic, so every critical point repeats with the period"
+            return "infinite", _("f is periodic, so every critical point repeats with the period")
         # an exact solve that found only isolated points rules a line of them out
         direction = (
             None
@@ -236,28 +244,28 @@ def _critical_set(
         )
         if direction is not None:
             text = ", ".join(to_text(c) for c in direction)
-            return "infinite", (
-                f"f does not change along the direction ({text}), so each "
+            return "infinite", _(
+                "f does not change along the direction ({direction}), so each "
                 "critical point lies on a whole line of them"
-            )
+            ).format(direction=text)
         on_curve = _on_a_curve(problem.variables, gradient, points)
         if on_curve is not None:
-            return "infinite", (
-                f"∇f stays 0 when one moves from the critical point "
-                f"({on_curve}) along its flat direction: a whole curve of "
+            return "infinite", _(
+                "∇f stays 0 when one moves from the critical point "
+                "({point}) along its flat direction: a whole curve of "
                 "critical points"
-            )
+            ).format(point=on_curve)
     if complete:
-        return "complete", "the exact solver found every solution of ∇f = 0"
+        return "complete", _("the exact solver found every solution of ∇f = 0")
     box = f"[{-SEARCH_RADIUS:g}, {SEARCH_RADIUS:g}]"
     if capped:
-        return "incomplete", (
-            f"the numeric search in the box {box} stopped at a cap; the "
+        return "incomplete", _(
+            "the numeric search in the box {box} stopped at a cap; the "
             "points kept are the minima with the lowest f first"
-        )
-    return "incomplete", (
-        f"found by a numeric search in the box {box}; there may be others there or outside it"
-    )
+        ).format(box=box)
+    return "incomplete", _(
+        "found by a numeric search in the box {box}; there may be others there or outside it"
+    ).format(box=box)
 
 
 def _on_a_curve(
@@ -301,20 +309,22 @@ def _condition_number(
     minima = [p for p in points if p.kind == "minimum" and not p.free]
     if not minima:
         if any(k.kind == "minimum" for k in kink_points):
-            return None, "the minimum is at a kink, where the Hessian is undefined"
-        return None, "f has no minimum with a positive definite Hessian among the points found"
+            return None, _("the minimum is at a kink, where the Hessian is undefined")
+        return None, _("f has no minimum with a positive definite Hessian among the points found")
     lowest = min(minima, key=lambda p: float(p.value))
     values = [float(v) for v in lowest.eigenvalues]
     if min(values) <= 0:
-        return None, "the Hessian at the minimum is not positive definite"
+        return None, _("the Hessian at the minimum is not positive definite")
     kappa = max(values) / min(values)
     where = ", ".join(
         to_text(c) if not isinstance(c, sp.Float) else f"{float(c):.6g}" for c in lowest.coordinates
     )
     constant = not (hessian.free_symbols & set(xs)) and not kinked
+    ratio = f"λ_max/λ_min = {max(values):.6g}/{min(values):.6g}"
     return float(f"{kappa:.12g}"), (
-        f"λ_max/λ_min = {max(values):.6g}/{min(values):.6g} "
-        + ("everywhere (the Hessian is constant)" if constant else f"at the minimum ({where})")
+        _("{ratio} everywhere (the Hessian is constant)").format(ratio=ratio)
+        if constant
+        else _("{ratio} at the minimum ({point})").format(ratio=ratio, point=where)
     )
 
 
@@ -330,9 +340,9 @@ def _degenerate_natures(
             continue
         decided: tuple[str, str] | None = None
         if convexity in ("convex", "strictly convex"):
-            decided = ("minimum", "f is convex, so a point where ∇f = 0 is a global minimum")
+            decided = ("minimum", _("f is convex, so a point where ∇f = 0 is a global minimum"))
         elif convexity in ("concave", "strictly concave"):
-            decided = ("maximum", "f is concave, so a point where ∇f = 0 is a global maximum")
+            decided = ("maximum", _("f is concave, so a point where ∇f = 0 is a global maximum"))
         elif len(xs) == 1:
             decided = higher_order_kind(problem.expr, xs[0], p.coordinates[0])
         else:
@@ -344,7 +354,7 @@ def _degenerate_natures(
                 PointNature(
                     p.coordinates,
                     "unknown",
-                    "the second-order test cannot classify it, and no other test decided",
+                    _("the second-order test cannot classify it, and no other test decided"),
                 )
             )
     return tuple(result)
@@ -369,8 +379,10 @@ def _sampled_nature(problem: Problem, point: CriticalPoint) -> tuple[str, str] |
                 return None
     return (
         "saddle",
-        "f is lower than there in some directions and higher in others, "
-        "however close one looks: neither a minimum nor a maximum",
+        _(
+            "f is lower than there in some directions and higher in others, "
+            "however close one looks: neither a minimum nor a maximum"
+        ),
     )
 
 
@@ -417,31 +429,68 @@ def format_facts(facts: Facts, names: Sequence[str]) -> list[str]:
     """The facts in plain words, one line each, for ``symgd derive``."""
 
     def yes_no(value: bool | None) -> str:
-        return {True: "yes", False: "no", None: "unknown"}[value]
+        return {True: _("yes"), False: _("no"), None: _("unknown")}[value]
 
-    lines = ["Facts:"]
+    sets = {"complete": _("complete"), "incomplete": _("incomplete"), "infinite": _("infinite")}
+    lines = [_("Facts:")]
     lines.append(
-        "  Smooth: yes (differentiable everywhere it is defined)"
+        "  " + _("Smooth: yes (differentiable everywhere it is defined)")
         if facts.smooth
-        else "  Smooth: no, not differentiable where " + "; ".join(facts.kinks)
+        else "  "
+        + _("Smooth: no, not differentiable where {kinks}").format(kinks="; ".join(facts.kinks))
     )
-    lines.append(f"  Bounded below: {yes_no(facts.bounded_below)} ({facts.bounded_below_reason})")
-    lines.append(f"  Periodic: {yes_no(facts.periodic)} ({facts.periodic_reason})")
-    lines.append(f"  Critical points: {facts.critical_set} ({facts.critical_set_reason})")
-    lines.append(f"  Convexity: {facts.convexity}")
+    lines.append(
+        "  "
+        + _("Bounded below: {answer} ({reason})").format(
+            answer=yes_no(facts.bounded_below), reason=facts.bounded_below_reason
+        )
+    )
+    lines.append(
+        "  "
+        + _("Periodic: {answer} ({reason})").format(
+            answer=yes_no(facts.periodic), reason=facts.periodic_reason
+        )
+    )
+    lines.append(
+        "  "
+        + _("Critical points: {answer} ({reason})").format(
+            answer=sets.get(facts.critical_set, facts.critical_set),
+            reason=facts.critical_set_reason,
+        )
+    )
+    lines.append("  " + _("Convexity: {verdict}").format(verdict=verdict_words(facts.convexity)))
     if facts.condition_number is not None:
         lines.append(
-            f"  Condition number κ = {facts.condition_number:.6g} ({facts.condition_number_reason})"
+            "  "
+            + _("Condition number κ = {kappa} ({reason})").format(
+                kappa=f"{facts.condition_number:.6g}", reason=facts.condition_number_reason
+            )
         )
     if facts.inflection_points or facts.inflection_reason:
-        shown = ", ".join(_text(v) for v in facts.inflection_points) or "none"
-        lines.append(f"  Inflection points: {shown} ({facts.inflection_reason})")
+        shown = ", ".join(_text(v) for v in facts.inflection_points) or _("none")
+        lines.append(
+            "  "
+            + _("Inflection points: {points} ({reason})").format(
+                points=shown, reason=facts.inflection_reason
+            )
+        )
     for k in facts.kink_points:
         where = ", ".join(f"{n} = {_text(c)}" for n, c in zip(names, k.coordinates, strict=True))
-        lines.append(f"  Kink point ({where}), f = {_text(k.value)}: {k.kind} ({k.reason})")
+        lines.append(
+            "  "
+            + _("Kink point ({point}), f = {value}: {kind} ({reason})").format(
+                point=where, value=_text(k.value), kind=kind_words(k.kind), reason=k.reason
+            )
+        )
     for d in facts.degenerate_points:
         where = ", ".join(f"{n} = {_text(c)}" for n, c in zip(names, d.coordinates, strict=True))
-        lines.append(f"  Degenerate point ({where}): {d.kind} ({d.reason})")
+        kind = kind_words(d.kind)
+        lines.append(
+            "  "
+            + _("Degenerate point ({point}): {kind} ({reason})").format(
+                point=where, kind=kind, reason=d.reason
+            )
+        )
     return lines
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.expr.activations import Abs, leaky_relu, relu
 
 #: at most this many intersections of kink hyperplanes are tried
@@ -217,8 +218,10 @@ def classify_kink_point(
         tuple(point),
         value,
         "unknown",
-        f"∇f is undefined here (a kink of {kinks}); 0 is a generalised gradient, "
-        "but the kinks bend both ways, so symgd cannot tell what it is",
+        _(
+            "∇f is undefined here (a kink of {kinks}); 0 is a generalised gradient, "
+            "but the kinks bend both ways, so symgd cannot tell what it is"
+        ).format(kinks=kinks),
     )
 
 
@@ -232,30 +235,45 @@ def _decide(
     kind: str,
     shapes: tuple[str, str],
 ) -> KinkPoint:
-    where = f"∇f is undefined here (a kink of {kinks})"
+    minimum = kind == "minimum"
     if convexity in shapes:
-        shape = "convex" if kind == "minimum" else "concave"
-        return KinkPoint(
-            tuple(point),
-            value,
-            kind,
-            f"{where}; 0 is a subgradient and f is {shape}, so it is a global {kind}",
+        text = (
+            _(
+                "∇f is undefined here (a kink of {kinks}); 0 is a subgradient and f is convex, "
+                "so it is a global minimum"
+            )
+            if minimum
+            else _(
+                "∇f is undefined here (a kink of {kinks}); 0 is a subgradient and f is "
+                "concave, so it is a global maximum"
+            )
         )
+        return KinkPoint(tuple(point), value, kind, text.format(kinks=kinks))
     if margin > 1e-9 and np.linalg.matrix_rank(columns) == columns.shape[0]:
-        way = "climbs" if kind == "minimum" else "falls"
-        return KinkPoint(
-            tuple(point),
-            value,
-            kind,
-            f"{where}; 0 lies inside the subdifferential, so f {way} in every "
-            f"direction out of it: a local {kind}",
+        text = (
+            _(
+                "∇f is undefined here (a kink of {kinks}); 0 lies inside the subdifferential, "
+                "so f climbs in every direction out of it: a local minimum"
+            )
+            if minimum
+            else _(
+                "∇f is undefined here (a kink of {kinks}); 0 lies inside the subdifferential, "
+                "so f falls in every direction out of it: a local maximum"
+            )
         )
-    return KinkPoint(
-        tuple(point),
-        value,
-        "unknown",
-        f"{where}; 0 is a subgradient, but symgd cannot tell whether it is a {kind}",
+        return KinkPoint(tuple(point), value, kind, text.format(kinks=kinks))
+    text = (
+        _(
+            "∇f is undefined here (a kink of {kinks}); 0 is a subgradient, but symgd cannot "
+            "tell whether it is a minimum"
+        )
+        if minimum
+        else _(
+            "∇f is undefined here (a kink of {kinks}); 0 is a subgradient, but symgd cannot "
+            "tell whether it is a maximum"
+        )
     )
+    return KinkPoint(tuple(point), value, "unknown", text.format(kinks=kinks))
 
 
 def _smooth_gradient(
@@ -290,7 +308,7 @@ def _margin(
     half = np.array([(hi - lo) / 2 for lo, hi in boxes])
     offset = target - centre
     scale = 1.0 + float(np.abs(columns).max()) * (1.0 + float(np.abs(half).max()))
-    basis, singular, _ = np.linalg.svd(columns, full_matrices=False)
+    basis, singular, _vt = np.linalg.svd(columns, full_matrices=False)
     rank = int((singular > 1e-12 * max(1.0, float(singular.max(initial=0.0)))).sum())
     if rank == 0:
         return 0.0 if np.linalg.norm(offset) <= 1e-9 * scale else None
@@ -320,7 +338,7 @@ def _margin(
 def _normal(chosen: np.ndarray) -> np.ndarray | None:
     """The unit vector orthogonal to the columns of ``chosen`` (rank − 1 of them), if they are
     independent."""
-    u, singular, _ = np.linalg.svd(chosen, full_matrices=True)
+    u, singular, _vt = np.linalg.svd(chosen, full_matrices=True)
     if chosen.shape[1] and singular.min() <= 1e-12 * max(1.0, float(singular.max())):
         return None
     d: np.ndarray = u[:, -1]

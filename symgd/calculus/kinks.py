@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import _
 from symgd.calculus.intervals import bounds
 from symgd.expr.activations import Abs, ceiling, floor, leaky_relu, relu, sign
 from symgd.expr.problem import to_text
@@ -122,7 +123,7 @@ def _candidates(expr: sp.Expr, xs: set[sp.Symbol]) -> Iterator[tuple[sp.Basic, s
 
 def _where(node: sp.Basic, argument: sp.Expr, name: str, xs: tuple[sp.Symbol, ...]) -> str:
     if name in ("floor", "ceil"):
-        return f"{to_text(argument)} is an integer ({name})"
+        return _("{argument} is an integer ({name})").format(argument=to_text(argument), name=name)
     if isinstance(node, sp.Max | sp.Min):
         return f"{to_text(node.args[0])} = {to_text(node.args[1])} ({name})"
     used = [v for v in xs if v in argument.free_symbols]
@@ -149,7 +150,7 @@ def _points_on(argument: sp.Expr, xs: tuple[sp.Symbol, ...], count: int = 6) -> 
     slope = lambdify_numpy(xs, tuple(sp.diff(argument, v) for v in xs))
     x = np.random.default_rng(5).uniform(-2, 2, size=(count * 4, n))
     with np.errstate(all="ignore"):
-        for _ in range(40):
+        for _step in range(40):
             z = np.broadcast_to(np.asarray(value(*x.T), dtype=float), (len(x),))
             g = np.stack(
                 [np.broadcast_to(np.asarray(c, dtype=float), (len(x),)) for c in slope(*x.T)],

@@ -10,7 +10,20 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import N_, _
+
 KINDS = ("minimum", "maximum", "saddle", "degenerate")
+
+#: the kinds of points (critical points, points on a kink, what a degenerate point turned out
+#: to be) in a reader's words; the kinds themselves stay English (JSON, tones)
+KIND_WORDS = {
+    "minimum": N_("minimum"),
+    "maximum": N_("maximum"),
+    "saddle": N_("saddle"),
+    "degenerate": N_("degenerate"),
+    "inflection": N_("inflection"),
+    "unknown": N_("unknown"),
+}
 
 #: a numeric eigenvalue this small (relative to the largest) counts as zero
 ZERO_EIGENVALUE = 1e-9
@@ -30,6 +43,12 @@ class CriticalPoint:
     def as_floats(self) -> tuple[float, ...]:
         """The coordinates as floats (only for isolated points)."""
         return tuple(float(c) for c in self.coordinates)
+
+
+def kind_words(kind: str) -> str:
+    """``kind`` in the reader's words, in the language in effect (an unknown kind as it is)."""
+    words = KIND_WORDS.get(kind)
+    return _(words) if words is not None else kind
 
 
 def eigenvalues_numeric(matrix: sp.Matrix) -> list[float]:

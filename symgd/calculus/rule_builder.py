@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
+from symgd.base.i18n import _, n_
 from symgd.calculus.rule_table import FUNCTION_RULES
-from symgd.calculus.step import Step, as_constant, operator_latex, quote
+from symgd.calculus.step import Step, names_text, operator_latex, quote, treat_as_constant
 from symgd.expr.activations import as_symgd_functions
 
 #: steps in one tree before the rest is differentiated directly
@@ -56,6 +57,7 @@ class RuleBuilder:
         inner: sp.Expr | None = None,
         explanation: str,
         formula: str,
+        says_held: bool = False,
     ) -> Step:
         self.count += 1
         return Step(
@@ -68,6 +70,7 @@ class RuleBuilder:
             explanation=explanation,
             formula_latex=formula,
             partial=partial,
+            says_held=says_held,
         )
 
     def direct(self, expr: sp.Expr, variable: sp.Symbol, partial: bool, *, reason: str) -> Step:
@@ -75,16 +78,16 @@ class RuleBuilder:
         op = self.op(variable, partial)
         if reason == "no_rule":
             rule = "no_rule"
-            text = (
-                f"No rule from the table applies to {quote(expr)}, so it is "
-                f"differentiated directly: the result is {quote(result)}."
-            )
+            text = _(
+                "No rule from the table applies to {expr}, so it is differentiated directly: "
+                "the result is {result}."
+            ).format(expr=quote(expr), result=quote(result))
         else:
             rule = "direct"
-            text = (
-                f"This part is too large to take apart step by step here, so it is "
-                f"differentiated directly: the result is {quote(result)}."
-            )
+            text = _(
+                "This part is too large to take apart step by step here, so it is "
+                "differentiated directly: the result is {result}."
+            ).format(result=quote(result))
         formula = rf"{op}\,f = f'"
         return self.make(rule, expr, result, variable, partial, explanation=text, formula=formula)
 
@@ -102,7 +105,9 @@ class RuleBuilder:
                 sp.S.One,
                 v,
                 partial,
-                explanation=f"The derivative of {v.name} with respect to itself is 1.",
+                explanation=_("The derivative of {name} with respect to itself is 1.").format(
+                    name=v.name
+                ),
                 formula=rf"{op}\,{sp.latex(v)} = 1",
             )
         if isinstance(expr, sp.Add):
@@ -126,21 +131,33 @@ class RuleBuilder:
                 sp.S.Zero,
                 v,
                 partial,
-                explanation=f"{quote(expr)} is a constant, so its derivative is 0.",
+                explanation=_("{expr} is a constant, so its derivative is 0.").format(
+                    expr=quote(expr)
+                ),
                 formula=rf"{op}\,c = 0",
             )
         if expr in self.others or isinstance(expr, sp.Symbol):
-            text = (
-                f"Treat {expr} as a constant: it does not change when {v.name} changes, "
+            text = _(
+                "Treat {held} as a constant: it does not change when {name} changes, "
                 "so its derivative is 0."
-            )
+            ).format(held=expr, name=v.name)
         else:
-            text = (
-                f"Treat {as_constant(symbols)}: {quote(expr)} does not involve "
-                f"{v.name}, so its derivative is 0."
-            )
+            text = n_(
+                "Treat {names} as a constant: {expr} does not involve {name}, "
+                "so its derivative is 0.",
+                "Treat {names} as constants: {expr} does not involve {name}, "
+                "so its derivative is 0.",
+                len(symbols),
+            ).format(names=names_text(symbols), expr=quote(expr), name=v.name)
         return self.make(
-            "other_variable", expr, sp.S.Zero, v, partial, explanation=text, formula=rf"{op}\,c = 0"
+            "other_variable",
+            expr,
+            sp.S.Zero,
+            v,
+            partial,
+            explanation=text,
+            formula=rf"{op}\,c = 0",
+            says_held=True,
         )
 
     def sum(self, expr: sp.Add, v: sp.Symbol, partial: bool, depth: int) -> Step:
@@ -148,7 +165,16 @@ class RuleBuilder:
         subs = tuple(self.build(t, v, partial, depth + 1) for t in terms)
         result = sp.Add(*(s.result for s in subs))
         negative = any(t.could_extract_minus_sign() for t in terms)
-        name = "Sum and difference rule" if negative else "Sum rule"
+        text = (
+            _(
+                "Sum and difference rule: differentiate each of the {count} terms on its own "
+                "and add the results."
+            )
+            if negative
+            else _(
+                "Sum rule: differentiate each of the {count} terms on its own and add the results."
+            )
+        ).format(count=len(terms))
         op = self.op(v, partial)
         return self.make(
             "sum",
@@ -157,8 +183,7 @@ class RuleBuilder:
             v,
             partial,
             substeps=subs,
-            explanation=f"{name}: differentiate each of the {len(terms)} terms on its own "
-            "and add the results.",
+            explanation=text,
             formula=rf"{op}\left[f \pm g\right] = {op} f \pm {op} g",
         )
 
@@ -180,20 +205,23 @@ class RuleBuilder:
             sub = self.build(rest, v, partial, depth + 1)
             held = c.free_symbols
             if c == -1:
-                text = (
-                    f"Constant multiple rule: the minus sign stays in front of the "
-                    f"derivative of {quote(rest)}."
-                )
+                text = _(
+                    "Constant multiple rule: the minus sign stays in front of the "
+                    "derivative of {rest}."
+                ).format(rest=quote(rest))
             elif held:
-                text = (
-                    f"Treat {as_constant(held)}: the constant factor {quote(c)} stays "
-                    f"and multiplies the derivative of {quote(rest)}."
-                )
+                text = n_(
+                    "Treat {names} as a constant: the constant factor {factor} stays "
+                    "and multiplies the derivative of {rest}.",
+                    "Treat {names} as constants: the constant factor {factor} stays "
+                    "and multiplies the derivative of {rest}.",
+                    len(held),
+                ).format(names=names_text(held), factor=quote(c), rest=quote(rest))
             else:
-                text = (
-                    f"Constant multiple rule: the factor {quote(c)} stays and "
-                    f"multiplies the derivative of {quote(rest)}."
-                )
+                text = _(
+                    "Constant multiple rule: the factor {factor} stays and "
+                    "multiplies the derivative of {rest}."
+                ).format(factor=quote(c), rest=quote(rest))
             return self.make(
                 "constant_multiple",
                 expr,
@@ -203,6 +231,7 @@ class RuleBuilder:
                 substeps=(sub,),
                 explanation=text,
                 formula=rf"{op}\left[c\,f\right] = c\,{op} f",
+                says_held=bool(held) and c != -1,
             )
         if denominator and (numerator or len(denominator) > 1):
             return self.quotient(expr, sp.Mul(*numerator), sp.Mul(*denominator), v, partial, depth)
@@ -218,16 +247,16 @@ class RuleBuilder:
             terms.append(sp.Mul(sub.result, *rest))
         op = self.op(v, partial)
         if len(factors) == 2:
-            text = (
+            text = _(
                 "Product rule: the derivative of the first factor times the second, "
                 "plus the first times the derivative of the second."
             )
             formula = rf"{op}\left[f g\right] = \left({op} f\right) g + f\,{op} g"
         else:
-            text = (
-                f"Product rule for {len(factors)} factors: differentiate one factor at a "
+            text = _(
+                "Product rule for {count} factors: differentiate one factor at a "
                 "time, keep the others as they are, and add the results."
-            )
+            ).format(count=len(factors))
             formula = (
                 rf"{op}\left[f_1 f_2 \cdots f_n\right] = "
                 rf"\sum_{{i=1}}^{{n}} f_1 \cdots \left({op} f_i\right) \cdots f_n"
@@ -250,10 +279,10 @@ class RuleBuilder:
         sub_bottom = self.build(bottom, v, partial, depth + 1)
         result = (sub_top.result * bottom - top * sub_bottom.result) / bottom**2
         op = self.op(v, partial)
-        text = (
-            f"Quotient rule with numerator {quote(top)} and denominator {quote(bottom)}: "
+        text = _(
+            "Quotient rule with numerator {top} and denominator {bottom}: "
             "(numerator' · denominator − numerator · denominator') / denominator²."
-        )
+        ).format(top=quote(top), bottom=quote(bottom))
         formula = (
             rf"{op}\left[\frac{{f}}{{g}}\right] = "
             rf"\frac{{\left({op} f\right) g - f\,{op} g}}{{g^{{2}}}}"
@@ -282,7 +311,7 @@ class RuleBuilder:
             if exponent != v:
                 return self.chain(expr, exponent, lambda u: sp.Pow(base, u), v, partial, depth)
             held = base.free_symbols
-            lead = f"Treat {as_constant(held)}. " if held else ""
+            lead = treat_as_constant(held) + " " if held else ""
             result = expr * sp.log(base)
             return self.make(
                 "exponential",
@@ -290,9 +319,13 @@ class RuleBuilder:
                 result,
                 v,
                 partial,
-                explanation=f"{lead}Exponential rule for the constant base {quote(base)}: "
-                f"the derivative of {quote(expr)} is {quote(result)}.",
+                explanation=lead
+                + _(
+                    "Exponential rule for the constant base {base}: the derivative of {expr} "
+                    "is {result}."
+                ).format(base=quote(base), expr=quote(expr), result=quote(result)),
                 formula=rf"{op}\,a^{{{sp.latex(v)}}} = a^{{{sp.latex(v)}}} \ln a",
+                says_held=bool(held),
             )
         # both the base and the exponent depend on the variable: f**g = exp(g*log(f))
         logarithm = exponent * sp.log(base)
@@ -304,10 +337,11 @@ class RuleBuilder:
             v,
             partial,
             substeps=(sub,),
-            explanation=f"Both the base and the exponent of {quote(expr)} change with "
-            f"{v.name}: write it as exp({quote(logarithm)}) and use the chain "
-            "rule, so the derivative is the power itself times the derivative of "
-            "its logarithm (logarithmic differentiation).",
+            explanation=_(
+                "Both the base and the exponent of {expr} change with {name}: write it as "
+                "exp({logarithm}) and use the chain rule, so the derivative is the power "
+                "itself times the derivative of its logarithm (logarithmic differentiation)."
+            ).format(expr=quote(expr), name=v.name, logarithm=quote(logarithm)),
             formula=(rf"{op}\left[f^{{g}}\right] = f^{{g}}\,{op}\left[g \ln f\right]"),
         )
 
@@ -323,22 +357,27 @@ class RuleBuilder:
                 result,
                 v,
                 partial,
-                explanation=f"Square root rule: the derivative of sqrt({v.name}) is "
-                f"{quote(result)}.",
+                explanation=_(
+                    "Square root rule: the derivative of sqrt({name}) is {result}."
+                ).format(name=v.name, result=quote(result)),
                 formula=rf"{op}\sqrt{{{t}}} = \frac{{1}}{{2\sqrt{{{t}}}}}",
             )
         result = n * v ** (n - 1)
         held = n.free_symbols
-        lead = f"Treat {as_constant(held)}. " if held else ""
+        lead = treat_as_constant(held) + " " if held else ""
         return self.make(
             "power",
             expr,
             result,
             v,
             partial,
-            explanation=f"{lead}Power rule: bring the exponent {quote(n)} down in front and "
-            f"lower it by one, giving {quote(result)}.",
+            explanation=lead
+            + _(
+                "Power rule: bring the exponent {exponent} down in front and lower it by one, "
+                "giving {result}."
+            ).format(exponent=quote(n), result=quote(result)),
             formula=rf"{op}\,{t}^{{n}} = n\,{t}^{{n-1}}",
+            says_held=bool(held),
         )
 
     def function(self, expr: sp.Function, v: sp.Symbol, partial: bool, depth: int) -> Step:
@@ -362,7 +401,7 @@ class RuleBuilder:
             result,
             v,
             partial,
-            explanation=table.sentence.format(
+            explanation=_(table.sentence).format(
                 f=quote(expr), d=quote(result), a=quote(getattr(expr, "slope", sp.S.Zero))
             ),
             formula=rf"{op}\left[{table.left(t)}\right] = {table.right(t)}",
@@ -404,9 +443,10 @@ class RuleBuilder:
             partial,
             substeps=(outer_step, inner_step),
             inner=inner,
-            explanation=f"Chain rule with {u.name} = {quote(inner)}: differentiate the outer "
-            f"function {quote(outside)} with respect to {u.name}, put "
-            f"{quote(inner)} back in for {u.name}, and multiply by the "
-            f"derivative of {u.name}.",
+            explanation=_(
+                "Chain rule with {u} = {inner}: differentiate the outer function {outer} with "
+                "respect to {u}, put {inner} back in for {u}, and multiply by the derivative "
+                "of {u}."
+            ).format(u=u.name, inner=quote(inner), outer=quote(outside)),
             formula=(rf"{op}\,f({name}) = f'({name})\,{d_inner}"),
         )

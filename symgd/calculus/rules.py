@@ -19,11 +19,12 @@ from typing import Any
 
 import sympy as sp
 
+from symgd.base.i18n import _, n_
 from symgd.calculus.rule_builder import RuleBuilder
 from symgd.calculus.step import (
     LatexStep,
     Step,
-    as_constant,
+    names_text,
     operator_latex,
     quote,
 )
@@ -217,7 +218,10 @@ def _simplified(raw: Step) -> Step:
         result=best,
         variable=raw.variable,
         substeps=(raw,),
-        explanation=f"Simplify: {quote(result)} can be written more compactly as {quote(best)}.",
+        explanation=_("Simplify: {result} can be written more compactly as {best}.").format(
+            result=quote(result), best=quote(best)
+        ),
+        # LaTeX stays as it is in every language (a formula font has no Hangul)
         formula_latex=r"\text{rewrite the result in a shorter, equivalent form}",
         partial=raw.partial,
     )
@@ -254,12 +258,17 @@ def _with_holding_note(
     held |= set(others) & expr.free_symbols
     if not held:
         return step
-    if step.explanation.startswith("Treat "):  # the step itself already says it
-        note = f"Partial derivative with respect to {variable.name}. "
+    if step.says_held:  # the step itself already says it
+        note = _("Partial derivative with respect to {name}.").format(name=variable.name) + " "
     else:
         note = (
-            f"Partial derivative with respect to {variable.name}: treat "
-            f"{as_constant(held)} throughout. "
+            n_(
+                "Partial derivative with respect to {name}: treat {names} as a constant "
+                "throughout.",
+                "Partial derivative with respect to {name}: treat {names} as constants throughout.",
+                len(held),
+            ).format(name=variable.name, names=names_text(held))
+            + " "
         )
     return Step(
         rule=step.rule,
@@ -271,4 +280,6 @@ def _with_holding_note(
         explanation=note + step.explanation,
         formula_latex=step.formula_latex,
         partial=step.partial,
+        note=note.strip(),
+        says_held=step.says_held,
     )

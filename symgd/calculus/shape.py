@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from symgd.base.i18n import _, n_
 from symgd.expr.activations import ceiling, floor
 from symgd.expr.problem import to_text
 
@@ -42,17 +43,25 @@ def periodicity(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Periodicity:
         if period is not None:
             periods.append((v.name, to_text(period)))
     if periods:
-        where = ", ".join(f"{name} (period {p})" for name, p in periods)
+        where = ", ".join(
+            _("{name} (period {period})").format(name=name, period=p) for name, p in periods
+        )
         return Periodicity(
             True,
-            f"f repeats itself in {where}: it depends on "
-            f"{'it' if len(periods) == 1 else 'them'} only through sin/cos "
-            "of affine expressions",
+            n_(
+                "f repeats itself in {where}: it depends on it only through sin/cos "
+                "of affine expressions",
+                "f repeats itself in {where}: it depends on them only through sin/cos "
+                "of affine expressions",
+                len(periods),
+            ).format(where=where),
             tuple(periods),
         )
     if not expr.has(*_TRIG, sp.floor, sp.ceiling, floor, ceiling):
-        return Periodicity(False, "f contains no periodic function (sin, cos, tan, floor)")
-    return Periodicity(None, "f contains periodic functions, but symgd found no period of f itself")
+        return Periodicity(False, _("f contains no periodic function (sin, cos, tan, floor)"))
+    return Periodicity(
+        None, _("f contains periodic functions, but symgd found no period of f itself")
+    )
 
 
 def _period_in(expr: sp.Expr, v: sp.Symbol) -> sp.Expr | None:
@@ -127,7 +136,7 @@ def inflection_points(second: sp.Expr, x: sp.Symbol, periodic: bool | None) -> I
     """Where f'' changes sign: exactly (odd-multiplicity real roots) when f'' is a polynomial,
     else by sign changes on a grid over the search box."""
     if not second.free_symbols:
-        return Inflections((), True, "f'' is constant")
+        return Inflections((), True, _("f'' is constant"))
     if second.is_polynomial(x) and not (second.free_symbols - {x}):
         roots: list[sp.Expr] = []
         for factor, multiplicity in sp.factor_list(sp.Poly(second, x))[1]:
@@ -139,7 +148,7 @@ def inflection_points(second: sp.Expr, x: sp.Symbol, periodic: bool | None) -> I
         return Inflections(
             tuple(tidy),
             True,
-            "f'' is a polynomial; its roots of odd multiplicity are all the inflection points",
+            _("f'' is a polynomial; its roots of odd multiplicity are all the inflection points"),
         )
     from symgd.expr.lambdify import lambdify_numpy
 
@@ -150,7 +159,7 @@ def inflection_points(second: sp.Expr, x: sp.Symbol, periodic: bool | None) -> I
     found: list[sp.Expr] = []
     for i in np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0):
         lo, hi = grid[i], grid[i + 1]
-        for _ in range(60):
+        for _step in range(60):
             mid = (lo + hi) / 2
             with np.errstate(all="ignore"):
                 if np.sign(float(f2(mid))) == np.sign(values[i]):
@@ -161,9 +170,13 @@ def inflection_points(second: sp.Expr, x: sp.Symbol, periodic: bool | None) -> I
     box = f"[{-INFLECTION_RADIUS:g}, {INFLECTION_RADIUS:g}]"
     if periodic:
         return Inflections(
-            tuple(found), False, f"f is periodic: infinitely many; those in {box} are listed"
+            tuple(found),
+            False,
+            _("f is periodic: infinitely many; those in {box} are listed").format(box=box),
         )
-    return Inflections(tuple(found), False, f"sign changes of f'' found numerically in {box}")
+    return Inflections(
+        tuple(found), False, _("sign changes of f'' found numerically in {box}").format(box=box)
+    )
 
 
 def higher_order_kind(expr: sp.Expr, x: sp.Symbol, at: sp.Expr) -> tuple[str, str] | None:
@@ -181,17 +194,25 @@ def higher_order_kind(expr: sp.Expr, x: sp.Symbol, at: sp.Expr) -> tuple[str, st
             if order % 2:
                 return (
                     "inflection",
-                    f"the first derivative that is not 0 there is {_nth(order)},"
-                    " of odd order: f rises on one side and falls on the "
-                    "other, so it is neither a minimum nor a maximum",
+                    _(
+                        "the first derivative that is not 0 there is {derivative}, of odd "
+                        "order: f rises on one side and falls on the other, so it is neither "
+                        "a minimum nor a maximum"
+                    ).format(derivative=_nth(order)),
                 )
             kind = "minimum" if value.real > 0 else "maximum"
-            return (
-                kind,
-                f"the first derivative that is not 0 there is {_nth(order)}, of even "
-                f"order and {'positive' if kind == 'minimum' else 'negative'}: a "
-                f"flat-bottomed {kind}",
+            text = (
+                _(
+                    "the first derivative that is not 0 there is {derivative}, of even order "
+                    "and positive: a flat-bottomed minimum"
+                )
+                if kind == "minimum"
+                else _(
+                    "the first derivative that is not 0 there is {derivative}, of even order "
+                    "and negative: a flat-bottomed maximum"
+                )
             )
+            return kind, text.format(derivative=_nth(order))
     return None
 
 

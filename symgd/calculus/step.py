@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from symgd.base.i18n import N_, _, n_
 from symgd.expr.problem import to_text
 
 #: length (characters) of an expression quoted inside an explanation
@@ -15,51 +16,51 @@ MAX_QUOTE = 80
 
 #: a readable name for each rule, for headings and legends
 RULE_TITLES: dict[str, str] = {
-    "constant": "Constant rule",
-    "other_variable": "Held constant",
-    "variable": "Variable rule",
-    "constant_multiple": "Constant multiple rule",
-    "sum": "Sum rule",
-    "product": "Product rule",
-    "quotient": "Quotient rule",
-    "power": "Power rule",
-    "sqrt": "Square root rule",
-    "exp": "Exponential rule",
-    "exponential": "Exponential rule (constant base)",
-    "general_power": "Logarithmic differentiation",
-    "log": "Logarithm rule",
-    "chain": "Chain rule",
-    "sin": "Sine rule",
-    "cos": "Cosine rule",
-    "tan": "Tangent rule",
-    "cot": "Cotangent rule",
-    "sec": "Secant rule",
-    "csc": "Cosecant rule",
-    "asin": "Arcsine rule",
-    "acos": "Arccosine rule",
-    "atan": "Arctangent rule",
-    "sinh": "Hyperbolic sine rule",
-    "cosh": "Hyperbolic cosine rule",
-    "tanh": "Hyperbolic tangent rule",
-    "coth": "Hyperbolic cotangent rule",
-    "sech": "Hyperbolic secant rule",
-    "csch": "Hyperbolic cosecant rule",
-    "asinh": "Inverse hyperbolic sine rule",
-    "acosh": "Inverse hyperbolic cosine rule",
-    "atanh": "Inverse hyperbolic tangent rule",
-    "acoth": "Inverse hyperbolic cotangent rule",
-    "acot": "Arccotangent rule",
-    "asec": "Arcsecant rule",
-    "acsc": "Arccosecant rule",
-    "step": "Step rule",
-    "abs": "Absolute value rule",
-    "sigmoid": "Sigmoid rule",
-    "softplus": "Softplus rule",
-    "relu": "ReLU rule",
-    "leaky_relu": "Leaky ReLU rule",
-    "simplify": "Simplify",
-    "no_rule": "No rule applies",
-    "direct": "Direct derivative",
+    "constant": N_("Constant rule"),
+    "other_variable": N_("Held constant"),
+    "variable": N_("Variable rule"),
+    "constant_multiple": N_("Constant multiple rule"),
+    "sum": N_("Sum rule"),
+    "product": N_("Product rule"),
+    "quotient": N_("Quotient rule"),
+    "power": N_("Power rule"),
+    "sqrt": N_("Square root rule"),
+    "exp": N_("Exponential rule"),
+    "exponential": N_("Exponential rule (constant base)"),
+    "general_power": N_("Logarithmic differentiation"),
+    "log": N_("Logarithm rule"),
+    "chain": N_("Chain rule"),
+    "sin": N_("Sine rule"),
+    "cos": N_("Cosine rule"),
+    "tan": N_("Tangent rule"),
+    "cot": N_("Cotangent rule"),
+    "sec": N_("Secant rule"),
+    "csc": N_("Cosecant rule"),
+    "asin": N_("Arcsine rule"),
+    "acos": N_("Arccosine rule"),
+    "atan": N_("Arctangent rule"),
+    "sinh": N_("Hyperbolic sine rule"),
+    "cosh": N_("Hyperbolic cosine rule"),
+    "tanh": N_("Hyperbolic tangent rule"),
+    "coth": N_("Hyperbolic cotangent rule"),
+    "sech": N_("Hyperbolic secant rule"),
+    "csch": N_("Hyperbolic cosecant rule"),
+    "asinh": N_("Inverse hyperbolic sine rule"),
+    "acosh": N_("Inverse hyperbolic cosine rule"),
+    "atanh": N_("Inverse hyperbolic tangent rule"),
+    "acoth": N_("Inverse hyperbolic cotangent rule"),
+    "acot": N_("Arccotangent rule"),
+    "asec": N_("Arcsecant rule"),
+    "acsc": N_("Arccosecant rule"),
+    "step": N_("Step rule"),
+    "abs": N_("Absolute value rule"),
+    "sigmoid": N_("Sigmoid rule"),
+    "softplus": N_("Softplus rule"),
+    "relu": N_("ReLU rule"),
+    "leaky_relu": N_("Leaky ReLU rule"),
+    "simplify": N_("Simplify"),
+    "no_rule": N_("No rule applies"),
+    "direct": N_("Direct derivative"),
 }
 
 
@@ -83,11 +84,15 @@ class Step:
     explanation: str = ""
     formula_latex: str = ""
     partial: bool = False
+    #: the note on the symbols held constant that starts ``explanation`` ("" when none)
+    note: str = ""
+    #: whether ``explanation`` itself says which symbols are held constant
+    says_held: bool = False
 
     @property
     def title(self) -> str:
-        """The rule's readable name."""
-        return RULE_TITLES.get(self.rule, self.rule.replace("_", " ").capitalize())
+        """The rule's readable name (in the language in effect)."""
+        return rule_title(self.rule)
 
     def walk(self) -> tuple[Step, ...]:
         """This step and all steps below it, depth first."""
@@ -115,6 +120,12 @@ class LatexStep:
     children: tuple[LatexStep, ...] = field(default=())
 
 
+def rule_title(rule: str) -> str:
+    """The readable name of ``rule`` (a key of :data:`RULE_TITLES`) in the language in effect."""
+    title = RULE_TITLES.get(rule)
+    return _(title) if title is not None else rule.replace("_", " ").capitalize()
+
+
 def operator_latex(variable: sp.Symbol, partial: bool) -> str:
     name = sp.latex(variable)
     if partial:
@@ -127,12 +138,16 @@ def quote(expr: sp.Expr) -> str:
     return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
 
 
-def _names(symbols: Sequence[sp.Symbol] | set[sp.Symbol]) -> str:
+def names_text(symbols: Sequence[sp.Symbol] | set[sp.Symbol]) -> str:
+    """The symbols' names, sorted, listed the way a sentence lists them ("x, y and z")."""
     names: list[str] = sorted(s.name for s in symbols)
     if len(names) == 1:
         return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
 
 
-def as_constant(symbols: set[sp.Symbol]) -> str:
-    return f"{_names(symbols)} as {'a constant' if len(symbols) == 1 else 'constants'}"
+def treat_as_constant(symbols: set[sp.Symbol]) -> str:
+    """The sentence "Treat y as a constant." for the symbols held fixed."""
+    return n_("Treat {names} as a constant.", "Treat {names} as constants.", len(symbols)).format(
+        names=names_text(symbols)
+    )

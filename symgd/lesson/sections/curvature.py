@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from symgd.base.i18n import N_, _, n_
+from symgd.calculus.points import kind_words
 from symgd.lesson.facts import Facts, shown_eigenvalues
+from symgd.lesson.sections.function import typesettable
 from symgd.lesson.view import View
 from symgd.lesson.words import KIND_TONES, convexity_meaning, eigen_sentence, sentence
 from symgd.render.latex import (
@@ -38,16 +41,20 @@ class PointRow(View):
     kind: str
     tone: str
     exact: bool
+    #: the eigenvalues in words, shown instead of ``eigen_latex`` (words a formula cannot set)
+    eigen_text: str = ""
 
 
 @dataclass(frozen=True)
 class Convexity(View):
-    """The convexity verdict, why, and what it means for descent."""
+    """The convexity verdict (a machine word), why, and what it means for descent."""
 
     verdict: str
     reason: str
     meaning: str
     tone: str
+    #: the verdict as the callout says it (a short sentence in the language in effect)
+    verdict_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class CurvatureSection(View):
     kinds_text: str
     notes: tuple[str, ...]
     convexity: Convexity
+    #: what the Hessian's entry list leaves out, when its words cannot sit in the formula
+    hessian_notes: tuple[str, ...] = ()
 
 
 def curvature_section(facts: Facts) -> CurvatureSection:
@@ -73,15 +82,24 @@ def curvature_section(facts: Facts) -> CurvatureSection:
     count = len(d.critical_points)
     more = ""
     if count > LISTED_POINTS:
-        more = f"{count - LISTED_POINTS} more critical points are not listed."
+        left = count - LISTED_POINTS
+        more = n_(
+            "{n} more critical point is not listed.",
+            "{n} more critical points are not listed.",
+            left,
+        ).format(n=left)
     if count == 0:
         points_sentence = _no_critical_point(facts)
+    elif d.critical_points_complete:
+        points_sentence = n_(
+            "Solving gives {n} critical point.", "Solving gives {n} critical points.", count
+        ).format(n=count)
     else:
-        points_sentence = f"Solving gives {count} critical point{'s' if count != 1 else ''}" + (
-            "."
-            if d.critical_points_complete
-            else "; the list may be incomplete (see the note below)."
-        )
+        points_sentence = n_(
+            "Solving gives {n} critical point; the list may be incomplete (see the note below).",
+            "Solving gives {n} critical points; the list may be incomplete (see the note below).",
+            count,
+        ).format(n=count)
     system = (
         (
             r"\begin{aligned}"
@@ -94,8 +112,9 @@ def curvature_section(facts: Facts) -> CurvatureSection:
         else rf"{tex(d.gradient[0])} = 0"
     )
     eigen_latex, eigen_text = _eigen(facts)
+    hessian_latex, hessian_notes = _hessian_latex(facts)
     return CurvatureSection(
-        hessian_latex=_hessian_latex(facts),
+        hessian_latex=hessian_latex,
         constant_note=_constant_note(facts),
         eigen_latex=eigen_latex,
         eigen_text=eigen_text,
@@ -103,7 +122,7 @@ def curvature_section(facts: Facts) -> CurvatureSection:
         points=tuple(_point_rows(facts)),
         points_more=more,
         points_sentence=points_sentence,
-        kinds_text=(
+        kinds_text=_(
             "The kind follows from the Hessian's eigenvalues: all positive, a "
             "minimum; all negative, a maximum; both signs, a saddle; a zero "
             "eigenvalue leaves the test undecided (degenerate)."
@@ -111,10 +130,13 @@ def curvature_section(facts: Facts) -> CurvatureSection:
         notes=()
         if d.critical_points_complete or not count
         else (
-            "Where the equations are not polynomial, no method can promise every solution; "
-            "points marked numeric were found by a search from many starts.",
+            _(
+                "Where the equations are not polynomial, no method can promise every solution; "
+                "points marked numeric were found by a search from many starts."
+            ),
         ),
         convexity=_convexity(facts),
+        hessian_notes=hessian_notes,
     )
 
 
@@ -128,22 +150,23 @@ def _constant_note(facts: Facts) -> str:
     if not facts.derivation.hessian_is_constant:
         return ""
     if facts.is_quadratic():
-        return (
+        return _(
             "The Hessian does not depend on the point: f is a quadratic (a polynomial of "
             "degree 2 at most), and its curvature is the same everywhere."
         )
     if not facts.smooth:
-        return (
+        return _(
             "Away from its kinks the Hessian does not depend on the point: each smooth piece "
             "of f curves the same way everywhere, and the kinks add bends the Hessian does "
             "not see."
         )
-    return "The Hessian does not depend on the point: the curvature of f is the same everywhere."
+    return _("The Hessian does not depend on the point: the curvature of f is the same everywhere.")
 
 
-def _hessian_latex(facts: Facts) -> str:
+def _hessian_latex(facts: Facts) -> tuple[str, tuple[str, ...]]:
     """The Hessian with its numbers in one form (:func:`uniform_numbers`), as a matrix when it
-    fits a printed line, else as the list of its distinct entries."""
+    fits a printed line, else as the list of its distinct entries; and the notes on that list
+    whose words cannot sit in the formula."""
     n, h = facts.n, facts.derivation.hessian
     shown = [i for i in shown_indices(n) if i is not None]
     pairs = [(i, j) for i in shown for j in shown]
@@ -152,14 +175,14 @@ def _hessian_latex(facts: Facts) -> str:
         diagonal = [tex(forms[i, i]) if i is not None else r"\dots" for i in shown_indices(n)]
         return (
             rf"H({facts.args_tex}) = \operatorname{{diag}}\left(" + ", ".join(diagonal) + r"\right)"
-        )
+        ), ()
     rows = [
         [tex(forms[i, j]) if j in shown else "" for j in range(n)] if i in shown else [""] * n
         for i in range(n)
     ]
     matrix = rf"H({facts.args_tex}) = {matrix_tex(rows)}"
     if n == 1 or _surely_fits(rows) or _width_em(matrix) <= MAX_MATRIX_EM:
-        return matrix
+        return matrix, ()
     return _entry_list(facts.args_tex, shown, forms)
 
 
@@ -187,10 +210,12 @@ def _width_em(latex: str) -> float:
     return width_em(latex, display=True)
 
 
-def _entry_list(args_tex: str, shown: list[int], forms: dict[tuple[int, int], object]) -> str:
+def _entry_list(
+    args_tex: str, shown: list[int], forms: dict[tuple[int, int], object]
+) -> tuple[str, tuple[str, ...]]:
     """``H = (h_ij)`` and one line per distinct entry of the upper triangle (it is symmetric),
-    the zero entries named together."""
-    lines, zeros = [], []
+    the zero entries named together; words a formula cannot typeset come back as notes."""
+    lines, zeros, notes = [], [], []
     for a, i in enumerate(shown):
         for j in shown[a:]:
             name = f"h_{{{i + 1}{j + 1}}}" + (f" = h_{{{j + 1}{i + 1}}}" if i != j else "")
@@ -199,21 +224,31 @@ def _entry_list(args_tex: str, shown: list[int], forms: dict[tuple[int, int], ob
             else:
                 lines.append(rf"{name} &= {elided_tex(forms[i, j], 200)}")
     if zeros:
-        lines.append(r"\text{all other } h_{ij} &= 0" if lines else r"h_{ij} &= 0")
+        other = _("all other")
+        if not lines:
+            lines.append(r"h_{ij} &= 0")
+        elif typesettable(other):
+            lines.append(rf"\text{{{other} }} h_{{ij}} &= 0")
+        else:
+            notes.append(_("All other entries h_ij are 0."))
     if len(shown) < max(shown) + 1:
-        lines.append(r"&\text{(entries of the first and last variables only)}")
+        only = _("(entries of the first and last variables only)")
+        if typesettable(only):
+            lines.append(rf"&\text{{{only}}}")
+        else:
+            notes.append(only)
     return (
         rf"H({args_tex}) = \left(h_{{ij}}\right),\qquad\begin{{aligned}}"
         + r" \\ ".join(lines)
         + r"\end{aligned}"
-    )
+    ), tuple(notes)
 
 
 def _eigen(facts: Facts) -> tuple[str, str]:
     """The eigenvalues of a constant Hessian (exact when short) and what their signs say."""
     window = facts.constant_window
     if window is None:
-        return "", (
+        return "", _(
             "The Hessian changes from point to point, so the curvature does too: "
             "the eigenvalues below are those at each critical point."
         )
@@ -229,47 +264,100 @@ def _eigen(facts: Facts) -> tuple[str, str]:
 
 def _no_critical_point(facts: Facts) -> str:
     """What an empty list of critical points means, from the facts (kinks, completeness)."""
-    searched = "" if facts.derivation.critical_points_complete else " (in the region searched)"
+    complete = facts.derivation.critical_points_complete
     kinks = facts.kink_points
     if kinks:
-        found = f"{len(kinks)} points" if len(kinks) != 1 else "a point"
-        kinds = " and ".join(sorted({k.kind for k in kinks}))
+        kinds = _listed([kind_words(kind) for kind in sorted({k.kind for k in kinks})])
+        if complete:
+            text = n_(
+                "Where f is differentiable its gradient vanishes nowhere. On its kinks "
+                "f has no gradient; there symgd found a point where 0 lies in the "
+                "subdifferential (the set of slopes of the planes that touch f there, which "
+                "takes the gradient's place at a kink): {kinds}, marked 'on a kink' in the "
+                "table.",
+                "Where f is differentiable its gradient vanishes nowhere. On its kinks "
+                "f has no gradient; there symgd found {n} points where 0 lies in the "
+                "subdifferential (the set of slopes of the planes that touch f there, which "
+                "takes the gradient's place at a kink): {kinds}, marked 'on a kink' in the "
+                "table.",
+                len(kinks),
+            )
+        else:
+            text = n_(
+                "Where f is differentiable its gradient vanishes nowhere (in the region "
+                "searched). On its kinks f has no gradient; there symgd found a point where 0 "
+                "lies in the subdifferential (the set of slopes of the planes that touch f "
+                "there, which takes the gradient's place at a kink): {kinds}, marked 'on a "
+                "kink' in the table.",
+                "Where f is differentiable its gradient vanishes nowhere (in the region "
+                "searched). On its kinks f has no gradient; there symgd found {n} points where "
+                "0 lies in the subdifferential (the set of slopes of the planes that touch f "
+                "there, which takes the gradient's place at a kink): {kinds}, marked 'on a "
+                "kink' in the table.",
+                len(kinks),
+            )
         return (
-            f"Where f is differentiable its gradient vanishes nowhere{searched}. On its kinks "
-            f"f has no gradient; there symgd found {found} where 0 lies in the subdifferential "
-            "(the set of slopes of the planes that touch f there, which takes the gradient's "
-            f"place at a kink): {kinds}, marked 'on a kink' in the table. A fixed η rarely "
-            "lands exactly on a kink, so descent tends to cycle around it instead of settling."
+            text.format(n=len(kinks), kinds=kinds)
+            + " "
+            + _(
+                "A fixed η rarely lands exactly on a kink, so descent tends to cycle around it "
+                "instead of settling."
+            )
         )
     if not facts.smooth:
-        return (
-            f"Where f is differentiable its gradient vanishes nowhere{searched}. f also has "
-            "kinks, where it has no gradient; symgd cannot tell whether a minimum sits on one."
+        if complete:
+            return _(
+                "Where f is differentiable its gradient vanishes nowhere. f also has "
+                "kinks, where it has no gradient; symgd cannot tell whether a minimum sits on one."
+            )
+        return _(
+            "Where f is differentiable its gradient vanishes nowhere (in the region searched). "
+            "f also has kinks, where it has no gradient; symgd cannot tell whether a minimum "
+            "sits on one."
         )
-    if facts.derivation.critical_points_complete:
-        return (
+    if complete:
+        return _(
             "The gradient vanishes nowhere: f has no critical point, so it has no minimum, and "
             "descent cannot stop at one."
         )
-    return (
+    return _(
         "The gradient vanishes nowhere symgd looked: it found no critical point, so in that "
         "region f has no minimum for descent to stop at (there may be critical points "
         "elsewhere)."
     )
 
 
+def _listed(words: list[str]) -> str:
+    """Words joined by "and" ("a and b and c")."""
+    text = words[0]
+    for word in words[1:]:
+        text = _("{names} and {last}").format(names=text, last=word)
+    return text
+
+
+#: a point on a kink in the table's words, by its kind
+_ON_A_KINK = {
+    "minimum": N_("minimum on a kink"),
+    "maximum": N_("maximum on a kink"),
+    "unknown": N_("unknown on a kink"),
+}
+
+
 def _kink_rows(facts: Facts) -> list[PointRow]:
     rows = []
+    none = _("none")  # f has no Hessian on its kink
+    latin = typesettable(none)
     for k in facts.kink_points[:LISTED_POINTS]:
         coords = [value_tex(c, 5)[0] for c in k.coordinates]
         rows.append(
             PointRow(
                 point_tex(coords),
                 value_tex(k.value, 5)[0],
-                r"\mathrm{none}",  # f has no Hessian on its kink
-                f"{k.kind} on a kink",
+                rf"\mathrm{{{none}}}" if latin else "",
+                _(_ON_A_KINK[k.kind]) if k.kind in _ON_A_KINK else f"{k.kind} on a kink",
                 KIND_TONES.get(k.kind, ""),
                 True,
+                "" if latin else none,
             )
         )
     return rows
@@ -277,10 +365,10 @@ def _kink_rows(facts: Facts) -> list[PointRow]:
 
 #: what a degenerate point turned out to be, in the table's words
 _DECIDED = {
-    "minimum": "degenerate: a flat-bottomed minimum",
-    "maximum": "degenerate: a flat-topped maximum",
-    "inflection": "degenerate: an inflection point, not a minimum",
-    "saddle": "degenerate: a saddle",
+    "minimum": N_("degenerate: a flat-bottomed minimum"),
+    "maximum": N_("degenerate: a flat-topped maximum"),
+    "inflection": N_("degenerate: an inflection point, not a minimum"),
+    "saddle": N_("degenerate: a saddle"),
 }
 
 
@@ -296,8 +384,13 @@ def _decided_kind(facts: Facts, p: CriticalPoint) -> str:
 
 
 def _kind_words(facts: Facts, p: CriticalPoint) -> str:
+    """The point's kind in the table's words (a set of points says so)."""
     decided = _decided_kind(facts, p)
-    return _DECIDED[decided] if p.kind == "degenerate" and decided in _DECIDED else p.kind
+    if p.kind == "degenerate" and decided in _DECIDED:
+        words = _(_DECIDED[decided])
+    else:
+        words = kind_words(p.kind)
+    return _("{kind} (a whole set)").format(kind=words) if p.free else words
 
 
 def _point_rows(facts: Facts) -> list[PointRow]:
@@ -316,7 +409,7 @@ def _point_rows(facts: Facts) -> list[PointRow]:
                 point_tex(coords),
                 value_tex(p.value, 5)[0],
                 eig,
-                _kind_words(facts, p) + (" (a whole set)" if p.free else ""),
+                _kind_words(facts, p),
                 KIND_TONES.get(_decided_kind(facts, p), ""),
                 p.exact,
             )
@@ -324,10 +417,23 @@ def _point_rows(facts: Facts) -> list[PointRow]:
     return rows
 
 
+#: the convexity verdict as the callout's first words
+_VERDICTS = {
+    "strictly convex": N_("Strictly convex."),
+    "convex": N_("Convex."),
+    "strictly concave": N_("Strictly concave."),
+    "concave": N_("Concave."),
+    "neither": N_("Neither."),
+    "unknown": N_("Unknown."),
+}
+
+
 def _convexity(facts: Facts) -> Convexity:
     verdict = facts.derivation.convexity.verdict
+    shown = _VERDICTS.get(verdict)
     return Convexity(
         verdict=verdict,
+        verdict_text=_(shown) if shown is not None else verdict[:1].upper() + verdict[1:] + ".",
         reason=sentence(facts.derivation.convexity.reason),
         meaning=convexity_meaning(verdict, bool(facts.all_minima())),
         tone="good"

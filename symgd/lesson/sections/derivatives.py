@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from symgd.base.i18n import _
 from symgd.lesson.facts import Facts
 from symgd.lesson.view import View
 from symgd.lesson.words import partial_symbol
@@ -77,16 +78,17 @@ def _tree_view(tree: Any) -> dict[str, Any]:
         raw = _node_view(tree.substeps[0])
         before = elided_tex(tree.substeps[0].result, EQUATION_LATEX)
         after = elided_tex(tree.result, EQUATION_LATEX)
+        compact = _("The result can be written more compactly:")
         simplify = {
             "rule": tree.title,
-            "explanation": "The result can be written more compactly:",
-            "parts": [{"text": "The result can be written more compactly:", "latex": ""}],
+            "explanation": compact,
+            "parts": [{"text": compact, "latex": ""}],
             "formula_latex": f"{before} = {after}",
             "general_latex": "",
             "substeps": [],
         }
         raw["substeps"] = [*raw["substeps"], simplify]
-        head = tree.explanation.split(" Simplify:")[0] if " Simplify:" in tree.explanation else ""
+        head = tree.note
         if head and not raw["explanation"].startswith(head):
             raw["explanation"] = f"{head} {raw['explanation']}"
             raw["parts"] = [{"text": f"{head} ", "latex": ""}, *raw["parts"]]
@@ -117,6 +119,8 @@ def _node_view(node: Any) -> dict[str, Any]:
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_]\w*|\d+")
+#: a character that may continue a name or number: a word character other than Hangul
+_NAME_CHAR = r"(?![\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3])\w"
 
 
 def explanation_parts(node: Any) -> list[dict[str, str]]:
@@ -132,10 +136,11 @@ def explanation_parts(node: Any) -> list[dict[str, str]]:
             found[quoted] = elided_tex(expr)
     if not found:
         return [{"text": text, "latex": ""}]
+    # a quote may touch a Hangul word ("x**2에"), not a letter of a longer name
     pattern = re.compile(
-        r"(?<![\w*.])("
+        rf"(?<![*.])(?<!{_NAME_CHAR})("
         + "|".join(re.escape(q) for q in sorted(found, key=len, reverse=True))
-        + r")(?![\w(*])"
+        + rf")(?![(*])(?!{_NAME_CHAR})"
     )
     parts: list[dict[str, str]] = []
     pos = 0

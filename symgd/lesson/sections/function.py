@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from symgd.base.i18n import _, is_hangul
 from symgd.lesson.facts import Facts
 from symgd.lesson.methods import label
 from symgd.lesson.sections.derivatives import WORKED_PARTIALS
@@ -37,18 +38,22 @@ class SettingItem(View):
     latex: str
     chosen_by_symgd: bool
     reason: str
+    #: the value in words, shown instead of ``latex`` (words a formula font cannot draw)
+    text: str = ""
+    #: words shown before the value (``latex`` then holds the number only)
+    prefix: str = ""
 
 
 def function_section(facts: Facts, s: Settings) -> FunctionSection:
     """Section 1."""
     names = list(facts.names)
     if facts.n == 1:
-        sentence = f"It has one variable, {names[0]}."
+        sentence = _("It has one variable, {name}.").format(name=names[0])
     else:
-        listed = ", ".join(names[:-1]) + " and " + names[-1]
-        sentence = (
-            f"It has {facts.n} variables, {listed}, taken in this order in every vector below."
-        )
+        listed = _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
+        sentence = _(
+            "It has {n} variables, {listed}, taken in this order in every vector below."
+        ).format(n=facts.n, listed=listed)
     notes = domain_notes(facts.problem.expr) + list(facts.derivation.notes) + size_notes(facts)
     return FunctionSection(
         source=facts.problem.source,
@@ -110,32 +115,58 @@ def size_notes(facts: Facts) -> list[str]:
         return []
     worked = ", ".join(f"∂f/∂{name}" for name in facts.names[:WORKED_PARTIALS])
     return [
-        f"With {facts.n} variables, vectors and matrices are shown in part: their first "
-        f"{SHOWN_HEAD} and last {SHOWN_TAIL} entries, with ⋮ or … for the "
-        f"{facts.n - SHOWN_HEAD - SHOWN_TAIL} in between (written out in full they "
-        f"would be unreadable). The rule-by-rule working is shown for {worked}; the "
-        "other partial derivatives follow the same rules."
+        _(
+            "With {n} variables, vectors and matrices are shown in part: their first "
+            "{head} and last {tail} entries, with ⋮ or … for the "
+            "{between} in between (written out in full they "
+            "would be unreadable). The rule-by-rule working is shown for {worked}; the "
+            "other partial derivatives follow the same rules."
+        ).format(
+            n=facts.n,
+            head=SHOWN_HEAD,
+            tail=SHOWN_TAIL,
+            between=facts.n - SHOWN_HEAD - SHOWN_TAIL,
+            worked=worked,
+        )
     ]
+
+
+def typesettable(words: str) -> bool:
+    """Whether ``words`` can sit in a formula's ``\\text{}`` (its font has no Hangul)."""
+    return not any(is_hangul(c) for c in words)
 
 
 def settings_items(s: Settings) -> tuple[SettingItem, ...]:
     """The settings table: each value and whether symgd chose it, and why."""
     methods = ", ".join(label(m) for m in s.methods)
+    at_most = _("at most")
+    stops = _("Every run also stops as soon as |∇f| < {tolerance}.").format(
+        tolerance=number(TOLERANCE)
+    )
+    # a formula font has Latin letters only: other words are shown as text beside the number
+    latin = typesettable(at_most)
     return (
         SettingItem(
-            "Start point", rf"x_0 = {s.start.latex}", "start" in s.defaults, s.reasons["start"]
+            _("Start point"),
+            rf"x_0 = {s.start.latex}",
+            "start" in s.defaults,
+            s.reasons["start"],
         ),
-        SettingItem("Learning rate", rf"\eta = {s.lr.latex}", "lr" in s.defaults, s.reasons["lr"]),
         SettingItem(
-            "Steps",
-            rf"\text{{at most }} {s.steps}",
+            _("Learning rate"), rf"\eta = {s.lr.latex}", "lr" in s.defaults, s.reasons["lr"]
+        ),
+        SettingItem(
+            _("Steps"),
+            rf"\text{{{at_most} }} {s.steps}" if latin else str(s.steps),
             "steps" in s.defaults,
-            s.reasons["steps"] + f" Every run also stops as soon as |∇f| < {number(TOLERANCE)}.",
+            s.reasons["steps"] + " " + stops,
+            prefix="" if latin else at_most,
         ),
         SettingItem(
-            "Optimizers",
+            _("Optimizers"),
             r"\text{" + methods.replace("'", "’") + "}",
             "methods" in s.defaults,
             s.reasons["methods"],
+            text="" if typesettable(methods) else methods,
         ),
     )

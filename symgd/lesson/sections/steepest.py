@@ -6,8 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from symgd.base.i18n import _
 from symgd.lesson.exact_forms import tidy
 from symgd.lesson.facts import Facts
+from symgd.lesson.sections.function import typesettable
 from symgd.lesson.settings import Settings
 from symgd.lesson.view import OFF_PAGE, View
 from symgd.render.latex import column, num_tex, number, short_exact, value_tex
@@ -39,6 +41,8 @@ class SteepestSection(View):
     figure: Pending
     caption: str
     figures: dict[str, Any] = field(default_factory=dict, metadata=OFF_PAGE)
+    #: which way the one-variable step goes, when its words cannot sit in the formula
+    direction_note: str = ""
 
 
 def steepest_section(facts: Facts, s: Settings) -> SteepestSection:
@@ -69,20 +73,20 @@ def steepest_section(facts: Facts, s: Settings) -> SteepestSection:
         else rf"-\lVert\nabla f\rVert \approx {num_tex(-norm_float, 5)}"
     )
     rows = (
-        DirectionRow("along ∇f", 0, rf"+\lVert\nabla f\rVert = {nl}"),
-        DirectionRow("across ∇f", 90, "0"),
-        DirectionRow("against ∇f", 180, against),
+        DirectionRow(_("along ∇f"), 0, rf"+\lVert\nabla f\rVert = {nl}"),
+        DirectionRow(_("across ∇f"), 90, "0"),
+        DirectionRow(_("against ∇f"), 180, against),
     )
     stationary = None
-    direction = ""
+    direction, note = "", ""
     if norm_float < 1e-12:
-        stationary = (
+        stationary = _(
             "The gradient is zero at this start point, so every direction gives "
             "a rate of change of zero to first order: there is no steepest "
             "direction, and gradient descent would not move."
         )
     else:
-        direction = _direction_latex(facts.n, g0, numeric, norm_exact)
+        direction, note = _direction_latex(facts.n, g0, numeric, norm_exact)
     return SteepestSection(
         cos_latex=r"df = \nabla f \cdot d\mathbf{x} = \lVert\nabla f\rVert\,"
         r"\lVert d\mathbf{x}\rVert \cos\theta",
@@ -96,27 +100,33 @@ def steepest_section(facts: Facts, s: Settings) -> SteepestSection:
         stationary=stationary,
         direction_latex=direction,
         figure=Pending("steepest"),
-        caption=(
-            f"The rate of change of f at the start point, per unit step, for a step "
-            f"at angle θ to the gradient: ‖∇f(x₀)‖ cos θ with ‖∇f(x₀)‖ ≈ "
-            f"{number(norm_float, 4)}. It is largest at 0°, zero at 90° and most negative "
-            f"at 180°."
-        ),
+        caption=_(
+            "The rate of change of f at the start point, per unit step, for a step "
+            "at angle θ to the gradient: ‖∇f(x₀)‖ cos θ with ‖∇f(x₀)‖ ≈ "
+            "{norm}. It is largest at 0°, zero at 90° and most negative "
+            "at 180°."
+        ).format(norm=number(norm_float, 4)),
         figures={
             "steepest": plots.FigureJob(
                 "directional_figure", {"grad_norm": norm_float, "name": "fig-dir"}
             )
         },
+        direction_note=note,
     )
 
 
-def _direction_latex(n: int, g0: list[Any], numeric: list[float], norm_exact: Any) -> str:
-    """The unit direction of steepest descent, −∇f/‖∇f‖, in LaTeX."""
+def _direction_latex(
+    n: int, g0: list[Any], numeric: list[float], norm_exact: Any
+) -> tuple[str, str]:
+    """The unit direction of steepest descent, −∇f/‖∇f‖, in LaTeX; and for one variable the
+    words saying which way it goes, when they cannot be typeset in the formula ("" else)."""
     if n == 1:
         sign = "-" if numeric[0] > 0 else "+"
-        return (
-            rf"-\frac{{\nabla f(x_0)}}{{\lVert\nabla f(x_0)\rVert}} = "
-            rf"{sign}1 \quad \text{{(move {'left' if sign == '-' else 'right'})}}"
-        )
+        words = _("(move left)") if sign == "-" else _("(move right)")
+        latex = rf"-\frac{{\nabla f(x_0)}}{{\lVert\nabla f(x_0)\rVert}} = {sign}1"
+        if typesettable(words):
+            return rf"{latex} \quad \text{{{words}}}", ""
+        return latex, words
     entries = [value_tex(tidy(-v / norm_exact), 3)[0] for v in g0]
-    return r"\mathbf{u} = -\frac{\nabla f(x_0)}{\lVert\nabla f(x_0)\rVert} = " + column(entries)
+    latex = r"\mathbf{u} = -\frac{\nabla f(x_0)}{\lVert\nabla f(x_0)\rVert} = " + column(entries)
+    return latex, ""
