@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from symgd.base.i18n import _
 from symgd.render.figure_data import PALETTE
 from symgd.render.figure_output import log_axis, new_figure, styled, value_window
 
@@ -59,8 +60,8 @@ def difference_error_figure(
         h = np.asarray(hs, dtype=float)
         floor = _floor_of(forward, central)
         for values, colour, label, marker in (
-            (forward, PALETTE[1], "forward difference", "o"),
-            (central, PALETTE[0], "central difference", "s"),
+            (forward, PALETTE[1], _("forward difference"), "o"),
+            (central, PALETTE[0], _("central difference"), "s"),
         ):
             data, raised = _positive(values, floor)
             ax.plot(h, data, "-", marker=marker, ms=3.2, color=colour, lw=1.3, label=label)
@@ -79,14 +80,15 @@ def difference_error_figure(
                 color="#555555",
                 va="bottom",
             )
-        ax.axvline(used_h, color=PALETTE[2], lw=1.0, ls="--", label=f"h = {used_h:g} (used)")
+        used = _("h = {h} (used)").format(h=f"{used_h:g}")
+        ax.axvline(used_h, color=PALETTE[2], lw=1.0, ls="--", label=used)
         log_axis(ax, "x")
         log_axis(ax, "y")
         ax.set_xlim(float(h.min()) / 1.5, float(h.max()) * 1.5)
         top = max(float(np.max(_positive(forward, floor)[0])), float(np.max(h)))
         ax.set_ylim(floor / 3.0, top * 30.0)
-        ax.set_xlabel("step h")
-        ax.set_ylabel("largest error over the coordinates")
+        ax.set_xlabel(_("step h"))
+        ax.set_ylabel(_("largest error over the coordinates"))
         ax.grid(True, which="major")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.19), ncol=2, fontsize=7.5)
         return fig
@@ -103,9 +105,9 @@ def _guides(
 ) -> None:
     """Dashed reference lines: truncation (slopes 1 and 2) and rounding (slope −1)."""
     guides = (
-        (forward_slope, 1, PALETTE[1], "slope 1: h·|f″|/2", h >= 1e-9),
-        (central_slope, 2, PALETTE[0], "slope 2: h²·|f‴|/6", h >= 1e-7),
-        (rounding, -1, "#777777", "slope −1: rounding ∝ ε/h", h <= 1e-4),
+        (forward_slope, 1, PALETTE[1], _("slope 1: h·|f″|/2"), h >= 1e-9),
+        (central_slope, 2, PALETTE[0], _("slope 2: h²·|f‴|/6"), h >= 1e-7),
+        (rounding, -1, "#777777", _("slope −1: rounding ∝ ε/h"), h <= 1e-4),
     )
     for scale, power, colour, label, part in guides:
         if scale is None or not scale > 0 or not math.isfinite(scale):
@@ -122,7 +124,8 @@ def linearisation_error_figure(
     reference_label: str,
     name: str = "fig-tangent-error",
 ) -> str:
-    """|Δf − df| against |dx| on log–log axes, with a reference line ``reference·|dx|²``."""
+    """|Δf − df| against |dx| on log–log axes, with a reference line ``reference·|dx|²``
+    (``reference_label`` is translated when drawn: mark it with ``N_``)."""
 
     def draw() -> Figure:
         fig = new_figure(6.0, 3.4, top=0.15, right=0.2)
@@ -131,11 +134,11 @@ def linearisation_error_figure(
         err = np.asarray(errors, dtype=float)
         keep = np.isfinite(err) & (err > 0)
         ax.plot(dx[keep], err[keep], "-o", ms=3.2, lw=1.4, color=PALETTE[0], label="|Δf − df|")
-        ax.plot(dx, reference * dx**2, "--", lw=1.0, color=PALETTE[1], label=reference_label)
+        ax.plot(dx, reference * dx**2, "--", lw=1.0, color=PALETTE[1], label=_(reference_label))
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.set_xlabel("length of the move |dx|")
-        ax.set_ylabel("error of the linearisation")
+        ax.set_xlabel(_("length of the move |dx|"))
+        ax.set_ylabel(_("error of the linearisation"))
         ax.grid(True, which="major")
         ax.legend(loc="upper left")
         return fig
@@ -165,7 +168,7 @@ def tangent_line_figure(
         near = np.abs(x - x0) <= 1.05 * abs(gap) + 1e-12
         bottom, top = value_window(np.concatenate([f[np.isfinite(f)], line[near]]))
         ax.plot(x, f, color="#333333", lw=1.6, label=f"f({variable})")
-        ax.plot(x, line, color=PALETTE[4], lw=1.3, label="tangent line at x₀")
+        ax.plot(x, line, color=PALETTE[4], lw=1.3, label=_("tangent line at x₀"))
         ax.plot([x0], [f0], "o", color=PALETTE[2], ms=6, zorder=4, label="x₀")
         x1 = x0 + gap
         index = int(np.argmin(np.abs(x - x1)))
@@ -205,7 +208,7 @@ def angle_figure(
         ax.plot([theta], [value], "o", color=PALETTE[2], ms=7, zorder=4)
         right = theta > 120
         ax.annotate(
-            f"your direction: θ ≈ {theta:.1f}°",
+            _("your direction: θ ≈ {theta}°").format(theta=f"{theta:.1f}"),
             (theta, value),
             textcoords="offset points",
             xytext=(-8 if right else 8, 8 if value < 0 else -10),
@@ -217,7 +220,7 @@ def angle_figure(
         ax.set_xticks(range(0, 181, 30))
         ax.set_xlim(0, 180)
         ax.set_ylim(-1.25 * grad_norm, 1.25 * grad_norm)
-        ax.set_xlabel("angle θ between u and ∇f (degrees)")
+        ax.set_xlabel(_("angle θ between u and ∇f (degrees)"))
         ax.set_ylabel("D_u f = ‖∇f‖ cos θ")
         ax.grid(True)
         return fig

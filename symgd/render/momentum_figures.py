@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgd.base.i18n import _
 from symgd.numeric.momentum_map import CONVERGED, DIVERGED, UNFINISHED, momentum_bound
 from symgd.render.figure_output import new_figure, power_label, styled
 
@@ -43,7 +44,8 @@ def momentum_map_figure(
     columns: ``lrs``, on a log axis), unfinished and diverged cells in their own colours;
     the bound 2(1 + μ)/λ_max as a curve from plain descent's ``stable_below`` = 2/λ_max at
     μ = 0, the optimal pair, the fastest cell and plain descent's fastest cell as markers.
-    ``model`` names where the bounds come from when they are only a guide."""
+    ``model`` names where the bounds come from when they are only a guide (translated when
+    drawn: mark it with ``N_``)."""
 
     def draw() -> Figure:
         fig = new_figure(6.8, 4.9, left=0.62, right=0.75, bottom=1.45, top=0.12)
@@ -69,13 +71,18 @@ def momentum_map_figure(
         _log_ticks(ax, x_edges)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
-        ax.set_xlabel("learning rate η (log scale)")
-        ax.set_ylabel("momentum μ")
+        ax.set_xlabel(_("learning rate η (log scale)"))
+        ax.set_ylabel(_("momentum μ"))
         from matplotlib.patches import Patch
 
         handles += [
-            Patch(color=UNFINISHED_COLOUR, label=f"not below {tol_text} within {budget} steps"),
-            Patch(color=DIVERGED_COLOUR, label="ran away (diverged)"),
+            Patch(
+                color=UNFINISHED_COLOUR,
+                label=_("not below {tol} within {budget} steps").format(
+                    tol=tol_text, budget=budget
+                ),
+            ),
+            Patch(color=DIVERGED_COLOUR, label=_("ran away (diverged)")),
         ]
         fig.legend(
             handles=handles,
@@ -130,7 +137,7 @@ def _scale(bar: Axes, low: float, top: float, tol_text: str) -> None:
     bar.spines["right"].set_visible(True)
     bar.spines["top"].set_visible(True)
     _log_ticks(bar, np.log10([low, top]), axis="y", steps=True)
-    bar.set_ylabel(f"steps until |∇f| < {tol_text}")
+    bar.set_ylabel(_("steps until |∇f| < {tol}").format(tol=tol_text))
 
 
 def _marks(
@@ -144,7 +151,7 @@ def _marks(
 ) -> list[Any]:
     """The bounds and the marked cells; their legend handles."""
     handles = []
-    suffix = f" ({model})" if model else ""
+    guide = _(model) if model else ""
     if stable_below is not None:
         curve = np.linspace(0.0, float(mu[-1]) + 0.02, 100)
         (line,) = ax.plot(
@@ -153,7 +160,9 @@ def _marks(
             color="black",
             lw=1.4,
             ls="--",
-            label=f"η = 2(1 + μ)/λ_max: momentum's bound{suffix}",
+            label=_("η = 2(1 + μ)/λ_max: momentum's bound ({model})").format(model=guide)
+            if model
+            else _("η = 2(1 + μ)/λ_max: momentum's bound"),
         )
         (tip,) = ax.plot(
             [math.log10(stable_below)],
@@ -163,13 +172,21 @@ def _marks(
             ms=8,
             clip_on=False,
             zorder=5,
-            label=f"η = 2/λ_max: plain descent's bound (μ = 0){suffix}",
+            label=_("η = 2/λ_max: plain descent's bound (μ = 0) ({model})").format(model=guide)
+            if model
+            else _("η = 2/λ_max: plain descent's bound (μ = 0)"),
         )
         handles += [line, tip]
     points = (
-        (optimal, "*", 16, "#ffb000", f"(η*, μ*): the optimal pair{suffix}"),
-        (fastest, "o", 9, "white", "the fastest cell"),
-        (None if plain_best is None else (plain_best, 0.0), "s", 8, "white", "fastest with μ = 0"),
+        (optimal, "*", 16, "#ffb000", _optimal_label(guide)),
+        (fastest, "o", 9, "white", _("the fastest cell")),
+        (
+            None if plain_best is None else (plain_best, 0.0),
+            "s",
+            8,
+            "white",
+            _("fastest with μ = 0"),
+        ),
     )
     for point, shape, size, face, label in points:
         if point is None:
@@ -189,6 +206,12 @@ def _marks(
         )
         handles.append(mark)
     return handles
+
+
+def _optimal_label(guide: str) -> str:
+    if guide:
+        return _("(η*, μ*): the optimal pair ({model})").format(model=guide)
+    return _("(η*, μ*): the optimal pair")
 
 
 def _log_ticks(ax: Axes, span: np.ndarray, axis: str = "x", steps: bool = False) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symgd.base.errors import InputError, short_repr
+from symgd.base.i18n import _
 from symgd.calculus.exact import exact_number
 from symgd.lesson.exact_forms import tidy
 from symgd.lesson.facts import Facts
@@ -75,7 +76,9 @@ def parse_direction(facts: Facts, values: object) -> tuple[Any, ...]:
         unknown = [str(k) for k in values if k not in names]
         if unknown:
             raise InputError(
-                f"{', '.join(unknown)} is not a variable of the function ({', '.join(names)})"
+                _("{unknown} is not a variable of the function ({names})").format(
+                    unknown=", ".join(unknown), names=", ".join(names)
+                )
             )
         items = [values.get(k, 0) for k in names]
     elif isinstance(values, int | float) and not isinstance(values, bool):
@@ -84,20 +87,30 @@ def parse_direction(facts: Facts, values: object) -> tuple[Any, ...]:
         items = list(values)
     else:
         raise InputError(
-            f"the direction must be numbers separated by commas, such as 1,2, got "
-            f"{short_repr(values)}"
+            _("the direction must be numbers separated by commas, such as 1,2, got {got}").format(
+                got=short_repr(values)
+            )
         )
     if len(items) != facts.n:
         raise InputError(
-            f"the direction has {len(items)} value(s) but the function has {facts.n} "
-            f"variable(s) ({', '.join(names)}); give one number per variable, such as "
-            f"--direction {','.join(['1'] * facts.n)}"
+            _(
+                "the direction has {count} value(s) but the function has {n} "
+                "variable(s) ({names}); give one number per variable, such as "
+                "--direction {example}"
+            ).format(
+                count=len(items),
+                n=facts.n,
+                names=", ".join(names),
+                example=",".join(["1"] * facts.n),
+            )
         )
     exact = tuple(_direction_number(v, name) for v, name in zip(items, names, strict=True))
     if all(v == 0 for v in exact):
         raise InputError(
-            "the direction is the zero vector, which points nowhere; give at least one "
-            "component that is not 0"
+            _(
+                "the direction is the zero vector, which points nowhere; give at least one "
+                "component that is not 0"
+            )
         )
     return exact
 
@@ -105,16 +118,12 @@ def parse_direction(facts: Facts, values: object) -> tuple[Any, ...]:
 def _direction_number(value: Any, name: str) -> Any:
     """One component of a direction, checked: a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InputError(
-            f"the direction's value for {name} must be a number, got {short_repr(value)}"
-        )
+        raise InputError(_not_a_number(name, value))
     if isinstance(value, str):
         try:
             as_float = float(value)
         except ValueError:
-            raise InputError(
-                f"the direction's value for {name} must be a number, got {short_repr(value)}"
-            ) from None
+            raise InputError(_not_a_number(name, value)) from None
     else:
         try:
             as_float = float(value)
@@ -122,9 +131,17 @@ def _direction_number(value: Any, name: str) -> Any:
             as_float = math.inf
     if not math.isfinite(as_float):
         raise InputError(
-            f"the direction's value for {name} must be a finite number, got {short_repr(value)}"
+            _("the direction's value for {name} must be a finite number, got {got}").format(
+                name=name, got=short_repr(value)
+            )
         )
     return exact_number(value if isinstance(value, int) else repr(as_float))
+
+
+def _not_a_number(name: str, value: Any) -> str:
+    return _("the direction's value for {name} must be a number, got {got}").format(
+        name=name, got=short_repr(value)
+    )
 
 
 def directional_section(facts: Facts, s: Settings) -> DirectionalSection | None:
@@ -183,11 +200,11 @@ def _rows(n: int, norm: str, negative: str, stationary: bool) -> tuple[Direction
     """D_u f along, across and against ∇f (no "across" with one variable)."""
     if stationary:
         return ()
-    rows = [DirectionValue("along ∇f", "0°", norm)]
+    rows = [DirectionValue(_("along ∇f"), "0°", norm)]
     if n > 1:
-        across = "across ∇f" if n == 2 else "across ∇f (any direction perpendicular to it)"
+        across = _("across ∇f") if n == 2 else _("across ∇f (any direction perpendicular to it)")
         rows.append(DirectionValue(across, "90°", "0"))
-    rows.append(DirectionValue("against ∇f", "180°", negative))
+    rows.append(DirectionValue(_("against ∇f"), "180°", negative))
     return tuple(rows)
 
 
@@ -217,8 +234,10 @@ def _asked(
             unit_latex,
             value_latex,
             "",
-            "The gradient is zero at x₀, so D_u f = 0 in every direction, this one too: "
-            "to first order f does not change, and the angle θ to ∇f is not defined.",
+            _(
+                "The gradient is zero at x₀, so D_u f = 0 in every direction, this one too: "
+                "to first order f does not change, and the angle θ to ∇f is not defined."
+            ),
             None,
             "",
             tuple(float(c) for c in u),
@@ -236,11 +255,11 @@ def _asked(
         f"{theta:.1f}°",
         _asked_words(value_float, theta, cosine),
         Pending("directional"),
-        (
-            f"D_u f = ‖∇f(x₀)‖ cos θ for every angle θ between a direction and the gradient, "
-            f"with ‖∇f(x₀)‖ ≈ {number(norm, 4)}; the dot is the direction you asked about "
-            f"(θ ≈ {theta:.1f}°, D_u f ≈ {number(value_float, 4)})."
-        ),
+        _(
+            "D_u f = ‖∇f(x₀)‖ cos θ for every angle θ between a direction and the gradient, "
+            "with ‖∇f(x₀)‖ ≈ {norm}; the dot is the direction you asked about "
+            "(θ ≈ {theta}°, D_u f ≈ {value})."
+        ).format(norm=number(norm, 4), theta=f"{theta:.1f}", value=number(value_float, 4)),
         tuple(float(c) for c in u),
         unit_floats,
         value_float,
@@ -262,26 +281,33 @@ def _shortest(value: Any) -> Any:
 def _asked_words(value: float, theta: float, cosine: float) -> str:
     """What D_u f along the direction asked for says, for these numbers."""
     if abs(cosine) > 1 - 1e-12:
-        side = "along" if cosine > 0 else "against"
-        change = "rises" if cosine > 0 else "falls"
-        return (
-            f"u points straight {side} ∇f (θ = {0 if cosine > 0 else 180}°): f {change} at the "
+        if cosine > 0:
+            return _(
+                "u points straight along ∇f (θ = 0°): f rises at the "
+                "steepest rate there is, ‖∇f(x₀)‖ per unit step."
+            )
+        return _(
+            "u points straight against ∇f (θ = 180°): f falls at the "
             "steepest rate there is, ‖∇f(x₀)‖ per unit step."
         )
-    share = f"cos θ ≈ {number(cosine, 3)} times the steepest rate ‖∇f(x₀)‖"
     if value > 0:
-        where = f"f rises along u at {share}"
-    elif value < 0:
-        where = f"f falls along u at {number(-cosine, 3)} times the steepest rate ‖∇f(x₀)‖"
-    else:
-        return (
+        text = _(
+            "The angle between u and ∇f is θ ≈ {theta}°, so f rises along u at "
+            "cos θ ≈ {share} times the steepest rate ‖∇f(x₀)‖ (the rate ranges from "
+            "−‖∇f‖ against the gradient to +‖∇f‖ along it)."
+        )
+        return text.format(theta=f"{theta:.1f}", share=number(cosine, 3))
+    if not value < 0:
+        return _(
             "u is perpendicular to ∇f (θ = 90°): to first order f does not change along it, "
             "so u is tangent to the level set of f through x₀."
         )
-    return (
-        f"The angle between u and ∇f is θ ≈ {theta:.1f}°, so {where} (the rate ranges from "
+    text = _(
+        "The angle between u and ∇f is θ ≈ {theta}°, so f falls along u at "
+        "{share} times the steepest rate ‖∇f(x₀)‖ (the rate ranges from "
         "−‖∇f‖ against the gradient to +‖∇f‖ along it)."
     )
+    return text.format(theta=f"{theta:.1f}", share=number(-cosine, 3))
 
 
 def _ask(facts: Facts) -> str:

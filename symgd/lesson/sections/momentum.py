@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import N_, _, n_
 from symgd.lesson.facts import Facts
 from symgd.lesson.settings import TOLERANCE, Settings
 from symgd.lesson.view import OFF_PAGE, View
@@ -56,7 +57,9 @@ class _Reference:
     point: CriticalPoint
     window: RateWindow
     quadratic: bool
-    why: str
+    #: (how many of the map's converged runs ended at it, how many converged); None: the
+    #: minimum nearest the start
+    ended: tuple[int, int] | None
 
 
 def momentum_section(facts: Facts, s: Settings) -> MomentumSection | None:
@@ -113,18 +116,20 @@ def _nearest(facts: Facts, start: tuple[float, ...]) -> _Reference | None:
         assert window is not None
         if window.stable_below is None:
             return None
-        return _Reference(point, window, True, "")
-    return _reference_at(facts, point, "")
+        return _Reference(point, window, True, None)
+    return _reference_at(facts, point, None)
 
 
-def _reference_at(facts: Facts, point: CriticalPoint, why: str) -> _Reference | None:
+def _reference_at(
+    facts: Facts, point: CriticalPoint, ended: tuple[int, int] | None
+) -> _Reference | None:
     window = facts.window_at(point.as_floats(), "at the minimum")
     if window.stable_below is None:
         return None
-    return _Reference(point, window, False, why)
+    return _Reference(point, window, False, ended)
 
 
-def _headed_for(facts: Facts, grid: MomentumMap) -> tuple[CriticalPoint, str] | None:
+def _headed_for(facts: Facts, grid: MomentumMap) -> tuple[CriticalPoint, tuple[int, int]] | None:
     """The minimum where most of the map's converged cells ended, and how many did."""
     import numpy as np
 
@@ -142,8 +147,7 @@ def _headed_for(facts: Facts, grid: MomentumMap) -> tuple[CriticalPoint, str] | 
     if counts.max() == 0:
         return None
     best = int(counts.argmax())
-    every = "all" if counts[best] == len(ends) else f"{int(counts[best])}"
-    return facts.minima[best], f"where {every} of the map's {len(ends)} converged runs ended"
+    return facts.minima[best], (int(counts[best]), len(ends))
 
 
 def _run(facts: Facts, start: tuple[float, ...], window: RateWindow) -> MomentumMap:
@@ -195,18 +199,26 @@ def _section(
     fastest = grid.fastest()
     plain = grid.fastest_in_row(0)
     tol = _tol_text()
-    intro = (
+    intro = _(
         "Momentum keeps a running sum of past gradients and steps along it; μ = 0 is plain "
-        f"descent. Below, heavy-ball momentum runs from x₀ = {floats_plain(s.start.floats)} "
-        f"for each of {len(grid.lrs)} × {len(grid.momenta)} pairs: η on a log scale from "
-        f"{number(float(grid.lrs[0]), 3)} to {number(float(grid.lrs[-1]), 3)}, μ from 0 to "
-        f"{number(float(grid.momenta[-1]), 2)}. Each cell counts the steps until "
-        f"|∇f| < {tol}, up to {grid.budget}."
+        "descent. Below, heavy-ball momentum runs from x₀ = {start} "
+        "for each of {columns} × {rows} pairs: η on a log scale from "
+        "{low} to {high}, μ from 0 to {top}. Each cell counts the steps until "
+        "|∇f| < {tol}, up to {budget}."
+    ).format(
+        start=floats_plain(s.start.floats),
+        columns=len(grid.lrs),
+        rows=len(grid.momenta),
+        low=number(float(grid.lrs[0]), 3),
+        high=number(float(grid.lrs[-1]), 3),
+        top=number(float(grid.momenta[-1]), 2),
+        tol=tol,
+        budget=grid.budget,
     )
     bounds_intro, bounds_latex = _bounds(facts, reference, optimal)
     text = [_counts(grid, tol), *_fastest_text(grid, fastest, plain, reference, optimal)]
     text.extend(_runaways(grid, stable, reference.quadratic))
-    model = "" if reference.quadratic else "quadratic model"
+    model = "" if reference.quadratic else N_("quadratic model")
     job = plots.FigureJob(
         "momentum_map_figure",
         {
@@ -226,14 +238,7 @@ def _section(
             "name": "fig-momentum-map",
         },
     )
-    caption = (
-        f"Steps heavy-ball momentum needs from x₀ until |∇f| < {tol}, for each learning "
-        f"rate η (across, log scale) and momentum μ (up): fewer steps are darker. Grey cells "
-        f"did not get there within {grid.budget} steps; red cells ran away. The dashed curve "
-        "is the bound η = 2(1 + μ)/λ_max"
-        + ("" if reference.quadratic else " of the quadratic model at the minimum")
-        + "; the triangle on the bottom edge is plain descent's bound 2/λ_max."
-    )
+    caption = _caption(reference.quadratic).format(tol=tol, budget=grid.budget)
     return MomentumSection(
         intro=intro,
         rule_latex=RULE_LATEX,
@@ -244,6 +249,25 @@ def _section(
         caption=caption,
         figures={"momentum-map": job},
         grid=grid,
+    )
+
+
+def _caption(quadratic: bool) -> str:
+    """The map's caption (placeholders: tol, budget)."""
+    if quadratic:
+        return _(
+            "Steps heavy-ball momentum needs from x₀ until |∇f| < {tol}, for each learning "
+            "rate η (across, log scale) and momentum μ (up): fewer steps are darker. Grey cells "
+            "did not get there within {budget} steps; red cells ran away. The dashed curve "
+            "is the bound η = 2(1 + μ)/λ_max; the triangle on the bottom edge is plain "
+            "descent's bound 2/λ_max."
+        )
+    return _(
+        "Steps heavy-ball momentum needs from x₀ until |∇f| < {tol}, for each learning "
+        "rate η (across, log scale) and momentum μ (up): fewer steps are darker. Grey cells "
+        "did not get there within {budget} steps; red cells ran away. The dashed curve "
+        "is the bound η = 2(1 + μ)/λ_max of the quadratic model at the minimum; the "
+        "triangle on the bottom edge is plain descent's bound 2/λ_max."
     )
 
 
@@ -265,19 +289,15 @@ def _bounds(
         f", κ = λ_max/λ_min ≈ {number(kappa, 4)}" if kappa is not None else ""
     )
     if reference.quadratic:
-        words = (
-            f"f is a quadratic, so its Hessian is the same everywhere ({numbers}) and these "
+        words = _(
+            "f is a quadratic, so its Hessian is the same everywhere ({numbers}) and these "
             "bounds hold exactly. Along an eigenvector with curvature λ the error follows "
             "eₖ₊₁ = (1 + μ − ηλ)eₖ − μeₖ₋₁, which settles for every start iff "
             "0 < ηλ < 2(1 + μ)."
-        )
+        ).format(numbers=numbers)
     else:
-        chosen = f" ({reference.why})" if reference.why else " (the one nearest the start)"
-        words = (
-            f"f is not a quadratic, so no single bound holds everywhere. The curvature at the "
-            f"minimum {where}{chosen} gives {numbers}. The lines and marks on the map are the "
-            "bounds of the quadratic model there, drawn as a guide: near the minimum f is "
-            "close to that model, but on the way from x₀ the curvature is different."
+        words = _guide_words(reference.ended).format(
+            where=where, numbers=numbers, **_ended(reference.ended)
         )
     lines = [
         rf"\frac{{2}}{{\lambda_{{\max}}}} \approx {num_tex(2 / high, 5)},\qquad "
@@ -295,16 +315,49 @@ def _bounds(
     return words, tuple(lines)
 
 
+def _ended(ended: tuple[int, int] | None) -> dict[str, int]:
+    count, total = ended or (0, 0)
+    return {"count": count, "total": total}
+
+
+def _guide_words(ended: tuple[int, int] | None) -> str:
+    """The words on a map of an f that is not a quadratic (placeholders: where, numbers,
+    count, total)."""
+    if ended is None:
+        return _(
+            "f is not a quadratic, so no single bound holds everywhere. The curvature at the "
+            "minimum {where} (the one nearest the start) gives {numbers}. The lines and marks "
+            "on the map are the bounds of the quadratic model there, drawn as a guide: near "
+            "the minimum f is close to that model, but on the way from x₀ the curvature is "
+            "different."
+        )
+    if ended[0] == ended[1]:
+        return _(
+            "f is not a quadratic, so no single bound holds everywhere. The curvature at the "
+            "minimum {where} (where all of the map's {total} converged runs ended) gives "
+            "{numbers}. The lines and marks on the map are the bounds of the quadratic model "
+            "there, drawn as a guide: near the minimum f is close to that model, but on the "
+            "way from x₀ the curvature is different."
+        )
+    return _(
+        "f is not a quadratic, so no single bound holds everywhere. The curvature at the "
+        "minimum {where} (where {count} of the map's {total} converged runs ended) gives "
+        "{numbers}. The lines and marks on the map are the bounds of the quadratic model "
+        "there, drawn as a guide: near the minimum f is close to that model, but on the "
+        "way from x₀ the curvature is different."
+    )
+
+
 def _counts(grid: MomentumMap, tol: str) -> str:
     from symgd.numeric.momentum_map import CONVERGED, DIVERGED, UNFINISHED
 
     total = grid.codes.size
     done, away, slow = (int((grid.codes == c).sum()) for c in (CONVERGED, DIVERGED, UNFINISHED))
-    return (
-        f"Of the {total} cells, {done} brought |∇f| below {tol}, {away} ran away (f or a "
-        f"coordinate passed 10¹² in size), and {slow} were still short of the tolerance "
-        f"after {grid.budget} steps."
-    )
+    return _(
+        "Of the {total} cells, {done} brought |∇f| below {tol}, {away} ran away (f or a "
+        "coordinate passed 10¹² in size), and {slow} were still short of the tolerance "
+        "after {budget} steps."
+    ).format(total=total, done=done, tol=tol, away=away, slow=slow, budget=grid.budget)
 
 
 def _fastest_text(
@@ -316,39 +369,46 @@ def _fastest_text(
 ) -> list[str]:
     """Where the fastest cells are, against plain descent's best and the optimal pair."""
     if fastest is None:
-        return [f"No cell reached the tolerance within {grid.budget} steps."]
+        return [
+            _("No cell reached the tolerance within {budget} steps.").format(budget=grid.budget)
+        ]
     row, column = fastest
     best = int(grid.steps[row, column])
     eta, mu = float(grid.lrs[column]), float(grid.momenta[row])
     ties = grid.ties()
-    text = (
-        f"The fastest cell is η ≈ {number(eta, 4)}, μ ≈ {number(mu, 3)}: {best} steps"
-        + (
-            ""
-            if ties < 2
-            else " (1 other cell ties with it)"
-            if ties == 2
-            else f" ({ties - 1} other cells tie with it)"
+    first = (
+        _("The fastest cell is η ≈ {eta}, μ ≈ {mu}: {best} steps.")
+        if ties < 2
+        else n_(
+            "The fastest cell is η ≈ {eta}, μ ≈ {mu}: {best} steps ({others} other cell ties "
+            "with it).",
+            "The fastest cell is η ≈ {eta}, μ ≈ {mu}: {best} steps ({others} other cells tie "
+            "with it).",
+            ties - 1,
         )
-        + ". "
-    )
+    ).format(eta=number(eta, 4), mu=number(mu, 3), best=best, others=ties - 1)
     if plain is None:
-        text += (
-            f"Without momentum (the bottom row, μ = 0) no learning rate of the grid got "
-            f"there within {grid.budget} steps."
-        )
+        second = _(
+            "Without momentum (the bottom row, μ = 0) no learning rate of the grid got "
+            "there within {budget} steps."
+        ).format(budget=grid.budget)
     else:
         plain_steps = int(grid.steps[0, plain])
-        text += (
-            f"Without momentum (the bottom row, μ = 0) the best is η ≈ "
-            f"{number(float(grid.lrs[plain]), 4)} with {plain_steps} steps"
-            + (
-                f": momentum needs {number(plain_steps / best, 3)} times fewer."
-                if best < plain_steps
-                else "."
+        second = (
+            _(
+                "Without momentum (the bottom row, μ = 0) the best is η ≈ {eta} with {steps} "
+                "steps: momentum needs {ratio} times fewer."
             )
+            if best < plain_steps
+            else _(
+                "Without momentum (the bottom row, μ = 0) the best is η ≈ {eta} with {steps} steps."
+            )
+        ).format(
+            eta=number(float(grid.lrs[plain]), 4),
+            steps=plain_steps,
+            ratio=number(plain_steps / best, 3),
         )
-    out = [text]
+    out = [f"{first} {second}"]
     if optimal is not None and reference.quadratic:
         out.append(_closeness(grid, eta, mu, optimal))
     return out
@@ -360,13 +420,19 @@ def _closeness(grid: MomentumMap, eta: float, mu: float, optimal: tuple[float, f
     up = float(grid.momenta[1] - grid.momenta[0])
     columns = abs(math.log(eta / optimal[0])) / across
     rows = abs(mu - optimal[1]) / up
-    return (
-        f"The optimal pair of the quadratic is η* ≈ {number(optimal[0], 4)}, μ* ≈ "
-        f"{number(optimal[1], 3)} (the star): the fastest cell is {number(columns, 2)} "
-        f"columns and {number(rows, 2)} rows away from it (a column is a factor "
-        f"{number(math.exp(across), 3)} in η, a row {number(up, 2)} in μ). The pair makes "
-        "the slowest direction shrink fastest in the long run; from a particular start the "
-        "first steps count too, so the fastest cell need not sit exactly on it."
+    return _(
+        "The optimal pair of the quadratic is η* ≈ {eta}, μ* ≈ {mu} (the star): the fastest "
+        "cell is {columns} columns and {rows} rows away from it (a column is a factor "
+        "{factor} in η, a row {row} in μ). The pair makes the slowest direction shrink "
+        "fastest in the long run; from a particular start the first steps count too, so the "
+        "fastest cell need not sit exactly on it."
+    ).format(
+        eta=number(optimal[0], 4),
+        mu=number(optimal[1], 3),
+        columns=number(columns, 2),
+        rows=number(rows, 2),
+        factor=number(math.exp(across), 3),
+        row=number(up, 2),
     )
 
 
@@ -382,23 +448,32 @@ def _runaways(grid: MomentumMap, stable: float, quadratic: bool) -> list[str]:
     inside = int((away & ~beyond).sum())
     calm = int(((grid.codes == CONVERGED) & beyond).sum())
     if inside == 0:
-        text = "Every cell that ran away lies on or beyond the dashed curve η = 2(1 + μ)/λ_max" + (
-            ", as the quadratic model says." if quadratic else "."
+        text = (
+            _(
+                "Every cell that ran away lies on or beyond the dashed curve "
+                "η = 2(1 + μ)/λ_max, as the quadratic model says."
+            )
+            if quadratic
+            else _(
+                "Every cell that ran away lies on or beyond the dashed curve η = 2(1 + μ)/λ_max."
+            )
         )
     else:
         text = (
-            f"{inside} of the {int(away.sum())} cells that ran away lie inside the dashed "
-            "curve: "
-            + (
-                "the quadratic's bound says none should."
-                if quadratic
-                else "the model's bound describes f near the minimum, and these runs met "
-                "other curvature on the way from x₀."
+            _(
+                "{inside} of the {total} cells that ran away lie inside the dashed curve: the "
+                "quadratic's bound says none should."
             )
-        )
+            if quadratic
+            else _(
+                "{inside} of the {total} cells that ran away lie inside the dashed curve: the "
+                "model's bound describes f near the minimum, and these runs met other curvature "
+                "on the way from x₀."
+            )
+        ).format(inside=inside, total=int(away.sum()))
     if calm and not quadratic:
-        text += (
-            f" And {calm} cells beyond the curve converged all the same: the bound is the "
+        text += " " + _(
+            "And {calm} cells beyond the curve converged all the same: the bound is the "
             "model's, not f's."
-        )
+        ).format(calm=calm)
     return [text]

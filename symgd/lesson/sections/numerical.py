@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symgd.base.i18n import _, n_
 from symgd.lesson.exact_forms import tidy
 from symgd.lesson.facts import Facts
 from symgd.lesson.settings import Settings
@@ -83,12 +84,13 @@ def numerical_section(facts: Facts, s: Settings) -> NumericalSection | None:
     third = _third(facts, x0)
     curves = _error_curves(facts, x0, reference, third)
     measure = (
-        "The error is |numerical − exact|."
+        _("The error is |numerical − exact|.")
         if facts.n == 1
-        else f"The error is the largest of the {facts.n} coordinate errors, "
-        "max over i of |numericalᵢ − exactᵢ|."
+        else _(
+            "The error is the largest of the {n} coordinate errors, "
+            "max over i of |numericalᵢ − exactᵢ|."
+        ).format(n=facts.n)
     )
-    n2 = 2 * facts.n
     return NumericalSection(
         point_latex=rf"x_0 = {s.start.latex}",
         formula_latex=r"\frac{\partial f}{\partial x_i} \approx "
@@ -101,32 +103,52 @@ def numerical_section(facts: Facts, s: Settings) -> NumericalSection | None:
         max_error_text=number(worst, 3),
         measure=measure,
         rounded=(
-            "The exact values grew too long to work with exactly, so they were worked "
-            "in 30-digit decimals."
+            _(
+                "The exact values grew too long to work with exactly, so they were worked "
+                "in 30-digit decimals."
+            )
             if any(e.rounded for e in found)
             else None
         ),
         verdict=_verdict(facts, s, reference, worst, third),
         figure_words=_figure_words(facts, curves),
-        cost=(
-            f"symgd differentiates f exactly, once, with SymPy: every step of descent then "
-            f"evaluates the {facts.n} formula{'s' if facts.n > 1 else ''} of the gradient, "
-            "with no h to choose and no truncation error. The numerical loop would cost "
-            f"2n = {n2} evaluations of f per step (n = {facts.n}), and every step would "
-            "carry an error like the one above."
-        ),
+        cost=_cost(facts.n),
         figure=Pending("numerical"),
-        caption=(
-            "Largest coordinate error of the numerical gradient at x₀ against the step h, "
-            "for forward and central differences (log–log). Dashed lines show the slopes; "
-            "dotted lines mark h = √ε ≈ 1.5 × 10⁻⁸ and h = ∛ε ≈ 6.1 × 10⁻⁶ "
-            "(ε = 2⁻⁵² ≈ 2.2 × 10⁻¹⁶)."
-            + (" Hollow marks at the bottom edge are errors of exactly 0." if curves.zeros else "")
-        ),
+        caption=_caption(curves.zeros),
         figures={
             "numerical": _figure_job(curves),
         },
     )
+
+
+def _cost(n: int) -> str:
+    """What exact derivatives save against the numerical loop."""
+    return n_(
+        "symgd differentiates f exactly, once, with SymPy: every step of descent then "
+        "evaluates the {n} formula of the gradient, "
+        "with no h to choose and no truncation error. The numerical loop would cost "
+        "2n = {n2} evaluations of f per step (n = {n}), and every step would "
+        "carry an error like the one above.",
+        "symgd differentiates f exactly, once, with SymPy: every step of descent then "
+        "evaluates the {n} formulas of the gradient, "
+        "with no h to choose and no truncation error. The numerical loop would cost "
+        "2n = {n2} evaluations of f per step (n = {n}), and every step would "
+        "carry an error like the one above.",
+        n,
+    ).format(n=n, n2=2 * n)
+
+
+def _caption(zeros: bool) -> str:
+    """The caption of the error figure (``zeros``: some errors are exactly 0)."""
+    caption = _(
+        "Largest coordinate error of the numerical gradient at x₀ against the step h, "
+        "for forward and central differences (log–log). Dashed lines show the slopes; "
+        "dotted lines mark h = √ε ≈ 1.5 × 10⁻⁸ and h = ∛ε ≈ 6.1 × 10⁻⁶ "
+        "(ε = 2⁻⁵² ≈ 2.2 × 10⁻¹⁶)."
+    )
+    if zeros:
+        caption += " " + _("Hollow marks at the bottom edge are errors of exactly 0.")
+    return caption
 
 
 @dataclass(frozen=True)
@@ -203,47 +225,74 @@ def _verdict(
     words: list[str] = []
     f0 = abs(facts.f_at(s.start.floats))
     rounding = f"ε|f(x₀)|/h ≈ {number(EPSILON * f0 / H, 2)}" if f0 > 0 else None
+    error = number(worst, 3)
     if facts.is_quadratic():
-        words.append(
-            ("f is linear" if _linear(facts) else "f is a quadratic")
-            + ", so its third derivatives are zero and the central difference "
-            "has no truncation error: in exact arithmetic (f(x₀ + h eᵢ) − f(x₀ − h eᵢ))/2h "
-            "equals the partial derivative for every h. What is left is rounding: each value "
-            "of f is stored with a relative error of about ε ≈ 2.2 × 10⁻¹⁶, and dividing the "
-            "difference by 2h magnifies it"
-            + (f" to about {rounding}" if rounding else "")
-            + f". The measured error here is {number(worst, 3)}."
+        exact = (
+            _(
+                "f is linear, so its third derivatives are zero and the central difference "
+                "has no truncation error: in exact arithmetic (f(x₀ + h eᵢ) − f(x₀ − h eᵢ))/2h "
+                "equals the partial derivative for every h."
+            )
+            if _linear(facts)
+            else _(
+                "f is a quadratic, so its third derivatives are zero and the central difference "
+                "has no truncation error: in exact arithmetic (f(x₀ + h eᵢ) − f(x₀ − h eᵢ))/2h "
+                "equals the partial derivative for every h."
+            )
         )
+        left = (
+            _(
+                "What is left is rounding: each value of f is stored with a relative error of "
+                "about ε ≈ 2.2 × 10⁻¹⁶, and dividing the difference by 2h magnifies it to "
+                "about {rounding}."
+            ).format(rounding=rounding)
+            if rounding
+            else _(
+                "What is left is rounding: each value of f is stored with a relative error of "
+                "about ε ≈ 2.2 × 10⁻¹⁶, and dividing the difference by 2h magnifies it."
+            )
+        )
+        measured = _("The measured error here is {error}.").format(error=error)
+        words.append(f"{exact} {left} {measured}")
     else:
-        if third is None:
-            words.append(
-                "f is not a quadratic, so the central difference has a truncation error of "
-                "order h² times third derivatives; symgd could not evaluate those at x₀."
-            )
-        elif third == 0:
-            words.append(
-                "f is not a quadratic, but its third derivatives along the axes are zero at "
-                "x₀, so the h² term of the error vanishes here; what is left comes from "
-                "higher derivatives (order h⁴) and from rounding."
-            )
-        else:
-            words.append(
-                "f is not a quadratic, so the central difference has a truncation error: "
-                "about (h²/6)·|∂³f/∂xᵢ³| in coordinate i. The largest third derivative "
-                f"along an axis at x₀ is about {number(third, 3)}, which gives "
-                f"(h²/6) × {number(third, 3)} ≈ {number(H * H * third / 6, 2)} at h = 10⁻⁴."
-            )
+        words.append(_truncation_words(third))
         words.append(
-            f"The measured error is {number(worst, 3)}"
-            + (f"; rounding alone is of order {rounding}." if rounding else ".")
+            _("The measured error is {error}; rounding alone is of order {rounding}.").format(
+                error=error, rounding=rounding
+            )
+            if rounding
+            else _("The measured error is {error}.").format(error=error)
         )
     words.extend(_size_words(reference, worst))
     if not facts.smooth:
         words.append(
-            "f has kinks: where the two points x₀ ± h eᵢ lie on different sides of one, the "
-            "difference quotient averages two slopes and matches neither."
+            _(
+                "f has kinks: where the two points x₀ ± h eᵢ lie on different sides of one, the "
+                "difference quotient averages two slopes and matches neither."
+            )
         )
     return tuple(words)
+
+
+def _truncation_words(third: float | None) -> str:
+    """The truncation error of the central difference for an f that is not a quadratic."""
+    if third is None:
+        return _(
+            "f is not a quadratic, so the central difference has a truncation error of "
+            "order h² times third derivatives; symgd could not evaluate those at x₀."
+        )
+    if third == 0:
+        return _(
+            "f is not a quadratic, but its third derivatives along the axes are zero at "
+            "x₀, so the h² term of the error vanishes here; what is left comes from "
+            "higher derivatives (order h⁴) and from rounding."
+        )
+    return _(
+        "f is not a quadratic, so the central difference has a truncation error: "
+        "about (h²/6)·|∂³f/∂xᵢ³| in coordinate i. The largest third derivative "
+        "along an axis at x₀ is about {third}, which gives "
+        "(h²/6) × {third} ≈ {bound} at h = 10⁻⁴."
+    ).format(third=number(third, 3), bound=number(H * H * third / 6, 2))
 
 
 def _size_words(reference: Sequence[float], worst: float) -> list[str]:
@@ -251,17 +300,22 @@ def _size_words(reference: Sequence[float], worst: float) -> list[str]:
     largest = max(abs(v) for v in reference)
     if largest == 0:
         return [
-            "The exact gradient is zero at x₀, so there is no relative error to speak of: "
-            "the differences above are absolute."
+            _(
+                "The exact gradient is zero at x₀, so there is no relative error to speak of: "
+                "the differences above are absolute."
+            )
         ]
     if largest < 1e-8 or worst > 1e-3 * largest:
         return [
-            f"The largest exact partial is only about {number(largest, 3)}, so an error of "
-            f"{number(worst, 3)} is large beside it: read the numerical gradient with care."
+            _(
+                "The largest exact partial is only about {largest}, so an error of "
+                "{error} is large beside it: read the numerical gradient with care."
+            ).format(largest=number(largest, 3), error=number(worst, 3))
         ]
     return [
-        f"Relative to the largest exact partial ({number(largest, 4)}) the error is "
-        f"about {number(worst / largest, 2)}."
+        _(
+            "Relative to the largest exact partial ({largest}) the error is about {relative}."
+        ).format(largest=number(largest, 4), relative=number(worst / largest, 2))
     ]
 
 
@@ -270,43 +324,43 @@ def _figure_words(facts: Facts, curves: _Curves) -> tuple[str, ...]:
     best_forward = STEPS[min(range(len(STEPS)), key=lambda k: curves.forward[k])]
     best_central = STEPS[min(range(len(STEPS)), key=lambda k: curves.central[k])]
     if curves.third == 0 and facts.is_quadratic():
-        central = (
+        central = _(
             "Here the central difference has no truncation error, so its curve is rounding "
             "alone: it rises as h shrinks, roughly like ε/h."
         )
     elif curves.third == 0:
-        central = (
+        central = _(
             "The third derivatives along the axes are zero at x₀, so the h² term of the "
             "central difference vanishes and its error falls faster (like h⁴) until "
             "rounding takes over."
         )
     else:
-        central = (
+        central = _(
             "Central differences fall like h² (slope 2) until rounding takes over, around "
             "h ≈ ∛ε ≈ 6 × 10⁻⁶ when f and its derivatives are of size about 1."
         )
     if _linear(facts):
-        forward = (
+        forward = _(
             "f is linear, so forward differences have no truncation error either: both "
             "curves are rounding alone."
         )
     elif curves.second == 0:
-        forward = (
+        forward = _(
             "The second derivatives along the axes are zero at x₀, so the forward "
             "difference loses its h term here and its error falls faster (like h²) until "
             "rounding takes over."
         )
     else:
-        forward = (
+        forward = _(
             "As h shrinks, the truncation error of forward differences falls like h "
             "(slope 1 on log–log axes), but rounding grows like ε/h (slope −1): the two "
             "balance near h ≈ √ε ≈ 1.5 × 10⁻⁸ when f and its derivatives are of size about 1."
         )
-    measured = (
-        f"On this function the smallest forward error is at h ≈ {number(best_forward, 2)} "
-        f"and the smallest central error at h ≈ {number(best_central, 2)} (of the "
-        f"{len(STEPS)} values of h tried)."
-    )
+    measured = _(
+        "On this function the smallest forward error is at h ≈ {forward} "
+        "and the smallest central error at h ≈ {central} (of the "
+        "{count} values of h tried)."
+    ).format(forward=number(best_forward, 2), central=number(best_central, 2), count=len(STEPS))
     return (forward, central, measured)
 
 

@@ -1,23 +1,22 @@
 """Go deeper: the quadratic model of f at the start and one Newton step worked by hand.
 
-At x₀, f is approximated by m(d) = f(x₀) + ∇f(x₀)ᵀd + ½ dᵀH(x₀)d. Its critical point solves
-H(x₀)d = −∇f(x₀): the Newton step. The numbers are put in exactly
-(:meth:`~symgd.lesson.facts.Facts.exact_at`) and the system is solved exactly when every entry
-is a fraction (or, with at most two variables, a short exact number); past
-:data:`~symgd.calculus.exact.MAX_EXACT_DIGITS` digits, with irrational entries in more
-variables, or with more than :data:`EXACT_MAX_VARIABLES` variables, the step is worked in
-decimals and the page says so. For a quadratic f the model is f itself, so the step lands on
-the critical point; the section checks that (∇f there is exactly zero) and names its kind from
-the facts. For any other f it says where the step lands and what f and |∇f| are there.
-"""
+At x₀, f ≈ m(d) = f(x₀) + ∇f(x₀)ᵀd + ½ dᵀH(x₀)d, whose critical point solves H(x₀)d = −∇f(x₀):
+the Newton step. The numbers are put in exactly (:meth:`~symgd.lesson.facts.Facts.exact_at`)
+and the system is solved exactly when every entry is a fraction (or, with at most two
+variables, a short exact number); past :data:`~symgd.calculus.exact.MAX_EXACT_DIGITS` digits,
+with irrational entries in more variables, or with more than :data:`EXACT_MAX_VARIABLES`
+variables, in decimals, and the page says so. For a quadratic f the step lands on the critical
+point (checked: ∇f there is exactly zero) and its kind is named from the facts; for any other f
+the section says where the step lands and what f and |∇f| are there."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from symgd.base.i18n import N_, _
 from symgd.lesson.exact_forms import tidy
 from symgd.lesson.facts import Facts
 from symgd.lesson.settings import Settings
@@ -34,9 +33,6 @@ from symgd.render.latex import (
     tex,
     value_tex,
 )
-
-if TYPE_CHECKING:
-    import sympy as sp
 
 #: above this many variables the step is worked in floating point (an exact n × n solve and
 #: n² exact Hessian entries cost more than they teach)
@@ -91,7 +87,7 @@ def quadratic_section(facts: Facts, s: Settings) -> QuadraticSection | None:
     one = facts.n == 1
     numbers = _numbers_latex(facts, inputs)
     expanded = _expanded_latex(facts, inputs)
-    intro = (
+    intro = _(
         "Near x₀, f looks like the quadratic that shares its value, slope and curvature there: "
         "the second-order Taylor model in the step d. Gradient descent only uses the slope; "
         "Newton's method also uses the curvature, and jumps straight to the point where the "
@@ -222,12 +218,27 @@ def _expanded_latex(facts: Facts, inputs: _Inputs) -> str:
     return rf"m({argument}) = {latex}"
 
 
-def _step_symbols(facts: Facts) -> list[sp.Symbol]:
+def _step_symbols(facts: Facts) -> list[Any]:
     import sympy as sp
 
     if facts.n == 1:
         return [sp.Symbol("d")]
     return [sp.Symbol(f"d_{{{tex(v)}}}") for v in facts.variables]
+
+
+#: why the step is worked in decimals
+# fmt: off
+_DECIMALS = {
+    "fractions": N_("The step is worked in decimals with {digits} significant digits, because the "
+        "exact fractions would pass {limit} digits."),
+    "values": N_("The step is worked in decimals with {digits} significant digits, because the "
+        "exact values at x₀ would pass {limit} digits."),
+    "variables": N_("The step is worked in decimals with {digits} significant digits, because f "
+        "has more than {most} variables."),
+    "entries": N_("The step is worked in decimals with {digits} significant digits, because the "
+        "entries are not all fractions."),
+}
+# fmt: on
 
 
 # -- the Newton step ---------------------------------------------------------------------------
@@ -262,26 +273,25 @@ def _solve(inputs: _Inputs) -> _Solved:
             return _Solved(det, None, False, "", "exact")
         step = tuple(tidy(v) for v in h.LUsolve(minus_g))
         if max(size_bits(v) for v in step) <= digits_to_bits(MAX_EXACT_DIGITS):
-            return _Solved(det, step, False, "Every number here is exact.")
-        why = f"the exact fractions would pass {MAX_EXACT_DIGITS} digits"
+            return _Solved(det, step, False, _("Every number here is exact."))
+        why = "fractions"
     elif inputs.rounded:
-        why = (
-            f"the exact values at x₀ would pass {MAX_EXACT_DIGITS} digits"
-            if n <= EXACT_MAX_VARIABLES
-            else f"f has more than {EXACT_MAX_VARIABLES} variables"
-        )
+        why = "values" if n <= EXACT_MAX_VARIABLES else "variables"
     else:
-        why = "the entries are not all fractions"
-    return _decimal_solve(inputs, why, DECIMAL_DIGITS)
+        why = "entries"
+    how = _(_DECIMALS[why]).format(
+        digits=DECIMAL_DIGITS, limit=MAX_EXACT_DIGITS, most=EXACT_MAX_VARIABLES
+    )
+    return _decimal_solve(inputs, how, DECIMAL_DIGITS)
 
 
-def _decimal_solve(inputs: _Inputs, why: str, digits: int) -> _Solved:
+def _decimal_solve(inputs: _Inputs, how: str, digits: int) -> _Solved:
     """The step in ``digits``-digit decimals, or undefined when H(x₀) is singular to that
-    precision (its condition number in floating point passes :data:`SINGULAR_CONDITION`)."""
+    precision (its condition number in floating point passes :data:`SINGULAR_CONDITION`);
+    ``how`` says why decimals are used."""
     import numpy as np
     import sympy as sp
 
-    how = f"The step is worked in decimals with {digits} significant digits, because {why}."
     h = sp.Matrix([[sp.Float(sp.N(v, digits), digits) for v in row] for row in inputs.hessian])
     floats = np.array(h.tolist(), dtype=float)
     det = sp.Float(h.det(), digits)
@@ -302,17 +312,17 @@ def _undefined_text(one: bool, solved: _Solved) -> str:
     second = "f''(x₀)" if one else "H(x₀)"
     if solved.singular_why == "exact":
         zero = "f''(x₀) = 0" if one else "det H(x₀) = 0"
-        return (
-            f"Here {zero}: the model's curvature vanishes along some direction, so it has no "
+        return _(
+            "Here {zero}: the model's curvature vanishes along some direction, so it has no "
             "single critical point (a trough or a tilted plane along that direction), the "
-            f"system {second}·d = −∇f(x₀) has no unique solution, and the Newton step is "
+            "system {second}·d = −∇f(x₀) has no unique solution, and the Newton step is "
             "undefined at this start."
-        )
-    return (
-        f"Here {second} is singular to the precision used (its condition number passes "
-        f"{number(SINGULAR_CONDITION)}): the model has no single critical point, and the "
+        ).format(zero=zero, second=second)
+    return _(
+        "Here {second} is singular to the precision used (its condition number passes "
+        "{limit}): the model has no single critical point, and the "
         "Newton step is undefined at this start."
-    )
+    ).format(second=second, limit=number(SINGULAR_CONDITION))
 
 
 def _step_latex(
@@ -349,6 +359,46 @@ def _step_latex(
 
 # -- what the step did -------------------------------------------------------------------------
 
+#: "The step lands at x₁ …", one sentence for each way f and |∇f| compare with the start
+# fmt: off
+_LANDS = {
+    ("lower", "smaller"): N_("The step lands at x₁ ≈ {where}, where f is lower than at "
+        "the start ({f1} against {f0}) and |∇f| is smaller ({n1} against {n0})."),
+    ("lower", "larger"): N_("The step lands at x₁ ≈ {where}, where f is lower than at "
+        "the start ({f1} against {f0}) and |∇f| is larger ({n1} against {n0})."),
+    ("lower", "the same"): N_("The step lands at x₁ ≈ {where}, where f is lower than at "
+        "the start ({f1} against {f0}) and |∇f| is the same ({n1} against {n0})."),
+    ("higher", "smaller"): N_("The step lands at x₁ ≈ {where}, where f is higher than at "
+        "the start ({f1} against {f0}) and |∇f| is smaller ({n1} against {n0})."),
+    ("higher", "larger"): N_("The step lands at x₁ ≈ {where}, where f is higher than at "
+        "the start ({f1} against {f0}) and |∇f| is larger ({n1} against {n0})."),
+    ("higher", "the same"): N_("The step lands at x₁ ≈ {where}, where f is higher than at "
+        "the start ({f1} against {f0}) and |∇f| is the same ({n1} against {n0})."),
+    ("the same", "smaller"): N_("The step lands at x₁ ≈ {where}, where f is the same than at "
+        "the start ({f1} against {f0}) and |∇f| is smaller ({n1} against {n0})."),
+    ("the same", "larger"): N_("The step lands at x₁ ≈ {where}, where f is the same than at "
+        "the start ({f1} against {f0}) and |∇f| is larger ({n1} against {n0})."),
+    ("the same", "the same"): N_("The step lands at x₁ ≈ {where}, where f is the same than at "
+        "the start ({f1} against {f0}) and |∇f| is the same ({n1} against {n0})."),
+}
+#: "But that point is a … of f", for each kind of critical point that is not a minimum
+_NOT_A_MINIMUM = {
+    "maximum": N_("But that point is a maximum of f, not a minimum."),
+    "saddle": N_("But that point is a saddle of f, not a minimum."),
+    "degenerate": N_("But that point is a degenerate of f, not a minimum."),
+}
+#: "… the step happens to land on …", for each kind ("": not listed)
+_LANDED_ON = {
+    "minimum": N_("Here ∇f(x₁) is exactly zero: the step happens to land on a minimum of f."),
+    "maximum": N_("Here ∇f(x₁) is exactly zero: the step happens to land on a maximum of f."),
+    "saddle": N_("Here ∇f(x₁) is exactly zero: the step happens to land on a saddle of f."),
+    "degenerate": N_("Here ∇f(x₁) is exactly zero: the step happens to land on a degenerate "
+        "of f."),
+    "": N_("Here ∇f(x₁) is exactly zero: the step happens to land on a critical point of "
+        "f."),
+}
+# fmt: on
+
 
 def _verdict(
     facts: Facts, inputs: _Inputs, step: Sequence[Any], landing: Sequence[Any], rounded: bool
@@ -369,9 +419,11 @@ def _verdict(
         return (
             "",
             (
-                f"f is not a quadratic, so the model is only an approximation; its "
-                f"critical point x₁ ≈ {where} lies outside the domain of f (f or ∇f is not "
-                "a real number there), so this Newton step leaves the function.",
+                _(
+                    "f is not a quadratic, so the model is only an approximation; its "
+                    "critical point x₁ ≈ {where} lies outside the domain of f (f or ∇f is not "
+                    "a real number there), so this Newton step leaves the function."
+                ).format(where=where),
             ),
             "bad",
         )
@@ -383,12 +435,20 @@ def _verdict(
     went = "lower" if f1 < f0 else "higher" if f1 > f0 else "the same"
     steeper = "smaller" if norm1 < norm0 else "larger" if norm1 > norm0 else "the same"
     landed = _landed_on(facts, grad, landing, rounded)
-    text = [
+    lands = _(_LANDS[went, steeper]).format(
+        where=where,
+        f1=big_number(f1, 6),
+        f0=big_number(f0, 6),
+        n1=big_number(norm1, 4),
+        n0=big_number(norm0, 4),
+    )
+    approximate = _(
         "f is not a quadratic, so the model is only an approximation near x₀, and its "
-        f"critical point need not be one of f. The step lands at x₁ ≈ {where}, where f is "
-        f"{went} than at the start ({big_number(f1, 6)} against {big_number(f0, 6)}) and "
-        f"|∇f| is {steeper} ({big_number(norm1, 4)} against {big_number(norm0, 4)}). "
-        + (landed or "One step says nothing yet about where repeated Newton steps end up."),
+        "critical point need not be one of f."
+    )
+    after_one = landed or _("One step says nothing yet about where repeated Newton steps end up.")
+    text = [
+        f"{approximate} {lands} {after_one}",
         _agreement(facts, inputs, step, model, f1),
     ]
     text.extend(_model_kind(inputs))
@@ -410,35 +470,38 @@ def _quadratic_verdict(
     check = rf"{nabla}(x_1) = {shown}"
     where = floats_plain([float(v) for v in landing])
     if zero:
-        first = (
+        first = _(
             "f is a quadratic, so the model is f itself and the step lands exactly on "
-            f"its critical point: ∇f(x₁) is exactly zero at x₁ = {where}."
-        )
+            "its critical point: ∇f(x₁) is exactly zero at x₁ = {where}."
+        ).format(where=where)
     else:
         largest = max(abs(float(g)) for g in grad)
-        first = (
+        first = _(
             "f is a quadratic, so the model is f itself and the step lands on its critical "
-            f"point x₁ ≈ {where}; in the decimals used ∇f(x₁) is not exactly zero but at "
-            f"most {big_number(largest, 3)} in size, the rounding of those decimals."
-        )
+            "point x₁ ≈ {where}; in the decimals used ∇f(x₁) is not exactly zero but at "
+            "most {largest} in size, the rounding of those decimals."
+        ).format(where=where, largest=big_number(largest, 3))
     kind = _kind_at(facts, landing)
     f0, f1 = float(inputs.value), float(after)
     text = [first]
-    change = f"f went from {big_number(f0, 6)} to {big_number(f1, 6)}."
+    change = _("f went from {f0} to {f1}.").format(f0=big_number(f0, 6), f1=big_number(f1, 6))
     if kind == "minimum":
-        text.append(f"That point is the minimum of f: one Newton step solved it. {change}")
+        solved = _("That point is the minimum of f: one Newton step solved it.")
+        text.append(f"{solved} {change}")
         return check, tuple(text), "good"
     if kind is None:
-        text.append(
+        unknown = _(
             "symgd's list of critical points does not include this point, so its kind is "
-            f"not stated here. {change}"
+            "not stated here."
         )
+        text.append(f"{unknown} {change}")
         return check, tuple(text), "warn"
-    text.append(
-        f"But that point is a {kind} of f, not a minimum. Newton's method solves ∇f = 0 and "
-        "goes to any critical point of the model, whatever its kind; it does not check that "
-        f"f goes down. {change}"
+    but = _(_NOT_A_MINIMUM[kind])
+    newton = _(
+        "Newton's method solves ∇f = 0 and goes to any critical point of the model, whatever "
+        "its kind; it does not check that f goes down."
     )
+    text.append(f"{but} {newton} {change}")
     return check, tuple(text), "warn"
 
 
@@ -446,9 +509,7 @@ def _landed_on(facts: Facts, grad: Sequence[Any], landing: Sequence[Any], rounde
     """A sentence when the step landed exactly on a critical point of f ('' otherwise)."""
     if rounded or not all(g == 0 for g in grad):
         return ""
-    kind = _kind_at(facts, landing)
-    named = f"a {kind} of f" if kind else "a critical point of f"
-    return f"Here ∇f(x₁) is exactly zero: the step happens to land on {named}."
+    return _(_LANDED_ON[_kind_at(facts, landing) or ""])
 
 
 def _kind_at(facts: Facts, landing: Sequence[Any]) -> str | None:
@@ -482,19 +543,22 @@ def _agreement(facts: Facts, inputs: _Inputs, step: Sequence[Any], model: Any, f
         ).value
     )
     far_gap = abs(f1 - float(model))
-    text = (
-        f"The model predicted m(d) ≈ {big_number(float(model), 6)} for f(x₀ + d); f is "
-        f"actually {big_number(f1, 6)} there, a gap of {big_number(far_gap, 3)}."
-    )
+    text = _(
+        "The model predicted m(d) ≈ {model} for f(x₀ + d); f is actually {f1} there, a gap of "
+        "{gap}."
+    ).format(model=big_number(float(model), 6), f1=big_number(f1, 6), gap=big_number(far_gap, 3))
     if near is None:
         return text
     gap = abs(near - float(_model_value(inputs, tenth)))
-    return text + (
-        f" A tenth of the way, at x₀ + d/10, f ≈ {big_number(near, 6)} and the model "
-        f"gives {big_number(float(_model_value(inputs, tenth)), 6)}: a gap of "
-        f"{big_number(gap, 3)}. Close to x₀ the model and f agree; farther out they part."
-        if gap < far_gap
-        else f" A tenth of the way the gap is {big_number(gap, 3)}."
+    if not gap < far_gap:
+        return text + " " + _("A tenth of the way the gap is {gap}.").format(gap=big_number(gap, 3))
+    tenth_text = _(
+        "A tenth of the way, at x₀ + d/10, f ≈ {near} and the model gives {model}: a gap of "
+        "{gap}. Close to x₀ the model and f agree; farther out they part."
+    )
+    shown = big_number(float(_model_value(inputs, tenth)), 6)
+    return f"{text} " + tenth_text.format(
+        near=big_number(near, 6), model=shown, gap=big_number(gap, 3)
     )
 
 
@@ -506,12 +570,18 @@ def _model_kind(inputs: _Inputs) -> list[str]:
     values = np.linalg.eigvalsh((h + h.T) / 2)
     if values.min() > 0:
         return []
-    kind = "maximum" if values.max() < 0 else "saddle"
-    return [
-        f"H(x₀) has a negative eigenvalue ({big_number(float(values.min()), 4)}), so the "
-        f"model's critical point is a {kind}, not a minimum: this Newton step heads for it "
-        "all the same."
-    ]
+    text = (
+        _(
+            "H(x₀) has a negative eigenvalue ({value}), so the model's critical point is a "
+            "maximum, not a minimum: this Newton step heads for it all the same."
+        )
+        if values.max() < 0
+        else _(
+            "H(x₀) has a negative eigenvalue ({value}), so the model's critical point is a "
+            "saddle, not a minimum: this Newton step heads for it all the same."
+        )
+    )
+    return [text.format(value=big_number(float(values.min()), 4))]
 
 
 def _norm(values: Sequence[Any]) -> float | None:

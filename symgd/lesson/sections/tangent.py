@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symgd.base.i18n import N_, _
 from symgd.lesson.exact_forms import tidy
 from symgd.lesson.facts import Facts
 from symgd.lesson.settings import Settings
@@ -97,16 +98,16 @@ def tangent_section(facts: Facts, s: Settings) -> TangentSection | None:
         error_words=measured.words,
         slope=measured.slope,
         line_figure=line_figure,
-        line_caption=(
-            f"The graph of f near x₀ = {number(s.start.floats[0], 6)} and its tangent line "
+        line_caption=_(
+            "The graph of f near x₀ = {x0} and its tangent line "
             "there. The short bar is the gap Δf − df between them for one move."
-        ),
+        ).format(x0=number(s.start.floats[0], 6)),
         error_figure=error_figure,
-        error_caption=(
-            f"The error of the linearisation, |Δf − df|, against the length |dx| of the move "
-            f"({measured.direction_short}; log–log, worked in {DIGITS}-digit arithmetic). "
+        error_caption=_(
+            "The error of the linearisation, |Δf − df|, against the length |dx| of the move "
+            "({moves}; log–log, worked in {digits}-digit arithmetic). "
             "The dashed line has slope 2."
-        ),
+        ).format(moves=measured.direction_short, digits=DIGITS),
         figures=figures,
         linearisation=linear,
     )
@@ -180,24 +181,35 @@ def _direction(facts: Facts, g0: Sequence[Any]) -> tuple[list[float], str, str]:
     numeric = [float(v) for v in g0]
     norm = math.sqrt(sum(v * v for v in numeric))
     if norm > 0:
-        if facts.n == 1:
-            side = "left" if numeric[0] > 0 else "right"
+        if facts.n == 1 and numeric[0] > 0:
             return (
-                [-1.0 if numeric[0] > 0 else 1.0],
-                f"The moves go downhill from x₀, to the {side}.",
-                f"moves to the {side}",
+                [-1.0],
+                _("The moves go downhill from x₀, to the left."),
+                _("moves to the left"),
+            )
+        if facts.n == 1:
+            return (
+                [1.0],
+                _("The moves go downhill from x₀, to the right."),
+                _("moves to the right"),
             )
         return (
             [-v / norm for v in numeric],
-            "The moves go along the steepest-descent direction −∇f(x₀)/‖∇f(x₀)‖.",
-            "moves along −∇f(x₀)",
+            _("The moves go along the steepest-descent direction −∇f(x₀)/‖∇f(x₀)‖."),
+            _("moves along −∇f(x₀)"),
         )
     if facts.n == 1:
-        return [1.0], "The moves go to the right (f′(x₀) = 0 gives no downhill).", "moves right"
+        return (
+            [1.0],
+            _("The moves go to the right (f′(x₀) = 0 gives no downhill)."),
+            _("moves right"),
+        )
     return (
         [1.0 / math.sqrt(facts.n)] * facts.n,
-        f"∇f(x₀) = 0, so there is no steepest direction: the moves go along (1, …, 1)/√{facts.n}.",
-        f"moves along (1, …, 1)/√{facts.n}",
+        _(
+            "∇f(x₀) = 0, so there is no steepest direction: the moves go along (1, …, 1)/√{n}."
+        ).format(n=facts.n),
+        _("moves along (1, …, 1)/√{n}").format(n=facts.n),
     )
 
 
@@ -264,9 +276,9 @@ def _measure(facts: Facts, s: Settings, g0: Sequence[Any]) -> _Measured:
     reference = None
     label = ""
     if slope is not None and abs(curvature) > 1e-12 and math.isfinite(curvature):
-        reference, label = abs(curvature) / 2, "½|dᵀH d|·|dx|² (slope 2)"
+        reference, label = abs(curvature) / 2, N_("½|dᵀH d|·|dx|² (slope 2)")
     elif slope is not None:
-        reference, label = fit[0][1] / fit[0][0] ** 2, "slope 2, for comparison"
+        reference, label = fit[0][1] / fit[0][0] ** 2, N_("slope 2, for comparison")
     return _Measured(direction, short, tuple(moves), tuple(errors), slope, reference, label, words)
 
 
@@ -283,57 +295,88 @@ def _error_words(
     q_name = "f″(x₀)" if one else "dᵀH d"
     if not errors:
         return (
-            "symgd could not evaluate f near x₀ along this direction, so the error is not shown.",
+            _(
+                "symgd could not evaluate f near x₀ along this direction, so the error is not "
+                "shown."
+            ),
         )
     if slope is None and all(e <= zero for e in errors):
         if _linear(facts):
-            return (
-                "f is linear, so its tangent "
-                + {1: "line", 2: "plane"}.get(facts.n, "hyperplane")
-                + " is f itself: Δf = df for every move, and the error is zero (up to the "
-                f"rounding of {DIGITS}-digit arithmetic). There is no slope to draw.",
-            )
+            return (_linear_words(facts.n),)
         return (
-            "Along this direction f changes exactly linearly near x₀: the error is zero (up to "
-            f"the rounding of {DIGITS}-digit arithmetic) for every move tried, so there is no "
-            "slope to draw.",
+            _(
+                "Along this direction f changes exactly linearly near x₀: the error is zero (up to "
+                "the rounding of {digits}-digit arithmetic) for every move tried, so there is no "
+                "slope to draw."
+            ).format(digits=DIGITS),
         )
     if slope is None:
-        return ("The errors are too small to measure a slope from.",)
-    measured = f"The slope measured on the moves up to |dx| = 10⁻⁴ is {slope:.2f}."
+        return (_("The errors are too small to measure a slope from."),)
+    measured = _("The slope measured on the moves up to |dx| = 10⁻⁴ is {slope}.").format(
+        slope=f"{slope:.2f}"
+    )
     if abs(slope - 2) < 0.15:
-        close = (
-            ""
-            if not curvature[1]
-            else f" For small moves the error is close to ½|{q_name}|·|dx|², with {q_name} ≈ "
-            f"{number(curvature[0], 4)}"
-            + ("." if one else " (H the Hessian at x₀, d the unit direction).")
-        )
-        return (
-            measured,
+        second = _(
             "So the error is second order: halve the move and the error falls about fourfold. "
-            f"That is why df = {'f′(x₀) dx' if one else '∇f · dx'} is trusted only for small "
-            "moves: its error vanishes faster than the move itself." + close,
-        )
+            "That is why df = {df} is trusted only for small "
+            "moves: its error vanishes faster than the move itself."
+        ).format(df="f′(x₀) dx" if one else "∇f · dx")
+        if curvature[1]:
+            close = (
+                _("For small moves the error is close to ½|{q}|·|dx|², with {q} ≈ {value}.")
+                if one
+                else _(
+                    "For small moves the error is close to ½|{q}|·|dx|², with {q} ≈ {value} "
+                    "(H the Hessian at x₀, d the unit direction)."
+                )
+            )
+            second += " " + close.format(q=q_name, value=number(curvature[0], 4))
+        return (measured, second)
     if slope > 2.5:
         power = str(round(slope)).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
-        return (
-            measured,
-            f"Here {q_name} ≈ {number(curvature[0], 3)}: "
-            + (
-                "f has no curvature at x₀"
-                if one
-                else "the Hessian gives this direction no curvature"
+        faster = (
+            _(
+                "Here {q} ≈ {value}: f has no curvature at x₀, so the second-order term is "
+                "missing and the error falls faster than |dx|², about like |dx|{power}."
             )
-            + ", so the second-order term is missing and the error falls faster than |dx|², "
-            f"about like |dx|{power}.",
+            if one
+            else _(
+                "Here {q} ≈ {value}: the Hessian gives this direction no curvature, so the "
+                "second-order term is missing and the error falls faster than |dx|², about "
+                "like |dx|{power}."
+            )
         )
-    return (
-        measured,
-        "The error falls more slowly than |dx|² here"
-        + (", as it can near a kink of f." if not facts.smooth else ".")
-        + " df is still the first-order part of Δf, but the rest is not small in the usual way.",
+        return (measured, faster.format(q=q_name, value=number(curvature[0], 3), power=power))
+    slower = (
+        _("The error falls more slowly than |dx|² here.")
+        if facts.smooth
+        else _("The error falls more slowly than |dx|² here, as it can near a kink of f.")
     )
+    rest = _("df is still the first-order part of Δf, but the rest is not small in the usual way.")
+    return (measured, f"{slower} {rest}")
+
+
+def _linear_words(n: int) -> str:
+    """The words for a linear f, whose tangent is f itself."""
+    if n == 1:
+        text = _(
+            "f is linear, so its tangent line is f itself: Δf = df for every move, and the "
+            "error is zero (up to the rounding of {digits}-digit arithmetic). There is no "
+            "slope to draw."
+        )
+    elif n == 2:
+        text = _(
+            "f is linear, so its tangent plane is f itself: Δf = df for every move, and the "
+            "error is zero (up to the rounding of {digits}-digit arithmetic). There is no "
+            "slope to draw."
+        )
+    else:
+        text = _(
+            "f is linear, so its tangent hyperplane is f itself: Δf = df for every move, and "
+            "the error is zero (up to the rounding of {digits}-digit arithmetic). There is no "
+            "slope to draw."
+        )
+    return text.format(digits=DIGITS)
 
 
 def _linear(facts: Facts) -> bool:
