@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from symgd.base.i18n import _, pgettext
 from symgd.cli.common import (
     ExpressionCommand,
     FiniteFloatRange,
     echo_json,
     input_errors_exit_2,
+    lang_option,
     parse_with_vars,
 )
 
@@ -38,9 +41,15 @@ if TYPE_CHECKING:
     metavar="SECONDS",
     help="Time budget for the exact solver; after it, a numeric search takes over.",
 )
+@lang_option
 @input_errors_exit_2
 def derive(
-    expression: str, variables: str | None, as_json: bool, show_steps: bool, timeout: float
+    expression: str,
+    variables: str | None,
+    as_json: bool,
+    show_steps: bool,
+    timeout: float,
+    lang: str | None = None,
 ) -> None:
     """Differentiate EXPRESSION exactly and classify its critical points.
 
@@ -49,6 +58,7 @@ def derive(
       symgd derive "x**2 + 2*x*y"
       symgd derive "(1-x)^2 + 100(y-x^2)^2" --steps
       symgd derive "a*x**2 + y" --vars x,y,a --json
+      symgd derive "x**2 + 2*x*y" --lang ko
 
     Prints the gradient, the total differential df = f_x dx + f_y dy + ...,
     the Hessian, every critical point with its kind (minimum, maximum,
@@ -75,7 +85,7 @@ def derive(
         from symgd.calculus.rules import format_steps
 
         for name, tree in steps.items():
-            click.echo(f"\nStep by step, ∂f/∂{name}:")
+            click.echo("\n" + _("Step by step, ∂f/∂{name}:").format(name=name))
             click.echo(format_steps(tree))
 
 
@@ -91,37 +101,74 @@ def _steps(result: Derivation) -> dict[str, Any] | None:
 
 
 def format_derivation(d: Derivation) -> str:
-    """Readable plain text for the terminal."""
+    """Readable plain text for the terminal, in the language in effect."""
     names = [v.name for v in d.variables]
-    lines = [f"f({', '.join(names)}) = {d.expr}", "", "Gradient:"]
+    lines = [f"f({', '.join(names)}) = {d.expr}", "", _("Gradient:")]
     lines += [f"  ∂f/∂{n} = {g}" for n, g in zip(names, d.gradient, strict=True)]
-    lines += ["", "Total differential:", f"  df = {d.total_differential}", "", "Hessian:"]
+    lines += ["", _("Total differential:"), f"  df = {d.total_differential}", "", _("Hessian:")]
     width = max(len(str(d.hessian[i, j])) for i in range(len(names)) for j in range(len(names)))
     for i in range(len(names)):
         row = "  ".join(str(d.hessian[i, j]).rjust(width) for j in range(len(names)))
         lines.append(f"  [ {row} ]")
     lines += [
         "",
-        "Critical points"
-        + ("" if d.critical_points_complete else " (the list may be incomplete)")
-        + ":",
+        _("Critical points:")
+        if d.critical_points_complete
+        else _("Critical points (the list may be incomplete):"),
     ]
     if not d.critical_points:
-        lines.append("  none found")
+        lines.append("  " + _("none found"))
     for p in d.critical_points:
         coords = ", ".join(f"{n} = {_text(c)}" for n, c in zip(names, p.coordinates, strict=True))
         eig = ", ".join(_text(v) for v in p.eigenvalues)
-        origin = "" if p.exact else "  [numeric]"
-        free = f"  (a whole set: {', '.join(s.name for s in p.free)} free)" if p.free else ""
-        lines.append(f"  ({coords})  f = {_text(p.value)}  {p.kind}{origin}{free}")
-        lines.append(f"      Hessian eigenvalues: {eig}")
-    lines += ["", f"Convexity: {d.convexity.verdict}. {d.convexity.reason}"]
+        origin = "" if p.exact else "  " + _("[numeric]")
+        free = ", ".join(s.name for s in p.free)
+        whole = "  " + _("(a whole set: {names} free)").format(names=free) if p.free else ""
+        lines.append(f"  ({coords})  f = {_text(p.value)}  {kind_word(p.kind)}{origin}{whole}")
+        lines.append("      " + _("Hessian eigenvalues: {values}").format(values=eig))
+    verdict = verdict_word(d.convexity.verdict)
+    lines += [
+        "",
+        _("Convexity: {verdict}. {reason}").format(verdict=verdict, reason=d.convexity.reason),
+    ]
     if d.facts is not None:
         from symgd.calculus.facts import format_facts
 
         lines += ["", *format_facts(d.facts, names)]
-    lines += [f"Note: {note}" for note in d.notes]
+    lines += [_("Note: {note}").format(note=note) for note in d.notes]
     return "\n".join(lines)
+
+
+#: a critical point's kind in words (the kind itself in English)
+KIND_WORDS: dict[str, Callable[[], str]] = {
+    "minimum": lambda: pgettext("critical point kind", "minimum"),
+    "maximum": lambda: pgettext("critical point kind", "maximum"),
+    "saddle": lambda: pgettext("critical point kind", "saddle"),
+    "degenerate": lambda: pgettext("critical point kind", "degenerate"),
+}
+
+#: a convexity verdict in words (the verdict itself in English)
+VERDICT_WORDS: dict[str, Callable[[], str]] = {
+    "strictly convex": lambda: pgettext("convexity verdict", "strictly convex"),
+    "convex": lambda: pgettext("convexity verdict", "convex"),
+    "strictly concave": lambda: pgettext("convexity verdict", "strictly concave"),
+    "concave": lambda: pgettext("convexity verdict", "concave"),
+    "affine": lambda: pgettext("convexity verdict", "affine"),
+    "neither": lambda: pgettext("convexity verdict", "neither"),
+    "unknown": lambda: pgettext("convexity verdict", "unknown"),
+}
+
+
+def kind_word(kind: str) -> str:
+    """``kind`` (``minimum``, ``saddle``, ...) in the language in effect."""
+    word = KIND_WORDS.get(kind)
+    return kind if word is None else word()
+
+
+def verdict_word(verdict: str) -> str:
+    """A convexity verdict (``strictly convex``, ``neither``, ...) in the language in effect."""
+    word = VERDICT_WORDS.get(verdict)
+    return verdict if word is None else word()
 
 
 def _text(value: Any) -> str:

@@ -34,15 +34,18 @@ iterate is kept (up to 480 MB of coordinates; beyond that the command refuses, e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from symgd.base.i18n import _, n_, pgettext
 from symgd.cli.common import (
     OptimizerCommand,
     echo_json,
     hyperparameter_options,
     input_errors_exit_2,
+    lang_option,
     lr_help,
     method_option,
     offered_optimizers,
@@ -89,6 +92,7 @@ METHOD_NAMES = offered_optimizers()
     is_flag=True,
     help="Compile the whole loop with numba (needs: pip install 'symgd[fast]').",
 )
+@lang_option
 @input_errors_exit_2
 def descend(
     expression: str,
@@ -101,6 +105,7 @@ def descend(
     trajectory: bool,
     as_json: bool,
     fast: bool,
+    lang: str | None = None,
     **given: float | None,
 ) -> None:
     """Run METHOD on EXPRESSION from --start and report where it ends.
@@ -110,6 +115,7 @@ def descend(
       symgd descend "x0**2 + x1**2" --start -3,4 --lr 0.1
       symgd descend "x^2 + 2x*y" --start x=1,y=1 --steps 1000
       symgd descend "(1-x)^2 + 100(y-x^2)^2" --start -1.2,1 --method adam --lr 0.01 --json
+      symgd descend "x**2 + y**2" --start 1,1 --lang ko
 
     A run stops when the gradient norm falls below --tol (converged), after
     --steps updates, at the first step where f or its gradient is undefined
@@ -141,7 +147,7 @@ def descend(
 
 
 def format_run(run: Trajectory, trajectory: bool = False) -> str:
-    """Readable plain text for the terminal."""
+    """Readable plain text for the terminal, in the language in effect."""
     from symgd.numeric.optimizers import OPTIMIZERS
     from symgd.numeric.results import number_text
 
@@ -149,13 +155,16 @@ def format_run(run: Trajectory, trajectory: bool = False) -> str:
     hyper = "".join(f", {k} = {v:g}" for k, v in run.hyperparameters.items())
     start = ", ".join(f"{n} = {v:.10g}" for n, v in zip(names, run.start, strict=True))
     final = ", ".join(f"{n} = {number_text(v)}" for n, v in zip(names, run.final, strict=True))
+    status = n_(
+        "Status: {status} after {n} step", "Status: {status} after {n} steps", run.steps
+    ).format(status=status_word(run.status.value), n=run.steps)
     lines = [
-        f"{OPTIMIZERS[run.method].label} ({run.method}), η = {run.lr:g}{hyper}",
-        f"Start: {start}",
-        f"Status: {run.status.value} after {run.steps} step{'s' if run.steps != 1 else ''}",
+        f"{_(OPTIMIZERS[run.method].label)} ({run.method}), η = {run.lr:g}{hyper}",
+        _("Start: {point}").format(point=start),
+        status,
         f"  {run.message}",
-        f"Outcome: {run.outcome_message}",
-        f"Final: {final}",
+        _("Outcome: {outcome}").format(outcome=run.outcome_message),
+        _("Final: {point}").format(point=final),
         f"  f = {number_text(run.fs[-1])}, |∇f| = {number_text(run.grad_norms[-1], 4)}",
     ]
     if trajectory:
@@ -165,3 +174,19 @@ def format_run(run: Trajectory, trajectory: bool = False) -> str:
             coords = "  ".join(f"{number_text(v):>16}" for v in x)
             lines.append(f"{k:3d}  {coords}  {number_text(f):>16}  {number_text(g, 4):>10}")
     return "\n".join(lines)
+
+
+#: why a run stopped, in words (the status value itself in English)
+STATUS_WORDS: dict[str, Callable[[], str]] = {
+    "converged": lambda: pgettext("run status", "converged"),
+    "max_steps": lambda: pgettext("run status", "max_steps"),
+    "diverged": lambda: pgettext("run status", "diverged"),
+    "domain": lambda: pgettext("run status", "domain"),
+    "singular": lambda: pgettext("run status", "singular"),
+}
+
+
+def status_word(status: str) -> str:
+    """A run's status (``converged``, ``max_steps``, ...) in the language in effect."""
+    word = STATUS_WORDS.get(status)
+    return status if word is None else word()

@@ -15,11 +15,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgd.base.i18n import _, current, language, pgettext
 from symgd.render import calculus_figures, momentum_figures, network_figures
 from symgd.render.figure_data import (
     KIND_MARKERS,
@@ -32,7 +33,7 @@ from symgd.render.figure_data import (
     Region,
     Surface,
 )
-from symgd.render.figure_output import STYLE, new_figure, styled, value_window
+from symgd.render.figure_output import language_style, new_figure, styled, value_window
 from symgd.render.progress_figures import progress_figure, regimes_figure, traces_figure
 
 if TYPE_CHECKING:
@@ -42,17 +43,31 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FigureJob:
-    """A figure to draw: the name of a figure function (a key of :data:`DRAWABLE`) and its
-    keyword arguments.
+    """A figure to draw: the name of a figure function (a key of :data:`DRAWABLE`), its
+    keyword arguments, and the language its words are written in (by default the one in
+    effect where the job is made).
 
-    Jobs hold only data, so they can be drawn in another process.
+    Jobs hold only data, so they can be drawn in another process, one that may have been
+    started before the language was chosen: :meth:`draw` draws in ``lang`` wherever it runs.
     """
 
     function: str
     kwargs: dict[str, Any]
+    lang: str = field(default_factory=current)
 
     def draw(self) -> str:
-        return DRAWABLE[self.function](**self.kwargs)
+        with language(self.lang):
+            return DRAWABLE[self.function](**self.kwargs)
+
+
+#: what a marker without a label of its own is called, by kind (its kind, in English)
+MARKER_WORDS: dict[str, Callable[[], str]] = {
+    "start": lambda: pgettext("figure marker", "start"),
+    "minimum": lambda: pgettext("figure marker", "minimum"),
+    "maximum": lambda: pgettext("figure marker", "maximum"),
+    "saddle": lambda: pgettext("figure marker", "saddle"),
+    "degenerate": lambda: pgettext("figure marker", "degenerate"),
+}
 
 
 # -- the figures -----------------------------------------------------------------------------
@@ -69,15 +84,15 @@ def directional_figure(grad_norm: float, *, name: str = "fig-dir") -> str:
         ax.plot(theta, grad_norm * np.cos(np.radians(theta)), color=PALETTE[0], lw=1.8)
         ax.axhline(0.0, color="#999999", lw=0.8)
         notes = (
-            (0, PALETTE[1], "uphill fastest", (8, -2), "left", "top"),
-            (90, "#666666", "no change", (6, 6), "left", "bottom"),
-            (180, PALETTE[2], "downhill fastest", (0, -10), "center", "top"),
+            (0, PALETTE[1], _("uphill fastest (θ = {angle}°)"), (8, -2), "left", "top"),
+            (90, "#666666", _("no change (θ = {angle}°)"), (6, 6), "left", "bottom"),
+            (180, PALETTE[2], _("downhill fastest (θ = {angle}°)"), (0, -10), "center", "top"),
         )
         for angle, colour, text, offset, ha, va in notes:
             value = grad_norm * math.cos(math.radians(angle))
             ax.plot([angle], [value], "o", color=colour, ms=6, zorder=3, clip_on=False)
             ax.annotate(
-                f"{text} (θ = {angle}°)",
+                text.format(angle=angle),
                 (angle, value),
                 textcoords="offset points",
                 xytext=offset,
@@ -89,8 +104,8 @@ def directional_figure(grad_norm: float, *, name: str = "fig-dir") -> str:
         ax.set_xticks(range(0, 361, 45))
         ax.set_xlim(0, 360)
         ax.set_ylim(-1.55 * scale, 1.3 * scale)
-        ax.set_xlabel("angle θ between the step and ∇f (degrees)")
-        ax.set_ylabel("change of f per unit step")
+        ax.set_xlabel(_("angle θ between the step and ∇f (degrees)"))
+        ax.set_ylabel(_("change of f per unit step"))
         ax.grid(True)
         return fig
 
@@ -121,7 +136,7 @@ def curve_figure(
                 y0 + slope * (xs - x0),
                 color=PALETTE[4],
                 lw=1.2,
-                label="tangent lines" if k == 0 else None,
+                label=_("tangent lines") if k == 0 else None,
                 zorder=3,
             )
         for path in paths:
@@ -283,7 +298,7 @@ def _draw_descent_arrows(ax: Axes, surface: Surface) -> None:
         headwidth=3.5,
         headlength=4,
         zorder=2,
-        label="direction of −∇f",
+        label=_("direction of −∇f"),
     )
 
 
@@ -336,7 +351,7 @@ def _draw_markers(ax: Axes, markers: Sequence[Marker]) -> None:
         else:
             symbol, colour = KIND_MARKERS.get(marker.kind, ("D", "#777777"))
             size = 8
-        label = marker.label or marker.kind
+        label = marker.label or _marker_word(marker.kind)
         ax.plot(
             [marker.point[0]],
             [marker.point[1]],
@@ -349,6 +364,13 @@ def _draw_markers(ax: Axes, markers: Sequence[Marker]) -> None:
             label=None if label in seen else label,
         )
         seen.add(label)
+
+
+def _marker_word(kind: str) -> str:
+    """The legend's word for a marker of ``kind`` that has no label of its own (the kind
+    itself in English)."""
+    word = MARKER_WORDS.get(kind)
+    return kind if word is None else word()
 
 
 def regimes_contour_figure(
@@ -424,7 +446,7 @@ def basins_figure(
         ax.set_ylabel(variables[1])
         handles = [Patch(color=c, alpha=0.5, label=n) for c, n in zip(colours, names, strict=True)]
         if (labels < 0).any():
-            handles.append(Patch(color="#eeeeee", label="no minimum reached"))
+            handles.append(Patch(color="#eeeeee", label=_("no minimum reached")))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         return fig
 
@@ -455,11 +477,12 @@ DRAWABLE: dict[str, Callable[..., str]] = {
 
 
 def warm_up() -> None:
-    """Import matplotlib and draw a tiny figure once, so that fonts and caches are loaded."""
+    """Import matplotlib and draw a tiny figure once, so that fonts and caches are loaded (the
+    Hangul font too when the language in effect is not English)."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+    with matplotlib.rc_context(language_style()):  # type: ignore[arg-type]
         fig = Figure(figsize=(1.0, 1.0))
         ax = fig.subplots()
         ax.plot([0.0, 1.0], [0.0, 1.0])

@@ -496,7 +496,8 @@ def signed_sum(terms: Sequence[str]) -> str:
 
 
 def count_of(count: int, noun: str) -> str:
-    """``count`` and ``noun``, plural unless the count is one.
+    """``count`` and ``noun``, plural unless the count is one (English only: a sentence that
+    may be read in another language counts with ``n_("{n} step", "{n} steps", n)``).
 
     >>> count_of(1, "step"), count_of(3, "step")
     ('1 step', '3 steps')

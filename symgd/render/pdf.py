@@ -62,9 +62,60 @@ def _write(weasyprint: ModuleType, html: str, size: str, *, numbered: bool) -> b
 
     with _quiet():
         page = weasyprint.CSS(string=rules, url_fetcher=fetcher)
-        document = weasyprint.HTML(string=figures_as_images(as_images(html)), url_fetcher=fetcher)
+        source = figures_as_images(as_images(with_hangul_font(html)))
+        document = weasyprint.HTML(string=source, url_fetcher=fetcher)
         pdf: bytes = document.write_pdf(stylesheets=[page])
     return pdf
+
+
+#: the URL of symgd's Hangul font in a page's ``@font-face`` (group 2)
+_HANGUL_FACE_URL = re.compile(r"(@font-face\s*\{[^}]*?Symgd Hangul[^}]*?url\()([^)]*)(\))", re.S)
+
+
+def with_hangul_font(page: str) -> str:
+    """``page`` with symgd's Hangul font declared for every Hangul letter it holds (none: the
+    page as it is).
+
+    A page that declares the font gets it again, cut down to all of its letters, when the font
+    it declares lacks some (a page's font is cut down to the letters of its text before its
+    figures are filled in, and would draw a figure's other letters as ``.notdef`` boxes). A
+    page that does not declare it (a Korean variable name on an English page) gets a
+    declaration: WeasyPrint draws a letter that none of an element's fonts has with any font
+    the document declares. Either way the Hangul is drawn, also on a machine without a Korean
+    font."""
+    from symgd.base.i18n import HANGUL_RANGES, hangul_font_data_url, hangul_unicode_range
+
+    blocks = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in HANGUL_RANGES)
+    letters = "".join(sorted(set(re.findall(f"[{blocks}]", page))))
+    if not letters:
+        return page
+    declared = _HANGUL_FACE_URL.search(page)
+    if declared is not None:
+        if _font_has(declared.group(2), letters):
+            return page
+        return page[: declared.start(2)] + hangul_font_data_url(letters) + page[declared.end(2) :]
+    face = (
+        '<style>@font-face { font-family: "Symgd Hangul"; font-style: normal; '
+        f'font-weight: normal; src: url({hangul_font_data_url(letters)}) format("truetype"); '
+        f"unicode-range: {hangul_unicode_range()}; }}</style>"
+    )
+    for tag in (r"<head\b[^>]*>", r"<html\b[^>]*>", r"<!doctype[^>]*>"):
+        opening = re.search(tag, page, re.I)
+        if opening:
+            return page[: opening.end()] + face + page[opening.end() :]
+    return face + page
+
+
+def _font_has(url: str, letters: str) -> bool:
+    """Whether the font at the ``data:`` URL ``url`` has a glyph for each of ``letters``."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        data, _mime, _charset = decode_data_url(url.strip().strip("'\""))
+        cmap = TTFont(io.BytesIO(data), lazy=True).getBestCmap() or {}
+    except Exception:  # not a data: URL, or not a font: declare one that is
+        return False
+    return all(ord(letter) in cmap for letter in letters)
 
 
 _FIGURE = re.compile(r'(<figure class="plot[^"]*"[^>]*>\s*)<svg\b([^>]*)>(.*?)</svg>', re.S)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgd.base.i18n import _
 from symgd.render.figure_data import PALETTE, PathData, Regime
 from symgd.render.figure_output import log_axis, new_figure, power_label, styled
 
@@ -50,11 +51,10 @@ def clip_below(values: Any, bottom: float) -> np.ndarray:
 
 def clip_note(dropped: bool, bottom: float) -> str:
     """The panel note when values below ``bottom`` were left out (``""`` when none were)."""
-    return (
-        f"values below {power_label(10.0 ** math.floor(math.log10(bottom)))} not drawn"
-        if (dropped)
-        else ""
-    )
+    if not dropped:
+        return ""
+    power = power_label(10.0 ** math.floor(math.log10(bottom)))
+    return _("values below {power} not drawn").format(power=power)
 
 
 def progress_figure(
@@ -100,7 +100,7 @@ def progress_figure(
             if note:
                 ax.set_title(note, loc="right", fontsize=7.5, color="#5b6570")
         for ax in (left, right):
-            ax.set_xlabel("step k")
+            ax.set_xlabel(_("step k"))
             ax.grid(True, which="major")
         fig.legend(
             *left.get_legend_handles_labels(),
@@ -145,12 +145,14 @@ def traces_figure(path: PathData, variables: Sequence[str], *, name: str = "fig-
         shown = list(variables[:8])
         for i, variable in enumerate(shown):
             ax.plot(steps, path.xs[:, i], lw=1.5, color=PALETTE[i % len(PALETTE)], label=variable)
-        ax.set_xlabel("step k")
-        ax.set_ylabel("coordinate value")
-        ax.set_title(
-            f"coordinates along the {path.label.lower()} run"
-            + ("" if len(variables) <= 8 else " (first 8)")
+        ax.set_xlabel(_("step k"))
+        ax.set_ylabel(_("coordinate value"))
+        title = (
+            _("coordinates along the {method} run")
+            if len(variables) <= 8
+            else _("coordinates along the {method} run (first 8)")
         )
+        ax.set_title(title.format(method=path.label.lower()))
         ax.grid(True)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         return fig
@@ -181,7 +183,7 @@ def regimes_figure(
             ax.plot(steps, series, "-o", color=regime.path.colour, lw=1.1, ms=3, clip_on=True)
             ax.set_ylim(-limit, limit)
             ax.set_title(regime.title)
-            ax.set_xlabel("step k")
+            ax.set_xlabel(_("step k"))
             ax.grid(True)
         axes[0].set_ylabel(ylabel)
         return fig

@@ -470,7 +470,9 @@ def number(value: Any, digits: int = 6) -> str:
         return str(value)
     x = float(value)
     if math.isnan(x):
-        return "undefined"
+        from symgd.base.i18n import pgettext
+
+        return pgettext("number", "undefined")
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
     if x == 0:

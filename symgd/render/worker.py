@@ -4,8 +4,9 @@ Drawing (matplotlib) and typesetting (ziamath) are pure Python and CPU-bound; on
 they run beside the main process's own work. The worker is forked first thing (before numpy
 starts threads in this process), imports matplotlib and the formula renderer while the main
 process derives and runs the optimizers, then takes the figure jobs (plain data,
-:class:`symgd.render.figures.FigureJob`) and the page's formulas. Where forking is not safe, or the
-worker fails, the same work happens in the main process. ``SYMGD_SERIAL=1`` turns it off.
+:class:`symgd.render.figures.FigureJob`, each with the language it is drawn in) and the page's
+formulas. Where forking is not safe, or the worker fails, the same work happens in the main
+process. ``SYMGD_SERIAL=1`` turns it off.
 """
 
 from __future__ import annotations
@@ -30,8 +31,16 @@ class Pending:
 
 
 def draw_all(jobs: Mapping[str, Any]) -> dict[str, str]:
-    """Each figure job's SVG, drawn in this process."""
-    return {name: job.draw() for name, job in jobs.items()}
+    """Each figure job's SVG, drawn in this process, in the job's own language (``lang``; a
+    job without one in the language in effect): a worker forked before the language was
+    chosen still draws a Korean lesson's figures in Korean."""
+    from symgd.base.i18n import language
+
+    figures = {}
+    for name, job in jobs.items():
+        with language(getattr(job, "lang", None)):
+            figures[name] = job.draw()
+    return figures
 
 
 class FigureWorker:
