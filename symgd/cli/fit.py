@@ -10,6 +10,8 @@ JSON output (``--json``)::
 ``loss_per_epoch`` the mean loss on all rows after each epoch, ``least_squares`` the direct
 solution when the loss is a squared error linear in the parameters (else ``null``). A fit that
 diverges is reported with ``"status": "diverged"`` and exit code 0; bad input exits with 2.
+With ``--lang ko`` the page, the printed lines, the errors and ``message`` are in Korean; the
+keys and the other values stay the same.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import click
 
 from symgd.base.errors import InputError
 from symgd.base.files import check_output_in, output_folder, write_atomically
+from symgd.base.i18n import N_, _
 from symgd.cli.common import (
     OptimizerCommand,
     OutputPath,
@@ -30,6 +33,7 @@ from symgd.cli.common import (
     follow_symlinks_option,
     hyperparameter_options,
     input_errors_exit_2,
+    lang_option,
     lr_help,
     method_option,
     offered_optimizers,
@@ -108,6 +112,7 @@ DEMO_NAMES = ("linear", "logistic")
     help="Write DIR/fit.html: full batch, mini-batch and SGD compared.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@lang_option
 @follow_symlinks_option
 @input_errors_exit_2
 def fit(
@@ -124,6 +129,7 @@ def fit(
     tol: float,
     out_dir: str | None,
     as_json: bool,
+    lang: str | None = None,
     follow_symlinks: bool = False,
     **given: float | None,
 ) -> None:
@@ -135,6 +141,7 @@ def fit(
       symgd fit "(y - (w*x + b))**2" --data points.csv --params w,b --batch-size 32 --epochs 20
       symgd fit --demo linear --batch-size 1 --json
       symgd fit --demo logistic -o out/
+      symgd fit --demo linear -o out/ --lang ko
 
     The objective is the mean of LOSS over the rows; names in LOSS that are
     not parameters are read from the columns of the same name. Each epoch
@@ -157,6 +164,7 @@ def fit(
         "seed": seed,
         "start": start_values,
         "tol": tol,
+        "lang": lang,
         **hyper,
     }
     source = choice.source
@@ -171,11 +179,11 @@ def fit(
     if as_json:
         echo_json(result.to_dict())
         if page is not None:
-            click.echo(f"Wrote {page}", err=True)
+            click.echo(_("Wrote {path}").format(path=page), err=True)
         return
     click.echo(format_fit(result))
     if page is not None:
-        click.echo(f"Wrote {page}")
+        click.echo(_("Wrote {path}").format(path=page))
 
 
 @dataclass(frozen=True)
@@ -204,7 +212,7 @@ def _inputs(
         from symgd.numeric.data import demo as load_demo
 
         if data_file is not None:
-            raise InputError("use either --data FILE or --demo NAME, not both")
+            raise InputError(_("use either --data FILE or --demo NAME, not both"))
         example = load_demo(demo)
         return FitInputs(
             source=example.data,
@@ -215,12 +223,12 @@ def _inputs(
         )
     if loss is None:
         raise InputError(
-            'give the per-example LOSS (for example "(y - (w*x + b))**2"), or use --demo linear'
+            _('give the per-example LOSS (for example "(y - (w*x + b))**2"), or use --demo linear')
         )
     if data_file is None:
-        raise InputError("give the data with --data FILE.csv (or use --demo linear)")
+        raise InputError(_("give the data with --data FILE.csv (or use --demo linear)"))
     if params_text is None:
-        raise InputError("name the parameters to fit with --params (for example w,b)")
+        raise InputError(_("name the parameters to fit with --params (for example w,b)"))
     return FitInputs(data_file, loss, params_text, lr, epochs)
 
 
@@ -258,73 +266,143 @@ def write_page(runs: Any, out_dir: str, *, follow_symlinks: bool = False) -> Pat
     try:
         folder = output_folder(out_dir, follow_symlinks=follow_symlinks)
     except OSError as exc:
-        raise InputError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from None
+        raise InputError(
+            _("cannot create the folder {folder}: {error}").format(
+                folder=out_dir, error=exc.strerror or exc
+            )
+        ) from None
     path = folder / "fit.html"
     try:
         write_atomically(
             path, render_fit_page(runs).encode("utf-8"), follow_symlinks=follow_symlinks
         )
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InputError(
+            _("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc)
+        ) from None
     return path
 
 
+#: what :func:`symgd.numeric.results.number_text` writes for a number that is not finite
+NOT_FINITE = (N_("not a real number"), N_("overflowed"), N_("overflowed (negative)"))
+#: the statuses as the printed lines name them (English: the JSON's values)
+STATUSES = {
+    "converged": N_("converged"),
+    "max_steps": N_("max_steps"),
+    "diverged": N_("diverged"),
+    "domain": N_("domain"),
+    "singular": N_("singular"),
+}
+
+
 def format_fit(result: FitResult) -> str:
-    """Readable plain text for the terminal."""
-    from symgd.expr.problem import to_text
-    from symgd.numeric.optimizers import OPTIMIZERS
+    """Readable plain text for the terminal, in the result's language."""
+    from symgd.base.i18n import language
+
+    with language(result.lang):
+        return "\n".join(_summary_lines(result) + _reference_lines(result) + _loss_lines(result))
+
+
+def _num(value: float, digits: int = 10) -> str:
+    """:func:`~symgd.numeric.results.number_text` in the language in effect."""
     from symgd.numeric.results import number_text
+
+    text = number_text(value, digits)
+    return _(text) if text in NOT_FINITE else text
+
+
+def _summary_lines(result: FitResult) -> list[str]:
+    from symgd.numeric.optimizers import OPTIMIZERS
 
     names = result.param_names
     hyper = "".join(f", {k} = {v:g}" for k, v in result.hyperparameters.items())
-    plural = "s" if result.epochs != 1 else ""
-    lines = [
-        f"Fit of {result.expression} over {result.rows:,} rows ({result.data_source})",
-        f"{result.label[:1].upper()}{result.label[1:]}, "
-        f"{OPTIMIZERS[result.method].label}, η = {result.lr:g}{hyper}, seed {result.seed}",
-        f"Status: {result.status.value} after {result.epochs} epoch{plural} "
-        f"({result.steps:,} updates)",
-        f"  {result.reason}.",
-        "Parameters: " + ", ".join(f"{n} = {number_text(result.params[n])}" for n in names),
-        f"Mean loss: {number_text(result.loss)} "
-        f"(at the start: {number_text(result.initial_loss, 6)})",
+    label = result.label
+    updates = f"{result.steps:,}"
+    status = result.status.value
+    return [
+        _("Fit of {expression} over {rows} rows ({source})").format(
+            expression=result.expression,
+            rows=f"{result.rows:,}",
+            source=result.data_source,
+        ),
+        _("{run}, {optimizer}, η = {lr}{hyper}, seed {seed}").format(
+            run=f"{label[:1].upper()}{label[1:]}",
+            optimizer=_(OPTIMIZERS[result.method].label),
+            lr=f"{result.lr:g}",
+            hyper=hyper,
+            seed=result.seed,
+        ),
+        (
+            _("Status: {status} after {epochs} epochs ({updates} updates)")
+            if result.epochs != 1
+            else _("Status: {status} after {epochs} epoch ({updates} updates)")
+        ).format(status=_(STATUSES.get(status, status)), epochs=result.epochs, updates=updates),
+        f"  {result.reason_text()}.",
+        _("Parameters: {values}").format(
+            values=", ".join(f"{n} = {_num(result.params[n])}" for n in names)
+        ),
+        _("Mean loss: {loss} (at the start: {start})").format(
+            loss=_num(result.loss), start=_num(result.initial_loss, 6)
+        ),
     ]
+
+
+def _reference_lines(result: FitResult) -> list[str]:
+    """The least-squares answer, or the reference optimum by Newton's method, if any."""
+    from symgd.expr.problem import to_text
+
+    names = result.param_names
     ls = result.least_squares
     if ls is not None:
         form = ls.form
-        distance = result.distance_to_least_squares
-        lines += [
-            "Least squares (numpy.linalg.lstsq): "
-            + ", ".join(f"{n} = {ls.solution[n]:.10g}" for n in names)
-            + f"; loss {ls.loss:.10g}; distance from the descent result {distance:.3g}",
-            f"  gradient in matrix form: ∇L = -({to_text(2 * form.factor)}/N) Xᵀ(t - Xθ), "
-            f"with X = [{', '.join(to_text(d) for d in form.design)}], t = "
-            f"{to_text(form.target)}",
+        return [
+            _(
+                "Least squares (numpy.linalg.lstsq): {values}; loss {loss}; distance from the "
+                "descent result {distance}"
+            ).format(
+                values=", ".join(f"{n} = {ls.solution[n]:.10g}" for n in names),
+                loss=f"{ls.loss:.10g}",
+                distance=_distance_text(result.distance_to_least_squares),
+            ),
+            "  "
+            + _("gradient in matrix form: {gradient}, with X = [{design}], t = {target}").format(
+                gradient=f"∇L = -({to_text(2 * form.factor)}/N) Xᵀ(t - Xθ)",
+                design=", ".join(to_text(d) for d in form.design),
+                target=to_text(form.target),
+            ),
         ]
-    elif result.model is not None and result.data is not None:
-        from symgd.numeric.fit_model import newton_optimum
+    if result.model is None or result.data is None:
+        return []
+    from symgd.numeric.fit_model import newton_optimum
 
-        columns = result.data.select(result.model.columns)
-        start = [result.params[n] for n in names]
-        reference = (
-            newton_optimum(result.model, columns, start)
-            if all(math.isfinite(v) for v in start)
-            else None
+    columns = result.data.select(result.model.columns)
+    start = [result.params[n] for n in names]
+    if not all(math.isfinite(v) for v in start):
+        return []
+    reference = newton_optimum(result.model, columns, start)
+    if reference is None:
+        return []
+    return [
+        _(
+            "Reference optimum (no closed form; Newton's method on all rows, |∇L| = {norm}): "
+            "{values}; loss {loss}"
+        ).format(
+            norm=f"{reference.grad_norm:.2g}",
+            values=", ".join(f"{n} = {reference.solution[n]:.10g}" for n in names),
+            loss=f"{reference.loss:.10g}",
         )
-        if reference is not None:
-            lines.append(
-                "Reference optimum (no closed form; Newton's method on all rows, "
-                f"|∇L| = {reference.grad_norm:.2g}): "
-                + ", ".join(f"{n} = {reference.solution[n]:.10g}" for n in names)
-                + f"; loss {reference.loss:.10g}"
-            )
+    ]
+
+
+def _distance_text(distance: float | None) -> str:
+    """The distance to the least-squares answer (``None``: it is not a finite number)."""
+    return _("not a finite number") if distance is None else f"{distance:.3g}"
+
+
+def _loss_lines(result: FitResult) -> list[str]:
     losses = list(enumerate(result.loss_per_epoch, start=1))
-    if losses:
-        shown = losses if len(losses) <= 8 else [*losses[:5], None, *losses[-2:]]
-        lines.append(
-            "Loss per epoch: "
-            + ", ".join(
-                "…" if item is None else f"{item[0]}: {number_text(item[1], 6)}" for item in shown
-            )
-        )
-    return "\n".join(lines)
+    if not losses:
+        return []
+    shown = losses if len(losses) <= 8 else [*losses[:5], None, *losses[-2:]]
+    values = ", ".join("…" if item is None else f"{item[0]}: {_num(item[1], 6)}" for item in shown)
+    return [_("Loss per epoch: {values}").format(values=values)]

@@ -7,7 +7,9 @@ the place: ``data.csv, row 3 (line 4), column 'x': 'abc' is not a number``. Rows
 lines from 1; the line number counts the file's lines, header included.
 
 The demos are generated from a seeded numpy ``Generator``, so they are the same on every
-machine and need no download.
+machine and need no download. Errors and descriptions are written in the language in effect
+(:mod:`symgd.base.i18n`); a dataset's ``source`` stays as given (:func:`source_text` puts the
+names of data without a file into words).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from symgd.base.errors import InputError
 from symgd.base.files import read_input
+from symgd.base.i18n import N_, _
 
 #: the demo datasets ``symgd fit --demo NAME`` knows
 DEMOS: tuple[str, ...] = ("linear", "logistic")
@@ -40,6 +43,15 @@ _NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+
 #: characters no valid cell can hold (the quick check of a whole column)
 _NOT_NUMERIC = re.compile(r"[^0-9eE+\-. \t]", re.ASCII)
 _NON_FINITE = {"nan", "inf", "infinity"}
+
+#: the names a :class:`Dataset` without a file carries as its ``source`` (see
+#: :func:`source_text`)
+SOURCES = (N_("data"), N_("the linear demo"), N_("the logistic demo"))
+
+
+def source_text(source: str) -> str:
+    """Where data came from, in the language in effect (a file's name as it is)."""
+    return _(source) if source in SOURCES else source
 
 
 class MissingColumnError(InputError):
@@ -128,7 +140,9 @@ def load_csv(path: str | Path, columns: Sequence[str] | None = None) -> Dataset:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{label} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+            _("{source} is not UTF-8 text (byte {byte}); save it as UTF-8 CSV").format(
+                source=label, byte=exc.start
+            )
         ) from None
     return parse_csv(text, columns, source=label)
 
@@ -195,11 +209,19 @@ def parse_csv(text: str, columns: Sequence[str] | None = None, *, source: str = 
         header, header_line = _header(reader, source)
         rows, lines = _rows(reader, len(header), source)
     except csv.Error as exc:
-        raise InputError(f"{source}, line {reader.line_num}: not valid CSV ({exc})") from None
+        raise InputError(
+            _("{source}, line {line}: not valid CSV ({error})").format(
+                source=_shown_source(source), line=reader.line_num, error=exc
+            )
+        ) from None
     names = [h.strip() for h in header]
     wanted = _wanted_columns(names, columns, source, header_line)
     if not rows:
-        raise InputError(f"{source} has a header (line {header_line}) but no data rows")
+        raise InputError(
+            _("{source} has a header (line {line}) but no data rows").format(
+                source=_shown_source(source), line=header_line
+            )
+        )
     data: dict[str, np.ndarray] = {}
     for name in wanted:
         index = names.index(name)
@@ -222,8 +244,16 @@ def _wanted_columns(
         where = [i + 1 for i, n in enumerate(names) if n == name]
         if len(where) > 1:
             raise InputError(
-                f"{source}, header (line {header_line}): column {name!r} appears "
-                f"{len(where)} times (positions {', '.join(map(str, where))})"
+                _(
+                    "{source}, header (line {line}): column {name} appears {count} times "
+                    "(positions {positions})"
+                ).format(
+                    source=_shown_source(source),
+                    line=header_line,
+                    name=repr(name),
+                    count=len(where),
+                    positions=", ".join(map(str, where)),
+                )
             )
     return wanted
 
@@ -234,7 +264,10 @@ def _header(reader: Any, source: str) -> tuple[list[str], int]:
             continue
         return record, reader.line_num
     raise InputError(
-        f"{source} is empty: it needs a header line naming the columns, then one line per example"
+        _(
+            "{source} is empty: it needs a header line naming the columns, then one line per "
+            "example"
+        ).format(source=_shown_source(source))
     )
 
 
@@ -245,17 +278,35 @@ def _rows(reader: Any, width: int, source: str) -> tuple[list[list[str]], list[i
         if not record or (len(record) == 1 and not record[0].strip()):
             continue
         if len(record) != width:
-            row = len(rows) + 1
             raise InputError(
-                f"{source}, row {row} (line {reader.line_num}): {len(record)} "
-                f"field{'s' if len(record) != 1 else ''}, but the header names "
-                f"{width} column{'s' if width != 1 else ''}"
+                _ragged(_row_place(source, len(rows) + 1, reader.line_num), len(record), width)
             )
         rows.append(record)
         lines.append(reader.line_num)
         if len(rows) > MAX_ROWS:
-            raise InputError(f"{source} has more than {MAX_ROWS:,} rows")
+            raise InputError(
+                _("{source} has more than {most} rows").format(
+                    source=_shown_source(source), most=f"{MAX_ROWS:,}"
+                )
+            )
     return rows, lines
+
+
+def _ragged(place: str, fields: int, width: int) -> str:
+    """A row with ``fields`` cells where the header names ``width`` columns."""
+    if fields == 1:
+        message = (
+            _("{place}: {fields} field, but the header names {width} column")
+            if width == 1
+            else _("{place}: {fields} field, but the header names {width} columns")
+        )
+    else:
+        message = (
+            _("{place}: {fields} fields, but the header names {width} column")
+            if width == 1
+            else _("{place}: {fields} fields, but the header names {width} columns")
+        )
+    return message.format(place=place, fields=fields, width=width)
 
 
 def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source: str) -> np.ndarray:
@@ -275,11 +326,19 @@ def _to_floats(cells: list[str], name: str, lines: Sequence[int] | None, source:
         for i, cell in enumerate(cells):
             problem = _cell_problem(cell)
             if problem is not None:
-                raise InputError(
-                    f"{_place(source, i, lines)}, column {name!r}: {problem}"
-                ) from None
-        raise InputError(f"{source}, column {name!r}: a value is not a number") from None
+                raise InputError(_cell_error(_place(source, i, lines), name, problem)) from None
+        raise InputError(
+            _("{source}, column {name}: a value is not a number").format(
+                source=_shown_source(source), name=repr(name)
+            )
+        ) from None
     return values
+
+
+def _cell_error(place: str, name: str, problem: str) -> str:
+    return _("{place}, column {name}: {problem}").format(
+        place=place, name=repr(name), problem=problem
+    )
 
 
 def _cell_problem(cell: str) -> str | None:
@@ -287,18 +346,26 @@ def _cell_problem(cell: str) -> str | None:
     text = cell.strip(" \t")
     shown = _shown(text)
     if not text:
-        return "is empty"
+        return _("is empty")
     if text.lstrip("+-").lower() in _NON_FINITE:
-        return f"{shown} is not a finite number (NaN and infinity cannot be fitted)"
+        return _not_finite().format(value=shown)
     if not _NUMBER.fullmatch(cell):
         if "_" in text and _NUMBER.fullmatch(cell.replace("_", "")):
-            return f"{shown} is not a number (write it without '_': {text.replace('_', '')})"
+            return _("{value} is not a number (write it without '_': {plain})").format(
+                value=shown, plain=text.replace("_", "")
+            )
         if any(c.isdigit() and not c.isascii() for c in text):
-            return f"{shown} is not a number (use the ASCII digits 0-9)"
-        return f"{shown} is not a number"
+            return _("{value} is not a number (use the ASCII digits 0-9)").format(value=shown)
+        return _("{value} is not a number").format(value=shown)
     if not np.isfinite(float(text)):
-        return f"{shown} is not a finite number (it is beyond the float range, about ±1.8e308)"
+        return _(
+            "{value} is not a finite number (it is beyond the float range, about ±1.8e308)"
+        ).format(value=shown)
     return None
+
+
+def _not_finite() -> str:
+    return _("{value} is not a finite number (NaN and infinity cannot be fitted)")
 
 
 def _check_finite(
@@ -313,14 +380,25 @@ def _check_finite(
         i = int(np.argmax(bad))
         text = _shown(shown[i]) if shown is not None else repr(float(values[i]))
         raise InputError(
-            f"{_place(source, i, lines)}, column {name!r}: {text} is not a "
-            "finite number (NaN and infinity cannot be fitted)"
+            _cell_error(_place(source, i, lines), name, _not_finite().format(value=text))
         )
 
 
 def _place(source: str, index: int, lines: Sequence[int] | None) -> str:
-    line = f" (line {lines[index]})" if lines is not None else ""
-    return f"{source}, row {index + 1}{line}"
+    """``data.csv, row 3 (line 4)``: the data row ``index + 1`` and its line in the file."""
+    return _row_place(source, index + 1, None if lines is None else lines[index])
+
+
+def _row_place(source: str, row: int, line: int | None) -> str:
+    if line is None:
+        return _("{source}, row {row}").format(source=_shown_source(source), row=row)
+    return _("{source}, row {row} (line {line})").format(
+        source=_shown_source(source), row=row, line=line
+    )
+
+
+def _shown_source(source: str) -> str:
+    return source_text(source)
 
 
 def _shown(text: str) -> str:
@@ -330,14 +408,19 @@ def _shown(text: str) -> str:
 def _missing_message(
     source: str, missing: Sequence[str], known: Sequence[str], header_line: int | None = None
 ) -> str:
-    where = f", header (line {header_line})" if header_line is not None else ""
-    plural = len(missing) > 1
-    listed = ", ".join(repr(m) for m in missing)
-    columns = ", ".join(known) if known else "none"
-    return (
-        f"{source}{where}: no column{'s' if plural else ''} named {listed}; "
-        f"the columns are: {columns}"
+    place = (
+        _("{source}, header (line {line})").format(source=_shown_source(source), line=header_line)
+        if header_line is not None
+        else _shown_source(source)
     )
+    listed = ", ".join(repr(m) for m in missing)
+    columns = ", ".join(known) if known else _("none")
+    message = (
+        _("{place}: no columns named {names}; the columns are: {columns}")
+        if len(missing) > 1
+        else _("{place}: no column named {names}; the columns are: {columns}")
+    )
+    return message.format(place=place, names=listed, columns=columns)
 
 
 # -- arrays and other tables ------------------------------------------------------------------
@@ -357,8 +440,10 @@ def from_columns(
         return Dataset(dict(zip(columns, data.select(columns), strict=True)), data.source)
     if not hasattr(data, "keys") or not hasattr(data, "__getitem__"):
         raise InputError(
-            f"data must be a CSV path, a Dataset or a mapping of column name to "
-            f"values, got {type(data).__name__}"
+            _(
+                "data must be a CSV path, a Dataset or a mapping of column name to values, "
+                "got {kind}"
+            ).format(kind=type(data).__name__)
         )
     names = [str(k) for k in data.keys()]  # noqa: SIM118  (a DataFrame is not a Mapping)
     wanted = list(dict.fromkeys(columns)) if columns is not None else names
@@ -378,26 +463,35 @@ def from_columns(
                 try:
                     float(cell)
                 except (TypeError, ValueError):
-                    raise InputError(
-                        f"{source}, row {i + 1}, column {name!r}: "
-                        f"{_shown(str(cell))} is not a number"
-                    ) from None
-            raise InputError(f"{source}, column {name!r}: the values are not numbers") from None
+                    problem = _("{value} is not a number").format(value=_shown(str(cell)))
+                    raise InputError(_cell_error(_place(source, i, None), name, problem)) from None
+            raise InputError(
+                _("{source}, column {name}: the values are not numbers").format(
+                    source=_shown_source(source), name=repr(name)
+                )
+            ) from None
         if values.ndim != 1:
             raise InputError(
-                f"{source}, column {name!r}: expected one value per row "
-                f"(1-D), got shape {values.shape}"
+                _(
+                    "{source}, column {name}: expected one value per row (1-D), got shape {shape}"
+                ).format(source=_shown_source(source), name=repr(name), shape=values.shape)
             )
         if length is None:
             length = len(values)
         elif len(values) != length:
             raise InputError(
-                f"{source}: column {name!r} has {len(values)} rows, but {wanted[0]!r} has {length}"
+                _("{source}: column {name} has {rows} rows, but {first} has {length}").format(
+                    source=_shown_source(source),
+                    name=repr(name),
+                    rows=len(values),
+                    first=repr(wanted[0]),
+                    length=length,
+                )
             )
         _check_finite(values, name, None, source)
         out[name] = np.ascontiguousarray(values)
     if not length:
-        raise InputError(f"{source} has no rows")
+        raise InputError(_("{source} has no rows").format(source=_shown_source(source)))
     return Dataset(out, source)
 
 
@@ -413,9 +507,13 @@ def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
       the cross-entropy of σ(w·x + b).
     """
     if name not in DEMOS:
-        raise InputError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
+        raise InputError(
+            _("unknown demo {name}; choose one of {names}").format(
+                name=repr(name), names=", ".join(DEMOS)
+            )
+        )
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 2:
-        raise InputError(f"a demo needs at least 2 rows, got {rows!r}")
+        raise InputError(_("a demo needs at least 2 rows, got {rows}").format(rows=repr(rows)))
     rng = np.random.default_rng(seed)
     if name == "linear":
         x = rng.uniform(-2.0, 2.0, rows)
@@ -424,9 +522,11 @@ def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
             name,
             "(y - (w*x + b))**2",
             ("w", "b"),
-            Dataset({"x": x, "y": y}, "the linear demo"),
-            f"{rows} points near the line y = 3x + 2 (x uniform on [−2, 2], Gaussian noise "
-            "with σ = 0.5), fitted by least squares",
+            Dataset({"x": x, "y": y}, SOURCES[1]),
+            _(
+                "{rows} points near the line y = 3x + 2 (x uniform on [−2, 2], Gaussian noise "
+                "with σ = 0.5), fitted by least squares"
+            ).format(rows=rows),
             lr=0.1,
             epochs=100,
             truth={"w": 3.0, "b": 2.0},
@@ -438,9 +538,11 @@ def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
         name,
         "-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))",
         ("w", "b"),
-        Dataset({"x": x, "y": y}, "the logistic demo"),
-        f"{rows} labels y ∈ {{0, 1}} drawn with P(y = 1) = σ(2x − 1) (x Gaussian with "
-        "σ = 1.5), fitted by logistic regression with the cross-entropy loss",
+        Dataset({"x": x, "y": y}, SOURCES[2]),
+        _(
+            "{rows} labels y ∈ {{0, 1}} drawn with P(y = 1) = σ(2x − 1) (x Gaussian with "
+            "σ = 1.5), fitted by logistic regression with the cross-entropy loss"
+        ).format(rows=rows),
         lr=0.8,
         epochs=250,
         truth={"w": 2.0, "b": -1.0},
@@ -449,8 +551,10 @@ def demo(name: str, *, rows: int = 200, seed: int = 0) -> Demo:
 
 def describe(dataset: Dataset) -> str:
     """One line about the data: rows and columns."""
-    n = dataset.n_rows
-    return (
-        f"{n:,} row{'s' if n != 1 else ''}; column{'s' if len(dataset.names) != 1 else ''} "
-        f"{', '.join(dataset.names)}"
+    n, names = dataset.n_rows, ", ".join(dataset.names)
+    message = (
+        (_("{n} row; column {names}") if n == 1 else _("{n} rows; column {names}"))
+        if len(dataset.names) == 1
+        else (_("{n} row; columns {names}") if n == 1 else _("{n} rows; columns {names}"))
     )
+    return message.format(n=f"{n:,}", names=names)

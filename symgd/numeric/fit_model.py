@@ -4,6 +4,8 @@
 compiled once into numpy functions of the parameters and the data columns). A squared error
 linear in the parameters, ℓ = k·(t − xᵀθ)², is recognised (:func:`linear_form`) and solved
 directly (:func:`solve_least_squares`) so the lesson can show it beside the descent result.
+The settings of a fit are checked here too (:func:`batch_rows`, :func:`start_point`, ...), with
+errors in the language in effect.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgd.base.errors import InputError
+from symgd.base.i18n import _
 from symgd.calculus.differentiate import partial_derivatives
 from symgd.expr.activations import sigmoid, softplus
 from symgd.expr.lambdify import lambdify_numpy
@@ -407,7 +411,7 @@ def newton_optimum(
             solution = {n: float(v) for n, v in zip(names, x, strict=True)}
             return ReferenceOptimum(names, solution, float(loss), norm, k)
         step = _newton_direction(model.batch_hessian(x, columns), grad)
-        for _ in range(60):
+        for _attempt in range(60):
             trial = x + step
             trial_loss, trial_grad = model.batch(trial, columns)
             if np.isfinite(trial_loss) and trial_loss <= loss + 1e-12 * max(1.0, abs(loss)):
@@ -427,3 +431,110 @@ def _newton_direction(hessian: np.ndarray, grad: np.ndarray) -> np.ndarray:
     except np.linalg.LinAlgError:
         pass
     return np.asarray(-grad, dtype=float)
+
+
+# -- the settings of a fit, checked -----------------------------------------------------------
+
+
+def param_names(params: str | Sequence[str]) -> list[str]:
+    """``"w,b"`` or ``["w", "b"]`` → ``["w", "b"]`` (at least one name)."""
+    names = (
+        [p.strip() for p in params.split(",")]
+        if isinstance(params, str)
+        else [str(p).strip() for p in params]
+    )
+    if not names or not all(names):
+        raise InputError(
+            _("--params must be a comma-separated list of names, got {value}").format(
+                value=repr(params)
+            )
+        )
+    return names
+
+
+def _batch_size_message() -> str:
+    return _("the batch size must be 'full' or a whole number ≥ 1, got {value}")
+
+
+def batch_rows(batch_size: Any, n_rows: int) -> int:
+    """Rows per update: ``"full"`` → N; an integer B ≥ 1 (B ≥ N is the full batch)."""
+    if isinstance(batch_size, str):
+        text = batch_size.strip().lower()
+        if text in ("full", "all", "n"):
+            return n_rows
+        if not text.isdigit():
+            raise InputError(_batch_size_message().format(value=repr(batch_size)))
+        batch_size = int(text)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        raise InputError(_batch_size_message().format(value=repr(batch_size)))
+    if batch_size < 1:
+        raise InputError(
+            _("the batch size must be at least 1, got {value}").format(value=batch_size)
+        )
+    return int(min(batch_size, n_rows))
+
+
+def start_point(start: Any, names: Sequence[str]) -> np.ndarray:
+    """The first θ: ``None`` (all zeros), a mapping name → value, or values in order."""
+    n = len(names)
+    if start is None:
+        return np.zeros(n)
+    if isinstance(start, dict):
+        unknown = [k for k in start if k not in names]
+        if unknown:
+            message = (
+                _("the start names {unknown}, which is not among the parameters ({names})")
+                if len(unknown) == 1
+                else _("the start names {unknown}, which are not among the parameters ({names})")
+            )
+            raise InputError(
+                message.format(unknown=", ".join(map(str, unknown)), names=", ".join(names))
+            )
+        values = [start.get(name, 0.0) for name in names]
+    else:
+        values = list(np.atleast_1d(np.asarray(start, dtype=object)))
+        if len(values) != n:
+            raise InputError(
+                _("the start has {count} value(s) but there are {n} parameter(s) ({names})").format(
+                    count=len(values), n=n, names=", ".join(names)
+                )
+            )
+    try:
+        point = np.array([float(v) for v in values])
+    except OverflowError:
+        raise InputError(
+            _("a start value is too large for floating point (beyond about 1.8e308)")
+        ) from None
+    except (TypeError, ValueError):
+        raise InputError(
+            _("the start values must be numbers, got {value}").format(value=repr(start))
+        ) from None
+    if not np.isfinite(point).all():
+        raise InputError(_("the start values must be finite"))
+    return point
+
+
+def check_count(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InputError(
+            _("{name} must be a whole number, got {value}").format(name=name, value=repr(value))
+        )
+    if not low <= value <= high:
+        raise InputError(
+            _("{name} must be between {low} and {high}, got {value}").format(
+                name=name, low=low, high=f"{high:,}", value=value
+            )
+        )
+    return int(value)
+
+
+def check_tolerance(tol: Any) -> float:
+    try:
+        value = float(tol)
+    except OverflowError:
+        raise InputError(_("tol is too large for floating point")) from None
+    except (TypeError, ValueError):
+        raise InputError(_("tol must be a number, got {value}").format(value=repr(tol))) from None
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(_("tol must be a finite number ≥ 0, got {value}").format(value=repr(tol)))
+    return value

@@ -17,9 +17,30 @@ from typing import Any
 import numpy as np
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _
 from symgd.numeric.fit_model import CHUNK_ROWS, Model, MomentForm
 from symgd.numeric.optimizer_spec import Optimizer
 from symgd.numeric.results import RUNAWAY, Status
+
+
+@dataclass(frozen=True)
+class Words:
+    """A sentence kept as its message and values and put into words in the language in effect
+    when :meth:`text` is called, so that a run can be described in any language. A value may
+    be :class:`Words` itself (put into words first) or text shown as it is."""
+
+    message: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def text(self) -> str:
+        """The sentence in the language in effect."""
+        values = {k: v.text() if isinstance(v, Words) else v for k, v in self.values}
+        return _(self.message).format(**values)
+
+
+def words(message: str, **values: Any) -> Words:
+    """:class:`Words` of ``message`` (marked with ``N_``) and ``values``."""
+    return Words(message, tuple(values.items()))
 
 
 @dataclass(frozen=True)
@@ -33,7 +54,7 @@ class FitLoop:
     norms: list[float]
     steps: int
     status: Status
-    reason: str
+    reason: Words
     diverged_at: int | None
     path: np.ndarray
     batch_losses: np.ndarray
@@ -82,10 +103,16 @@ def run_epochs(
                 stopped = loop.end_epoch(epoch, tol)
             if stopped is not None:
                 return stopped
+    values = {"epochs": epochs, "updates": f"{loop.k:,}", "norm": f"{loop.norm:.3g}"}
     return loop.finish(
         Status.MAX_STEPS,
-        f"After {epochs} epoch{'s' if epochs > 1 else ''} "
-        f"({loop.k:,} updates), |∇L| = {loop.norm:.3g} is still ≥ {tol:g}",
+        words(
+            N_("After {epochs} epochs ({updates} updates), |∇L| = {norm} is still ≥ {tol}")
+            if epochs > 1
+            else N_("After {epochs} epoch ({updates} updates), |∇L| = {norm} is still ≥ {tol}"),
+            **values,
+            tol=f"{tol:g}",
+        ),
     )
 
 
@@ -118,7 +145,7 @@ class _Loop:
             self.norm = float(np.linalg.norm(self.grad))
         self.initial = (self.loss, self.norm)
 
-    def finish(self, status: Status, reason: str, at: int | None = None) -> FitLoop:
+    def finish(self, status: Status, reason: Words, at: int | None = None) -> FitLoop:
         k = self.k
         return FitLoop(
             self.x,
@@ -139,22 +166,29 @@ class _Loop:
     def check_start(self, tol: float) -> FitLoop | None:
         """A finished run when the start already settles it, else ``None``."""
         why = _bad_point(self.x)
-        if why:
-            return self.finish(Status.DIVERGED, f"At the start, {why}", 0)
+        if why is not None:
+            return self.finish(Status.DIVERGED, words(N_("At the start, {why}"), why=why), 0)
         if _bad_values(self.loss, self.grad):
-            status, why = _why_not_finite(self.model, self.x, self.columns, self.loss)
+            status, what = _why_not_finite(self.model, self.x, self.columns, self.loss)
             if status is Status.DOMAIN:
                 at = ", ".join(
                     f"{n} = {v:.6g}" for n, v in zip(self.model.param_names, self.x, strict=True)
                 )
                 raise InputError(
-                    f"the start ({at}) is outside the domain of the loss: {why}; "
-                    "choose a start where the loss is defined on every row"
+                    _(
+                        "the start ({at}) is outside the domain of the loss: {why}; "
+                        "choose a start where the loss is defined on every row"
+                    ).format(at=at, why=what.text())
                 )
-            return self.finish(status, f"At the start, {why}", 0)
+            return self.finish(status, words(N_("At the start, {why}"), why=what), 0)
         if self.norm < tol:
             return self.finish(
-                Status.CONVERGED, f"At the start, |∇L| = {self.norm:.3g} < {tol:g} already"
+                Status.CONVERGED,
+                words(
+                    N_("At the start, |∇L| = {norm} < {tol} already"),
+                    norm=f"{self.norm:.3g}",
+                    tol=f"{tol:g}",
+                ),
             )
         return None
 
@@ -171,12 +205,7 @@ class _Loop:
                 f_b, g_b = model.batch(self.x, batch)
                 if _bad_values(f_b, g_b):
                     status, why = _why_not_finite(model, self.x, batch, f_b)
-                    return self.finish(
-                        status,
-                        f"At update {self.k} (epoch {epoch}), {why}"
-                        + _LEFT * (status is Status.DOMAIN),
-                        self.k,
-                    )
+                    return self.finish(status, _at_update(status, self.k, epoch, why), self.k)
             if self.k < self.trace:
                 full_g = self.grad if full_batch else model.batch(self.x, self.columns)[1]
                 self.angles.append(_angle(g_b, full_g))
@@ -186,10 +215,10 @@ class _Loop:
             self.batch_losses[self.k] = f_b
             self.k += 1
             self.path[self.k] = self.x
-            why = _bad_point(self.x)
-            if why:
+            runaway = _bad_point(self.x)
+            if runaway is not None:
                 return self.finish(
-                    Status.DIVERGED, f"At update {self.k} (epoch {epoch}), {why}", self.k
+                    Status.DIVERGED, _at_update(Status.DIVERGED, self.k, epoch, runaway), self.k
                 )
         return None
 
@@ -258,28 +287,51 @@ class _Loop:
         self.norms.append(self.norm)
         if _bad_values(self.loss, self.grad):
             status, why = _why_not_finite(self.model, self.x, self.columns, self.loss)
-            return self.finish(
-                status,
-                f"After epoch {epoch} (update {self.k}), {why}" + _LEFT * (status is Status.DOMAIN),
-                self.k,
+            message = (
+                N_(
+                    "After epoch {epoch} (update {update}), {why}: the update took the "
+                    "parameters out of the domain of the loss"
+                )
+                if status is Status.DOMAIN
+                else N_("After epoch {epoch} (update {update}), {why}")
             )
+            return self.finish(status, words(message, epoch=epoch, update=self.k, why=why), self.k)
         if self.norm < tol:
+            values = {"epochs": epoch, "updates": f"{self.k:,}", "norm": f"{self.norm:.3g}"}
             return self.finish(
                 Status.CONVERGED,
-                f"After {epoch} epoch{'s' if epoch > 1 else ''} "
-                f"({self.k:,} updates), |∇L| = {self.norm:.3g} < {tol:g}",
+                words(
+                    N_("After {epochs} epochs ({updates} updates), |∇L| = {norm} < {tol}")
+                    if epoch > 1
+                    else N_("After {epochs} epoch ({updates} updates), |∇L| = {norm} < {tol}"),
+                    **values,
+                    tol=f"{tol:g}",
+                ),
             )
         return None
 
 
-def _bad_point(x: np.ndarray) -> str:
+def _at_update(status: Status, k: int, epoch: int, why: Words) -> Words:
+    """``At update k (epoch e), why``, saying so when the update left the domain."""
+    message = (
+        N_(
+            "At update {update} (epoch {epoch}), {why}: the update took the parameters out of "
+            "the domain of the loss"
+        )
+        if status is Status.DOMAIN
+        else N_("At update {update} (epoch {epoch}), {why}")
+    )
+    return words(message, update=k, epoch=epoch, why=why)
+
+
+def _bad_point(x: np.ndarray) -> Words | None:
     if float(np.max(np.abs(x))) <= RUNAWAY:  # False for NaN too
-        return ""
+        return None
     if not np.isfinite(x).all():
-        return "a parameter is no longer a finite number"
+        return words(N_("a parameter is no longer a finite number"))
     if np.abs(x).max() > RUNAWAY:
-        return "a parameter grew beyond 1e12 in size"
-    return ""
+        return words(N_("a parameter grew beyond 1e12 in size"))
+    return None
 
 
 def _bad_values(loss: float, grad: np.ndarray) -> str:
@@ -292,32 +344,66 @@ def _bad_values(loss: float, grad: np.ndarray) -> str:
     return ""
 
 
-_LEFT = ": the update took the parameters out of the domain of the loss"
-
-
 def _why_not_finite(
     model: Model, x: np.ndarray, columns: Sequence[np.ndarray], loss: float
-) -> tuple[Status, str]:
+) -> tuple[Status, Words]:
     """Why the mean loss or gradient at ``x`` over ``columns`` is not finite: ``domain`` (some
     row's loss has no real value there: a NaN from √ or log of a negative number, or a
     division by zero) or ``diverged`` (an overflow). Decided by the first floating-point
     error of the evaluation: an overflow comes before the NaN it may cause."""
-    what = "the loss" if not math.isfinite(loss) else "the gradient"
+    loss_bad = not math.isfinite(loss)
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
             for value in model.value_grad(*x, *columns):
                 np.add.reduce(np.asarray(value, dtype=float), axis=None)
     except FloatingPointError as exc:
-        cause = str(exc)
-        if "overflow" in cause:
-            return Status.DIVERGED, (
-                f"{what} overflowed ({cause}: numbers beyond about "
-                "1.8e308); rescale the data or lower the learning rate"
+        cause = _cause(str(exc))
+        if "overflow" in str(exc):
+            return Status.DIVERGED, words(
+                N_(
+                    "the loss overflowed ({cause}: numbers beyond about 1.8e308); rescale "
+                    "the data or lower the learning rate"
+                )
+                if loss_bad
+                else N_(
+                    "the gradient overflowed ({cause}: numbers beyond about 1.8e308); "
+                    "rescale the data or lower the learning rate"
+                ),
+                cause=cause,
             )
-        return Status.DOMAIN, f"{what} is not a real number on some rows ({cause})"
+        return Status.DOMAIN, _not_real(loss_bad, cause)
     except (ZeroDivisionError, ValueError) as exc:
-        return Status.DOMAIN, f"{what} is not a real number on some rows ({exc})"
-    return Status.DIVERGED, f"{what} is no longer a finite number"
+        return Status.DOMAIN, _not_real(loss_bad, str(exc))
+    return Status.DIVERGED, words(
+        N_("the loss is no longer a finite number")
+        if loss_bad
+        else N_("the gradient is no longer a finite number")
+    )
+
+
+def _not_real(loss_bad: bool, cause: Words | str) -> Words:
+    return words(
+        N_("the loss is not a real number on some rows ({cause})")
+        if loss_bad
+        else N_("the gradient is not a real number on some rows ({cause})"),
+        cause=cause,
+    )
+
+
+#: numpy's floating-point errors, put into words (``{op}`` is the numpy function's name)
+_CAUSES = {
+    "overflow": N_("overflow encountered in {op}"),
+    "divide by zero": N_("divide by zero encountered in {op}"),
+    "invalid value": N_("invalid value encountered in {op}"),
+}
+
+
+def _cause(text: str) -> Words | str:
+    """numpy's ``divide by zero encountered in log`` as :class:`Words` (other text as it is)."""
+    kind, found, op = text.partition(" encountered in ")
+    if found and kind in _CAUSES and op.isidentifier():
+        return words(_CAUSES[kind], op=op)
+    return text
 
 
 def _angle(g: np.ndarray, full: np.ndarray) -> float:

@@ -36,6 +36,10 @@ After every epoch the loss and gradient on all rows are evaluated. The run stops
 When the loss is a squared error that is linear in the parameters, ℓ = k·(t − xᵀθ)², the
 least-squares answer is solved directly (``numpy.linalg.lstsq``) and reported beside the
 descent result, with the gradient in matrix form, ∇L = −(2k/N) Xᵀ(t − Xθ).
+
+``lang`` (``"en"``, ``"ko"``; default: the language in effect, see :mod:`symgd.base.i18n`) is
+the language of the result's words: its ``reason``, its errors and the page drawn from it.
+Numbers, statuses and JSON keys are the same in every language.
 """
 
 from __future__ import annotations
@@ -52,16 +56,28 @@ import numpy as np
 import sympy as sp
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import N_, _, current, language
 from symgd.expr.parser import parse
 from symgd.expr.problem import Problem, to_text
-from symgd.numeric.data import Dataset, MissingColumnError, from_columns, load_csv
+from symgd.numeric.data import (
+    Dataset,
+    MissingColumnError,
+    from_columns,
+    load_csv,
+    source_text,
+)
 from symgd.numeric.fit_model import (
     LeastSquares,
     Model,
+    batch_rows,
+    check_count,
+    check_tolerance,
     model_for,
+    param_names,
     solve_least_squares,
+    start_point,
 )
-from symgd.numeric.fit_runs import FitLoop, run_epochs
+from symgd.numeric.fit_runs import FitLoop, Words, run_epochs, words
 from symgd.numeric.optimizers import make_optimizer
 from symgd.numeric.results import Status
 
@@ -133,6 +149,10 @@ class FitResult:
     #: epochs whose updates ran from batch means of the gradient's coefficients (see
     #: :class:`symgd.numeric.fit_runs.FastEpochs`), each checked row by row afterwards
     fast_epochs: int = 0
+    #: the language ``reason`` and the page are written in (``"en"``, ``"ko"``)
+    lang: str = "en"
+    #: ``reason`` as words to put into any language (see :meth:`reason_text`)
+    why: Words | None = field(default=None, repr=False, compare=False)
 
     @property
     def final(self) -> np.ndarray:
@@ -148,12 +168,17 @@ class FitResult:
 
     @property
     def label(self) -> str:
-        """The run's name: ``full batch``, ``mini-batch (B = 16)`` or ``SGD (B = 1)``."""
+        """The run's name: ``full batch``, ``mini-batch (B = 16)`` or ``SGD (B = 1)`` (in the
+        language in effect)."""
         if self.mode == "full batch":
-            return "full batch"
+            return _("full batch")
         if self.mode == "stochastic":
-            return "SGD (B = 1)"
-        return f"mini-batch (B = {self.batch_size})"
+            return _("SGD (B = 1)")
+        return _("mini-batch (B = {size})").format(size=self.batch_size)
+
+    def reason_text(self) -> str:
+        """Why the run stopped, in the language in effect (``reason`` is in :attr:`lang`)."""
+        return self.why.text() if self.why is not None else self.reason
 
     @property
     def steps_per_epoch(self) -> int:
@@ -175,8 +200,9 @@ class FitResult:
 
     @property
     def data_source(self) -> str:
-        """Where the data came from (a file name, ``demo linear``, ``data``)."""
-        return self.data.source if self.data is not None else "data"
+        """Where the data came from (a file name, ``the linear demo``, ``data``), in the
+        language in effect."""
+        return source_text(self.data.source if self.data is not None else "data")
 
     def to_dict(self) -> dict[str, Any]:
         """The ``symgd fit --json`` shape (numbers as JSON numbers).
@@ -217,6 +243,10 @@ class FitResult:
         }
 
     def _repr_html_(self) -> str:
+        with language(self.lang):
+            return self._html_summary()
+
+    def _html_summary(self) -> str:
         e = html.escape
         rows = "".join(
             f"<tr><td>{e(n)}</td><td>{self.params[n]:.6g}</td>"
@@ -224,12 +254,17 @@ class FitResult:
             + "</tr>"
             for n in self.param_names
         )
-        head = "<th>least squares</th>" if self.least_squares else ""
+        least, descent = _("least squares"), _("descent")
+        head = f"<th>{e(least)}</th>" if self.least_squares else ""
+        outcome = _("<b>{status}</b> after {epochs} epochs.").format(
+            status=e(self.status.value), epochs=self.epochs
+        )
+        mean = _("mean loss {loss}").format(loss=f"{self.loss:.6g}")
         return (
             f"<p><b>{e(self.label)}</b>, {e(self.method)}, η = {self.lr:g}: "
-            f"<b>{e(self.status.value)}</b> after {self.epochs} epochs. {e(self.reason)}</p>"
-            f"<table><tr><th></th><th>descent</th>{head}</tr>{rows}</table>"
-            f"<p>mean loss {self.loss:.6g}</p>"
+            f"{outcome} {e(self.reason_text())}</p>"
+            f"<table><tr><th></th><th>{e(descent)}</th>{head}</tr>{rows}</table>"
+            f"<p>{e(mean)}</p>"
         )
 
 
@@ -250,6 +285,7 @@ def fit(
     tol: float = DEFAULT_TOL,
     shuffle: bool = True,
     trace_angles: int = 0,
+    lang: str | None = None,
     **hyper: float,
 ) -> FitResult:
     """Minimise the mean of the per-example ``loss`` over ``data`` in the parameters ``params``.
@@ -260,7 +296,8 @@ def fit(
     values (default all 0). ``trace_angles``: for the first that many updates, also evaluate
     the gradient on all rows and record the angle between it and the batch gradient (costly
     on big data). ``hyper``: the optimizer's hyperparameters (see
-    :func:`symgd.numeric.optimizers.make_optimizer`). Bad input raises
+    :func:`symgd.numeric.optimizers.make_optimizer`). ``lang``: the language of the result's
+    words and errors (``"en"``, ``"ko"``; default: the language in effect). Bad input raises
     :class:`~symgd.base.errors.InputError`; a run that blows up is a result.
 
     >>> rows = {"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}
@@ -268,21 +305,47 @@ def fit(
     >>> result.status.value, result.epochs, round(result.params["w"], 6)
     ('converged', 34, 2.0)
     """
+    with language(lang):
+        return _fit(
+            loss,
+            data,
+            params,
+            batch_size,
+            epochs,
+            (lr, method, seed, start, tol, shuffle, trace_angles),
+            hyper,
+        )
+
+
+def _fit(
+    loss: str | sp.Expr | Problem,
+    data: Any,
+    params: str | Sequence[str],
+    batch_size: BatchSize,
+    epochs: int,
+    options: tuple[Any, ...],
+    hyper: dict[str, float],
+) -> FitResult:
+    """:func:`fit` in the language in effect (``options``: lr, method, seed, start, tol,
+    shuffle, trace_angles)."""
+    lr, method, seed, start, tol, shuffle, trace_angles = options
     problem = loss_problem(loss, params)
     dataset = load_data(data, problem)
     optimizer = make_optimizer(method, lr, **hyper)
     model = model_for(problem)
     columns = dataset.select(model.columns)
     size = batch_rows(batch_size, dataset.n_rows)
-    n_epochs = _count("epochs", epochs, 1, MAX_EPOCHS)
-    seed_value = _count("seed", seed, 0, 2**63 - 1)
-    tolerance = _tolerance(tol)
+    n_epochs = check_count("epochs", epochs, 1, MAX_EPOCHS)
+    seed_value = check_count("seed", seed, 0, 2**63 - 1)
+    tolerance = check_tolerance(tol)
     x0 = start_point(start, model.param_names)
     per_epoch = -(-dataset.n_rows // size)
     if n_epochs * per_epoch > MAX_UPDATES:
         raise InputError(
-            f"{n_epochs} epochs of {per_epoch:,} updates is more than "
-            f"{MAX_UPDATES:,} updates; use fewer epochs or a larger batch"
+            _(
+                "{epochs} epochs of {updates} updates is more than {most} updates; use fewer "
+                "epochs or a larger batch"
+            ).format(epochs=n_epochs, updates=f"{per_epoch:,}", most=f"{MAX_UPDATES:,}")
         )
     run = run_epochs(
         model,
@@ -335,10 +398,12 @@ def _result(
     """The :class:`FitResult` of a finished loop, with the least-squares answer beside it."""
     columns = [data.columns[name] for name in model.columns]
     ls = _least_squares(model, columns)
-    reason = run.reason
+    why = run.reason
     if run.status is Status.DIVERGED and ls is not None and ls.stable_lr is not None:
-        reason += (
-            f"; full-batch descent on this loss is stable only for η < 2/λmax = {ls.stable_lr:.4g}"
+        why = words(
+            N_("{reason}; full-batch descent on this loss is stable only for η < 2/λmax = {lr}"),
+            reason=why,
+            lr=f"{ls.stable_lr:.4g}",
         )
     names = model.param_names
     return FitResult(
@@ -360,7 +425,7 @@ def _result(
         hyperparameters=settings.hyperparameters,
         seed=settings.seed,
         status=run.status,
-        reason=reason,
+        reason=why.text(),
         diverged_at=run.diverged_at if run.status is Status.DIVERGED else None,
         domain_at=run.diverged_at if run.status is Status.DOMAIN else None,
         loss_per_epoch=np.array(run.losses, dtype=float),
@@ -373,6 +438,8 @@ def _result(
         data=data,
         tol=settings.tol,
         fast_epochs=run.fast_epochs,
+        lang=current(),
+        why=why,
     )
 
 
@@ -407,14 +474,28 @@ def compare_batches(
 ) -> tuple[FitResult, ...]:
     """The same fit with the full batch, a mini-batch of ``mini_batch`` rows and SGD (B = 1).
 
-    ``options`` are passed to :func:`fit` (epochs, lr, method, seed, start, ...). A run whose
-    epochs would take more than ``max_updates`` updates runs fewer epochs (the result's
+    ``options`` are passed to :func:`fit` (epochs, lr, method, seed, start, lang, ...). A run
+    whose epochs would take more than ``max_updates`` updates runs fewer epochs (the result's
     ``max_epochs`` says how many); the lesson says so.
     """
+    with language(options.pop("lang", None)):
+        return _compare(loss, data, params, mini_batch, max_updates, trace_angles, options)
+
+
+def _compare(
+    loss: str | sp.Expr | Problem,
+    data: Any,
+    params: str | Sequence[str],
+    mini_batch: int,
+    max_updates: int,
+    trace_angles: int,
+    options: dict[str, Any],
+) -> tuple[FitResult, ...]:
+    """:func:`compare_batches` in the language in effect."""
     problem = loss_problem(loss, params)
     dataset = load_data(data, problem)
     n_rows = dataset.n_rows
-    epochs = _count("epochs", options.pop("epochs", DEFAULT_EPOCHS), 1, MAX_EPOCHS)
+    epochs = check_count("epochs", options.pop("epochs", DEFAULT_EPOCHS), 1, MAX_EPOCHS)
     sizes: list[BatchSize] = ["full"]
     if 1 < mini_batch < n_rows:
         sizes.append(int(mini_batch))
@@ -470,27 +551,20 @@ def loss_problem(loss: str | sp.Expr | Problem, params: str | Sequence[str]) -> 
     absent = [p.name for p in problem.variables if not problem.expr.has(p)]
     if absent:
         raise InputError(
-            f"the loss does not use the parameter{'s' if len(absent) > 1 else ''} "
-            f"{', '.join(absent)}"
+            (
+                _("the loss does not use the parameters {names}")
+                if len(absent) > 1
+                else _("the loss does not use the parameter {names}")
+            ).format(names=", ".join(absent))
         )
     if not problem.parameters:
         raise InputError(
-            "the loss uses no data columns: every name in it is a parameter; "
-            "to minimise a plain function use symgd descend"
+            _(
+                "the loss uses no data columns: every name in it is a parameter; "
+                "to minimise a plain function use symgd descend"
+            )
         )
     return problem
-
-
-def param_names(params: str | Sequence[str]) -> list[str]:
-    """``"w,b"`` or ``["w", "b"]`` → ``["w", "b"]`` (at least one name)."""
-    names = (
-        [p.strip() for p in params.split(",")]
-        if isinstance(params, str)
-        else [str(p).strip() for p in params]
-    )
-    if not names or not all(names):
-        raise InputError(f"--params must be a comma-separated list of names, got {params!r}")
-    return names
 
 
 def load_data(data: Any, problem: Problem) -> Dataset:
@@ -502,85 +576,23 @@ def load_data(data: Any, problem: Problem) -> Dataset:
         return from_columns(data, wanted, source=getattr(data, "source", "data"))
     except OverflowError:
         raise InputError(
-            "the data has a number too large for floating point (beyond about 1.8e308)"
+            _("the data has a number too large for floating point (beyond about 1.8e308)")
         ) from None
     except MissingColumnError as exc:
-        one = len(exc.missing) == 1
+        advice = (
+            _(
+                "{error}. The loss uses {missing}: every name in it that is not a parameter "
+                "({params}) must be a column of the data, or add it to --params"
+            )
+            if len(exc.missing) == 1
+            else _(
+                "{error}. The loss uses {missing}: every name in it that is not a parameter "
+                "({params}) must be a column of the data, or add them to --params"
+            )
+        )
         raise MissingColumnError(
-            f"{exc}. The loss uses {', '.join(exc.missing)}: every name in it that is not a "
-            f"parameter ({', '.join(problem.names)}) must be a column of the data, or add "
-            f"{'it' if one else 'them'} to --params",
+            advice.format(
+                error=exc, missing=", ".join(exc.missing), params=", ".join(problem.names)
+            ),
             exc.missing,
         ) from None
-
-
-def batch_rows(batch_size: Any, n_rows: int) -> int:
-    """Rows per update: ``"full"`` → N; an integer B ≥ 1 (B ≥ N is the full batch)."""
-    if isinstance(batch_size, str):
-        text = batch_size.strip().lower()
-        if text in ("full", "all", "n"):
-            return n_rows
-        if not text.isdigit():
-            raise InputError(
-                f"the batch size must be 'full' or a whole number ≥ 1, got {batch_size!r}"
-            )
-        batch_size = int(text)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise InputError(f"the batch size must be 'full' or a whole number ≥ 1, got {batch_size!r}")
-    if batch_size < 1:
-        raise InputError(f"the batch size must be at least 1, got {batch_size}")
-    return int(min(batch_size, n_rows))
-
-
-def start_point(start: Any, names: Sequence[str]) -> np.ndarray:
-    """The first θ: ``None`` (all zeros), a mapping name → value, or values in order."""
-    n = len(names)
-    if start is None:
-        return np.zeros(n)
-    if isinstance(start, dict):
-        unknown = [k for k in start if k not in names]
-        if unknown:
-            raise InputError(
-                f"the start names {', '.join(map(str, unknown))}, which "
-                f"{'is' if len(unknown) == 1 else 'are'} not among the parameters "
-                f"({', '.join(names)})"
-            )
-        values = [start.get(name, 0.0) for name in names]
-    else:
-        values = list(np.atleast_1d(np.asarray(start, dtype=object)))
-        if len(values) != n:
-            raise InputError(
-                f"the start has {len(values)} value(s) but there are {n} "
-                f"parameter(s) ({', '.join(names)})"
-            )
-    try:
-        point = np.array([float(v) for v in values])
-    except OverflowError:
-        raise InputError(
-            "a start value is too large for floating point (beyond about 1.8e308)"
-        ) from None
-    except (TypeError, ValueError):
-        raise InputError(f"the start values must be numbers, got {start!r}") from None
-    if not np.isfinite(point).all():
-        raise InputError("the start values must be finite")
-    return point
-
-
-def _count(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise InputError(f"{name} must be between {low} and {high:,}, got {value}")
-    return int(value)
-
-
-def _tolerance(tol: Any) -> float:
-    try:
-        value = float(tol)
-    except OverflowError:
-        raise InputError("tol is too large for floating point") from None
-    except (TypeError, ValueError):
-        raise InputError(f"tol must be a number, got {tol!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise InputError(f"tol must be a finite number ≥ 0, got {tol!r}")
-    return value

@@ -7,7 +7,9 @@
 
 No pyplot and no global state: each function builds a ``Figure`` and serialises it inside an
 ``rc_context``. The SVG is deterministic (``svg.hashsalt`` fixed, no date or creator metadata)
-and every id carries the figure's name, so several figures can be pasted into one page.
+and every id carries the figure's name, so several figures can be pasted into one page. Titles,
+labels and legends are written in the language in effect (outside English with symgd's Hangul
+font); :func:`lesson_figures` draws the page's figures with their captions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from symgd.base.i18n import _, current
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -72,7 +76,13 @@ def to_svg(fig: Figure, name: str) -> str:
 def _styled(draw: Callable[[], Figure], name: str) -> str:
     import matplotlib
 
-    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
+    style = _STYLE
+    if current() != "en":
+        from symgd.render.figure_output import register_hangul_font
+
+        family = [register_hangul_font(), "DejaVu Sans", "sans-serif"]
+        style = {**_STYLE, "font.family": family}
+    with matplotlib.rc_context(style):  # type: ignore[arg-type]
         return to_svg(draw(), name)
 
 
@@ -150,14 +160,15 @@ def epoch_loss_figure(
     runs: Sequence[FitResult],
     *,
     reference: float | None = None,
-    reference_label: str = "least-squares loss",
+    reference_label: str | None = None,
     name: str = "fig-fit-loss",
 ) -> str:
     """One panel per run, shared y: loss on all rows per epoch, batch losses behind it.
 
     The y axis is logarithmic when the loss falls by more than a factor of 30, else linear.
 
-    ``reference`` (the least-squares loss, when known) is drawn as a dashed line.
+    ``reference`` (the least-squares loss, when known) is drawn as a dashed line, named
+    ``reference_label`` (default: least-squares loss, in the language in effect).
     """
 
     def draw() -> Figure:
@@ -188,7 +199,7 @@ def epoch_loss_figure(
                     color=colour,
                     alpha=0.16,
                     lw=0,
-                    label="batch losses (middle half)",
+                    label=_("batch losses (middle half)"),
                     zorder=1,
                 )
             curve = np.array([run.initial_loss, *run.loss_per_epoch])
@@ -200,32 +211,38 @@ def epoch_loss_figure(
                 lw=1.8,
                 marker="o" if len(curve) <= 30 else None,
                 ms=3,
-                label="loss on all rows",
+                label=_("loss on all rows"),
             )
             if reference is not None:
-                ax.axhline(reference, color="#333333", lw=0.9, ls="--", label=reference_label)
+                text = reference_label if reference_label is not None else _("least-squares loss")
+                ax.axhline(reference, color="#333333", lw=0.9, ls="--", label=text)
             ax.set_title(run.label)
-            ax.set_xlabel("epoch")
+            ax.set_xlabel(_("epoch"))
             ax.set_xlim(0, max(len(curve) - 1, 1))
             ax.grid(True)
         if logarithmic:
             _log_y(axes[0])
         axes[0].set_ylim(bottom, top)
-        axes[0].set_ylabel("mean loss L")
-        handles: dict[str, Any] = {}
-        for ax in axes:
-            for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
-                handles.setdefault(text, handle)
-        axes[-1].legend(
-            list(handles.values()),
-            list(handles.keys()),
-            loc="upper left",
-            bbox_to_anchor=(1.03, 1.0),
-            borderaxespad=0.0,
-        )
+        axes[0].set_ylabel(_("mean loss L"))
+        _shared_legend(list(axes))
         return fig
 
     return _styled(draw, name)
+
+
+def _shared_legend(axes: Sequence[Axes]) -> None:
+    """One legend beside the last panel, each label once."""
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    axes[-1].legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="upper left",
+        bbox_to_anchor=(1.03, 1.0),
+        borderaxespad=0.0,
+    )
 
 
 def angle_figure(runs: Sequence[FitResult], *, name: str = "fig-fit-angles") -> str:
@@ -242,19 +259,20 @@ def angle_figure(runs: Sequence[FitResult], *, name: str = "fig-fit-angles") -> 
             ax.plot(steps, run.angles, "o", ms=2.2, color=colour, alpha=0.55, mec="none")
             window = max(5, len(run.angles) // 25)
             smooth = _rolling_median(run.angles, window)
-            ax.plot(steps, smooth, "-", color=colour, lw=1.7, label=f"{run.label}: running median")
+            label = _("{run}: running median").format(run=run.label)
+            ax.plot(steps, smooth, "-", color=colour, lw=1.7, label=label)
         ax.axhline(90.0, color="#777777", lw=0.9, ls="--")
         ax.set_title(
-            "above the dashed 90° line the batch step, taken alone, goes uphill on L",
+            _("above the dashed 90° line the batch step, taken alone, goes uphill on L"),
             loc="left",
             fontsize=7.5,
             color="#444444",
         )
-        ax.axhline(0.0, color="#0072B2", lw=1.2, label="full batch: always 0°")
+        ax.axhline(0.0, color="#0072B2", lw=1.2, label=_("full batch: always 0°"))
         ax.set_ylim(-4, 200)
         ax.set_yticks([0, 45, 90, 135, 180])
-        ax.set_xlabel("update")
-        ax.set_ylabel("angle to the full gradient (°)")
+        ax.set_xlabel(_("update"))
+        ax.set_ylabel(_("angle to the full gradient (°)"))
         ax.grid(True)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
         return fig
@@ -279,14 +297,15 @@ def path_contour_figure(
     names: tuple[str, str],
     *,
     optimum: Sequence[float] | None = None,
-    optimum_label: str = "least squares",
+    optimum_label: str | None = None,
     resolution: int = 90,
     name: str = "fig-fit-contour",
 ) -> str:
     """Contours of the mean loss over two parameters with each run's path.
 
     ``loss_grid(points)`` gives the mean loss at each row of ``points`` (shape ``(G, 2)``);
-    ``optimum`` (the least-squares answer) is starred.
+    ``optimum`` (the least-squares answer) is starred and named ``optimum_label`` (default:
+    least squares, in the language in effect).
     """
 
     def draw() -> Figure:
@@ -307,7 +326,7 @@ def path_contour_figure(
                 mec="white",
                 mew=0.7,
                 zorder=6,
-                label="start",
+                label=_("start"),
             )
         if optimum is not None:
             ax.plot(
@@ -319,7 +338,7 @@ def path_contour_figure(
                 mec="#333333",
                 mew=0.6,
                 zorder=7,
-                label=optimum_label,
+                label=optimum_label if optimum_label is not None else _("least squares"),
             )
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
@@ -398,3 +417,87 @@ def _window(
     lo, hi = points.min(axis=0), points.max(axis=0)
     span = np.maximum(hi - lo, 1e-3 * np.maximum(1.0, np.abs(hi)))
     return lo - 0.12 * span, hi + 0.12 * span
+
+
+# -- the lesson's figures and their captions --------------------------------------------------
+
+#: rows used to draw the loss contours (evenly spaced through the data when there are more)
+CONTOUR_ROWS = 4000
+
+
+def lesson_figures(
+    runs: Sequence[FitResult],
+    columns: Sequence[np.ndarray],
+    reference: float | None,
+    optimum: np.ndarray | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fit page's figures (inline SVG ``Markup``, ``None`` when not drawn) and their
+    captions, in the language in effect. ``reference`` is the lowest loss known and
+    ``optimum`` where it lies (least squares, else Newton's method)."""
+    from markupsafe import Markup
+
+    first = runs[0]
+    model, data, ls = first.model, first.data, first.least_squares
+    assert model is not None and data is not None
+    names = first.param_names
+    label = _("least-squares loss") if ls is not None else _("loss at the reference optimum")
+    figures: dict[str, Any] = {
+        "losses": Markup(epoch_loss_figure(runs, reference=reference, reference_label=label)),
+        "angles": None,
+        "contour": None,
+    }
+    if [r for r in runs if r.batch_size < r.rows and len(r.angles)]:
+        figures["angles"] = Markup(angle_figure(runs))
+    contour_note = ""
+    if len(names) == 2:
+        sample = columns
+        if data.n_rows > CONTOUR_ROWS:
+            keep = np.linspace(0, data.n_rows - 1, CONTOUR_ROWS).astype(int)
+            sample = tuple(c[keep] for c in columns)
+            contour_note = " " + _(
+                "The contours are computed from {used} of the {rows} rows, evenly spaced "
+                "through the file."
+            ).format(used=f"{CONTOUR_ROWS:,}", rows=f"{data.n_rows:,}")
+        figures["contour"] = Markup(
+            path_contour_figure(
+                lambda points: model.mean_loss(points, sample),
+                runs,
+                (names[0], names[1]),
+                optimum=None if optimum is None else list(optimum),
+                optimum_label=_("least squares") if ls is not None else _("reference optimum"),
+            )
+        )
+    return figures, _captions(first, reference, contour_note)
+
+
+def _captions(first: FitResult, reference: float | None, contour_note: str) -> dict[str, str]:
+    """The words under each figure."""
+    names = first.param_names
+    losses = _(
+        "Each panel is one run, all on the same scale. The line is the mean loss on all rows "
+        "after each epoch (epoch 0 is the start); the shaded band holds the middle half (25th "
+        "to 75th percentile) of the losses on the batches used for the updates, which is what "
+        "each step actually sees."
+    )
+    if first.least_squares is not None:
+        losses += " " + _("The dashed line is the least-squares loss, the lowest possible.")
+    elif reference is not None:
+        losses += " " + _("The dashed line is the loss at the reference optimum (below).")
+    contour = ""
+    if len(names) == 2:
+        contour = (
+            _(
+                "The mean loss L({first}, {second}) as contours, darker is lower, with each "
+                "run's path from the common start (the square marks where it ended)."
+            ).format(first=names[0], second=names[1])
+            + contour_note
+        )
+    return {
+        "losses": losses,
+        "angles": _(
+            "For the first updates of each run, the angle between the gradient on the batch "
+            "and the gradient on all rows at the same point. The full batch's angle is 0° by "
+            "definition; the dots are single updates and the line a running median."
+        ),
+        "contour": contour,
+    }

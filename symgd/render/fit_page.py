@@ -1,7 +1,8 @@
 """The fitting lesson: the context of ``partials/fit.html.jinja2`` and the standalone fit page.
 
-Figures come from :mod:`symgd.render.fit_figures`; this module turns fit results into the words,
-tables and formulas around them.
+Figures and their captions come from :mod:`symgd.render.fit_figures`; this module turns fit
+results into the words, tables and formulas around them, in the language in effect
+(:mod:`symgd.base.i18n`; :func:`render_fit_page` writes in the runs' language unless told).
 """
 
 from __future__ import annotations
@@ -11,23 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symgd.render.fit_figures import (
-    angle_figure,
-    epoch_loss_figure,
-    path_contour_figure,
-)
+from symgd.base.i18n import N_, _, current, language
+from symgd.render.fit_figures import lesson_figures
 
 if TYPE_CHECKING:
     from symgd.numeric.fit_model import ReferenceOptimum
     from symgd.numeric.fitting import FitResult
 
 
-#: rows used to draw the loss contours (evenly spaced through the data when there are more)
-CONTOUR_ROWS = 4000
-
-
 def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, Any]:
-    """Everything ``partials/fit.html.jinja2`` shows, from one fit or several of one problem.
+    """Everything ``partials/fit.html.jinja2`` shows, from one fit or several of one problem,
+    in the language in effect.
 
     Pass the runs of :func:`symgd.numeric.fitting.compare_batches` (full batch, mini-batch, SGD)
     to get the side-by-side comparison. Figures are inline SVG (``Markup``); formulas are LaTeX
@@ -47,9 +42,9 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
     newton = None if ls is not None else _newton_reference(runs, columns)
     reference = ls.loss if ls is not None else (newton.loss if newton is not None else None)
     optimum = ls.vector if ls is not None else (newton.vector if newton is not None else None)
-    figures, contour_note = _figures(runs, columns, reference, optimum)
+    figures, captions = lesson_figures(runs, columns, reference, optimum)
     return {
-        "title": "Fitting to data: full batch, mini-batch and stochastic descent",
+        "title": _("Fitting to data: full batch, mini-batch and stochastic descent"),
         "data_sentence": _data_sentence(first),
         **_formulas(first),
         "settings": _settings(first),
@@ -57,98 +52,29 @@ def fit_lesson_context(results: FitResult | Sequence[FitResult]) -> dict[str, An
         "least_squares": _least_squares_block(first, columns) if ls is not None else None,
         "reference": _reference_block(runs, newton) if newton is not None else None,
         "figures": figures,
-        "captions": _captions(first, reference, contour_note),
+        "captions": captions,
         "noise": _noise_paragraphs(runs, newton),
         "notes": _notes(runs),
     }
 
 
-def _figures(
-    runs: Sequence[FitResult],
-    columns: Sequence[np.ndarray],
-    reference: float | None,
-    optimum: np.ndarray | None,
-) -> tuple[dict[str, Any], str]:
-    """The page's figures (inline SVG, ``None`` when not drawn) and the note on the rows the
-    contours were computed from (``""`` when from all of them). ``reference`` is the lowest
-    loss known and ``optimum`` where it lies (least squares, else Newton's method)."""
-    from markupsafe import Markup
-
-    first = runs[0]
-    model, data, ls = first.model, first.data, first.least_squares
-    assert model is not None and data is not None
-    names = first.param_names
-    label = "least-squares loss" if ls is not None else "loss at the reference optimum"
-    figures: dict[str, Any] = {
-        "losses": Markup(epoch_loss_figure(runs, reference=reference, reference_label=label)),
-        "angles": None,
-        "contour": None,
-    }
-    noisy = [r for r in runs if r.batch_size < r.rows and len(r.angles)]
-    if noisy:
-        figures["angles"] = Markup(angle_figure(runs))
-    contour_note = ""
-    if len(names) == 2:
-        sample = columns
-        if data.n_rows > CONTOUR_ROWS:
-            keep = np.linspace(0, data.n_rows - 1, CONTOUR_ROWS).astype(int)
-            sample = tuple(c[keep] for c in columns)
-            contour_note = (
-                f" The contours are computed from {CONTOUR_ROWS:,} of the "
-                f"{data.n_rows:,} rows, evenly spaced through the file."
-            )
-        figures["contour"] = Markup(
-            path_contour_figure(
-                lambda points: model.mean_loss(points, sample),
-                runs,
-                (names[0], names[1]),
-                optimum=None if optimum is None else list(optimum),
-                optimum_label="least squares" if ls is not None else "reference optimum",
-            )
-        )
-    return figures, contour_note
-
-
-def _captions(first: FitResult, reference: float | None, contour_note: str) -> dict[str, str]:
-    """The words under each figure."""
-    names = first.param_names
-    ls = first.least_squares
-    return {
-        "losses": (
-            "Each panel is one run, all on the same scale. The line is the mean "
-            "loss on all rows after each epoch (epoch 0 is the start); the shaded band holds "
-            "the middle half (25th to 75th percentile) of the losses on the batches used "
-            "for the updates, which is what each step actually sees."
-            + (
-                " The dashed line is the least-squares loss, the lowest possible."
-                if ls is not None
-                else " The dashed line is the loss at the reference optimum (below)."
-                if reference is not None
-                else ""
-            )
-        ),
-        "angles": (
-            "For the first updates of each run, the angle between the gradient on the "
-            "batch and the gradient on all rows at the same point. The full batch's angle "
-            "is 0° by definition; the dots are single updates and the line a running "
-            "median."
-        ),
-        "contour": (
-            f"The mean loss L({names[0]}, {names[1]}) as contours, darker is lower, with "
-            "each run's path from the common start (the square marks where it ended)."
-            + contour_note
-        )
-        if len(names) == 2
-        else "",
-    }
-
-
 def _data_sentence(run: FitResult) -> str:
-    used = ", ".join(run.columns)
-    return (
-        f"The data: {run.rows:,} rows from {run.data_source}; the loss reads the "
-        f"column{'s' if len(run.columns) > 1 else ''} {used}. The parameters to fit are "
-        f"{', '.join(run.param_names)}."
+    message = (
+        _(
+            "The data: {rows} rows from {source}; the loss reads the columns {columns}. "
+            "The parameters to fit are {params}."
+        )
+        if len(run.columns) > 1
+        else _(
+            "The data: {rows} rows from {source}; the loss reads the column {columns}. "
+            "The parameters to fit are {params}."
+        )
+    )
+    return message.format(
+        rows=f"{run.rows:,}",
+        source=run.data_source,
+        columns=", ".join(run.columns),
+        params=", ".join(run.param_names),
     )
 
 
@@ -197,33 +123,50 @@ def _settings(run: FitResult) -> list[dict[str, str]]:
     start = ", ".join(f"{k} = {v:g}" for k, v in run.start.items())
     return [
         {
-            "name": "optimizer",
-            "value": OPTIMIZERS[run.method].label + (f" ({hyper})" if hyper else ""),
+            "name": _("optimizer"),
+            "value": _(OPTIMIZERS[run.method].label) + (f" ({hyper})" if hyper else ""),
         },
-        {"name": "learning rate η", "value": f"{run.lr:g}"},
-        {"name": "start", "value": start},
+        {"name": _("learning rate η"), "value": f"{run.lr:g}"},
+        {"name": _("start"), "value": start},
         {
-            "name": "shuffling",
-            "value": f"a fresh random order of the rows every epoch, from seed {run.seed}",
+            "name": _("shuffling"),
+            "value": _("a fresh random order of the rows every epoch, from seed {seed}").format(
+                seed=run.seed
+            ),
         },
         {
-            "name": "stop",
-            "value": f"after {run.max_epochs} epochs, or once |∇L| < "
-            f"{run.tol:g} at the end of an epoch",
+            "name": _("stop"),
+            "value": _("after {epochs} epochs, or once |∇L| < {tol} at the end of an epoch").format(
+                epochs=run.max_epochs, tol=f"{run.tol:g}"
+            ),
         },
     ]
 
 
 _TONES = {"converged": "good", "diverged": "bad", "max_steps": ""}
+#: a run's status and mode as the page shows them (the JSON keeps the English values)
+STATUS_WORDS = {
+    "converged": N_("converged"),
+    "max_steps": N_("max steps"),
+    "diverged": N_("diverged"),
+    "domain": N_("domain"),
+    "singular": N_("singular"),
+}
+MODE_WORDS = {
+    "full batch": N_("full batch"),
+    "mini-batch": N_("mini-batch"),
+    "stochastic": N_("stochastic"),
+}
 
 
 def _run_row(run: FitResult) -> dict[str, Any]:
     params = ", ".join(f"{k} = {v:.6g}" for k, v in run.params.items())
     noisy = run.batch_size < run.rows and len(run.angles)
     angles = run.angles[np.isfinite(run.angles)] if noisy else np.zeros(0)
+    status = run.status.value
     return {
         "label": run.label,
-        "mode": run.mode,
+        "mode": _(MODE_WORDS[run.mode]),
         "batch_size": run.batch_size,
         "updates_per_epoch": run.steps_per_epoch,
         "epochs": run.epochs,
@@ -231,9 +174,9 @@ def _run_row(run: FitResult) -> dict[str, Any]:
         "params": params,
         "loss": run.loss,
         "loss_after_one": float(run.loss_per_epoch[0]) if len(run.loss_per_epoch) else None,
-        "status": run.status.value.replace("_", " "),
-        "tone": _TONES.get(run.status.value, ""),
-        "message": run.reason,
+        "status": _(STATUS_WORDS[status]) if status in STATUS_WORDS else status,
+        "tone": _TONES.get(status, ""),
+        "message": run.reason_text(),
         "distance": run.distance_to_least_squares,
         "median_angle": float(np.median(angles)) if angles.size else None,
         "uphill_share": float(np.mean(angles > 90.0)) if angles.size else None,
@@ -345,8 +288,7 @@ def _reference_block(runs: Sequence[FitResult], newton: ReferenceOptimum) -> dic
     """What the page says about the reference optimum and how far each run ended from it."""
     values = ", ".join(f"{n} = {newton.solution[n]:.6g}" for n in newton.param_names)
     distances = "; ".join(
-        f"{float(np.linalg.norm([r.params[n] - newton.solution[n] for n in r.param_names])):.3g}"
-        f" for the {r.label}"
+        _("{value} for the {run}").format(value=f"{_distance(r, newton):.3g}", run=r.label)
         for r in runs
         if all(np.isfinite(r.params[n]) for n in r.param_names)
     )
@@ -358,6 +300,11 @@ def _reference_block(runs: Sequence[FitResult], newton: ReferenceOptimum) -> dic
         "rows": runs[0].rows,
         "distances": distances,
     }
+
+
+def _distance(run: FitResult, newton: ReferenceOptimum) -> float:
+    """|θ − θ*| from the run's end to the reference optimum."""
+    return float(np.linalg.norm([run.params[n] - newton.solution[n] for n in run.param_names]))
 
 
 def _noise_paragraphs(
@@ -373,27 +320,26 @@ def _noise_paragraphs(
         paragraphs.append(_progress_paragraph(runs, full, noisy))
     if noisy:
         paragraphs.append(_settling_paragraph(runs, newton))
-    single = ls is not None and ls.full_rank
-    paragraphs.append(
+    minima = _(
         "On a loss with many minima the noise does something a full-batch run cannot. Each "
         "batch defines its own slightly different surface, so a shallow dip in L is seldom a "
         "resting point for all of them, and the jitter can carry the parameters out of it. "
         "Experiments on deep networks (Keskar et al., 2017) found that large batches tend to "
         "settle in sharp minima and small batches in wide, flat ones, which often do better "
         "on data the model has not seen."
-        + (
-            " This loss is a least-squares loss with a single minimum, so here the noise "
-            "only costs precision."
-            if single
-            else ""
-        )
     )
+    if ls is not None and ls.full_rank:
+        minima += " " + _(
+            "This loss is a least-squares loss with a single minimum, so here the noise "
+            "only costs precision."
+        )
+    paragraphs.append(minima)
     return paragraphs
 
 
 def _angle_paragraph(noisy: Sequence[FitResult]) -> str:
     """Why a batch gradient points the right way on average, with the measured angles."""
-    paragraph = (
+    paragraph = _(
         "A batch gradient is the average of ∇ℓ over a handful of rows picked at random. Taken "
         "over every possible pick it averages out to ∇L exactly, so the batch step points "
         "the right way on average; any one pick misses by a random amount that shrinks "
@@ -404,16 +350,17 @@ def _angle_paragraph(noisy: Sequence[FitResult]) -> str:
         angles = r.angles[np.isfinite(r.angles)]
         if angles.size:
             parts.append(
-                f"{np.median(angles):.0f}° for the {r.label} "
-                f"({np.mean(angles > 90):.0%} of its traced updates beyond 90°)"
+                _("{angle}° for the {run} ({share} of its traced updates beyond 90°)").format(
+                    angle=f"{np.median(angles):.0f}",
+                    run=r.label,
+                    share=f"{np.mean(angles > 90):.0%}",
+                )
             )
     if parts:
-        paragraph += (
-            " Here the median angle between the batch gradient and ∇L was "
-            + "; ".join(parts)
-            + ". A step more than 90° off would, on its own, "
-            "increase L."
-        )
+        paragraph += " " + _(
+            "Here the median angle between the batch gradient and ∇L was {angles}. A step "
+            "more than 90° off would, on its own, increase L."
+        ).format(angles="; ".join(parts))
     return paragraph
 
 
@@ -422,19 +369,29 @@ def _progress_paragraph(
 ) -> str:
     """More updates per pass over the data, and the loss after one epoch of each run."""
     sgd = next((r for r in noisy if r.batch_size == 1), None)
-    after = {r.label: r.loss_per_epoch[0] for r in runs if len(r.loss_per_epoch)}
-    paragraph = (
-        f"What the noise buys first is progress per pass over the data. A full-batch "
-        f"update reads all {full.rows:,} rows before it moves; in the same amount of "
-        f"reading, B = {noisy[0].batch_size} makes {noisy[0].steps_per_epoch:,} updates"
-        + (f" and SGD {sgd.steps_per_epoch:,}" if sgd is not None and sgd is not noisy[0] else "")
-        + "."
-    )
+    after = [(r.label, r.loss_per_epoch[0]) for r in runs if len(r.loss_per_epoch)]
+    values = {
+        "rows": f"{full.rows:,}",
+        "size": noisy[0].batch_size,
+        "updates": f"{noisy[0].steps_per_epoch:,}",
+    }
+    if sgd is not None and sgd is not noisy[0]:
+        paragraph = _(
+            "What the noise buys first is progress per pass over the data. A full-batch "
+            "update reads all {rows} rows before it moves; in the same amount of reading, "
+            "B = {size} makes {updates} updates and SGD {sgd}."
+        ).format(**values, sgd=f"{sgd.steps_per_epoch:,}")
+    else:
+        paragraph = _(
+            "What the noise buys first is progress per pass over the data. A full-batch "
+            "update reads all {rows} rows before it moves; in the same amount of reading, "
+            "B = {size} makes {updates} updates."
+        ).format(**values)
     if after:
-        paragraph += (
-            " After one epoch the loss on all rows was "
-            + "; ".join(f"{v:.4g} for the {k}" for k, v in after.items())
-            + "."
+        paragraph += " " + _("After one epoch the loss on all rows was {values}.").format(
+            values="; ".join(
+                _("{value} for the {run}").format(value=f"{v:.4g}", run=k) for k, v in after
+            )
         )
     return paragraph
 
@@ -442,36 +399,40 @@ def _progress_paragraph(
 def _settling_paragraph(runs: Sequence[FitResult], newton: ReferenceOptimum | None) -> str:
     """Why noisy runs never settle with a fixed η, and how far above the best loss each ended."""
     ls = runs[0].least_squares
-    target = (
-        ls.loss
-        if ls is not None
-        else newton.loss
-        if newton is not None
-        else (min(float(r.loss) for r in runs if np.isfinite(r.loss)))
-    )
-    what = (
-        "least-squares loss"
-        if ls is not None
-        else "loss at the reference optimum"
-        if newton is not None
-        else "lowest loss any of these runs found"
-    )
+    if ls is not None:
+        target = ls.loss
+        ending = _("At the end, the loss was above the least-squares loss by {gaps}.")
+    elif newton is not None:
+        target = newton.loss
+        ending = _("At the end, the loss was above the loss at the reference optimum by {gaps}.")
+    else:
+        target = min(float(r.loss) for r in runs if np.isfinite(r.loss))
+        ending = _(
+            "At the end, the loss was above the lowest loss any of these runs found by {gaps}."
+        )
     gaps = "; ".join(
-        f"{_gap(r.loss - target, target)} for the {r.label}" for r in runs if np.isfinite(r.loss)
+        _("{value} for the {run}").format(value=_gap(r.loss - target, target), run=r.label)
+        for r in runs
+        if np.isfinite(r.loss)
     )
-    return (
-        "The price is that with a fixed learning rate the noisy runs never settle. Close to "
-        "the minimum ∇L is small but the batch gradients are not, so the parameters keep "
-        "jittering in a cloud around the answer, wider for a larger η and a smaller B. At "
-        f"the end, the loss was above the {what} by {gaps}. Shrinking η over the epochs, "
-        "or growing the batch, lets a noisy run close in."
+    return " ".join(
+        (
+            _(
+                "The price is that with a fixed learning rate the noisy runs never settle. "
+                "Close to the minimum ∇L is small but the batch gradients are not, so the "
+                "parameters keep jittering in a cloud around the answer, wider for a larger η "
+                "and a smaller B."
+            ),
+            ending.format(gaps=gaps),
+            _("Shrinking η over the epochs, or growing the batch, lets a noisy run close in."),
+        )
     )
 
 
 def _gap(gap: float, target: float) -> str:
     """A loss excess in words: rounding-level differences read as 0."""
     if abs(gap) <= 1e-12 * max(1.0, abs(target)):
-        return "0 (to rounding)"
+        return _("0 (to rounding)")
     return f"{gap:.3g}"
 
 
@@ -481,23 +442,38 @@ def _notes(runs: Sequence[FitResult]) -> list[str]:
     for r in runs:
         if r.max_epochs < longest:
             notes.append(
-                f"{r.label} ran {r.max_epochs} epoch{'s' if r.max_epochs > 1 else ''} "
-                f"instead of {longest}, to keep its number of updates "
-                f"({r.max_epochs * r.steps_per_epoch:,}) manageable."
+                (
+                    _(
+                        "{run} ran {epochs} epochs instead of {longest}, to keep its number of "
+                        "updates ({updates}) manageable."
+                    )
+                    if r.max_epochs > 1
+                    else _(
+                        "{run} ran {epochs} epoch instead of {longest}, to keep its number of "
+                        "updates ({updates}) manageable."
+                    )
+                ).format(
+                    run=r.label,
+                    epochs=r.max_epochs,
+                    longest=longest,
+                    updates=f"{r.max_epochs * r.steps_per_epoch:,}",
+                )
             )
         if r.status.value == "diverged":
-            notes.append(
-                f"{r.label} diverged: {r.reason}. A smaller learning rate keeps it "
-                "stable"
-                + (
-                    f"; for the full batch, any η below 2/λmax = "
-                    f"{r.least_squares.stable_lr:.4g} converges"
-                    if r.least_squares is not None and r.least_squares.stable_lr
-                    else ""
-                )
-                + "."
-            )
+            notes.append(_diverged_note(r))
     return notes
+
+
+def _diverged_note(run: FitResult) -> str:
+    ls = run.least_squares
+    if ls is not None and ls.stable_lr:
+        return _(
+            "{run} diverged: {reason}. A smaller learning rate keeps it stable; for the full "
+            "batch, any η below 2/λmax = {lr} converges."
+        ).format(run=run.label, reason=run.reason_text(), lr=f"{ls.stable_lr:.4g}")
+    return _("{run} diverged: {reason}. A smaller learning rate keeps it stable.").format(
+        run=run.label, reason=run.reason_text()
+    )
 
 
 def _fast_note(runs: Sequence[FitResult]) -> str:
@@ -506,44 +482,55 @@ def _fast_note(runs: Sequence[FitResult]) -> str:
 
     fast = [r for r in runs if r.fast_epochs]
     which = "; ".join(
-        f"{r.fast_epochs} of the {r.epochs} epoch{'s' if r.epochs > 1 else ''} of the {r.label}"
+        (
+            _("{fast} of the {epochs} epochs of the {run}")
+            if r.epochs > 1
+            else _("{fast} of the {epochs} epoch of the {run}")
+        ).format(fast=r.fast_epochs, epochs=r.epochs, run=r.label)
         for r in fast
     )
-    return (
+    note = _(
         "Each partial derivative of this loss is a polynomial in the parameters whose "
         "coefficients depend only on the data, so the mean gradient of a batch needs only "
         "the means of those coefficients over the batch. Whole epochs were run that way "
-        f"({which}): the coefficient means of every batch computed at once, then the "
+        "({which}): the coefficient means of every batch computed at once, then the "
         "updates one after another. After each epoch, every batch's loss and gradient were "
         "evaluated again row by row at the parameters that update started from. The "
-        f"gradients agreed to within {AGREEMENT:g} of the size of their terms (an epoch where they "
-        "did not would have been run again batch by batch), and the batch losses in the "
+        "gradients agreed to within {agreement} of the size of their terms (an epoch where "
+        "they did not would have been run again batch by batch), and the batch losses in the "
         "first figure are the row-by-row ones."
-        + (
-            " In those epochs, the gradients on all rows that the angles are measured "
+    ).format(which=which, agreement=f"{AGREEMENT:g}")
+    if any(len(r.angles) for r in fast):
+        note += " " + _(
+            "In those epochs, the gradients on all rows that the angles are measured "
             "against come from the coefficient means over all rows."
-            if any(len(r.angles) for r in fast)
-            else ""
         )
-    )
+    return note
 
 
 def render_fit_page(
-    results: FitResult | Sequence[FitResult], templates_dir: str | None = None
+    results: FitResult | Sequence[FitResult],
+    templates_dir: str | None = None,
+    *,
+    lang: str | None = None,
 ) -> str:
-    """A standalone HTML page with the fitting section (``templates/fit_page.html.jinja2``)."""
+    """A standalone HTML page with the fitting section (``templates/fit_page.html.jinja2``),
+    written in ``lang`` (``"en"``, ``"ko"``; default: the language of the first run)."""
     from symgd import __version__
+    from symgd.numeric.fitting import FitResult
     from symgd.render.templates import make_env
 
-    context = fit_lesson_context(results)
-    runs = (results,) if not isinstance(results, Sequence) else tuple(results)
+    runs = (results,) if isinstance(results, FitResult) else tuple(results)
+    code = lang if lang is not None else (runs[0].lang if runs else None)
     env = make_env(templates_dir)
     template = env.get_template("fit_page.html.jinja2")
-    return str(
-        template.render(
-            language="en",
-            generator=f"symgd {__version__}",
-            title=f"Fitting {runs[0].expression} to data",
-            fit=context,
+    with language(code):
+        context = fit_lesson_context(runs)
+        return str(
+            template.render(
+                language=current(),
+                generator=f"symgd {__version__}",
+                title=_("Fitting {expression} to data").format(expression=runs[0].expression),
+                fit=context,
+            )
         )
-    )
