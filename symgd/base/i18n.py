@@ -166,7 +166,7 @@ def embed_hangul_font(html: str) -> str:
     Hangul letters the page uses (a few kB instead of the whole font's 700 kB)."""
     if HANGUL_FONT_PLACEHOLDER not in html:
         return html
-    letters = "".join(sorted({c for c in html if is_hangul(c)}))
+    letters = "".join(sorted(c for c in set(html) if is_hangul(c)))
     return html.replace(HANGUL_FONT_PLACEHOLDER, hangul_font_data_url(letters))
 
 
