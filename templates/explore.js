@@ -1,5 +1,6 @@
 /* symgd's explorer: runs symgd's optimizers on f in the page. DATA (the settings, the
-   optimizers of symgd's registry, the words of each status and outcome) and MODEL (f, its
+   optimizers of symgd's registry, the words of each status and outcome and the script's own
+   words, all in the page's language) and MODEL (f, its
    gradient and Hessian, printed from the exact expressions by SymPy) are defined above. The
    arithmetic follows symgd.descend operation by operation; window.symgd.run is the API. */
 
@@ -150,21 +151,28 @@ function hyperValues(method, given) {
   return values;
 }
 
+// the page's words (DATA.words, in the page's language): a template's {name} filled from values
+function fill(template, values) {
+  const value = function (whole, name) { return values && values[name] !== undefined ? String(values[name]) : whole; };
+  return String(template).replace(/\{(\w+)\}/g, value);
+}
+function say(key, values) { return fill(DATA.words[key], values); }
+
 function checkSettings(o) {
   const spec = METHODS[o.method];
-  if (!spec) { return "unknown method " + String(o.method); }
-  if (!(o.lr > 0) || !_fin(o.lr)) { return "the learning rate must be a positive number"; }
+  if (!spec) { return say("unknownMethod", { method: String(o.method) }); }
+  if (!(o.lr > 0) || !_fin(o.lr)) { return say("badRate"); }
   if (!Number.isInteger(o.steps) || o.steps < 0 || o.steps > DATA.maxSteps) {
-    return "the steps must be a whole number from 0 to " + DATA.maxSteps;
+    return say("badSteps", { max: DATA.maxSteps });
   }
   if (!Array.isArray(o.start) || o.start.length !== N || !o.start.every(_fin)) {
-    return "the start needs " + N + " finite coordinates";
+    return say("badStart", { n: N });
   }
   for (const h of spec.hyper) {
     const v = o.hyper[h.name];
-    if (!_fin(v) || v < 0 || (h.below_one && v >= 1)) { return h.name + " must be " + h.words; }
+    if (!_fin(v) || v < 0 || (h.below_one && v >= 1)) { return say("badHyper", { name: h.name, allowed: h.words }); }
   }
-  if (o.method === "nesterov" && !(o.hyper.momentum > 0)) { return "Nesterov momentum needs momentum > 0"; }
+  if (o.method === "nesterov" && !(o.hyper.momentum > 0)) { return say("nesterov"); }
   return "";
 }
 
@@ -417,7 +425,7 @@ function setUp(el) {
   q("reset").addEventListener("click", function () { show(fromLesson()); });
   q("copy").addEventListener("click", function () {
     const text = command.textContent, note = q("copied");
-    const done = function (ok) { note.textContent = ok ? "Copied." : "Select the command above to copy it."; };
+    const done = function (ok) { note.textContent = say(ok ? "copied" : "copyByHand"); };
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
     } else { done(false); }
@@ -454,11 +462,12 @@ function setUp(el) {
   function describe() {
     if (!last) { return; }
     const end = last.xs[last.xs.length - 1], n = last.steps;
-    const period = last.cycle_period ? " (period " + last.cycle_period + ")" : "";
-    said.textContent = "status: " + last.status + " after " + n + (n === 1 ? " step" : " steps") +
-      " · outcome: " + last.outcome + period + ": " + DATA.outcomes[last.outcome] + ". Last point (" +
-      end.map(function (v) { return fmt(v); }).join(", ") + "), f = " + fmt(last.fs[n]) +
-      ", |∇f| = " + fmt(last.grad_norms[n]) + ".";
+    const words = DATA.words, outcome = words.outcomes[last.outcome] || last.outcome;
+    said.textContent = fill(words.said[n === 1 ? 0 : 1], {
+      status: words.statuses[last.status] || last.status, n: n,
+      outcome: last.cycle_period ? say("cycle", { outcome: outcome, period: last.cycle_period }) : outcome,
+      words: DATA.outcomes[last.outcome], point: end.map(function (v) { return fmt(v); }).join(", "),
+      f: fmt(last.fs[n]), grad: fmt(last.grad_norms[n]) });
   }
   function remember() {
     const parts = ["method=" + state.method, "lr=" + state.lr, "steps=" + state.steps, "start=" + state.start.join(",")];
@@ -470,7 +479,7 @@ function setUp(el) {
     }
     const quote = function (s) { return "'" + String(s).split("'").join("'\\''") + "'"; };
     let text = "symgd explain " + quote(DATA.source) + " --start=" + state.start.join(",") +
-      " --lr " + state.lr + " --steps " + state.steps + " --methods " + state.method;
+      " --lr " + state.lr + " --steps " + state.steps + " --methods " + state.method + DATA.words.langOption;
     const changed = METHODS[state.method].hyper.filter(function (h) { return state.hyper[h.name] !== h.default; });
     if (changed.length) {
       text += "\nsymgd descend " + quote(DATA.source) + " --method " + state.method + " --start=" +
@@ -494,7 +503,7 @@ function setUp(el) {
     if (last) { drawPath(ctx, width, height); drawChart(); }
     const p = toPixel(state.start, width, height);
     marker.style.left = (100 * p[0] / width) + "%"; marker.style.top = (100 * p[1] / height) + "%";
-    marker.setAttribute("aria-label", "Start point (" + state.start.join(", ") + "): arrow keys move it");
+    marker.setAttribute("aria-label", say("marker", { point: state.start.join(", ") }));
   }
   function toPixel(x, width, height) {
     const px = (x[0] - lo[0]) / (hi[0] - lo[0]) * width;
@@ -566,7 +575,7 @@ function setUp(el) {
     const ctx = chart.getContext("2d"), half = Math.floor(w / 2);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
     panel(ctx, 0, half - 8, h, last.fs, false, "f(xₖ)");
-    panel(ctx, half + 8, w - half - 8, h, last.grad_norms, true, "|∇f(xₖ)|, log scale");
+    panel(ctx, half + 8, w - half - 8, h, last.grad_norms, true, say("gradientChart"));
   }
   function panel(ctx, left, width, h, values, log, title) {
     const ys = values.map(function (v) { return log ? (v > 0 ? Math.log10(v) : NaN) : v; });

@@ -14,6 +14,7 @@ from symgd.cli.common import (
     echo_json,
     follow_symlinks_option,
     input_errors_exit_2,
+    lang_option,
     parse_point,
     split_list,
 )
@@ -95,6 +96,7 @@ from symgd.cli.common import (
     is_flag=True,
     help="Print the report's path and the run's key numbers as JSON.",
 )
+@lang_option
 @follow_symlinks_option
 @input_errors_exit_2
 def explain(
@@ -110,6 +112,7 @@ def explain(
     with_pdf: bool,
     paper: str,
     as_json: bool,
+    lang: str | None = None,
     follow_symlinks: bool = False,
 ) -> None:
     """Write a worked lesson on EXPRESSION to DIR/report.html and print its path.
@@ -119,6 +122,7 @@ def explain(
       symgd explain "x**2 + 2*x*y"
       symgd explain "(1-x)^2 + 100(y-x^2)^2" --start x=-1.5,y=2 --lr 0.001
       symgd explain "w**2" --lr 0.6 --steps 20 -o out/zigzag
+      symgd explain "x**2 + 2*x*y" --lang ko
 
     The report derives each partial derivative rule by rule, shows why
     -grad f is the steepest way down (the cos θ argument) with the
@@ -162,6 +166,7 @@ def explain(
         templates=templates,
         sections=sections,
         direction=towards,
+        lang=lang,
     )
     _write(lesson, folder, with_pdf=with_pdf, paper=paper, as_json=as_json, follow=follow_symlinks)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
+from symgd.base.i18n import _
 from symgd.calculus.exact import exact_number
 from symgd.lesson.settings import (
     DEFAULT_METHODS,
@@ -49,10 +50,10 @@ def choose_settings(
         defaults.add("start")
     else:
         point = parse_start(facts, start)
-        reasons["start"] = "Chosen by you."
+        reasons["start"] = _("Chosen by you.")
         if facts.n and _is_critical(facts, point):
-            reasons["start"] += (
-                " It is a critical point: the gradient is zero there, so "
+            reasons["start"] += " " + _(
+                "It is a critical point: the gradient is zero there, so "
                 "gradient descent cannot move."
             )
     if lr is None:
@@ -61,29 +62,34 @@ def choose_settings(
         defaults.add("lr")
     else:
         rate = make_rate(parse_rate(lr))
-        reasons["lr"] = "Chosen by you." + lr_remark(facts, rate.value)
+        remark = lr_remark(facts, rate.value)
+        reasons["lr"] = _("Chosen by you.") + (" " + remark if remark else "")
     chosen: tuple[str, ...]
     if methods is None:
         chosen = default_methods(facts.n)
         defaults.add("methods")
         reasons["methods"] = (
-            "Plain gradient descent, the subject of this lesson, and two popular refinements "
-            "of it for comparison."
+            _(
+                "Plain gradient descent, the subject of this lesson, and two popular "
+                "refinements of it for comparison."
+            )
             if "newton" not in chosen
-            else "Plain gradient descent, the subject of this lesson; momentum and Adam, two "
-            "popular refinements of it; and Newton's method, which also uses the Hessian "
-            f"(a lesson runs it for up to {NEWTON_MAX_VARIABLES} variables)."
+            else _(
+                "Plain gradient descent, the subject of this lesson; momentum and Adam, two "
+                "popular refinements of it; and Newton's method, which also uses the Hessian "
+                "(a lesson runs it for up to {n} variables)."
+            ).format(n=NEWTON_MAX_VARIABLES)
         )
     else:
         chosen = parse_methods(methods)
-        reasons["methods"] = "Chosen by you."
+        reasons["methods"] = _("Chosen by you.")
     trial = None
     if steps is None:
         count, reasons["steps"], trial = default_steps(facts, point, rate.value)
         defaults.add("steps")
     else:
         count = parse_steps(steps)
-        reasons["steps"] = "Chosen by you."
+        reasons["steps"] = _("Chosen by you.")
     settings = Settings(make_start(point), rate, count, chosen, reasons, frozenset(defaults))
     return Chosen(settings, trial)
 
@@ -122,13 +128,22 @@ def default_start(facts: Facts) -> tuple[tuple[Any, ...], str]:
             continue
         if not facts.smooth and on_a_kink(facts, point):
             continue
-        shown = floats_plain(point)
-        return tuple(sp.sympify(c) for c in candidate), (
-            f"The first of symgd's simple candidate points where f and ∇f are defined and "
-            f"the gradient is not zero (|∇f| ≈ {number(norm, 3)}); {shown} is not a critical "
-            "point" + ("" if facts.smooth else " and not on a kink of f") + ", so descent has "
-            "somewhere to go, and the figures are drawn around it."
+        words = (
+            _(
+                "The first of symgd's simple candidate points where f and ∇f are defined and "
+                "the gradient is not zero (|∇f| ≈ {norm}); {point} is not a critical point, "
+                "so descent has somewhere to go, and the figures are drawn around it."
+            )
+            if facts.smooth
+            else _(
+                "The first of symgd's simple candidate points where f and ∇f are defined and "
+                "the gradient is not zero (|∇f| ≈ {norm}); {point} is not a critical point "
+                "and not on a kink of f, so descent has somewhere to go, and the figures are "
+                "drawn around it."
+            )
         )
+        shown = words.format(norm=number(norm, 3), point=floats_plain(point))
+        return tuple(sp.sympify(c) for c in candidate), shown
     raise InputError(
         "symgd could not find a start point where f and its gradient are "
         "defined and the gradient is not zero; give one with --start"
@@ -187,27 +202,54 @@ def steepest_window(facts: Facts, point: Sequence[Any]) -> RateWindow | None:
 def default_lr(facts: Facts, point: Sequence[Any]) -> tuple[sp.Rational, str]:
     """A round learning rate below half of 1/λ_max, and why."""
     window = steepest_window(facts, point)
-    minima = "at the minima" if len(facts.minima) > 1 else "at the minimum"
-    if facts.derivation.hessian_is_constant and facts.smooth:
-        where = "everywhere"
-    elif facts.minima:
-        where = f"at the start point and {minima}"
-    else:
-        where = "at the start point (symgd found no minimum of f)"
+    several = len(facts.minima) > 1
     if window is None or window.monotone_below is None or window.stable_below is None:
-        places = f"at the start point or {minima}" if facts.minima else "at the start point"
-        return exact_number(0.1), (
-            f"The Hessian has no positive eigenvalue {places}, so curvature suggests no step "
-            "size; 1/10 is a common first try."
-        )
+        if not facts.minima:
+            why = _(
+                "The Hessian has no positive eigenvalue at the start point, so curvature "
+                "suggests no step size; 1/10 is a common first try."
+            )
+        elif several:
+            why = _(
+                "The Hessian has no positive eigenvalue at the start point or at the minima, "
+                "so curvature suggests no step size; 1/10 is a common first try."
+            )
+        else:
+            why = _(
+                "The Hessian has no positive eigenvalue at the start point or at the minimum, "
+                "so curvature suggests no step size; 1/10 is a common first try."
+            )
+        return exact_number(0.1), why
     rate = min(_nice_below(window.monotone_below / 2), 1.0)
     exact = exact_number(rate)
+    if facts.derivation.hessian_is_constant and facts.smooth:
+        largest = _("The largest Hessian eigenvalue everywhere is λ_max ≈ {lam}.")
+    elif facts.minima and several:
+        largest = _(
+            "The largest Hessian eigenvalue at the start point and at the minima is λ_max ≈ {lam}."
+        )
+    elif facts.minima:
+        largest = _(
+            "The largest Hessian eigenvalue at the start point and at the minimum is λ_max ≈ {lam}."
+        )
+    else:
+        largest = _(
+            "The largest Hessian eigenvalue at the start point (symgd found no minimum of f) "
+            "is λ_max ≈ {lam}."
+        )
+    margin = _(
+        "Plain descent on a quadratic is stable for η < 2/λ_max ≈ {stable} and moves without "
+        "zig-zag for η < 1/λ_max ≈ {monotone}; η = {rate} is a round number below half of "
+        "1/λ_max, a safe margin."
+    )
     return exact, (
-        f"The largest Hessian eigenvalue {where} is λ_max ≈ {number(window.lambda_max or 0, 4)}. "
-        f"Plain descent on a quadratic is stable for η < 2/λ_max ≈ "
-        f"{number(window.stable_below, 4)} and moves without zig-zag for η < 1/λ_max ≈ "
-        f"{number(window.monotone_below, 4)}; η = {make_rate(exact).text} is a round number "
-        "below half of 1/λ_max, a safe margin."
+        largest.format(lam=number(window.lambda_max or 0, 4))
+        + " "
+        + margin.format(
+            stable=number(window.stable_below, 4),
+            monotone=number(window.monotone_below, 4),
+            rate=make_rate(exact).text,
+        )
     )
 
 
@@ -218,16 +260,18 @@ def lr_remark(facts: Facts, rate: float) -> str:
         return ""
     stable, monotone = window.stable_below, window.monotone_below
     if rate >= stable:
-        return (
-            f" It is at or above 2/λ_max ≈ {number(stable, 4)}, so plain descent cannot "
-            "settle: expect it to diverge."
-        )
+        return _(
+            "It is at or above 2/λ_max ≈ {stable}, so plain descent cannot settle: expect it "
+            "to diverge."
+        ).format(stable=number(stable, 4))
     if rate > monotone:
-        return (
-            f" It lies between 1/λ_max ≈ {number(monotone, 4)} and 2/λ_max ≈ "
-            f"{number(stable, 4)}: expect zig-zag steps that still converge."
-        )
-    return f" It is below 1/λ_max ≈ {number(monotone, 4)}: expect steady, monotone progress."
+        return _(
+            "It lies between 1/λ_max ≈ {monotone} and 2/λ_max ≈ {stable}: expect zig-zag "
+            "steps that still converge."
+        ).format(monotone=number(monotone, 4), stable=number(stable, 4))
+    return _("It is below 1/λ_max ≈ {monotone}: expect steady, monotone progress.").format(
+        monotone=number(monotone, 4)
+    )
 
 
 def default_steps(
@@ -253,28 +297,28 @@ def default_steps(
         count = _nice_steps(max(trial.steps * 1.15, MIN_DEFAULT_STEPS))
         return (
             count,
-            (
-                f"Gradient descent converges in {trial.steps} steps (|∇f| below "
-                f"{number(TOLERANCE)}); {count} leaves room for the other methods."
-            ),
+            _(
+                "Gradient descent converges in {steps} steps (|∇f| below {tol}); {count} "
+                "leaves room for the other methods."
+            ).format(steps=trial.steps, tol=number(TOLERANCE), count=count),
             trial,
         )
     if trial.status is Status.DIVERGED:
         count = _nice_steps(max(trial.steps, MIN_DEFAULT_STEPS))
         return (
             count,
-            (
-                f"Gradient descent runs away after {trial.steps} steps; {count} "
-                "steps are enough to see every method's fate."
-            ),
+            _(
+                "Gradient descent runs away after {steps} steps; {count} steps are enough to "
+                "see every method's fate."
+            ).format(steps=trial.steps, count=count),
             trial,
         )
     return (
         MAX_DEFAULT_STEPS,
-        (
-            f"Gradient descent has still not converged after {MAX_DEFAULT_STEPS} steps "
-            "(symgd's cap for a lesson); the runs below show how far it got."
-        ),
+        _(
+            "Gradient descent has still not converged after {steps} steps (symgd's cap for a "
+            "lesson); the runs below show how far it got."
+        ).format(steps=MAX_DEFAULT_STEPS),
         trial,
     )
 

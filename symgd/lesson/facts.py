@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from symgd.base.i18n import n_
 from symgd.render.latex import elide, short_exact, tex
 
 if TYPE_CHECKING:
@@ -195,18 +196,51 @@ class Facts:
     def count_of_minima(self, count: int, where: str = "") -> str:
         """``f has 4 minima`` only when the critical set is complete; otherwise what is known:
         ``f has infinitely many minima; 6 of them lie in the picture`` or ``6 minima lie in the
-        search box``. ``where`` names the region counted in (default: symgd's search box)."""
-        noun = "minimum" if count == 1 else "minima"
+        search box``. ``where`` names the region counted in: ``"the picture"`` or (default)
+        symgd's search box; the words are in the language in effect."""
         if self.critical_set == "complete":
-            return f"f has {count} {noun}"
-        place = where or "the box symgd searched"
-        verb = "lies" if count == 1 else "lie"
+            return n_("f has {n} minimum", "f has {n} minima", count).format(n=count)
+        if where == "the picture":
+            if self.critical_set == "infinite":
+                return n_(
+                    "f has infinitely many minima; {n} of them lies in the picture",
+                    "f has infinitely many minima; {n} of them lie in the picture",
+                    count,
+                ).format(n=count)
+            return n_(
+                "{n} minimum lies in the picture (symgd's list of critical points may be "
+                "incomplete, so there may be others)",
+                "{n} minima lie in the picture (symgd's list of critical points may be "
+                "incomplete, so there may be others)",
+                count,
+            ).format(n=count)
+        if where and self.critical_set == "infinite":
+            return n_(
+                "f has infinitely many minima; {n} of them lies in {place}",
+                "f has infinitely many minima; {n} of them lie in {place}",
+                count,
+            ).format(n=count, place=where)
+        if where:
+            return n_(
+                "{n} minimum lies in {place} (symgd's list of critical points may be "
+                "incomplete, so there may be others)",
+                "{n} minima lie in {place} (symgd's list of critical points may be "
+                "incomplete, so there may be others)",
+                count,
+            ).format(n=count, place=where)
         if self.critical_set == "infinite":
-            return f"f has infinitely many minima; {count} of them {verb} in {place}"
-        return (
-            f"{count} {noun} {verb} in {place} (symgd's list of critical points may be "
-            "incomplete, so there may be others)"
-        )
+            return n_(
+                "f has infinitely many minima; {n} of them lies in the box symgd searched",
+                "f has infinitely many minima; {n} of them lie in the box symgd searched",
+                count,
+            ).format(n=count)
+        return n_(
+            "{n} minimum lies in the box symgd searched (symgd's list of critical points may "
+            "be incomplete, so there may be others)",
+            "{n} minima lie in the box symgd searched (symgd's list of critical points may "
+            "be incomplete, so there may be others)",
+            count,
+        ).format(n=count)
 
     def is_quadratic(self) -> bool:
         """True when f is a polynomial of degree at most 2."""

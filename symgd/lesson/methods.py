@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from symgd.base.i18n import N_, _
+
+#: the registry's labels, marked for translation (:func:`label` translates them)
+LABELS = (
+    N_("Gradient descent"),
+    N_("Gradient ascent"),
+    N_("Momentum"),
+    N_("Nesterov momentum"),
+    N_("Adagrad"),
+    N_("RMSProp"),
+    N_("Adam"),
+    N_("Newton's method"),
+)
+
 
 def label(method: str) -> str:
-    """``Gradient descent`` for ``gd`` (the name itself when the registry has no such method)."""
+    """``Gradient descent`` for ``gd`` in the language in effect (the name itself when the
+    registry has no such method)."""
     from symgd.numeric.optimizers import OPTIMIZERS
 
     spec = OPTIMIZERS.get(method)
-    return spec.label if spec is not None else method
+    return _(spec.label) if spec is not None else method
 
 
 def rule_latex(method: str) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
 from symgd.base.files import check_output, output_folder, write_atomically
+from symgd.base.i18n import DEFAULT, _, check_language, current, language
 from symgd.render.worker import FigureWorker, Pending, fill_figures, take_prestarted
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class Lesson:
     page: str | None = field(default=None, repr=False)
     #: the typed results the page was built from (None for a lesson made from a context)
     worked: WorkedLesson | None = field(default=None, repr=False)
+    #: the language the lesson is written in (``"en"``, ``"ko"``): its page, PDF and words
+    lang: str = DEFAULT
 
     @property
     def settings(self) -> Settings | None:
@@ -47,7 +50,8 @@ class Lesson:
             return self.page
         from symgd.render.templates import make_env, render_html
 
-        return render_html(self.context, make_env(self.templates))
+        with language(self.lang):
+            return render_html(self.context, make_env(self.templates))
 
     def save(self, directory: str | Path, *, follow_symlinks: bool = False) -> Path:
         """Write ``report.html`` into ``directory`` (created if needed); return its path.
@@ -68,6 +72,10 @@ class Lesson:
         WeasyPrint is single-threaded: with ``workers`` > 1 the lesson is typeset in that many
         parts side by side (each starting on a new page at a section) and joined.
         """
+        with language(self.lang):
+            return self._pdf(paper, workers)
+
+    def _pdf(self, paper: str, workers: int) -> bytes:
         from symgd.render import pdf
         from symgd.render.templates import make_env
 
@@ -92,8 +100,10 @@ class Lesson:
 
     def _repr_html_(self) -> str:
         page = html.escape(self.html(), quote=True)
+        with language(self.lang):
+            title = html.escape(_("symgd lesson"), quote=True)
         return (
-            f'<iframe srcdoc="{page}" title="symgd lesson" '
+            f'<iframe srcdoc="{page}" title="{title}" '
             'style="width:100%;height:85vh;border:1px solid #ddd;border-radius:6px">'
             "</iframe>"
         )
@@ -151,6 +161,7 @@ def explain(
     templates: str | Path | None = None,
     sections: str | Sequence[str] | None = None,
     direction: Sequence[float] | None = None,
+    lang: str | None = None,
 ) -> Lesson:
     """Work a full gradient-descent lesson on ``f``.
 
@@ -159,7 +170,9 @@ def explain(
     convergence or divergence, and the optimizers gradient descent, momentum and Adam (and
     Newton's method for up to three variables). ``sections`` chooses what the page contains:
     ``"all"`` (the default), ``"core"`` (the story without the "Go deeper" sections) or section
-    names; ``direction`` adds a direction u to the directional-derivative section.
+    names; ``direction`` adds a direction u to the directional-derivative section. ``lang``
+    (``"en"``, ``"ko"``; default: the language in effect, see :mod:`symgd.base.i18n`) is the
+    language of every word of the lesson; numbers, formulas and JSON keys stay as they are.
 
     >>> lesson = explain("x**2", start=[1], lr=0.5, steps=5, methods="gd")
     >>> lesson.settings.lr.text, lesson.trajectories[0].status.value
@@ -167,6 +180,22 @@ def explain(
     >>> lesson.html().startswith("<!DOCTYPE html>")
     True
     """
+    code = current() if lang is None else check_language(lang)
+    with language(code):
+        return _explain(f, start, lr, steps, methods, templates, sections, direction)
+
+
+def _explain(
+    f: str | sp.Expr | Problem | Derivation,
+    start: Sequence[float] | Mapping[str, float] | float | None,
+    lr: float | None,
+    steps: int | None,
+    methods: Sequence[str] | str | None,
+    templates: str | Path | None,
+    sections: str | Sequence[str] | None,
+    direction: Sequence[float] | None,
+) -> Lesson:
+    """:func:`explain` in the language in effect."""
     from symgd.lesson.pipeline import figure_jobs, page_context, parse_sections, work_lesson
     from symgd.render.templates import formulas_in, make_env, render_html, templates_path
 
@@ -202,4 +231,4 @@ def explain(
     fill_figures(context, figures)
     for name, svg in figures.items():
         page = page.replace(str(Pending(name)), svg)
-    return Lesson(context, derivation, worked.runs.runs, template_dir, page, worked)
+    return Lesson(context, derivation, worked.runs.runs, template_dir, page, worked, current())

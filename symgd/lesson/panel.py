@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import N_, _
 from symgd.lesson.settings import TOLERANCE, Settings
 from symgd.render.latex import floats_plain
 
@@ -26,6 +27,25 @@ PANEL_STEPS = 30
 PANEL_OUTCOME_STEPS = 400
 #: what the quadratic model predicts for the three rates, in order
 PREDICTED = ("monotone", "oscillating", "divergent")
+#: the words of a panel badge that is one fixed phrase (see :func:`observed_words`)
+OBSERVED_WORDS = {
+    "monotone": N_("monotone"),
+    "oscillating": N_("oscillating"),
+    "divergent": N_("divergent"),
+    "growing": N_("growing"),
+    "left the domain": N_("left the domain"),
+    "stopped: saddle": N_("stopped: saddle"),
+    "stopped: maximum": N_("stopped: maximum"),
+    "stopped: degenerate": N_("stopped: degenerate"),
+    "stopped: flat": N_("stopped: flat"),
+}
+#: where the panel reads the curvature when that is the critical point nearest the start
+NEAREST_CRITICAL = {
+    "minimum": N_("at the minimum {point}, the critical point nearest the start"),
+    "maximum": N_("at the maximum {point}, the critical point nearest the start"),
+    "saddle": N_("at the saddle {point}, the critical point nearest the start"),
+    "degenerate": N_("at the degenerate {point}, the critical point nearest the start"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,27 +109,28 @@ def reference_point(
     target = heading_for(facts, gd)
     if target is not None:
         if succeeded(gd):
-            verb = "that gradient descent reached"
+            words = _("at the minimum {point} that gradient descent reached")
         elif outcome_of(gd) in ("diverged", "unbounded", "domain"):
-            verb = "nearest the start of gradient descent"
+            words = _("at the minimum {point} nearest the start of gradient descent")
         else:
-            verb = "that gradient descent was heading for"
-        return list(target), f"at the minimum {floats_plain(target)} {verb}", True
+            words = _("at the minimum {point} that gradient descent was heading for")
+        return list(target), words.format(point=floats_plain(target)), True
     points = facts.isolated
     if points and facts.derivation.hessian_is_constant:
         nearest = min(
             points,
             key=lambda p: sum((a - b) ** 2 for a, b in zip(p.as_floats(), start, strict=True)),
         )
-        return (
-            list(nearest.as_floats()),
-            (
-                f"at the {nearest.kind} {floats_plain(nearest.as_floats())}, the critical "
-                "point nearest the start"
-            ),
-            False,
+        named = NEAREST_CRITICAL.get(nearest.kind)
+        where = (
+            _(named).format(point=floats_plain(nearest.as_floats()))
+            if named is not None
+            else _("at the {kind} {point}, the critical point nearest the start").format(
+                kind=nearest.kind, point=floats_plain(nearest.as_floats())
+            )
         )
-    return start, "at the start point", False
+        return list(nearest.as_floats()), where, False
+    return start, _("at the start point"), False
 
 
 def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
@@ -126,13 +147,13 @@ def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
     top = window.lambda_max
     if top is None or not top > 0 or relative:
         rates = [s.lr.value * m for m in (0.5, 1.0, 2.0)]
-        expected = ["half this lesson's η", "this lesson's η", "twice this lesson's η"]
+        expected = [_("half this lesson's η"), _("this lesson's η"), _("twice this lesson's η")]
     else:
         rates = [_round_sig_within(factor / top, top, factor) for factor in REGIME_FACTORS]
         expected = [
-            "monotone (η < 1/λ_max)",
-            "zig-zag (1/λ_max < η < 2/λ_max)",
-            "divergent (η > 2/λ_max)",
+            _("monotone (η < 1/λ_max)"),
+            _("zig-zag (1/λ_max < η < 2/λ_max)"),
+            _("divergent (η > 2/λ_max)"),
         ]
     vectors = window.vectors
     direction = np.asarray(vectors[-1]) if vectors else np.ones(facts.n) / math.sqrt(facts.n)
@@ -181,6 +202,24 @@ def run_panel(facts: Facts, s: Settings, gd: Trajectory) -> RatePanel:
         local_region,
         tuple(runs),
     )
+
+
+def observed_words(observed: str) -> str:
+    """The panel badge :attr:`PanelRun.observed` (an English machine value such as
+    ``monotone``, ``3-cycle`` or ``stopped: saddle``) in the language in effect.
+
+    >>> observed_words("3-cycle")
+    '3-cycle'
+    """
+    if observed in OBSERVED_WORDS:
+        return _(OBSERVED_WORDS[observed])
+    head, _sep, tail = observed.partition("-")
+    if tail == "cycle" and head.isdigit():
+        return _("{n}-cycle").format(n=head)
+    if observed.endswith(", still moving"):
+        along = observed.removesuffix(", still moving")
+        return _("{along}, still moving").format(along=observed_words(along))
+    return observed
 
 
 def observed_regime(along: str, run: Trajectory) -> str:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError, short_repr
+from symgd.base.i18n import N_, _, current
 from symgd.lesson.defaults import choose_settings
 from symgd.lesson.facts import Facts, work_out_facts
 from symgd.lesson.panel import RatePanel, run_panel
@@ -49,9 +50,10 @@ class Stages:
 @dataclass(frozen=True)
 class SectionSpec:
     """One section of the page: its id (which names its template partial and its context),
-    its title, its part (``core``: the story every lesson tells; ``deeper``: "Go deeper",
-    collapsed in the browser and printed in full) and its builder (``None`` when the section
-    has nothing true to show for this function)."""
+    its title (English, marked for translation: :func:`page_context` translates it), its part
+    (``core``: the story every lesson tells; ``deeper``: "Go deeper", collapsed in the browser
+    and printed in full) and its builder (``None`` when the section has nothing true to show
+    for this function)."""
 
     id: str
     title: str
@@ -76,88 +78,88 @@ def _spec(sid: str, title: str, part: str, build: Callable[[Stages], Any]) -> Se
 
 #: the page's sections, in order
 SECTIONS: tuple[SectionSpec, ...] = (
-    _spec("function", "The function", "core", lambda w: function_section(w.facts, w.settings)),
+    _spec("function", N_("The function"), "core", lambda w: function_section(w.facts, w.settings)),
     _spec(
         "derivatives",
-        "Partial derivatives and the gradient",
+        N_("Partial derivatives and the gradient"),
         "core",
         lambda w: derivatives_section(w.facts),
     ),
     _spec(
         "differential",
-        "The total differential",
+        N_("The total differential"),
         "core",
         lambda w: differential_section(w.facts, w.settings),
     ),
     _spec(
         "steepest",
-        "Why step against the gradient: the cos θ argument",
+        N_("Why step against the gradient: the cos θ argument"),
         "core",
         lambda w: steepest_section(w.facts, w.settings),
     ),
     _spec(
         "curvature",
-        "Curvature: Hessian, critical points, convexity",
+        N_("Curvature: Hessian, critical points, convexity"),
         "core",
         lambda w: curvature_section(w.facts),
     ),
     _spec(
         "hand",
-        "The update rule, worked by hand",
+        N_("The update rule, worked by hand"),
         "core",
         lambda w: hand_section(w.facts, w.settings),
     ),
     _spec(
         "runs",
-        "Runs of the optimizers",
+        N_("Runs of the optimizers"),
         "core",
         lambda w: runs_section(w.facts, w.settings, w.runs),
     ),
     _spec(
         "explore",
-        "Explore: run it yourself",
+        N_("Explore: run it yourself"),
         "core",
         lambda w: explore_section(w.facts, w.settings, w.runs),
     ),
     _spec(
         "rates",
-        "What the learning rate does",
+        N_("What the learning rate does"),
         "core",
         lambda w: rates_section(w.facts, w.runs, w.panel),
     ),
     _spec(
         "summary",
-        "What happened, and why",
+        N_("What happened, and why"),
         "core",
         lambda w: summary_section(w.facts, w.settings, w.runs, w.panel),
     ),
     _spec(
         "numerical",
-        "The numerical gradient beside the exact one",
+        N_("The numerical gradient beside the exact one"),
         "deeper",
         _deeper("numerical"),
     ),
     _spec(
         "directional",
-        "The directional derivative",
+        N_("The directional derivative"),
         "deeper",
         _deeper("directional"),
     ),
     _spec(
         "tangent",
-        "Linearisation: the tangent and its error",
+        N_("Linearisation: the tangent and its error"),
         "deeper",
         _deeper("tangent"),
     ),
     _spec(
         "quadratic",
-        "The quadratic model and one Newton step",
+        N_("The quadratic model and one Newton step"),
         "deeper",
         _deeper("quadratic"),
     ),
     _spec(
         "momentum",
-        "Momentum's map: which η and μ converge fastest",
+        N_("Momentum's map: which η and μ converge fastest"),
         "deeper",
         _deeper("momentum"),
     ),
@@ -261,12 +263,14 @@ def page_context(worked: WorkedLesson) -> dict[str, Any]:
     built = worked.sections
     shown = [spec for spec in SECTIONS if spec.id in built]
     return {
-        "language": "en",
+        "language": current(),
         "generator": f"symgd {__version__}",
-        "title": f"Gradient descent on f({', '.join(facts.names)}) = {facts.problem.source}",
+        "title": _("Gradient descent on f({args}) = {source}").format(
+            args=", ".join(facts.names), source=facts.problem.source
+        ),
         "settings_values": settings_values(worked.settings),
         "sections": [
-            {"id": spec.id, "number": i, "title": spec.title, "part": spec.part}
+            {"id": spec.id, "number": i, "title": _(spec.title), "part": spec.part}
             for i, spec in enumerate(shown, start=1)
         ],
         "settings": as_context(worked.settings_items),

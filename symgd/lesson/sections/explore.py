@@ -17,6 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from symgd.base.i18n import N_, _, current, n_
 from symgd.lesson.facts import Facts
 from symgd.lesson.methods import label
 from symgd.lesson.runs import Runs
@@ -56,22 +57,34 @@ def explore_section(facts: Facts, s: Settings, runs: Runs) -> ExploreSection | N
         explore_data(facts, s, runs),
     )
     main = runs.main
-    where = "a click on the picture" if facts.n == 2 else "a click on the graph"
+    intro = (
+        _(
+            "Try it yourself: choose the start with a click on the picture (or focus the start "
+            "marker and use the arrow keys), move the learning rate η and the number of steps, "
+            "pick an optimizer and its settings, and the path, f(xₖ) and |∇f(xₖ)| follow at "
+            "once."
+        )
+        if facts.n == 2
+        else _(
+            "Try it yourself: choose the start with a click on the graph (or focus the start "
+            "marker and use the arrow keys), move the learning rate η and the number of steps, "
+            "pick an optimizer and its settings, and the path, f(xₖ) and |∇f(xₖ)| follow at "
+            "once."
+        )
+    )
+    same = _(
+        "The runs here use the same update rules and stop rules as the runs above (|∇f| < "
+        "{tol} stops a run), computed in your browser from the exact derivatives."
+    ).format(tol=f"{TOLERANCE:g}")
     return ExploreSection(
-        intro=(
-            f"Try it yourself: choose the start with {where} (or focus the start marker and "
-            "use the arrow keys), move the learning rate η and the number of steps, pick an "
-            "optimizer and its settings, and the path, f(xₖ) and |∇f(xₖ)| follow at once. "
-            "The runs here use the same update rules and stop rules as the runs above "
-            f"(|∇f| < {TOLERANCE:g} stops a run), computed in your browser from the exact "
-            "derivatives."
-        ),
-        static_caption=(
-            f"The lesson's run of {label(main.method).lower()} from x₀ (η = {main.lr:g}). "
-            "In a web browser with JavaScript this picture is interactive."
-        ),
+        intro=intro + " " + same,
+        static_caption=_("The lesson's run of {method} from x₀ (η = {lr}).").format(
+            method=label(main.method).lower(), lr=f"{main.lr:g}"
+        )
+        + " "
+        + _("In a web browser with JavaScript this picture is interactive."),
         static_figure=Pending("explore"),
-        no_script=(
+        no_script=_(
             "This section is interactive in a web browser with JavaScript: there you can set "
             "the start, the learning rate, the steps and the optimizer and watch the run "
             "change. Here it shows the lesson's own run."
@@ -124,7 +137,8 @@ def explore_data(facts: Facts, s: Settings, runs: Runs) -> dict[str, Any]:
 
 def registry_data() -> dict[str, Any]:
     """The optimizers of the registry (names, labels, colours, hyperparameters and their
-    defaults and ranges), the stop rules' constants and the words of each status and outcome."""
+    defaults and ranges), the stop rules' constants, the words of each status and outcome and
+    the script's own words (:func:`script_words`), in the language in effect."""
     from symgd.numeric.optimizers import OPTIMIZERS
     from symgd.numeric.outcomes import Outcome
     from symgd.numeric.results import RUNAWAY, Status
@@ -137,7 +151,7 @@ def registry_data() -> dict[str, Any]:
         "methods": [
             {
                 "name": spec.name,
-                "label": spec.label,
+                "label": label(spec.name),
                 "colour": spec.colour,
                 "newton": spec.needs_hessian,
                 "minimizes": spec.minimizes,
@@ -146,11 +160,11 @@ def registry_data() -> dict[str, Any]:
                     {
                         "name": h.name,
                         "symbol": h.symbol,
-                        "meaning": h.meaning,
+                        "meaning": _(h.meaning),
                         "default": h.default,
                         "common": h.common,
                         "below_one": h.allowed.words == "in [0, 1)",
-                        "words": h.allowed.words,
+                        "words": _(h.allowed.words),
                     }
                     for h in spec.hyperparameters
                 ],
@@ -159,6 +173,64 @@ def registry_data() -> dict[str, Any]:
         ],
         "statuses": {status.value: status.message for status in Status},
         "outcomes": {outcome.value: outcome.words for outcome in Outcome},
+        "words": script_words(),
+    }
+
+
+#: the registry's words the script shows, marked for translation (``registry_data`` translates
+#: the registry's own text with these messages; a text not among them stays as it is; statuses
+#: and outcomes translate their own words)
+REGISTRY_WORDS = (
+    N_("momentum coefficient"),
+    N_("epsilon"),
+    N_("learning-rate decay"),
+    N_("initial value of the sum"),
+    N_("smoothing constant"),
+    N_("beta1"),
+    N_("beta2"),
+    N_("at least 0"),
+    N_("in [0, 1)"),
+)
+#: a status by its name, as the script's live readout says it (an outcome: ``name_words``)
+STATUS_NAMES = {
+    "converged": N_("converged"),
+    "max_steps": N_("max_steps"),
+    "diverged": N_("diverged"),
+    "domain": N_("domain"),
+    "singular": N_("singular"),
+}
+
+
+def script_words() -> dict[str, Any]:
+    """The words the explorer's script writes, in the language in effect: templates with
+    ``{name}`` placeholders that the script fills (``say`` in ``explore.js``)."""
+    from symgd.numeric.outcomes import Outcome
+
+    return {
+        "unknownMethod": _("unknown method {method}"),
+        "badRate": _("the learning rate must be a positive number"),
+        "badSteps": _("the steps must be a whole number from 0 to {max}"),
+        "badStart": _("the start needs {n} finite coordinates"),
+        "badHyper": _("{name} must be {allowed}"),
+        "nesterov": _("Nesterov momentum needs momentum > 0"),
+        "copied": _("Copied."),
+        "copyByHand": _("Select the command above to copy it."),
+        "said": [
+            n_(
+                "status: {status} after {n} step · outcome: {outcome}: {words}. Last point "
+                "({point}), f = {f}, |∇f| = {grad}.",
+                "status: {status} after {n} steps · outcome: {outcome}: {words}. Last point "
+                "({point}), f = {f}, |∇f| = {grad}.",
+                count,
+            )
+            for count in (1, 2)
+        ],
+        "cycle": _("{outcome} (period {period})"),
+        "statuses": {key: _(value) for key, value in STATUS_NAMES.items()},
+        "outcomes": {outcome.value: outcome.name_words for outcome in Outcome},
+        "marker": _("Start point ({point}): arrow keys move it"),
+        "gradientChart": _("|∇f(xₖ)|, log scale"),
+        "langOption": "" if current() == "en" else f" --lang {current()}",
     }
 
 
