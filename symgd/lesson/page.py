@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgd.base.errors import InputError
 from symgd.base.files import check_output, output_folder, write_atomically
-from symgd.base.i18n import DEFAULT, _, check_language, current, language
+from symgd.base.i18n import DEFAULT, _, check_language, current, embed_hangul_font, language
 from symgd.render.worker import FigureWorker, Pending, fill_figures, take_prestarted
 
 if TYPE_CHECKING:
@@ -209,7 +209,9 @@ def _explain(
         derivation = f if isinstance(f, Derivation) else derive(f)
         if derivation.problem.parameters:
             names = ", ".join(p.name for p in derivation.problem.parameters)
-            raise InputError(f"the function has parameters without values ({names})")
+            raise InputError(
+                _("the function has parameters without values ({names})").format(names=names)
+            )
         worked = work_lesson(
             derivation, start, lr, steps, methods, sections=sections, direction=direction
         )
@@ -231,4 +233,5 @@ def _explain(
     fill_figures(context, figures)
     for name, svg in figures.items():
         page = page.replace(str(Pending(name)), svg)
+    page = embed_hangul_font(page)  # the figures' letters too
     return Lesson(context, derivation, worked.runs.runs, template_dir, page, worked, current())

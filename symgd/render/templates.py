@@ -130,14 +130,12 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
         """A template whose errors, when a user's folder is in use, are :class:`InputError`."""
 
         def render(self, *args: Any, **kwargs: Any) -> str:
-            from symgd.base.i18n import embed_hangul_font
-
             folder = getattr(self.environment, "user_folder", None)
             try:
                 if folder is None:
-                    return embed_hangul_font(super().render(*args, **kwargs))
+                    return _with_font(super().render(*args, **kwargs))
                 with _deadline(MAX_RENDER_SECONDS, self.name or "a template"):
-                    return embed_hangul_font(super().render(*args, **kwargs))
+                    return _with_font(super().render(*args, **kwargs))
             except RenderTimeout:
                 raise
             except Exception as exc:
@@ -186,6 +184,16 @@ def _jinja_classes() -> tuple[type[Any], type[Any]]:
             raise jinja2.TemplateNotFound(template)
 
     return Environment, FolderLoader
+
+
+def _with_font(html: str) -> str:
+    """``html`` with its Hangul font embedded, cut down to its letters; a page still waiting
+    for its figures (:class:`symgd.render.worker.Pending`) keeps the placeholder, and whoever
+    fills the figures in embeds the font then (:func:`symgd.base.i18n.embed_hangul_font`)."""
+    from symgd.base.i18n import embed_hangul_font
+    from symgd.render.worker import PENDING_PREFIX
+
+    return html if PENDING_PREFIX in html else embed_hangul_font(html)
 
 
 class RenderTimeout(InputError):

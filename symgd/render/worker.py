@@ -18,6 +18,9 @@ from typing import Any
 
 from symgd.base.limits import fork_helper, fork_is_safe, start_helper, take_alive, wait_readable
 
+#: how a figure not drawn yet begins in a rendered page
+PENDING_PREFIX = "<!--symgd-figure:"
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -27,7 +30,7 @@ class Pending:
     name: str
 
     def __str__(self) -> str:
-        return f"<!--symgd-figure:{self.name}-->"
+        return f"{PENDING_PREFIX}{self.name}-->"
 
 
 def draw_all(jobs: Mapping[str, Any]) -> dict[str, str]:
