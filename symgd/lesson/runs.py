@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import N_, _
 from symgd.lesson.methods import fixed_rate, label
 from symgd.lesson.settings import TOLERANCE, Chosen, Settings
 from symgd.render.latex import floats_plain
@@ -48,7 +49,7 @@ class Basins:
     @property
     def names(self) -> list[str]:
         """``minimum (a, b)`` for each minimum."""
-        return ["minimum " + floats_plain(m, 3) for m in self.minima]
+        return [_("minimum {point}").format(point=floats_plain(m, 3)) for m in self.minima]
 
     @property
     def shares(self) -> list[float]:
@@ -272,21 +273,26 @@ def _in_view(minima: list[tuple[float, ...]], labels: Any, region: Any) -> tuple
 
 def _elsewhere(outcomes: list[str]) -> str:
     """``70% still moving, 30% at a saddle`` for the starts whose run reached no minimum."""
-    words = {
-        "unfinished": "still moving",
-        "cycle": "in a cycle",
-        "saddle": "at a saddle",
-        "maximum": "at a maximum",
-        "degenerate": "at a degenerate point",
-        "flat": "on a flat stretch",
-        "unbounded": "falling without a lower bound found",
-        "diverged": "ran away",
-        "domain": "left the domain",
-    }
     if not outcomes:
         return ""
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o] = counts.get(o, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    return ", ".join(f"{words.get(o, o)}: {c / len(outcomes):.0%}" for o, c in ranked)
+    return ", ".join(
+        f"{_(ELSEWHERE[o]) if o in ELSEWHERE else o}: {c / len(outcomes):.0%}" for o, c in ranked
+    )
+
+
+#: what a basin-grid run that reached no minimum did, by outcome (translated where shown)
+ELSEWHERE = {
+    "unfinished": N_("still moving"),
+    "cycle": N_("in a cycle"),
+    "saddle": N_("at a saddle"),
+    "maximum": N_("at a maximum"),
+    "degenerate": N_("at a degenerate point"),
+    "flat": N_("on a flat stretch"),
+    "unbounded": N_("falling without a lower bound found"),
+    "diverged": N_("ran away"),
+    "domain": N_("left the domain"),
+}

@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from symgd.render.latex import count_of, number, tex
+from symgd.base.i18n import N_, _, n_
+from symgd.render.latex import number, tex
 
 KIND_TONES = {"minimum": "good", "maximum": "bad", "saddle": "warn", "degenerate": ""}
+#: a status's badge words (translate with ``_`` where shown) and tone
 OUTCOME = {
-    "converged": ("converged", "good"),
-    "max_steps": ("still moving", "warn"),
-    "diverged": ("diverged", "bad"),
-    "singular": ("stopped: singular", "warn"),
-    "domain": ("left the domain", "bad"),
+    "converged": (N_("converged"), "good"),
+    "max_steps": (N_("still moving"), "warn"),
+    "diverged": (N_("diverged"), "bad"),
+    "singular": (N_("stopped: singular"), "warn"),
+    "domain": (N_("left the domain"), "bad"),
 }
 
 
@@ -30,17 +32,17 @@ def eigen_sentence(values: Sequence[float]) -> str:
     negative = sum(v < -1e-12 for v in values)
     zero = len(values) - positive - negative
     if negative == 0 and zero == 0:
-        return "All eigenvalues are positive: f curves up in every direction, like a bowl."
+        return _("All eigenvalues are positive: f curves up in every direction, like a bowl.")
     if positive == 0 and zero == 0:
-        return "All eigenvalues are negative: f curves down in every direction, like a dome."
+        return _("All eigenvalues are negative: f curves down in every direction, like a dome.")
     if zero and not negative:
-        return (
+        return _(
             "The eigenvalues are positive or zero: f curves up or stays flat, never down; "
             "along a zero eigenvalue's direction it is a straight valley floor."
         )
     if zero and not positive:
-        return "The eigenvalues are negative or zero: f curves down or stays flat."
-    return (
+        return _("The eigenvalues are negative or zero: f curves down or stays flat.")
+    return _(
         "The eigenvalues have both signs: f curves up along some directions and down "
         "along others, like a saddle or a mountain pass."
     )
@@ -48,29 +50,34 @@ def eigen_sentence(values: Sequence[float]) -> str:
 
 def convexity_meaning(verdict: str, has_minimum: bool) -> str:
     """What the convexity verdict means for descent."""
-    if verdict == "strictly convex":
-        return (
+    if verdict == "strictly convex" and has_minimum:
+        return _(
             "So f has at most one minimum, with no other valleys to get stuck in: with a "
-            "small enough learning rate, gradient descent reaches it from any start"
-            + ("." if has_minimum else ", if a minimum exists at all.")
+            "small enough learning rate, gradient descent reaches it from any start."
+        )
+    if verdict == "strictly convex":
+        return _(
+            "So f has at most one minimum, with no other valleys to get stuck in: with a "
+            "small enough learning rate, gradient descent reaches it from any start, if a "
+            "minimum exists at all."
         )
     if verdict == "convex":
-        return (
+        return _(
             "So every local minimum is a global one (there may be a whole flat set of "
             "them); descent with a small enough learning rate never gets trapped in a "
             "worse valley."
         )
     if verdict in ("strictly concave", "concave"):
-        return (
+        return _(
             "So f curves down everywhere: it has no minimum, and gradient descent can only "
             "run downhill forever. (Gradient ascent would climb to the maximum.)"
         )
     if verdict == "neither":
-        return (
+        return _(
             "So no global guarantee applies: the start point and the learning rate decide "
             "where descent goes, and it may meet saddles or several separate minima."
         )
-    return "Without a verdict, treat the guarantees of convex optimisation as not available."
+    return _("Without a verdict, treat the guarantees of convex optimisation as not available.")
 
 
 def domain_notes(expr: Any) -> list[str]:
@@ -89,25 +96,39 @@ def domain_notes(expr: Any) -> list[str]:
 
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.log):
-            add(f"log needs a positive argument: f is defined only where {node.args[0]} > 0.")
+            add(
+                _("log needs a positive argument: f is defined only where {arg} > 0.").format(
+                    arg=node.args[0]
+                )
+            )
         elif (
             isinstance(node, sp.Pow)
             and node.exp.is_Rational
             and not node.exp.is_Integer
             and node.exp.q % 2 == 0
         ):
-            add(f"A square root needs {node.base} ≥ 0, and its derivative needs {node.base} > 0.")
+            add(
+                _("A square root needs {base} ≥ 0, and its derivative needs {base} > 0.").format(
+                    base=node.base
+                )
+            )
         elif isinstance(node, sp.Pow) and node.exp.is_negative and node.base.free_symbols:
-            add(f"Division: f is undefined where {node.base} = 0.")
+            add(_("Division: f is undefined where {base} = 0.").format(base=node.base))
         elif isinstance(node, sp.Abs | relu | leaky_relu | sp.Max | sp.Min):
             add(
-                "f has a kink (|·|, ReLU, max or min): at the kink the derivative jumps, and "
-                "symgd uses the derivative of the side the point lies on."
+                _(
+                    "f has a kink (|·|, ReLU, max or min): at the kink the derivative jumps, "
+                    "and symgd uses the derivative of the side the point lies on."
+                )
             )
         elif isinstance(node, sp.asin | sp.acos):
-            add(f"arcsin/arccos need −1 ≤ {node.args[0]} ≤ 1.")
+            add(_("arcsin/arccos need −1 ≤ {arg} ≤ 1.").format(arg=node.args[0]))
         elif isinstance(node, sp.tan):
-            add(f"tan is undefined where {node.args[0]} is an odd multiple of π/2.")
+            add(
+                _("tan is undefined where {arg} is an odd multiple of π/2.").format(
+                    arg=node.args[0]
+                )
+            )
     return notes
 
 
@@ -156,9 +177,9 @@ def run_value_text(values: Any, ran_away: bool) -> str:
     finite = values[np.isfinite(values)]
     if ran_away:
         if finite.size and float(finite[-1]) < float(finite[0]):
-            return "fell without bound"
-        return "grew without bound"
-    return number(float(finite[-1]), 6) if finite.size else "undefined"
+            return _("fell without bound")
+        return _("grew without bound")
+    return number(float(finite[-1]), 6) if finite.size else _("undefined")
 
 
 def partial_symbol(variable: Any, n: int) -> str:
@@ -171,22 +192,30 @@ def partial_symbol(variable: Any, n: int) -> str:
 
 def regime_detail(run: Any) -> str:
     """How a learning-rate panel run ended, in a few words (from its outcome)."""
-    from symgd.lesson.endings import outcome_of, succeeded
+    from symgd.lesson.endings import kind_name, outcome_of, succeeded
 
     outcome = outcome_of(run)
+    count = run.steps
     if succeeded(run):
-        return f"converged in {count_of(run.steps, 'step')}"
+        return n_("converged in {n} step", "converged in {n} steps", count).format(n=count)
     if outcome == "cycle":
-        return f"repeats every {run.cycle_period or 2} steps; it never settles"
+        return _("repeats every {period} steps; it never settles").format(
+            period=run.cycle_period or 2
+        )
     if outcome == "unbounded":
-        return f"found no lower bound on f (past −10¹² at step {run.diverged_at})"
+        return _("found no lower bound on f (past −10¹² at step {step})").format(
+            step=run.diverged_at
+        )
     if outcome == "diverged":
-        return f"ran away at step {run.diverged_at}"
+        return _("ran away at step {step}").format(step=run.diverged_at)
     if outcome == "domain":
-        return f"left the domain of f at step {run.domain_at}"
+        return _("left the domain of f at step {step}").format(step=run.domain_at)
     if outcome in ("saddle", "maximum", "degenerate", "flat"):
-        return f"stopped after {count_of(run.steps, 'step')} ({outcome})"
-    return (
-        f"still moving after {count_of(run.steps, 'step')} (|∇f| ≈ "
-        f"{number(float(run.grad_norms[-1]), 2)})"
-    )
+        return n_(
+            "stopped after {n} step ({kind})", "stopped after {n} steps ({kind})", count
+        ).format(n=count, kind=kind_name(outcome))
+    return n_(
+        "still moving after {n} step (|∇f| ≈ {norm})",
+        "still moving after {n} steps (|∇f| ≈ {norm})",
+        count,
+    ).format(n=count, norm=number(float(run.grad_norms[-1]), 2))

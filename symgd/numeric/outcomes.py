@@ -60,6 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symgd.base.i18n import N_, _
 from symgd.expr.batch import Compiled
 from symgd.numeric.results import RUNAWAY, STATUS_CODE, Status
 
@@ -104,8 +105,14 @@ class Outcome(enum.Enum):
 
     @property
     def words(self) -> str:
-        """The outcome in plain words (a cycle's period is added by the caller)."""
-        return _WORDS[self]
+        """The outcome in plain words, in the language in effect (a cycle's period is added
+        by the caller)."""
+        return _(_WORDS[self])
+
+    @property
+    def name_words(self) -> str:
+        """The outcome's name for people (``cycle``; the value stays the machine word)."""
+        return _(_NAMES[self])
 
     def succeeded(self, minimizes: bool = True) -> bool:
         """True when the run reached what it looked for: a minimum (a maximum, for ascent)."""
@@ -113,19 +120,40 @@ class Outcome(enum.Enum):
 
 
 _WORDS = {
-    Outcome.MINIMUM: "reached a local minimum (the Hessian there is positive definite)",
-    Outcome.MAXIMUM: "reached a local maximum (the Hessian there is negative definite)",
-    Outcome.SADDLE: "stopped at a saddle point (the Hessian there has eigenvalues of both signs)",
-    Outcome.DEGENERATE: "stopped at a critical point the second-order test cannot classify "
-    "(the Hessian there is singular)",
-    Outcome.FLAT: "the gradient vanished numerically where no critical point is near: f is "
-    "nearly flat there",
-    Outcome.CYCLE: "the iterates repeat in a cycle and will not settle at this learning rate",
-    Outcome.UNBOUNDED: "f kept falling past −1e12: the run found no lower bound on f",
-    Outcome.DIVERGED: "the iterates ran away: the learning rate is too large for where they were",
-    Outcome.UNFINISHED: "the step budget ran out while the run was still moving",
-    Outcome.DOMAIN: "an iterate left the set where f is defined",
-    Outcome.SINGULAR: "Newton's step is undefined: the Hessian is singular",
+    Outcome.MINIMUM: N_("reached a local minimum (the Hessian there is positive definite)"),
+    Outcome.MAXIMUM: N_("reached a local maximum (the Hessian there is negative definite)"),
+    Outcome.SADDLE: N_(
+        "stopped at a saddle point (the Hessian there has eigenvalues of both signs)"
+    ),
+    Outcome.DEGENERATE: N_(
+        "stopped at a critical point the second-order test cannot classify "
+        "(the Hessian there is singular)"
+    ),
+    Outcome.FLAT: N_(
+        "the gradient vanished numerically where no critical point is near: f is nearly flat there"
+    ),
+    Outcome.CYCLE: N_("the iterates repeat in a cycle and will not settle at this learning rate"),
+    Outcome.UNBOUNDED: N_("f kept falling past −1e12: the run found no lower bound on f"),
+    Outcome.DIVERGED: N_(
+        "the iterates ran away: the learning rate is too large for where they were"
+    ),
+    Outcome.UNFINISHED: N_("the step budget ran out while the run was still moving"),
+    Outcome.DOMAIN: N_("an iterate left the set where f is defined"),
+    Outcome.SINGULAR: N_("Newton's step is undefined: the Hessian is singular"),
+}
+#: each outcome's name for people (its value is the machine word, the same in every language)
+_NAMES = {
+    Outcome.MINIMUM: N_("minimum"),
+    Outcome.MAXIMUM: N_("maximum"),
+    Outcome.SADDLE: N_("saddle"),
+    Outcome.DEGENERATE: N_("degenerate"),
+    Outcome.FLAT: N_("flat"),
+    Outcome.CYCLE: N_("cycle"),
+    Outcome.UNBOUNDED: N_("unbounded"),
+    Outcome.DIVERGED: N_("diverged"),
+    Outcome.UNFINISHED: N_("unfinished"),
+    Outcome.DOMAIN: N_("domain"),
+    Outcome.SINGULAR: N_("singular"),
 }
 
 #: codes of per-row outcome arrays
@@ -134,12 +162,16 @@ OUTCOME_CODE = {outcome: code for code, outcome in enumerate(OUTCOME_ORDER)}
 
 
 def outcome_text(outcome: Outcome, period: int | None = None, minimizes: bool = True) -> str:
-    """One sentence for people: ``cycle (period 2): the iterates repeat ...``."""
+    """One sentence for people, in the language in effect: ``cycle (period 2): the iterates
+    repeat ...``."""
     words = outcome.words
     if outcome is Outcome.UNBOUNDED and not minimizes:
-        words = "f kept rising past 1e12: the run found no upper bound on f"
-    head = f"{outcome.value} (period {period})" if period else outcome.value
-    return f"{head}: {words}"
+        words = _("f kept rising past 1e12: the run found no upper bound on f")
+    if period:
+        return _("{outcome} (period {period}): {words}").format(
+            outcome=outcome.name_words, period=period, words=words
+        )
+    return _("{outcome}: {words}").format(outcome=outcome.name_words, words=words)
 
 
 @dataclass(frozen=True)
@@ -435,7 +467,7 @@ def _newton_tail(
     ratio = np.full(count, np.inf)
     alive = np.ones(count, dtype=bool)
     y = points + first
-    for _ in range(NEWTON_ITERATIONS):
+    for _iteration in range(NEWTON_ITERATIONS):
         grad, eigenvalues, step, usable = _newton_step(compiled, y)
         size = _rowmax(np.abs(step))
         alive &= usable & np.isfinite(size)

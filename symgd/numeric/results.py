@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgd.base.i18n import N_, _
+
 if TYPE_CHECKING:
     from symgd.numeric.outcomes import Outcome
 
@@ -66,21 +68,28 @@ class Status(enum.Enum):
 
     @property
     def message(self) -> str:
-        """What the status means, in plain words, with the usual remedy."""
-        return _MESSAGES[self]
+        """What the status means, in plain words (in the language in effect), with the usual
+        remedy."""
+        return _(_MESSAGES[self])
 
 
 _MESSAGES = {
-    Status.CONVERGED: "converged: the gradient norm fell below the tolerance",
-    Status.MAX_STEPS: "stopped after the maximum number of steps before the gradient norm fell "
-    "below the tolerance; allow more steps or adjust the learning rate",
-    Status.DIVERGED: "diverged: the iterates ran away (a value became infinite or larger than "
-    "1e12); lower the learning rate, or the function may be unbounded below",
-    Status.DOMAIN: "left the domain: f or its gradient is not a real number at the iterate "
-    "(for example the square root or logarithm of a negative number, or a "
-    "division by zero); lower the learning rate or start farther inside the "
-    "domain of f",
-    Status.SINGULAR: "stopped: the Hessian is singular, so Newton's step is undefined there",
+    Status.CONVERGED: N_("converged: the gradient norm fell below the tolerance"),
+    Status.MAX_STEPS: N_(
+        "stopped after the maximum number of steps before the gradient norm fell "
+        "below the tolerance; allow more steps or adjust the learning rate"
+    ),
+    Status.DIVERGED: N_(
+        "diverged: the iterates ran away (a value became infinite or larger than "
+        "1e12); lower the learning rate, or the function may be unbounded below"
+    ),
+    Status.DOMAIN: N_(
+        "left the domain: f or its gradient is not a real number at the iterate "
+        "(for example the square root or logarithm of a negative number, or a "
+        "division by zero); lower the learning rate or start farther inside the "
+        "domain of f"
+    ),
+    Status.SINGULAR: N_("stopped: the Hessian is singular, so Newton's step is undefined there"),
 }
 
 #: batch outcome codes, most severe first
@@ -155,7 +164,9 @@ class Trajectory:
     @property
     def message(self) -> str:
         """The status in words followed by the specifics of this run."""
-        return f"{self.status.message}. {self.reason}." if self.reason else self.status.message
+        if not self.reason:
+            return self.status.message
+        return _("{status}. {reason}.").format(status=self.status.message, reason=self.reason)
 
     @property
     def step_numbers(self) -> np.ndarray:
@@ -184,7 +195,7 @@ class Trajectory:
 
     @property
     def outcome_message(self) -> str:
-        """The outcome in plain words ("" when unknown)."""
+        """The outcome in plain words, in the language in effect ("" when unknown)."""
         from symgd.numeric.outcomes import outcome_text
 
         if self.outcome is None:
@@ -284,20 +295,29 @@ class Trajectory:
     def _repr_html_(self) -> str:
         e = html.escape
         if self.is_batch:
-            return (
-                f"<p>{e(self.method)}, η = {self.lr:g}: {len(self.xs[0])} starts, "
-                f"{e(self.status.value)}. {e(self.reason)}</p>"
+            head = _("{method}, η = {lr}: {count} starts, {status}.").format(
+                method=self.method,
+                lr=f"{self.lr:g}",
+                count=len(self.xs[0]),
+                status=self.status.value,
             )
-        reached = f". Outcome: {e(self.outcome_message)}" if self.outcome is not None else ""
+            return f"<p>{e(head)} {e(self.reason)}</p>"
+        reached = (
+            ". " + e(_("Outcome: {outcome}").format(outcome=self.outcome_message))
+            if self.outcome is not None
+            else ""
+        )
         rows = "".join(
             f"<tr><td>{e(name)}</td><td>{number_text(self.xs[0][i], 6)}</td>"
             f"<td>{e(number_text(self.xs[-1][i], 6))}</td></tr>"
             for i, name in enumerate(self.variables)
         )
+        steps = e(_("{lr}, {n} steps:").format(lr=f"η = {self.lr:g}", n=self.steps))
         return (
-            f"<p><b>{e(self.method)}</b>, η = {self.lr:g}, {self.steps} steps: "
+            f"<p><b>{e(self.method)}</b>, {steps} "
             f"<b>{e(self.status.value)}</b>. {e(self.reason)}{reached}</p>"
-            f"<table><tr><th></th><th>start</th><th>final</th></tr>{rows}</table>"
+            f"<table><tr><th></th><th>{e(_('start'))}</th><th>{e(_('final'))}</th></tr>"
+            f"{rows}</table>"
             f"<p>f = {e(number_text(self.fs[-1], 6))}, "
             f"|∇f| = {e(number_text(self.grad_norms[-1], 3))}</p>"
         )
@@ -313,9 +333,9 @@ def number_text(value: Any, digits: int = 10) -> str:
     """A float for people: ``digits`` significant digits, and words where it is not finite."""
     number = float(value)
     if math.isnan(number):
-        return "not a real number"
+        return _("not a real number")
     if math.isinf(number):
-        return "overflowed" if number > 0 else "overflowed (negative)"
+        return _("overflowed") if number > 0 else _("overflowed (negative)")
     return f"{number:.{digits}g}"
 
 
@@ -336,18 +356,18 @@ class RunResult:
 
 
 def diagnose(x: np.ndarray, f: float, grad_norm: float) -> str:
-    """Why one iterate counts as diverged, in words."""
+    """Why one iterate counts as diverged, in words (in the language in effect)."""
     if not np.isfinite(x).all():
-        return "the iterate is no longer a finite number"
+        return _("the iterate is no longer a finite number")
     if np.abs(x).max() > RUNAWAY:
-        return f"a coordinate exceeded {RUNAWAY_TEXT} in size"
+        return _("a coordinate exceeded {bound} in size").format(bound=RUNAWAY_TEXT)
     if not math.isfinite(f):
-        return "f is no longer a finite number"
+        return _("f is no longer a finite number")
     if abs(f) > RUNAWAY:
-        return f"|f| exceeded {RUNAWAY_TEXT}"
+        return _("|f| exceeded {bound}").format(bound=RUNAWAY_TEXT)
     if not math.isfinite(grad_norm):
-        return "the gradient is no longer finite"
-    return "the arithmetic overflowed"
+        return _("the gradient is no longer finite")
+    return _("the arithmetic overflowed")
 
 
 def first_stop(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import _
 from symgd.lesson.exact_forms import direction, tidy
 from symgd.lesson.facts import Facts
 from symgd.lesson.settings import Settings
@@ -62,19 +63,19 @@ def hand_section(facts: Facts, s: Settings) -> HandSection:
     outside = ""
     if walk.stop == "gradient":
         k = len(walk.steps) + 1
-        outside = (
-            f"The gradient is undefined at x_{k - 1}: that point lies outside "
-            "the domain of f, so the hand steps stop here."
-        )
+        outside = _(
+            "The gradient is undefined at {point}: that point lies outside the domain of f, "
+            "so the hand steps stop here."
+        ).format(point=f"x_{k - 1}")
     elif walk.stop == "value" and walk.steps:
-        outside = (
-            f"The step overshot the region where f is defined: f has no real "
-            f"value at x_{len(walk.steps)}, so the hand steps stop here, and a run with "
-            "this learning rate leaves the domain the same way."
-        )
+        outside = _(
+            "The step overshot the region where f is defined: f has no real value at "
+            "{point}, so the hand steps stop here, and a run with this learning rate leaves "
+            "the domain the same way."
+        ).format(point=f"x_{len(walk.steps)}")
     intro, note = _intro_and_note(s, walk.rounded_from, exact)
     if outside:
-        note = outside + " The runs below continue in floating point."
+        note = outside + " " + _("The runs below continue in floating point.")
     return HandSection(RULE_LATEX, intro, tuple(views), note)
 
 
@@ -121,26 +122,24 @@ def _step_view(facts: Facts, s: Settings, walk: HandWalk, k: int) -> HandStepVie
             + (rf"\approx {_bare(new_col[0])}" if rounded else equals_tex(new_col[0]))
         )
     f_old, f_new = step.value, _value_after(walk, k)
-    was = rf"\quad\text{{(was }} {value_tex(f_old, 6)[0]}\text{{)}}"
+    was = _was(k, value_tex(f_old, 6)[0])
     if f_new is None:
         return HandStepView(
             k,
             rf"{xk} = {point_tex(old_col)}",
             grad_latex,
             update,
-            f"x_{k} lies outside the domain of f:",
-            rf"f(x_{{{k}}}) \text{{ is undefined}}" + was,
+            _("{point} lies outside the domain of f:").format(point=f"x_{k}"),
+            _undefined(k) + was,
         )
     went = direction(f_old, f_new)
-    comment = (
-        f"f went {went}"
-        + (
-            f", from about {big_number(f_old)} to about {big_number(f_new)}"
-            if went != "nowhere"
-            else ""
-        )
-        + ":"
-    )
+    if went == "down":
+        comment = _("f went down, from about {old} to about {new}:")
+    elif went == "up":
+        comment = _("f went up, from about {old} to about {new}:")
+    else:
+        comment = _("f went nowhere:")
+    comment = comment.format(old=big_number(f_old), new=big_number(f_new))
     return HandStepView(
         k,
         rf"{xk} = {point_tex(old_col)}",
@@ -149,6 +148,24 @@ def _step_view(facts: Facts, s: Settings, walk: HandWalk, k: int) -> HandStepVie
         comment,
         rf"f(x_{{{k}}}) {equals_tex(value_tex(f_new, 6)[0])}" + was,
     )
+
+
+def _was(k: int, old: str) -> str:
+    r"""``\quad\text{(was } f_{k-1}\text{)}``: f before step ``k``, in words where the formula
+    font can draw them (Latin letters), else as ``(f(x_{k-1}) = ...)``."""
+    words = _("was")
+    if words.isascii():
+        return rf"\quad\text{{({words} }} {old}\text{{)}}"
+    return rf"\quad\left(f(x_{{{k - 1}}}) {equals_tex(old)}\right)"
+
+
+def _undefined(k: int) -> str:
+    r"""``f(x_k) \text{ is undefined}``, or ``f(x_k) \notin \mathbb{R}`` where the words are
+    not in Latin letters (the formula font draws no others)."""
+    words = _("is undefined")
+    if words.isascii():
+        return rf"f(x_{{{k}}}) \text{{ {words}}}"
+    return rf"f(x_{{{k}}}) \notin \mathbb{{R}}"
 
 
 def _bare(latex: str) -> str:
@@ -162,24 +179,32 @@ def _intro_and_note(s: Settings, rounded_at: int | None, exact: bool) -> tuple[s
         from symgd.calculus.exact import DECIMAL_DIGITS, MAX_EXACT_DIGITS
 
         return (
-            f"With x₀ and η = {eta} exact, the steps start in exact arithmetic; but from "
-            f"step {rounded_at} on the exact fractions would need more than "
-            f"{MAX_EXACT_DIGITS} digits, so those numbers are worked in decimals with "
-            f"{DECIMAL_DIGITS} significant digits instead and shown rounded (≈).",
-            "The runs below continue in floating point.",
+            _(
+                "With x₀ and η = {eta} exact, the steps start in exact arithmetic; but from "
+                "step {step} on the exact fractions would need more than {digits} digits, so "
+                "those numbers are worked in decimals with {decimals} significant digits "
+                "instead and shown rounded (≈)."
+            ).format(eta=eta, step=rounded_at, digits=MAX_EXACT_DIGITS, decimals=DECIMAL_DIGITS),
+            _("The runs below continue in floating point."),
         )
     if exact:
         return (
-            f"With x₀ and η = {eta} written as exact fractions, every number in the first "
-            "two steps is exact: no rounding has happened yet.",
-            "From here on a computer takes over, in floating point; its first steps agree "
-            "with these to every digit it prints.",
+            _(
+                "With x₀ and η = {eta} written as exact fractions, every number in the first "
+                "two steps is exact: no rounding has happened yet."
+            ).format(eta=eta),
+            _(
+                "From here on a computer takes over, in floating point; its first steps agree "
+                "with these to every digit it prints."
+            ),
         )
     return (
-        f"With x₀ and η = {eta} exact, the first two steps can be done in exact "
-        "arithmetic; where an exact value gets too long to read, a decimal (≈) stands in "
-        "for it.",
-        "The runs below continue in floating point.",
+        _(
+            "With x₀ and η = {eta} exact, the first two steps can be done in exact "
+            "arithmetic; where an exact value gets too long to read, a decimal (≈) stands in "
+            "for it."
+        ).format(eta=eta),
+        _("The runs below continue in floating point."),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgd.base.i18n import _, n_
 from symgd.lesson.endings import badge, run_note
 from symgd.lesson.facts import Facts
 from symgd.lesson.methods import hyperparameters_text, label, rule_latex
@@ -84,6 +85,10 @@ def runs_section(facts: Facts, s: Settings, runs: Runs) -> RunsSection:
         settings = f"η = {number(run.lr)}" + (f", {hyper}" if hyper else "")
         ran_away = run.status.value == "diverged"
         outside = run.status.value == "domain"
+        away = _("ran away")
+        # the formula font draws Latin letters only: for words in another script the page
+        # writes them beside no formula (point_latex "")
+        away_latex = rf"\text{{{away}}}" if away.isascii() else ""
         table.append(
             RunRow(
                 method=run.method,
@@ -92,11 +97,11 @@ def runs_section(facts: Facts, s: Settings, runs: Runs) -> RunsSection:
                 outcome=shown.text,
                 tone=shown.tone,
                 steps=run.steps,
-                point_latex=r"\text{ran away}" if ran_away else floats_tex(run.xs[-1], 4),
-                f_text="undefined there" if outside else run_value_text(run.fs, ran_away),
-                grad_text="grew without bound"
+                point_latex=away_latex if ran_away else floats_tex(run.xs[-1], 4),
+                f_text=_("undefined there") if outside else run_value_text(run.fs, ran_away),
+                grad_text=_("grew without bound")
                 if ran_away
-                else "undefined there"
+                else _("undefined there")
                 if outside
                 else number(float(run.grad_norms[-1]), 3),
                 message=run_message(facts, run),
@@ -113,22 +118,23 @@ def runs_section(facts: Facts, s: Settings, runs: Runs) -> RunsSection:
         figures["basins"] = _basins_job(facts, runs, runs.basins)
         basins = _basins_view(facts, runs.basins, runs.region)
     return RunsSection(
-        intro=(
-            f"Each method starts at x₀ and runs for at most {s.steps} steps, stopping "
-            f"early when |∇f| < {number(TOLERANCE)} or when the iterates run away."
-        ),
+        intro=_(
+            "Each method starts at x₀ and runs for at most {steps} steps, stopping early when "
+            "|∇f| < {tol} or when the iterates run away."
+        ).format(steps=s.steps, tol=number(TOLERANCE)),
         table=tuple(table),
         rules=tuple(rules),
         progress=Pending("progress"),
-        progress_caption=(
-            (
-                "Left: the gap f(xₖ) − f* to the lowest value reached, on a log scale. "
-                if f_star is not None
-                else "Left: f(xₖ). "
-            )
-            + "Right: the length of the gradient, on a log scale. A straight falling line on a "
-            "log scale means the error shrinks by the same factor every step (linear "
-            "convergence)."
+        progress_caption=_(
+            "Left: the gap f(xₖ) − f* to the lowest value reached, on a log scale. Right: the "
+            "length of the gradient, on a log scale. A straight falling line on a log scale "
+            "means the error shrinks by the same factor every step (linear convergence)."
+        )
+        if f_star is not None
+        else _(
+            "Left: f(xₖ). Right: the length of the gradient, on a log scale. A straight "
+            "falling line on a log scale means the error shrinks by the same factor every step "
+            "(linear convergence)."
         ),
         basins=basins,
         figures=figures,
@@ -167,7 +173,7 @@ def _pictures(facts: Facts, runs: Runs) -> tuple[dict[str, Any], dict[str, Any]]
         )
         fields.update(
             picture=Pending("paths"),
-            picture_caption=(
+            picture_caption=_(
                 "The curve of f with the tangent lines at the first iterates of gradient "
                 "descent (their slopes are the derivatives used in each step) and the path of "
                 "each method."
@@ -187,13 +193,7 @@ def _pictures(facts: Facts, runs: Runs) -> tuple[dict[str, Any], dict[str, Any]]
         )
         fields.update(
             picture=Pending("paths"),
-            picture_caption=(
-                "Level curves of f (darker is lower), the direction of −∇f on a grid (grey "
-                "arrows: always across the level curves), "
-                + ("the critical points in the frame and " if len(markers) > 1 else "")
-                + "the path of each method from the start ★. Paths that leave the frame are "
-                "cut at its edge."
-            ),
+            picture_caption=_contour_caption(len(markers) > 1),
         )
         return {"paths": job}, fields
     main = paths[0]
@@ -201,20 +201,35 @@ def _pictures(facts: Facts, runs: Runs) -> tuple[dict[str, Any], dict[str, Any]]
         "traces_figure", {"path": main, "variables": facts.names, "name": "fig-traces"}
     )
     fields.update(
-        no_contour=(
-            f"f has {facts.n} variables, so its graph lives in {facts.n + 1} "
-            "dimensions and its level sets are surfaces, not curves: there is no "
-            "honest flat contour picture. Instead, the figures track what can be "
-            "plotted against the step number: f, the gradient's length, and each "
-            "coordinate."
-        ),
+        no_contour=_(
+            "f has {n} variables, so its graph lives in {dimensions} dimensions and its level "
+            "sets are surfaces, not curves: there is no honest flat contour picture. Instead, "
+            "the figures track what can be plotted against the step number: f, the "
+            "gradient's length, and each coordinate."
+        ).format(n=facts.n, dimensions=facts.n + 1),
         traces=Pending("traces"),
-        traces_caption=(
-            f"Each coordinate of the {main.label.lower()} run, step by step; "
-            "a coordinate that levels off has settled."
-        ),
+        traces_caption=_(
+            "Each coordinate of the {name} run, step by step; a coordinate that levels off "
+            "has settled."
+        ).format(name=main.label.lower()),
     )
     return {"traces": job}, fields
+
+
+def _contour_caption(points: bool) -> str:
+    """The caption of the paths over the level curves (``points``: critical points drawn)."""
+    if points:
+        return _(
+            "Level curves of f (darker is lower), the direction of −∇f on a grid (grey "
+            "arrows: always across the level curves), the critical points in the frame and "
+            "the path of each method from the start ★. Paths that leave the frame are cut "
+            "at its edge."
+        )
+    return _(
+        "Level curves of f (darker is lower), the direction of −∇f on a grid (grey "
+        "arrows: always across the level curves), the path of each method from the "
+        "start ★. Paths that leave the frame are cut at its edge."
+    )
 
 
 def _f_star(facts: Facts, runs: Sequence[Trajectory]) -> float | None:
@@ -288,51 +303,70 @@ def basin_colours(count: int, palette: Sequence[str]) -> list[str]:
     return [pool[i % len(pool)] for i in range(count)]
 
 
-def _basins_view(facts: Facts, basins: Basins, region: Any) -> BasinsView:
+def _minima_counted(facts: Facts, basins: Basins, region: Any) -> str:
+    """How many minima the basins show, saying only what is known: ``f has 4 minima`` only
+    when f's critical set is complete, else those in the picture (and any outside it that
+    descent from the picture reached)."""
     count = len(basins.minima)
-    if basins.in_view:
-        inside = sum(1 for m in basins.minima if region.contains(m))
-        counted = facts.count_of_minima(inside, "the picture")
-        if count > inside:
-            counted += (
-                ", and descent from the starts in the picture also ends at "
-                f"{count - inside} outside it"
-            )
-    else:
-        counted = facts.count_of_minima(count)
+    if not basins.in_view:
+        return facts.count_of_minima(count)
+    inside = sum(1 for m in basins.minima if region.contains(m))
+    if count <= inside:
+        return facts.count_of_minima(inside, "the picture")
+    values = {"n": inside, "outside": count - inside}
+    if facts.critical_set == "infinite":
+        return n_(
+            "f has infinitely many minima; {n} of them lies in the picture, and descent from "
+            "the starts in the picture also ends at {outside} outside it",
+            "f has infinitely many minima; {n} of them lie in the picture, and descent from "
+            "the starts in the picture also ends at {outside} outside it",
+            inside,
+        ).format(**values)
+    return n_(
+        "{n} minimum lies in the picture (symgd's list of critical points may be incomplete, "
+        "so there may be others), and descent from the starts in the picture also ends at "
+        "{outside} outside it",
+        "{n} minima lie in the picture (symgd's list of critical points may be incomplete, "
+        "so there may be others), and descent from the starts in the picture also ends at "
+        "{outside} outside it",
+        inside,
+    ).format(**values)
+
+
+def _basins_view(facts: Facts, basins: Basins, region: Any) -> BasinsView:
+    counted = _minima_counted(facts, basins, region)
     saddles = any(p.kind == "saddle" for p in facts.isolated)
-    ridges = " The basins meet along ridges that pass through the saddle points." if saddles else ""
-    if basins.reached is not None:
-        text = (
-            f"{counted}. Gradient descent only ever goes downhill along −∇f, so it ends in the "
-            "minimum whose basin of attraction holds the start: from x₀ it reached "
-            f"{floats_plain(basins.reached, 4)}. The picture repeats the run from a "
-            "grid of starts and colours each start by the minimum where that run actually "
-            f"ended (after at most {basins.steps} steps)." + ridges
-        )
-    else:
-        text = (
-            f"{counted}; which one descent reaches depends on the start. The picture colours "
-            "each start on a grid by the minimum where gradient descent from it actually "
-            f"ended (after at most {basins.steps} steps)." + ridges
-        )
-    rest = 1.0 - sum(basins.shares)
-    other = ""
-    if rest > 1e-9:
-        other = (
-            f"; grey, {rest:.0%} of the grid: descent from there ended at no minimum within "
-            f"{basins.steps} steps ({basins.elsewhere})"
-        )
-    return BasinsView(
-        text,
-        Pending("basins"),
-        (
-            "Basins of attraction of gradient descent (η as above): "
-            + "; ".join(
-                f"{n}: {share:.0%} of the grid"
-                for n, share in zip(basins.names, basins.shares, strict=True)
-            )
-            + other
-            + "."
-        ),
+    ridges = (
+        " " + _("The basins meet along ridges that pass through the saddle points.")
+        if saddles
+        else ""
     )
+    if basins.reached is not None:
+        text = _(
+            "{counted}. Gradient descent only ever goes downhill along −∇f, so it ends in the "
+            "minimum whose basin of attraction holds the start: from x₀ it reached {point}. "
+            "The picture repeats the run from a grid of starts and colours each start by the "
+            "minimum where that run actually ended (after at most {steps} steps)."
+        ).format(counted=counted, point=floats_plain(basins.reached, 4), steps=basins.steps)
+    else:
+        text = _(
+            "{counted}; which one descent reaches depends on the start. The picture colours "
+            "each start on a grid by the minimum where gradient descent from it actually "
+            "ended (after at most {steps} steps)."
+        ).format(counted=counted, steps=basins.steps)
+    shares = [
+        _("{name}: {share} of the grid").format(name=n, share=f"{share:.0%}")
+        for n, share in zip(basins.names, basins.shares, strict=True)
+    ]
+    rest = 1.0 - sum(basins.shares)
+    if rest > 1e-9:
+        shares.append(
+            _(
+                "grey, {share} of the grid: descent from there ended at no minimum within "
+                "{steps} steps ({what})"
+            ).format(share=f"{rest:.0%}", steps=basins.steps, what=basins.elsewhere)
+        )
+    caption = _("Basins of attraction of gradient descent (η as above): {shares}.").format(
+        shares="; ".join(shares)
+    )
+    return BasinsView(text + ridges, Pending("basins"), caption)
