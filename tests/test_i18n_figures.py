@@ -13,6 +13,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -465,10 +466,48 @@ def test_derive_in_korean(expression: str) -> None:
     assert any(line.startswith("볼록성: ") for line in ko_lines)
 
 
+#: JSON fields written for people: they follow the language; everything else may not
+HUMAN_FIELDS = {"reason", "reasons", "detail", "message", "notes", "note", "explanation"}
+
+
+def _machine(text: str) -> Any:
+    """The JSON ``text`` without its fields for people."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in HUMAN_FIELDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(json.loads(text))
+
+
+def _human(text: str) -> list[str]:
+    """The strings of the JSON ``text``'s fields for people."""
+    found: list[str] = []
+
+    def walk(value: Any, human: bool = False) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, human or k in HUMAN_FIELDS)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, human)
+        elif human and isinstance(value, str) and value:
+            found.append(value)
+
+    walk(json.loads(text))
+    return found
+
+
 def test_derive_json_and_english_do_not_change_with_the_language() -> None:
     args = ["derive", "x**2 + 2*x*y"]
     assert _run([*args, "--lang", "en"]) == _run(args)
-    assert _run([*args, "--json", "--lang", "ko"]) == _run([*args, "--json"])
+    korean, english = _run([*args, "--json", "--lang", "ko"]), _run([*args, "--json"])
+    assert _machine(korean) == _machine(english)
+    words = _human(korean)
+    assert words and all(re.search(r"[\uac00-\ud7a3]", w) for w in words), words
 
 
 def test_derive_kinds_follow_the_glossary() -> None:
@@ -504,7 +543,9 @@ def test_descend_in_korean(expression: str, start: str, extra: list[str]) -> Non
     assert not any(line.startswith("Status:") for line in ko_lines)
     assert any(line.startswith("결과: ") for line in ko_lines)
     as_json = _run([*args, "--json"])
-    assert _run([*args, "--json", "--lang", "ko"]) == as_json
+    korean_json = _run([*args, "--json", "--lang", "ko"])
+    assert _machine(korean_json) == _machine(as_json)
+    assert all(re.search(r"[\uac00-\ud7a3]", w) for w in _human(korean_json))
     assert json.loads(as_json)["status"] in ("converged", "max_steps", "diverged")
 
 

@@ -54,8 +54,12 @@ def visible(page: str) -> str:
     return re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", " ", text)))
 
 
+#: function names a note may list, as typed (not words)
+FUNCTION_NAMES = re.compile(r"\b(?:ReLU|relu|max|min|abs|sigmoid|softplus|tanh|exp|log)\b")
+
+
 def english_left(text: str) -> list[str]:
-    return [w for w in ENGLISH.findall(text) if w not in NAMES]
+    return [w for w in ENGLISH.findall(FUNCTION_NAMES.sub(" ", text)) if w not in NAMES]
 
 
 def part(page: str, pattern: str) -> str:

@@ -305,7 +305,9 @@ def test_tables_stack_on_a_phone_and_fit_in_print() -> None:
     }.items():
         partial = (folder / "partials" / f"{name}.html.jinja2").read_text()
         assert 'class="stack' in partial or "stack" in partial
+        # each phone label is a column's translated heading, written into data-label
+        assert "data-label=" in partial
         for label in labels:
-            assert f'data-label="{label}"' in partial
+            assert f'_("{label}")' in partial or f'data-label="{label}"' in partial
     assert "table { width: 100%" in printing
     assert "footer { break-before: avoid" in printing

@@ -152,7 +152,7 @@ def _markers(facts: Facts, region: Any, start: Sequence[float]) -> list[Any]:
     from symgd.render import figure_data as data
 
     found = [
-        data.Marker(marker_point(facts, p.as_floats()), p.kind, p.kind)
+        data.Marker(marker_point(facts, p.as_floats()), p.kind, "")  # the figure names it
         for p in facts.isolated
         if region.contains(p.as_floats())
     ]
@@ -162,8 +162,9 @@ def _markers(facts: Facts, region: Any, start: Sequence[float]) -> list[Any]:
         except (TypeError, ValueError):
             continue
         if k.kind in ("minimum", "maximum") and region.contains(point):
-            found.append(data.Marker(marker_point(facts, point), k.kind, f"{k.kind} (kink)"))
-    return [*found, data.Marker(marker_point(facts, start), "start", "start")]
+            on_kink = _("minimum (kink)") if k.kind == "minimum" else _("maximum (kink)")
+            found.append(data.Marker(marker_point(facts, point), k.kind, on_kink))
+    return [*found, data.Marker(marker_point(facts, start), "start", "")]
 
 
 def _thin(count: int, limit: int = MAX_PLOT_POINTS) -> Any:

@@ -286,7 +286,7 @@ def _figure(facts: Facts, runs: Runs, panel: RatePanel) -> tuple[Any, str]:
         region = runs.region if local is None else local
         markers = [m for m in runs.markers if region.contains(m.point)]
         if local is not None:
-            markers.append(data.Marker(tuple(panel.start), "start", "start"))
+            markers.append(data.Marker(tuple(panel.start), "start", ""))
         job = plots.FigureJob(
             "regimes_contour_figure",
             {
