@@ -62,10 +62,44 @@ def undefined_at(problem: Problem, compiled: Compiled, point: Sequence[float]) -
     return _domain_checker(problem, compiled)(np.asarray(point, dtype=float), True)
 
 
+def undefined_words(which: str, point: str, cause: str, *, start: bool = False) -> str:
+    """Why ``which`` (``"f"``, ``"∂f/∂x"``, ``"f, ∇f"`` for both, ``"∇f"``) has no real value
+    at ``point``, because of ``cause``; with ``start``, as the refusal of a start point."""
+    if start:
+        if which == "f, ∇f":
+            text = _(
+                "the start point {point} is outside the domain of f: f and its gradient are "
+                "undefined there because of {cause}; choose a start where f and its gradient "
+                "are defined"
+            )
+        elif which == "∇f":
+            text = _(
+                "the start point {point} is outside the domain of f: the gradient is undefined "
+                "there because of {cause}; choose a start where f and its gradient are defined"
+            )
+        else:
+            text = _(
+                "the start point {point} is outside the domain of f: {which} is undefined there "
+                "because of {cause}; choose a start where f and its gradient are defined"
+            )
+    elif which == "f, ∇f":
+        text = _("f and its gradient are undefined at {point}: {cause}")
+    elif which == "∇f":
+        text = _("the gradient is undefined at {point}: {cause}")
+    else:
+        text = _("{which} is undefined at {point}: {cause}")
+    return text.format(which=which, point=point, cause=cause)
+
+
+def start_refusal(problem: Problem, compiled: Compiled, point: Sequence[float]) -> str | None:
+    """The refusal of ``point`` as a start point when f or ∇f has no real value there."""
+    return _domain_checker(problem, compiled)(np.asarray(point, dtype=float), True, True)
+
+
 def _domain_checker(
     problem: Problem,
     compiled: Compiled,
-) -> Callable[[np.ndarray, bool], str | None]:
+) -> Callable[..., str | None]:
     """``check(point, words)`` for a finite point: why f or ∇f is not a real number there, or
     ``None`` when they are (or when they only overflowed); without ``words`` the reason is
     "" (a batch row needs only the verdict, and finding the culprit costs a millisecond)."""
@@ -78,7 +112,7 @@ def _domain_checker(
     exprs = (problem.expr, *compiled.gradient)
     scalar: list[Callable[..., Any]] = []
 
-    def check(point: np.ndarray, words: bool = True) -> str | None:
+    def check(point: np.ndarray, words: bool = True, start: bool = False) -> str | None:
         with np.errstate(all="ignore"):
             values = compiled.value_grad_columns([np.array([float(v)]) for v in point])
         bad = [i for i, v in enumerate(values) if not math.isfinite(float(v[0]))]
@@ -92,22 +126,19 @@ def _domain_checker(
         except OverflowError:
             return None
         except ZeroDivisionError:
-            cause = "a division by zero"
+            cause = _("a division by zero")
         except (ValueError, TypeError):
-            cause = "a function applied outside its domain"
+            cause = _("a function applied outside its domain")
         else:
             imaginary = [i for i, v in enumerate(exact) if isinstance(v, complex) and v.imag != 0]
             if not imaginary:
                 return None  # inf or NaN from arithmetic that overflowed
-            cause = "its value would be a complex number"
+            cause = _("its value would be a complex number")
         if not words:
             return ""
         culprit = _culprit([exprs[i] for i in dict.fromkeys([0, *bad])], problem.variables, point)
-        if len(bad) == 1:
-            which = f"{labels[bad[0]]} is"
-        else:
-            which = "f and its gradient are" if bad[0] == 0 else "the gradient is"
-        return f"{which} undefined at {point_text(names, point)}: {culprit or cause}"
+        which = labels[bad[0]] if len(bad) == 1 else "f, ∇f" if bad[0] == 0 else "∇f"
+        return undefined_words(which, point_text(names, point), culprit or cause, start=start)
 
     if len(_CHECKERS) > 64:
         _CHECKERS.clear()

@@ -74,12 +74,18 @@ import numpy as np
 import sympy as sp
 
 from symgd.base.errors import InputError, short_repr
+from symgd.base.i18n import _, n_
 from symgd.expr.batch import Compiled
 from symgd.expr.parser import parse
 from symgd.expr.problem import Problem
 from symgd.numeric.batch_run import MAX_THREADS, SHORT_UNFUSED, run_batch
 from symgd.numeric.codegen import compiled_for
-from symgd.numeric.domain import MAX_DOMAIN_CHECKS, find_domain_exits, point_text, undefined_at
+from symgd.numeric.domain import (
+    MAX_DOMAIN_CHECKS,
+    find_domain_exits,
+    start_refusal,
+    undefined_at,
+)
 from symgd.numeric.optimizer_spec import Optimizer
 from symgd.numeric.optimizers import make_optimizer
 from symgd.numeric.outcomes import Outcomes, RunEnds, classify_runs
@@ -189,7 +195,7 @@ def descend(
         )
     result = find_domain_exits(result, problem, compiled)
     if not batch:
-        _refuse_start_outside(result, problem.names, points[0])
+        _refuse_start_outside(result, problem, compiled, points[0])
     outcomes = classify_runs(_run_ends(result), compiled, _minimizes(optimizer))
     return _finish(result, problem.names, optimizer, tolerance, batch, keep, outcomes)
 
@@ -246,17 +252,13 @@ def _run(
     return run_batch(compiled, optimizer, points, steps, tol, keep)
 
 
-def _refuse_start_outside(result: RunResult, names: tuple[str, ...], start: np.ndarray) -> None:
+def _refuse_start_outside(
+    result: RunResult, problem: Problem, compiled: Compiled, start: np.ndarray
+) -> None:
     """A single start where f or ∇f is undefined is bad input, said with the cause."""
     if result.row_codes[0] != STATUS_CODE[Status.DOMAIN] or result.row_steps[0] != 0:
         return
-    where = point_text(names, start)
-    which, _, cause = result.details[0].partition(f" at {where}: ")
-    raise InputError(
-        f"the start point {where} is outside the domain of f: {which} there "
-        f"because of {cause}; choose a start where f and its gradient are "
-        "defined"
-    )
+    raise InputError(start_refusal(problem, compiled, list(start)) or result.details[0])
 
 
 def _keep_whole_path(
@@ -483,11 +485,15 @@ def _batch_trajectory(
     steps = int(result.row_steps.max())
     counts = {s: int((codes == STATUS_CODE[s]).sum()) for s in STATUS_ORDER}
     parts = [f"{counts[s]} {s.value}" for s in STATUS_ORDER if counts[s]]
-    reason = f"Of {len(codes)} starts: " + ", ".join(parts)
+    reason = _("Of {count} starts: {parts}").format(count=len(codes), parts=", ".join(parts))
     if firsts[Status.DIVERGED] is not None:
-        reason += f"; the first divergence came at step {firsts[Status.DIVERGED]}"
+        reason += _("; the first divergence came at step {step}").format(
+            step=firsts[Status.DIVERGED]
+        )
     if firsts[Status.DOMAIN] is not None:
-        reason += f"; the first exit from the domain came at step {firsts[Status.DOMAIN]}"
+        reason += _("; the first exit from the domain came at step {step}").format(
+            step=firsts[Status.DOMAIN]
+        )
     return Trajectory(
         names,
         optimizer.name,
@@ -516,13 +522,24 @@ def _batch_trajectory(
 
 
 def _reason(status: Status, steps: int, grad_norm: float, tol: float, detail: str) -> str:
-    plural = "s" if steps != 1 else ""
+    """Why a single run stopped, in the language in effect."""
+    values = {"steps": steps, "norm": f"{grad_norm:.3g}", "tol": f"{tol:g}", "detail": detail}
     if status is Status.CONVERGED:
-        return f"After {steps} step{plural}, |∇f| = {grad_norm:.3g} < {tol:g}"
-    if status is Status.MAX_STEPS:
-        return f"After {steps} step{plural}, |∇f| = {grad_norm:.3g} is still ≥ {tol:g}"
-    if status is Status.SINGULAR:
-        return f"The Hessian at step {steps} is singular (condition number above 1e15)"
-    if status is Status.DOMAIN:
-        return f"At step {steps} the run left the domain of f: {detail}"
-    return f"At step {steps}, {detail}"
+        text = n_(
+            "After {steps} step, |∇f| = {norm} < {tol}",
+            "After {steps} steps, |∇f| = {norm} < {tol}",
+            steps,
+        )
+    elif status is Status.MAX_STEPS:
+        text = n_(
+            "After {steps} step, |∇f| = {norm} is still ≥ {tol}",
+            "After {steps} steps, |∇f| = {norm} is still ≥ {tol}",
+            steps,
+        )
+    elif status is Status.SINGULAR:
+        text = _("The Hessian at step {steps} is singular (condition number above 1e15)")
+    elif status is Status.DOMAIN:
+        text = _("At step {steps} the run left the domain of f: {detail}")
+    else:
+        text = _("At step {steps}, {detail}")
+    return text.format(**values)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from symgd.base.i18n import _
 from symgd.expr.batch import Compiled
 from symgd.expr.problem import Problem
 from symgd.numeric.codegen import ScalarStepper, build_scalar_stepper
@@ -116,7 +117,7 @@ def run_scalar(
                 segments.append(block)
                 done += len(block)
             if failed:
-                stop, status, detail = done, Status.DIVERGED, "the arithmetic overflowed"
+                stop, status, detail = done, Status.DIVERGED, _("the arithmetic overflowed")
         points = np.concatenate(segments) if len(segments) > 1 else segments[0]
         segments = []
         fs, gn = evaluate_points(compiled, points)
@@ -189,7 +190,7 @@ def _careful_steps(
 ) -> tuple[np.ndarray, tuple[float, ...], bool]:
     """One step per call, checking every value; ``failed`` when a step cannot be computed."""
     points: list[tuple[float, ...]] = []
-    for _ in range(count):
+    for _step in range(count):
         try:
             out = single(*vals)
         except _CALL_ERRORS:
