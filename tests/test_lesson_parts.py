@@ -159,3 +159,21 @@ def test_cli_json_carries_the_deeper_numbers(tmp_path: Path) -> None:
     data = json.loads(core.stdout)
     assert not {"numerical_gradient", "directional_derivative", "momentum_map"} & set(data)
     assert data.get("newton_step") is None
+
+
+@pytest.mark.parametrize(
+    ("function", "product"),
+    [
+        ("x**4 - 3*x**2 + x", r"\left(4 x^{3} - 6 x + 1\right) \cdot dx"),
+        ("log(1 + exp(w))", r"\frac{e^{w}}{e^{w} + 1} \cdot dw"),
+        ("t**3", r"3 t^{2} \cdot dt"),
+    ],
+)
+def test_one_variable_differential_multiplies_the_whole_derivative(
+    function: str, product: str
+) -> None:
+    """df = f′(x) · dx: a derivative that is a sum is bracketed, or the product would multiply
+    only its last term."""
+    lesson = explain(function, sections="differential")
+    dot = lesson.context["differential"]["dot_latex"]
+    assert dot.endswith(product), dot

@@ -62,6 +62,8 @@ def differential_section(facts: Facts, s: Settings) -> DifferentialSection:
     grad = (
         column([tex(d.gradient[i]) if i is not None else r"\vdots" for i in shown])
         if n > 1
+        else rf"\left({tex(d.gradient[0])}\right)"
+        if isinstance(d.gradient[0], sp.Add)  # f′ · dx, not 4x³ − 6x + 1 · dx
         else tex(d.gradient[0])
     )
     return DifferentialSection(
