@@ -177,3 +177,15 @@ def test_one_variable_differential_multiplies_the_whole_derivative(
     lesson = explain(function, sections="differential")
     dot = lesson.context["differential"]["dot_latex"]
     assert dot.endswith(product), dot
+
+
+@pytest.mark.parametrize(("function", "count"), [("x**4 - 3*x**2 + x", "two"), ("x*y", "three")])
+def test_the_directional_table_is_introduced_with_its_own_row_count(
+    function: str, count: str
+) -> None:
+    html = explain(function, sections="directional").html()
+    table = re.search(r"directions of the cos θ table:</p>.*?</table>", html, flags=re.S)
+    assert table is not None
+    rows = len(re.findall(r"<tr><td>", table.group(0)))
+    assert f"Along the {count} directions of the cos θ table:" in html
+    assert rows == {"two": 2, "three": 3}[count]
