@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hangul_fonts import hangul_drawing
 
 from symgd.base.i18n import language
 
@@ -109,29 +110,7 @@ def test_chromium_draws_the_korean_lesson_and_fit_page_with_the_shipped_font(
         _symgd(tmp_path, "fit", "--demo", "linear", "-o", str(folder))
         path = folder / "fit.html"
     devtools.open(path, 1200, 900)
-    for _ in range(200):
-        if devtools.evaluate("document.fonts.status") == "loaded":
-            break
-    devtools.call("DOM.enable", session=True)
-    devtools.call("CSS.enable", session=True)
-    root = devtools.call("DOM.getDocument", {"depth": -1}, session=True)["root"]
-    owners: list[tuple[int, int]] = []
-
-    def walk(node: dict[str, Any]) -> None:
-        children = node.get("children", [])
-        own = "".join(c.get("nodeValue", "") for c in children if c.get("nodeType") == 3)
-        if node.get("nodeName") not in ("STYLE", "SCRIPT") and HANGUL.search(own):
-            owners.append((node["nodeId"], len(HANGUL.findall(own))))
-        for child in children:
-            walk(child)
-
-    walk(root)
-    shown = 0
-    for node, letters in owners:
-        fonts = devtools.call("CSS.getPlatformFontsForNode", {"nodeId": node}, session=True)
-        if not fonts["fonts"]:
-            continue  # not drawn (a collapsed part)
-        shown += 1
-        drawn = sum(f["glyphCount"] for f in fonts["fonts"] if f["familyName"] == "Symgd Hangul")
-        assert drawn >= letters, (node, fonts)
+    drawn = hangul_drawing(devtools)
+    assert all(ours >= letters for letters, ours in drawn), drawn
+    shown = len(drawn)
     assert shown > 30  # headings, paragraphs, table cells, figure labels
