@@ -102,6 +102,8 @@ def _steps(result: Derivation) -> dict[str, Any] | None:
 
 def format_derivation(d: Derivation) -> str:
     """Readable plain text for the terminal, in the language in effect."""
+    from symgd.calculus.points import kind_words
+
     names = [v.name for v in d.variables]
     lines = [f"f({', '.join(names)}) = {d.expr}", "", _("Gradient:")]
     lines += [f"  ∂f/∂{n} = {g}" for n, g in zip(names, d.gradient, strict=True)]
@@ -124,7 +126,7 @@ def format_derivation(d: Derivation) -> str:
         origin = "" if p.exact else "  " + _("[numeric]")
         free = ", ".join(s.name for s in p.free)
         whole = "  " + _("(a whole set: {names} free)").format(names=free) if p.free else ""
-        lines.append(f"  ({coords})  f = {_text(p.value)}  {kind_word(p.kind)}{origin}{whole}")
+        lines.append(f"  ({coords})  f = {_text(p.value)}  {kind_words(p.kind)}{origin}{whole}")
         lines.append("      " + _("Hessian eigenvalues: {values}").format(values=eig))
     verdict = verdict_word(d.convexity.verdict)
     lines += [
@@ -139,14 +141,6 @@ def format_derivation(d: Derivation) -> str:
     return "\n".join(lines)
 
 
-#: a critical point's kind in words (the kind itself in English)
-KIND_WORDS: dict[str, Callable[[], str]] = {
-    "minimum": lambda: pgettext("critical point kind", "minimum"),
-    "maximum": lambda: pgettext("critical point kind", "maximum"),
-    "saddle": lambda: pgettext("critical point kind", "saddle"),
-    "degenerate": lambda: pgettext("critical point kind", "degenerate"),
-}
-
 #: a convexity verdict in words (the verdict itself in English)
 VERDICT_WORDS: dict[str, Callable[[], str]] = {
     "strictly convex": lambda: pgettext("convexity verdict", "strictly convex"),
@@ -157,12 +151,6 @@ VERDICT_WORDS: dict[str, Callable[[], str]] = {
     "neither": lambda: pgettext("convexity verdict", "neither"),
     "unknown": lambda: pgettext("convexity verdict", "unknown"),
 }
-
-
-def kind_word(kind: str) -> str:
-    """``kind`` (``minimum``, ``saddle``, ...) in the language in effect."""
-    word = KIND_WORDS.get(kind)
-    return kind if word is None else word()
 
 
 def verdict_word(verdict: str) -> str:
