@@ -8,7 +8,9 @@ here: the update alone, no f, no |∇f|, no stop tests, nothing recorded —
   step in a vectorised loop, the iterate kept in two arrays that stay in L1 cache; and the
   same taking 8 steps per row in registers between loads and stores;
 - *hand numpy*: the same blocks of rows in threads (as many as symgd's numpy path uses), the
-  update written with in-place operations on preallocated buffers.
+  update written with in-place operations on preallocated buffers; and, as a second row, the
+  same kernel computing f and |∇f|² at every iterate and running symgd's whole-block stop test
+  (what exact stop semantics cost numpy, by hand).
 
 symgd's paths are its batch backends as ``descend(..., trajectory=False)`` calls them
 (``run_numba`` and ``run_batch``: the run, each start's stop and its last iterates, without the
@@ -101,6 +103,60 @@ def hand_numpy(threads: int) -> Callable[[np.ndarray, np.ndarray, int, float], N
     return run
 
 
+def hand_numpy_checked(threads: int) -> Callable[[np.ndarray, np.ndarray, int, float], None]:
+    """The same blocks, but each step also computes what symgd's stop rules read at every
+    iterate (f, |∇f|²) and runs the whole-block test symgd's numpy path runs (the minimum and
+    maximum of f, |∇f|² and each coordinate): the bare kernel with the same stop semantics,
+    written by hand with in-place operations and nothing recorded. It only tests; a row that
+    would stop is not handled (none does in this benchmark)."""
+    bound = 1e12
+
+    def block(x0: np.ndarray, x1: np.ndarray, steps: int, lr: float) -> None:
+        v, a, f, g0, g1, t = (np.empty_like(x0) for _ in range(6))
+        for _ in range(steps):
+            np.multiply(x0, x0, out=v)
+            np.subtract(x1, v, out=v)  # v = y - x²
+            np.subtract(1.0, x0, out=a)  # a = 1 - x
+            np.multiply(a, a, out=f)
+            np.multiply(v, v, out=t)
+            np.multiply(t, 100.0, out=t)
+            np.add(f, t, out=f)  # f = a² + 100 v²
+            np.multiply(v, x0, out=g0)
+            np.multiply(g0, -400.0, out=g0)
+            np.multiply(a, -2.0, out=t)
+            np.add(g0, t, out=g0)  # ∂f/∂x = -2a - 400 v x
+            np.multiply(v, 200.0, out=g1)  # ∂f/∂y = 200 v
+            np.multiply(g0, g0, out=t)
+            np.multiply(g1, g1, out=v)
+            np.add(t, v, out=t)  # |∇f|²
+            if not (
+                f.min() >= -bound
+                and f.max() <= bound
+                and t.max() < np.inf
+                and not t.min() < 0.0
+                and x0.min() >= -bound
+                and x0.max() <= bound
+                and x1.min() >= -bound
+                and x1.max() <= bound
+            ):
+                raise AssertionError("no start stops in this benchmark")
+            np.multiply(g0, -lr, out=g0)
+            np.add(x0, g0, out=x0)
+            np.multiply(g1, -lr, out=g1)
+            np.add(x1, g1, out=x1)
+
+    def run(x0: np.ndarray, x1: np.ndarray, steps: int, lr: float) -> None:
+        count = x0.shape[0]
+        per = 32768
+        blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(
+                pool.map(lambda ab: block(x0[ab[0] : ab[1]], x1[ab[0] : ab[1]], steps, lr), blocks)
+            )
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -145,6 +201,7 @@ def main() -> None:
     for backend in backends:
         if backend == "numpy":
             timers["hand numpy"] = hand(hand_numpy(args.threads))
+            timers["hand numpy, stop tests"] = hand(hand_numpy_checked(args.threads))
         else:
             timers["hand numba"] = hand(hand_numba(1))
             timers["hand numba, 8 in registers"] = hand(hand_numba(8))
@@ -167,7 +224,11 @@ def main() -> None:
     for name in timers:
         median = statistics.median(times[name])
         backend = name.split()[1].rstrip(",")
-        base = min(statistics.median(times[h]) for h in timers if h.startswith("hand " + backend))
+        base = min(
+            statistics.median(times[h])
+            for h in timers
+            if h.startswith("hand " + backend) and "stop tests" not in h
+        )
         print(f"{name:<26} {median:9.4f}  {work / median:13.3e}  {base / median:12.2f}")
 
 

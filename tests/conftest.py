@@ -24,3 +24,16 @@ def devtools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     client = DevTools(tmp_path_factory.mktemp("profile"))
     yield client
     client.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep compiled templates in a folder of the test run's own, not the user's cache."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if "SYMGD_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="symgd-test-cache-")
+        os.environ["SYMGD_CACHE_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -1,0 +1,129 @@
+"""symgd's own templates are compiled once and kept, like Python's .pyc files; a cache that
+cannot be used only means compiling again."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+from symgd.render.templates import (
+    LESSON_TEMPLATE,
+    compiled_templates_cache,
+    make_env,
+    render_html,
+)
+
+SOURCE = Path(__file__).resolve().parents[1] / "templates"
+
+
+def _refuse_compiling(env: jinja2.Environment, monkeypatch: pytest.MonkeyPatch) -> None:
+    def compile_again(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a template was compiled again")
+
+    monkeypatch.setattr(env, "compile", compile_again)
+
+
+def _root_code(template: jinja2.Template) -> bytes:
+    return template.root_render_func.__code__.co_code
+
+
+def test_a_second_environment_reads_the_compiled_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+    compiled = make_env().get_template(LESSON_TEMPLATE)
+    assert list(tmp_path.rglob("*.cache")), "nothing was kept"
+    second = make_env()
+    _refuse_compiling(second, monkeypatch)
+    assert _root_code(second.get_template(LESSON_TEMPLATE)) == _root_code(compiled)
+
+
+def test_a_page_from_kept_templates_is_the_page_from_fresh_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from symgd import explain
+
+    lesson = explain("x**2 - x*y + y**2", start=[1, 2], steps=4, methods="gd", sections="core")
+    monkeypatch.setenv("SYMGD_CACHE_DIR", "")
+    fresh = render_html(lesson.context, make_env())
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+    render_html(lesson.context, make_env())  # compiles and keeps
+    kept = make_env()
+    _refuse_compiling(kept, monkeypatch)
+    page = render_html(lesson.context, kept)
+    assert page == fresh
+    assert "Gradient descent" in page or "gradient descent" in page
+
+
+def test_an_edited_template_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+
+    def page(source: str) -> str:
+        env = jinja2.Environment(
+            loader=jinja2.DictLoader({"t.html": source}), bytecode_cache=compiled_templates_cache()
+        )
+        return env.get_template("t.html").render(x=1)
+
+    assert page("A{{ x }}") == "A1"
+    assert page("B{{ x + 1 }}") == "B2"
+    assert page("A{{ x }}") == "A1"
+
+
+def test_a_folder_that_cannot_be_written_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(blocker / "below"))
+    template = make_env().get_template(LESSON_TEMPLATE)
+    assert _root_code(template)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_damaged_entries_are_compiled_again_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+    compiled = make_env().get_template(LESSON_TEMPLATE)
+    entries = list(tmp_path.rglob("*.cache"))
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:40] + b"\x00garbage")
+    again = make_env().get_template(LESSON_TEMPLATE)
+    assert _root_code(again) == _root_code(compiled)
+    reread = make_env()
+    _refuse_compiling(reread, monkeypatch)  # the damaged entries were written afresh
+    assert _root_code(reread.get_template(LESSON_TEMPLATE)) == _root_code(compiled)
+
+
+def test_an_empty_setting_turns_the_cache_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMGD_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert compiled_templates_cache() is None
+    make_env().get_template(LESSON_TEMPLATE)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_default_folder_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SYMGD_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    make_env().get_template(LESSON_TEMPLATE)
+    assert list((tmp_path / "symgd").rglob("*.cache"))
+
+
+def test_a_users_templates_are_never_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(cache))
+    custom = tmp_path / "templates"
+    shutil.copytree(SOURCE, custom, ignore=shutil.ignore_patterns("__pycache__"))
+    env = make_env(custom)
+    assert env.bytecode_cache is None
+    env.get_template(LESSON_TEMPLATE)
+    assert not cache.exists()
