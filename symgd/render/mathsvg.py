@@ -17,9 +17,12 @@ import functools
 import hashlib
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from symgd.base.cache import entry_name, read_entry, write_entries
 
 #: base font size handed to ziamath (px); the SVG is rescaled to ``em`` afterwards
 _SIZE = 20.0
@@ -47,15 +50,64 @@ _CACHE_SIZE = 4096
 
 
 def typeset(latex: str, display: bool) -> str:
-    """The SVG text for a formula (cached), before ids are made unique for its page."""
+    """The SVG text for a formula (cached in memory, and on disk between runs: see
+    :func:`_kept`), before ids are made unique for its page."""
     key = (latex, display)
     svg = _CACHE.get(key)
     if svg is None:
-        svg = _render(latex, display)
+        folder = _kept()
+        name = entry_name(latex, display)
+        data = None if folder is None else read_entry(folder, name)
+        svg = _decoded(data)
+        if svg is None:
+            svg = _render(latex, display)
+            if folder is not None and not svg.startswith("<code"):  # not a fallback
+                write_entries(folder, {name: svg.encode()})
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         _CACHE[key] = svg
     return svg
+
+
+def _decoded(data: bytes | None) -> str | None:
+    """A kept formula's SVG text, or None when there is none or it is not one."""
+    if data is None:
+        return None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    return text if text.startswith("<svg") and text.endswith("</svg>") else None
+
+
+def _kept() -> Path | None:
+    """The folder of formulas typeset by earlier runs (:mod:`symgd.base.cache`): named for
+    this file's code, the renderer's installed files and the sizes, so that a change to any of
+    them starts afresh. About half of a lesson's formulas are the same for every function, and
+    all of them when a lesson is made again; reading one is much cheaper than typesetting it,
+    and a run whose formulas are all kept never loads the renderer at all."""
+    from symgd.base.cache import cache_folder
+
+    return cache_folder("formulas", *_made_by())
+
+
+@functools.cache
+def _made_by() -> tuple[Any, ...]:
+    """What a typeset formula depends on besides its LaTeX: this file, the renderer's
+    installed files (found without importing them) and the sizes."""
+    import importlib.util
+
+    renderer = []
+    for package in ("ziamath", "ziafont", "latex2mathml"):
+        spec = importlib.util.find_spec(package)
+        origin = spec.origin if spec is not None else None
+        try:
+            found = Path(origin).stat() if origin else None
+        except OSError:
+            found = None
+        renderer.append((package, origin, found and (found.st_mtime_ns, found.st_size)))
+    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()
+    return code, tuple(renderer), _SIZE, _SCALE
 
 
 def width_em(latex: str, display: bool = True) -> float:

@@ -124,33 +124,21 @@ _COMPILED_WITH = (
 
 
 def compiled_templates_cache() -> jinja2.BytecodeCache | None:
-    """Where symgd's own templates are kept compiled between runs, as Python keeps ``.pyc``
-    files: ``$SYMGD_CACHE_DIR``, else ``$XDG_CACHE_HOME/symgd`` or ``~/.cache/symgd``, in a
-    folder named for symgd's and Python's versions and the environment's options. Compiling
-    the lesson's templates takes about 0.3 s of every run otherwise. Jinja2 keys each entry on
-    the template's source, so an edited template is compiled again; a folder that cannot be
-    written is simply not used. ``SYMGD_CACHE_DIR=`` (empty) turns the cache off."""
-    import hashlib
+    """Where symgd's own templates are kept compiled between runs (see
+    :mod:`symgd.base.cache`), in a folder named for symgd's and Python's versions and the
+    environment's options. Compiling the lesson's templates takes about 0.3 s of every run
+    otherwise. Jinja2 keys each entry on the template's source, so an edited template is
+    compiled again."""
     import sys
 
     from jinja2 import FileSystemBytecodeCache
 
     import symgd
+    from symgd.base.cache import cache_folder
 
-    setting = os.environ.get("SYMGD_CACHE_DIR")
-    if setting is None:
-        home = Path("~").expanduser()
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        if not xdg and str(home).startswith("~"):  # no home folder to be found
-            return None
-        root = Path(xdg) / "symgd" if xdg else home / ".cache" / "symgd"
-    elif not setting:
+    folder = cache_folder("templates", symgd.__version__, sys.version_info[:2], _COMPILED_WITH)
+    if folder is None:
         return None
-    else:
-        root = Path(setting)
-    key = hashlib.sha1(
-        repr((symgd.__version__, sys.version_info[:2], _COMPILED_WITH)).encode()
-    ).hexdigest()[:12]
 
     class QuietCache(FileSystemBytecodeCache):
         """A cache whose failures (a folder that cannot be made or written, a damaged entry)
@@ -167,7 +155,7 @@ def compiled_templates_cache() -> jinja2.BytecodeCache | None:
                 Path(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
                 super().dump_bytecode(bucket)
 
-    return QuietCache(str(root / f"templates-{key}"))
+    return QuietCache(str(folder))
 
 
 def _install_gettext(env: jinja2.Environment) -> None:

@@ -2,8 +2,8 @@
 
 Drawing (matplotlib) and typesetting (ziamath) are pure Python and CPU-bound; on two cores
 they run beside the main process's own work. The worker is forked first thing (before numpy
-starts threads in this process), imports matplotlib and the formula renderer while the main
-process derives and runs the optimizers, then takes the figure jobs (plain data,
+starts threads in this process), imports matplotlib while the main process derives and runs
+the optimizers, then takes the figure jobs (plain data,
 :class:`symgd.render.figures.FigureJob`, each with the language it is drawn in) and the page's
 formulas. Where forking is not safe, or the worker fails, the same work happens in the main
 process. ``SYMGD_SERIAL=1`` turns it off.
@@ -197,12 +197,11 @@ def take_prestarted() -> FigureWorker | None:
 
 def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
     job_writer.close()  # the parent's end: its closing (the parent gone) must reach recv()
-    try:  # get matplotlib and the math renderer ready while the parent is still busy
+    try:  # get matplotlib ready while the parent is still busy (the math renderer is loaded
+        # by the typesetting fork, and only for formulas that no earlier run kept)
         from symgd.render.figures import warm_up
-        from symgd.render.mathsvg import typeset
 
         warm_up()
-        typeset("x", False)
     except Exception:  # the work itself will report any real problem
         pass
     try:
@@ -215,7 +214,7 @@ def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
     jobs = message
     result: Any = None
     try:
-        # a fork of this process (ziamath loaded already) waits for the formulas and typesets
+        # a fork of this process waits for the formulas and typesets
         # them while this one draws the figures
         typesetting = _fork_call(_typeset_next, job_reader)
         figures = draw_all(jobs)
