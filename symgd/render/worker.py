@@ -1,4 +1,5 @@
-"""The lesson's helper process: it draws the figures, and a fork of it typesets the formulas.
+"""The lesson's helper process: it draws the figures, and a fork of it typesets the formulas
+and then helps with the figures.
 
 Drawing (matplotlib) and typesetting (ziamath) are pure Python and CPU-bound; on two cores
 they run beside the main process's own work. The worker is forked first thing (before numpy
@@ -46,9 +47,51 @@ def draw_all(jobs: Mapping[str, Any]) -> dict[str, str]:
     return figures
 
 
+def _claims(count: int) -> int | None:
+    """A pipe holding the job numbers ``0 .. count - 1``, its writing end closed: reading one
+    byte claims the next job, and an empty read means none is left. Reads of one byte are
+    atomic, so two processes holding the pipe never draw the same figure. None where there is
+    no pipe to be had (or too many jobs to number in a byte)."""
+    import os
+
+    if count >= 256:
+        return None
+    try:
+        reader, writer = os.pipe()
+    except OSError:
+        return None
+    try:
+        os.write(writer, bytes(range(count)))  # far below the pipe's buffer: never blocks
+    except OSError:
+        os.close(reader)
+        return None
+    finally:
+        os.close(writer)
+    return reader
+
+
+def _draw_claimed(jobs: Mapping[str, Any], claims: int) -> dict[str, str]:
+    """Draw the jobs this process claims from ``claims`` (:func:`_claims`) until none is left."""
+    import os
+
+    names = list(jobs)
+    figures = {}
+    while True:
+        try:
+            claimed = os.read(claims, 1)
+        except OSError:
+            break
+        if not claimed:
+            break
+        name = names[claimed[0]]
+        figures.update(draw_all({name: jobs[name]}))
+    return figures
+
+
 class FigureWorker:
     """Draws the lesson's figures in a forked child process, and has a fork of that child
-    typeset the page's formulas meanwhile (see the module docstring).
+    typeset the page's formulas meanwhile and then draw whichever figures are still waiting
+    (see the module docstring).
 
     The child is used only where forking is safe: a POSIX system and a process with a single
     thread (so not inside a notebook kernel, and before numpy starts its BLAS threads); set
@@ -214,12 +257,7 @@ def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
     jobs = message
     result: Any = None
     try:
-        # a fork of this process waits for the formulas and typesets
-        # them while this one draws the figures
-        typesetting = _fork_call(_typeset_next, job_reader)
-        figures = draw_all(jobs)
-        formulas = _typeset_next(job_reader) if typesetting is None else typesetting()
-        result = (figures, formulas)
+        result = _share_work(jobs, job_reader)
     except BaseException:  # the parent redoes the work and reports the error itself
         result = None
     try:
@@ -228,6 +266,44 @@ def _figure_child(job_reader: Any, job_writer: Any, result_writer: Any) -> None:
         pass  # nobody waits for the figures any more
     finally:
         result_writer.close()
+
+
+def _share_work(
+    jobs: Mapping[str, Any], job_reader: Any
+) -> tuple[dict[str, str], dict[tuple[str, bool], str]]:
+    """The figures and the page's formulas, made by this process and a fork of it: the fork
+    typesets the formulas (the next message) and then helps with the figures, each process
+    claiming the next figure not yet taken, so that neither waits while the other works."""
+    import os
+
+    claims = _claims(len(jobs))
+    if claims is None:
+        helper = _fork_call(_typeset_next, job_reader)
+        figures = draw_all(jobs)
+        return figures, _typeset_next(job_reader) if helper is None else helper()
+    try:
+        helper = _fork_call(_typeset_then_draw, job_reader, jobs, claims)
+        figures = _draw_claimed(jobs, claims)
+        if helper is None:
+            return figures, _typeset_next(job_reader)
+        try:
+            formulas, drawn = helper()
+        except RuntimeError:  # the fork failed: its figures are drawn here, its formulas by
+            formulas, drawn = {}, {}  # the parent as its page needs them
+        figures.update(drawn)
+        missing = {name: job for name, job in jobs.items() if name not in figures}
+        figures.update(draw_all(missing))
+        return figures, formulas
+    finally:
+        os.close(claims)
+
+
+def _typeset_then_draw(
+    job_reader: Any, jobs: Mapping[str, Any], claims: int
+) -> tuple[dict[tuple[str, bool], str], dict[str, str]]:
+    """In the fork: the page's formulas, then whichever figures are still unclaimed."""
+    formulas = _typeset_next(job_reader)
+    return formulas, _draw_claimed(jobs, claims)
 
 
 def _typeset_next(job_reader: Any) -> dict[tuple[str, bool], str]:
