@@ -10,7 +10,9 @@ here: the update alone, no f, no |∇f|, no stop tests, nothing recorded —
 - *hand numpy*: the same blocks of rows in threads (as many as symgd's numpy path uses), the
   update written with in-place operations on preallocated buffers; and, as a second row, the
   same kernel computing f and |∇f|² at every iterate and running symgd's whole-block stop test
-  (what exact stop semantics cost numpy, by hand).
+  (what exact stop semantics cost numpy, by hand);
+- *hand numba, stop tests*: the 8-in-registers kernel folding the stop tests the way symgd's
+  chunks do (what the same semantics cost numba, by hand).
 
 symgd's paths are its batch backends as ``descend(..., trajectory=False)`` calls them
 (``run_numba`` and ``run_batch``: the run, each start's stop and its last iterates, without the
@@ -26,6 +28,7 @@ count.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -71,6 +74,55 @@ def hand_numba(unroll: int) -> Callable[[np.ndarray, np.ndarray, int, float], No
                         w = w - lr * (200.0 * v)
                     a[r] = u
                     b[r] = w
+
+    return run
+
+
+def hand_numba_checked(unroll: int) -> Callable[[np.ndarray, np.ndarray, int, float], None]:
+    """The 8-in-registers kernel, also computing what the stop rules read at every iterate (f
+    and |∇f|²) and folding the tests as symgd's chunks do (|f| + |x| + |y| + 0·|∇f|² summed,
+    the least |∇f|² kept), with a row's iterate stored only when its chunk passed: the bare
+    kernel with the same stop semantics, by hand (no replay: no start stops here)."""
+    import numba
+
+    bound = 1e12
+
+    @numba.njit(parallel=True, fastmath={"contract"})
+    def run(x0: np.ndarray, x1: np.ndarray, steps: int, lr: float) -> None:
+        count = x0.shape[0]
+        limit = bound * (1.0 - 1e-9)
+        failed = np.zeros((count + 2047) // 2048, dtype=np.int64)
+        for blk in numba.prange((count + 2047) // 2048):
+            lo = blk * 2048
+            hi = min(count, lo + 2048)
+            a = x0[lo:hi]
+            b = x1[lo:hi]
+            bad = 0
+            for _ in range(steps // unroll):
+                for r in range(a.shape[0]):
+                    u = a[r]
+                    w = b[r]
+                    total = 0.0
+                    low = math.inf
+                    for _ in range(unroll):
+                        v = w - u * u
+                        c = 1.0 - u
+                        f = c * c + 100.0 * v * v
+                        g0 = -2.0 * c - 400.0 * v * u
+                        g1 = 200.0 * v
+                        gsq = g0 * g0 + g1 * g1
+                        total += abs(f) + gsq * 0.0 + abs(u) + abs(w)
+                        low = gsq if gsq < low else low
+                        u = u - lr * g0
+                        w = w - lr * g1
+                    fine = (total <= limit) & (low >= 0.0)
+                    if fine:
+                        a[r] = u
+                        b[r] = w
+                    bad += not fine
+            failed[blk] = bad
+        if failed.sum():
+            raise AssertionError("no start stops in this benchmark")
 
     return run
 
@@ -205,6 +257,7 @@ def main() -> None:
         else:
             timers["hand numba"] = hand(hand_numba(1))
             timers["hand numba, 8 in registers"] = hand(hand_numba(8))
+            timers["hand numba, 8, stop tests"] = hand(hand_numba_checked(8))
         timers[f"symgd {backend}, tol 0"] = ours(backend, 0.0)
         timers[f"symgd {backend}, tol 1e-10"] = ours(backend, 1e-10)
     for go in timers.values():  # warm up: parse, compile, JIT
