@@ -82,7 +82,9 @@ def write_csv(path: Path, rows: int) -> None:
 def run_measured(command: list[str]) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS (MiB) and stdout of one fresh
     process, reaped with ``wait4`` to read its own resource usage (it must succeed)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # nothing kept from earlier runs (templates, formulas), and .pyc files as pip leaves them
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SYMGD_CACHE_DIR": ""}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=ROOT)

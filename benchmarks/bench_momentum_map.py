@@ -91,7 +91,9 @@ def _cold(expression: str, rounds: int) -> None:
     """``symgd explain`` with every section against the same without the momentum map."""
     from symgd.lesson.pipeline import SECTION_IDS
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # nothing kept from earlier runs (templates, formulas), and .pyc files as pip leaves them
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SYMGD_CACHE_DIR": ""}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("SYMGD_SERIAL", None)
     without = ",".join(sid for sid in SECTION_IDS if sid != "momentum")
     with tempfile.TemporaryDirectory() as folder:

@@ -110,7 +110,9 @@ def main() -> None:
     parser.add_argument("--expression", default="x**2+2*x*y")
     parser.add_argument("--breakdown", action="store_true")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # nothing kept from earlier runs (templates, formulas), and .pyc files as pip leaves them
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SYMGD_CACHE_DIR": ""}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         listing = folder / "functions.txt"
