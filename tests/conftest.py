@@ -27,13 +27,13 @@ def devtools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep compiled templates in a folder of the test run's own, not the user's cache."""
+    """Keep compiled templates and typeset formulas in a folder of the test run's own, never in
+    the user's cache (nor in one a developer pointed ``SYMGD_CACHE_DIR`` at)."""
     import atexit
     import os
     import shutil
     import tempfile
 
-    if "SYMGD_CACHE_DIR" not in os.environ:
-        folder = tempfile.mkdtemp(prefix="symgd-test-cache-")
-        os.environ["SYMGD_CACHE_DIR"] = folder
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    folder = tempfile.mkdtemp(prefix="symgd-test-cache-")
+    os.environ["SYMGD_CACHE_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The lesson's figure worker: it and a fork of it share the figures, each drawn once."""
+"""The lesson's figure worker: it and a fork of it share the figures, each drawn exactly once,
+and the formulas come back with them."""
 
 from __future__ import annotations
 
@@ -13,42 +14,62 @@ import pytest
 _SHARED = """
 import json, os, sys, time
 
+LOG = sys.argv[1]
+
+
 class Slow:
-    '''A figure job that takes a while and says which process drew it.'''
+    '''A figure job that takes a while and writes down which process drew it.'''
 
     def __init__(self, index):
         self.index = index
 
     def draw(self):
-        time.sleep(0.25)
+        time.sleep(0.3)
+        with open(LOG, "a") as log:  # one short line per draw: appends do not interleave
+            log.write(f"{self.index} {os.getpid()}\\n")
         return f"{self.index}:{os.getpid()}"
 
+
 from symgd.render import worker
-w = worker.FigureWorker()
-if w.process is None:
-    print(json.dumps(None)); sys.exit(0)
-jobs = {f"j{i}": Slow(i) for i in range(10)}
-collect = w.draw(jobs)
-w.typeset([("x^{2}", False)])
-figures, formulas = collect()
-kept = [[latex, display, svg[:4]] for (latex, display), svg in formulas.items()]
-print(json.dumps({"parent": os.getpid(), "figures": figures, "formulas": kept}))
+results = []
+for formulas in ([], [("x^{2}", False)]):
+    w = worker.FigureWorker()
+    if w.process is None:
+        print(json.dumps(None)); sys.exit(0)
+    jobs = {f"j{i}": Slow(i) for i in range(10)}
+    collect = w.draw(jobs)
+    w.typeset(formulas)
+    figures, typeset = collect()
+    kept = [[latex, display, svg[:4]] for (latex, display), svg in typeset.items()]
+    results.append({"figures": figures, "formulas": kept})
+print(json.dumps({"parent": os.getpid(), "runs": results}))
 """
 
 
 def test_the_worker_and_its_fork_share_the_figures(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SYMGD_SERIAL", "SYMGD_LANG")}
-    env["SYMGD_CACHE_DIR"] = str(tmp_path)
+    env["SYMGD_CACHE_DIR"] = str(tmp_path / "cache")
+    log = tmp_path / "draws.log"
     done = subprocess.run(
-        [sys.executable, "-c", _SHARED], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _SHARED, str(log)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result is None:
         pytest.skip("this system cannot fork a helper process")
-    figures = result["figures"]
-    assert sorted(figures) == sorted(f"j{i}" for i in range(10))
-    assert all(figures[f"j{i}"].startswith(f"{i}:") for i in range(10))  # each drawn once, itself
-    drawers = {text.split(":")[1] for text in figures.values()}
-    assert len(drawers) == 2 and str(result["parent"]) not in drawers
-    assert result["formulas"] == [["x^{2}", False, "<svg"]]
+    draws = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(index) for index, _ in draws) == sorted(list(range(10)) * 2)  # once each
+    first, second = result["runs"]
+    for run in (first, second):
+        figures = run["figures"]
+        assert sorted(figures) == sorted(f"j{i}" for i in range(10))
+        assert all(figures[f"j{i}"].startswith(f"{i}:") for i in range(10))
+        assert str(result["parent"]) not in {text.split(":")[1] for text in figures.values()}
+    # with no formulas to typeset, the fork starts on the figures at once: both processes draw
+    assert len({text.split(":")[1] for text in first["figures"].values()}) == 2
+    assert first["formulas"] == []
+    assert second["formulas"] == [["x^{2}", False, "<svg"]]

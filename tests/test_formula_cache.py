@@ -113,8 +113,10 @@ def test_a_full_folder_drops_the_least_recently_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cache, "MAX_ENTRIES", 8)
-    monkeypatch.setattr(cache, "_TRIM_EVERY", 1)
-    folder = tmp_path / "kind"
+    monkeypatch.setattr(cache, "TRIM_EVERY", 1)
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+    folder = cache.cache_folder("kind")
+    assert folder is not None
     now = time.time()
     for index in range(8):
         cache.write_entries(folder, {f"e{index}": b"x"})
@@ -128,12 +130,25 @@ def test_a_full_folder_drops_the_least_recently_used(
     assert "e1" not in kept
 
 
-def test_the_folder_is_named_for_the_code_that_typesets(fresh: Path) -> None:
-    folder = mathsvg._kept()
-    assert folder is not None and folder.parent == fresh
-    code = hashlib.sha1(Path(mathsvg.__file__).read_bytes()).hexdigest()
-    assert mathsvg._made_by()[0] == code
-    assert cache.cache_folder("formulas", "other code", *mathsvg._made_by()[1:]) != folder
+def test_formulas_kept_by_other_code_are_not_read(
+    fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    latex, display = CORPUS[0]
+    kept = mathsvg.typeset(latex, display)
+    code, *rest = mathsvg._made_by()
+    assert code == hashlib.sha1(Path(mathsvg.__file__).read_bytes()).hexdigest()
+    # what another version of this file (or of the renderer) typeset is somewhere else
+    monkeypatch.setattr(mathsvg, "_made_by", lambda: ("other code", *rest))
+    monkeypatch.setattr(mathsvg, "_CACHE", {})
+    rendered: list[str] = []
+
+    def render(text: str, display_mode: bool) -> str:
+        rendered.append(text)
+        return kept
+
+    monkeypatch.setattr(mathsvg, "_render", render)
+    assert mathsvg.typeset(latex, display) == kept
+    assert rendered == [latex]
 
 
 def test_a_lesson_from_kept_formulas_is_the_same_page(

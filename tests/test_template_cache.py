@@ -10,12 +10,8 @@ from typing import Any
 import jinja2
 import pytest
 
-from symgd.render.templates import (
-    LESSON_TEMPLATE,
-    compiled_templates_cache,
-    make_env,
-    render_html,
-)
+from symgd.render.template_cache import compiled_templates_cache
+from symgd.render.templates import LESSON_TEMPLATE, make_env, render_html
 
 SOURCE = Path(__file__).resolve().parents[1] / "templates"
 
@@ -59,20 +55,33 @@ def test_a_page_from_kept_templates_is_the_page_from_fresh_ones(
     assert "Gradient descent" in page or "gradient descent" in page
 
 
+def _page(source: str, **options: Any) -> str:
+    """``source`` rendered by a fresh environment that keeps its compiled templates."""
+    env = jinja2.Environment(loader=jinja2.DictLoader({"t.html": source}), **options)
+    env.bytecode_cache = compiled_templates_cache(env)
+    return env.get_template("t.html").render(x=1)
+
+
 def test_an_edited_template_is_compiled_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+    assert _page("A{{ x }}") == "A1"
+    assert _page("B{{ x + 1 }}") == "B2"
+    assert _page("A{{ x }}") == "A1"
 
-    def page(source: str) -> str:
-        env = jinja2.Environment(
-            loader=jinja2.DictLoader({"t.html": source}), bytecode_cache=compiled_templates_cache()
-        )
-        return env.get_template("t.html").render(x=1)
 
-    assert page("A{{ x }}") == "A1"
-    assert page("B{{ x + 1 }}") == "B2"
-    assert page("A{{ x }}") == "A1"
+def test_environments_with_other_settings_do_not_share_compiled_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMGD_CACHE_DIR", str(tmp_path))
+    source = "{% if x %}\n  A {{ '<b>' }}\n{% endif %}"
+    plain = _page(source)
+    trimmed = _page(source, trim_blocks=True, lstrip_blocks=True, autoescape=True)
+    assert plain == "\n  A <b>\n"
+    assert trimmed == "  A &lt;b&gt;\n"
+    assert _page(source) == plain  # read back, and not the other environment's code
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("templates-")]) == 2
 
 
 def test_a_folder_that_cannot_be_written_is_not_used(
@@ -106,8 +115,9 @@ def test_an_empty_setting_turns_the_cache_off(
 ) -> None:
     monkeypatch.setenv("SYMGD_CACHE_DIR", "")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert compiled_templates_cache() is None
-    make_env().get_template(LESSON_TEMPLATE)
+    env = make_env()
+    assert env.bytecode_cache is None
+    env.get_template(LESSON_TEMPLATE)
     assert not any(tmp_path.iterdir())
 
 

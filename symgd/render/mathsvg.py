@@ -94,18 +94,25 @@ def _kept() -> Path | None:
 @functools.cache
 def _made_by() -> tuple[Any, ...]:
     """What a typeset formula depends on besides its LaTeX: this file, the renderer's
-    installed files (found without importing them) and the sizes."""
+    installed files (their names, sizes and times, and the version in their metadata folder's
+    name; found without importing them) and the sizes."""
     import importlib.util
 
-    renderer = []
+    renderer: list[tuple[Any, ...]] = []
     for package in ("ziamath", "ziafont", "latex2mathml"):
         spec = importlib.util.find_spec(package)
-        origin = spec.origin if spec is not None else None
-        try:
-            found = Path(origin).stat() if origin else None
-        except OSError:
-            found = None
-        renderer.append((package, origin, found and (found.st_mtime_ns, found.st_size)))
+        if spec is None or not spec.origin:
+            renderer.append((package, None))
+            continue
+        folder = Path(spec.origin).parent
+        files = []
+        for path in sorted(folder.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            found = path.stat()
+            files.append((str(path.relative_to(folder)), found.st_size, found.st_mtime_ns))
+        versions = sorted(p.name for p in folder.parent.glob(f"{package}-*.dist-info"))
+        renderer.append((package, str(folder), versions, files))
     code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()
     return code, tuple(renderer), _SIZE, _SCALE
 

@@ -90,8 +90,6 @@ def make_env(templates_dir: str | Path | None = None) -> jinja2.Environment:
     environment_class, loader_class = _jinja_classes()
     env: jinja2.Environment = environment_class(
         loader=loader_class(folders),
-        # symgd's own pages only: a user's folder is compiled afresh each time
-        bytecode_cache=compiled_templates_cache() if templates_dir is None else None,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -101,61 +99,16 @@ def make_env(templates_dir: str | Path | None = None) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     _install_gettext(env)
+    if templates_dir is None:  # symgd's own pages only: a user's folder is compiled each time
+        from symgd.render.template_cache import compiled_templates_cache
+
+        env.bytecode_cache = compiled_templates_cache(env)
     env.filters.update(FILTERS)
     env.globals["inline_file"] = _inliner(folders)
     if templates_dir is not None:
         env.user_folder = folders[0]  # type: ignore[attr-defined]  # read by Template.render
         check_templates(env, folders[0])
     return env
-
-
-#: what the compiled code of symgd's templates depends on besides their text (a change of any
-#: of these must not reuse code compiled before it)
-_COMPILED_WITH = (
-    "ImmutableSandboxedEnvironment",
-    "autoescape",
-    "StrictUndefined",
-    "trim_blocks",
-    "lstrip_blocks",
-    "keep_trailing_newline",
-    "tidy_output",
-    "jinja2.ext.i18n newstyle",
-)
-
-
-def compiled_templates_cache() -> jinja2.BytecodeCache | None:
-    """Where symgd's own templates are kept compiled between runs (see
-    :mod:`symgd.base.cache`), in a folder named for symgd's and Python's versions and the
-    environment's options. Compiling the lesson's templates takes about 0.3 s of every run
-    otherwise. Jinja2 keys each entry on the template's source, so an edited template is
-    compiled again."""
-    import sys
-
-    from jinja2 import FileSystemBytecodeCache
-
-    import symgd
-    from symgd.base.cache import cache_folder
-
-    folder = cache_folder("templates", symgd.__version__, sys.version_info[:2], _COMPILED_WITH)
-    if folder is None:
-        return None
-
-    class QuietCache(FileSystemBytecodeCache):
-        """A cache whose failures (a folder that cannot be made or written, a damaged entry)
-        only mean compiling the template again."""
-
-        def load_bytecode(self, bucket: Any) -> None:
-            try:
-                super().load_bytecode(bucket)
-            except Exception:  # a damaged or foreign entry
-                bucket.reset()
-
-        def dump_bytecode(self, bucket: Any) -> None:
-            with contextlib.suppress(OSError):
-                Path(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
-                super().dump_bytecode(bucket)
-
-    return QuietCache(str(folder))
 
 
 def _install_gettext(env: jinja2.Environment) -> None:
