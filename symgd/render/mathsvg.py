@@ -86,8 +86,10 @@ def _kept() -> Path | None:
     them starts afresh. About half of a lesson's formulas are the same for every function, and
     all of them when a lesson is made again; reading one is much cheaper than typesetting it,
     and a run whose formulas are all kept never loads the renderer at all."""
-    from symgd.base.cache import cache_folder
+    from symgd.base.cache import cache_folder, cache_root
 
+    if cache_root() is None:  # caching is off: do not even look at the renderer's files
+        return None
     return cache_folder("formulas", *_made_by())
 
 
