@@ -127,6 +127,24 @@ def hand_numba_checked(unroll: int) -> Callable[[np.ndarray, np.ndarray, int, fl
     return run
 
 
+Kernel = Callable[[np.ndarray, np.ndarray, int, float], None]
+
+
+def _in_threads(block: Kernel, threads: int) -> Kernel:
+    """``block`` run on blocks of 32,768 rows, side by side in ``threads`` threads."""
+
+    def run(x0: np.ndarray, x1: np.ndarray, steps: int, lr: float) -> None:
+        count = x0.shape[0]
+        per = 32768
+        blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(
+                pool.map(lambda ab: block(x0[ab[0] : ab[1]], x1[ab[0] : ab[1]], steps, lr), blocks)
+            )
+
+    return run
+
+
 def hand_numpy(threads: int) -> Callable[[np.ndarray, np.ndarray, int, float], None]:
     """The bare update in numpy, in-place, on cache-sized blocks of rows in threads."""
 
@@ -143,16 +161,7 @@ def hand_numpy(threads: int) -> Callable[[np.ndarray, np.ndarray, int, float], N
             np.multiply(v, -200.0 * lr, out=v)
             np.add(x1, v, out=x1)  # y ← y − η·200 v
 
-    def run(x0: np.ndarray, x1: np.ndarray, steps: int, lr: float) -> None:
-        count = x0.shape[0]
-        per = 32768
-        blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(
-                pool.map(lambda ab: block(x0[ab[0] : ab[1]], x1[ab[0] : ab[1]], steps, lr), blocks)
-            )
-
-    return run
+    return _in_threads(block, threads)
 
 
 def hand_numpy_checked(threads: int) -> Callable[[np.ndarray, np.ndarray, int, float], None]:
@@ -197,16 +206,7 @@ def hand_numpy_checked(threads: int) -> Callable[[np.ndarray, np.ndarray, int, f
             np.multiply(g1, -lr, out=g1)
             np.add(x1, g1, out=x1)
 
-    def run(x0: np.ndarray, x1: np.ndarray, steps: int, lr: float) -> None:
-        count = x0.shape[0]
-        per = 32768
-        blocks = [(a, min(count, a + per)) for a in range(0, count, per)]
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(
-                pool.map(lambda ab: block(x0[ab[0] : ab[1]], x1[ab[0] : ab[1]], steps, lr), blocks)
-            )
-
-    return run
+    return _in_threads(block, threads)
 
 
 def main() -> None:
