@@ -23,7 +23,8 @@ def compiled_templates_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | 
     from symgd.base.cache import cache_folder
 
     def name(value: Any) -> str:
-        return getattr(value, "__qualname__", type(value).__qualname__) if value else repr(value)
+        """A function or class by its name, anything else by its value."""
+        return str(value.__qualname__) if callable(value) else repr(value)
 
     settings = (
         jinja2.__version__,
